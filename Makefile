@@ -1,0 +1,141 @@
+# Community Gateway: build, test, run the demo.
+#
+#   make demo     run the gateway on the example compound in config/, all local
+#   make check    build and run every test, then again under ASan + UBSan
+#   make bench    measure decision latency, throughput, memory, reload, start
+#   make install  install binaries, the systemd unit and the example config
+#
+# demo, check and bench install missing Debian packages first (as root or
+# through sudo): nothing else will on a fresh machine.
+
+CC	?= cc
+PYTHON	:= /usr/bin/python3
+PREFIX	?= /usr/local
+SYSCONFDIR ?= /etc/community-gateway
+DEMO_SECONDS ?= 0
+
+PKGS	:= libmosquitto libmodbus sqlite3 libcurl libuv inih jansson libsystemd
+CMOCKA	:= cmocka
+
+# Debian packages: the build's, then the tests'.
+DEB_BUILD := build-essential pkg-config libmosquitto-dev libmodbus-dev \
+	libsqlite3-dev libcurl4-openssl-dev libuv1-dev libinih-dev \
+	libjansson-dev libsystemd-dev
+DEB_TEST := mosquitto libcmocka-dev python3-pytest python3-paho-mqtt \
+	python3-pymodbus socat sqlite3 tzdata
+
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Igateway -Idrivers
+OPT	?= -O2
+
+# The sanitizer build lives beside the normal one, in build/asan.
+ifeq ($(SAN),1)
+B	:= build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+OPT	:= -O1
+else
+B	:= build
+SANFLAGS :=
+endif
+
+DEPS_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEPS_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(SANFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+
+CORE_SRC := $(filter-out gateway/main.c gateway/gatewayctl.c, \
+	$(wildcard gateway/*.c)) $(wildcard drivers/*.c)
+CORE_OBJ := $(patsubst %.c,$(B)/%.o,$(CORE_SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps build unit integration check check-one demo bench fmt \
+	fmt-check install clean
+
+all: $(B)/gatewayd
+
+build: $(B)/gatewayd $(UNIT_BIN)
+
+$(B)/%.o: %.c $(wildcard gateway/*.h drivers/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/libcore.a: $(CORE_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/gatewayd: $(B)/gateway/main.o $(B)/libcore.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEPS_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(CMOCKA)) \
+		$(LDFLAGS_ALL) -o $@ $< $(B)/libcore.a $(DEPS_LIBS) \
+		$(shell pkg-config --libs $(CMOCKA))
+
+# Install what is missing, once: apt-get update, then apt-get install.
+deps:
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	fi
+
+unit: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
+
+integration: $(B)/gatewayd
+	GATEWAYD=$(CURDIR)/$(B)/gatewayd SANITIZED=$(SAN) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# One pass of every test on one build (SAN=1: the sanitizer build).
+check-one: unit integration
+
+check: deps
+	$(MAKE) build
+	$(MAKE) check-one
+	$(MAKE) SAN=1 build
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MAKE) SAN=1 check-one
+
+demo: deps
+	$(MAKE) $(B)/gatewayd
+	$(PYTHON) tests/sim/demo.py --gatewayd $(B)/gatewayd \
+		--config config/gateway.ini --seconds $(DEMO_SECONDS)
+
+bench: deps
+	$(MAKE) $(B)/gatewayd
+	$(MAKE) -C tests/bench
+	$(PYTHON) tests/bench/bench.py --gatewayd $(B)/gatewayd
+
+fmt:
+	clang-format -i gateway/*.[ch] drivers/*.[ch] tests/unit/*.c
+
+fmt-check:
+	clang-format --dry-run --Werror gateway/*.[ch] drivers/*.[ch] \
+		tests/unit/*.c
+
+install: $(B)/gatewayd
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/access.d \
+		$(DESTDIR)/lib/systemd/system
+	install -m 755 $(B)/gatewayd $(DESTDIR)$(PREFIX)/sbin/gatewayd
+	install -m 644 systemd/community-gateway.service \
+		$(DESTDIR)/lib/systemd/system/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/gateway.ini ] || \
+		sed -e 's|^data_dir *=.*|data_dir = /var/lib/community-gateway|' \
+		    -e 's|^access_dir *=.*|access_dir = $(SYSCONFDIR)/access.d|' \
+		    config/gateway.ini > $(DESTDIR)$(SYSCONFDIR)/gateway.ini
+	[ -n "$$(ls -A $(DESTDIR)$(SYSCONFDIR)/access.d)" ] || \
+		install -m 644 config/access.d/*.ini \
+		$(DESTDIR)$(SYSCONFDIR)/access.d/
+
+clean:
+	rm -rf build

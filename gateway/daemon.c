@@ -1,0 +1,557 @@
+/*
+ * daemon.c - the running gateway on its libuv loop: start-up, topic
+ * routing, the commit-then-publish step of each loop iteration, the
+ * checkpoint and watchdog timers, reloads, and a clean stop.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timex.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "access.h"
+#include "config.h"
+#include "daemon.h"
+#include "dedup.h"
+#include "driver.h"
+#include "log.h"
+#include "mqtt.h"
+#include "util.h"
+
+#define CHECKPOINT_MS	1000
+#define DEBOUNCE_MS	300
+#define DEDUP_MAX	131072	/* ids per generation: bounds memory */
+
+void
+daemon_send(struct daemon *d, const char *topic, const char *payload,
+    size_t len, int qos, bool retain)
+{
+	struct outmsg *m;
+
+	if (d->nout == d->capout) {
+		size_t cap = d->capout ? d->capout * 2 : 64;
+		struct outmsg *v = realloc(d->out, cap * sizeof(*v));
+
+		if (v == NULL) {
+			log_errx("out of memory: dropped a message to %s",
+			    topic);
+			return;
+		}
+		d->out = v;
+		d->capout = cap;
+	}
+	m = &d->out[d->nout];
+	m->topic = strdup(topic);
+	m->payload = malloc(len ? len : 1);
+	if (m->topic == NULL || m->payload == NULL) {
+		free(m->topic);
+		free(m->payload);
+		log_errx("out of memory: dropped a message to %s", topic);
+		return;
+	}
+	memcpy(m->payload, payload, len);
+	m->len = len;
+	m->qos = qos;
+	m->retain = retain;
+	d->nout++;
+}
+
+int
+daemon_record(struct daemon *d, const struct journal_record *r, int64_t ts)
+{
+	char topic[256], *json;
+
+	if (journal_append(d->journal, r, ts, &json) < 0) {
+		d->journal_failures++;
+		return -1;
+	}
+	snprintf(topic, sizeof(topic), "%s/events/%s", d->cfg->topic_prefix,
+	    r->kind);
+	daemon_send(d, topic, json, strlen(json), 0, false);
+	free(json);
+	return 0;
+}
+
+/*
+ * After every loop iteration's I/O: commit what it journaled, and only
+ * then let its commands and events out.  A kill -9 can lose a command,
+ * never the record of one that was sent.
+ */
+static void
+on_check(uv_check_t *h)
+{
+	struct daemon *d = h->data;
+	size_t i;
+
+	if (journal_commit(d->journal) < 0)
+		d->journal_failures++;
+	if (d->nout == 0)
+		return;
+	/*
+	 * Even when the journal failed (disk full), the gates are answered:
+	 * locking residents out helps nobody; the failure is logged.
+	 */
+	for (i = 0; i < d->nout; i++) {
+		mqtt_publish(d->mqtt, d->out[i].topic, d->out[i].payload,
+		    d->out[i].len, d->out[i].qos, d->out[i].retain);
+		free(d->out[i].topic);
+		free(d->out[i].payload);
+	}
+	d->nout = 0;
+	mqtt_flush(d->mqtt);
+}
+
+static void
+on_checkpoint(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	journal_checkpoint(d->journal);
+}
+
+static void
+on_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void
+system_event(struct daemon *d, const char *decision, const char *reason,
+    json_t *extra)
+{
+	struct journal_record r = {
+		.kind = "system",
+		.decision = decision,
+		.reason = reason,
+		.extra = extra,
+	};
+
+	daemon_record(d, &r, now_ms());
+}
+
+static void
+device_status(struct daemon *d, struct device *dev, const char *payload,
+    size_t len)
+{
+	struct journal_record r = {
+		.kind = "device",
+		.device = dev->id,
+	};
+	int online;
+
+	if (len == 6 && memcmp(payload, "online", 6) == 0)
+		online = 1;
+	else if (len == 7 && memcmp(payload, "offline", 7) == 0)
+		online = 0;
+	else {
+		dev->rejected++;
+		if (log_ratelimit(&dev->warned_ms, now_ms()))
+			log_warnx("%s: status is neither online nor offline",
+			    dev->id);
+		return;
+	}
+	if (dev->online == online)
+		return;
+	dev->online = online;
+	r.decision = online ? "online" : "offline";
+	r.reason = online ? "device online" : "device offline";
+	log_info("%-12s %s", dev->id, r.decision);
+	daemon_record(d, &r, now_ms());
+}
+
+/* <prefix>/<kind>/<id>/<sub>: split in place; -1 if not that shape. */
+static int
+split_topic(const struct daemon *d, char *topic, char **kind, char **id,
+    char **sub)
+{
+	size_t plen = strlen(d->cfg->topic_prefix);
+	char *p;
+
+	if (strncmp(topic, d->cfg->topic_prefix, plen) != 0 ||
+	    topic[plen] != '/')
+		return -1;
+	*kind = topic + plen + 1;
+	if ((p = strchr(*kind, '/')) == NULL)
+		return -1;
+	*p = '\0';
+	*id = p + 1;
+	if ((p = strchr(*id, '/')) == NULL)
+		return -1;
+	*p = '\0';
+	*sub = p + 1;
+	if (strchr(*sub, '/') != NULL || **id == '\0')
+		return -1;
+	return 0;
+}
+
+static void
+on_message(void *arg, const char *topic, const void *payload, size_t len)
+{
+	struct daemon *d = arg;
+	struct device *dev;
+	char buf[512], *kind, *id, *sub;
+
+	if (str_copy(buf, topic, sizeof(buf)) >= sizeof(buf) ||
+	    split_topic(d, buf, &kind, &id, &sub) < 0)
+		return;
+	dev = config_device(d->cfg, id);
+	if (dev != NULL && strcmp(dev->driver->topic_kind, kind) != 0)
+		dev = NULL;
+	if (strcmp(sub, "status") == 0) {
+		if (dev != NULL)
+			device_status(d, dev, payload, len);
+		return;
+	}
+	if (dev == NULL) {
+		if (strcmp(kind, "gate") == 0)
+			gate_unknown(d, utf8_valid(id, strlen(id)) &&
+			    strlen(id) <= 64 ? id : "?", sub);
+		return;
+	}
+	if (dev->driver->class == DEVICE_GATE)
+		gate_message(d, dev, sub, payload, len);
+}
+
+static void
+status_payload(char *buf, size_t size, const char *state)
+{
+	snprintf(buf, size, "{\"state\":\"%s\",\"version\":\"%s\"}", state,
+	    GATEWAY_VERSION);
+}
+
+static void
+on_connected(void *arg)
+{
+	struct daemon *d = arg;
+	const struct driver *seen[16];
+	size_t i, j, k, nseen = 0;
+	char topic[256], status[128];
+
+	/* One wildcard subscription per (kind, subtopic) of the drivers used. */
+	for (i = 0; i < d->cfg->ndevices; i++) {
+		const struct driver *drv = d->cfg->devices[i]->driver;
+
+		for (j = 0; j < nseen && seen[j] != drv; j++)
+			;
+		if (j < nseen || nseen == sizeof(seen) / sizeof(seen[0]))
+			continue;
+		seen[nseen++] = drv;
+		for (k = 0; drv->subtopics[k]; k++) {
+			snprintf(topic, sizeof(topic), "%s/%s/+/%s",
+			    d->cfg->topic_prefix, drv->topic_kind,
+			    drv->subtopics[k]);
+			mqtt_subscribe(d->mqtt, topic, 1);
+		}
+	}
+	snprintf(topic, sizeof(topic), "%s/+/+/status", d->cfg->topic_prefix);
+	mqtt_subscribe(d->mqtt, topic, 1);
+
+	/* Announced after the subscriptions: whoever sees "online" can ask. */
+	snprintf(topic, sizeof(topic), "%s/gateway/status",
+	    d->cfg->topic_prefix);
+	status_payload(status, sizeof(status), "online");
+	mqtt_publish(d->mqtt, topic, status, strlen(status), 1, true);
+	mqtt_flush(d->mqtt);
+	sd_notify(0, "STATUS=connected to the broker");
+}
+
+/* Reloads: parsed on a worker thread, swapped on the loop. */
+
+static void
+reload_work(uv_work_t *w)
+{
+	struct daemon *d = w->data;
+
+	d->reload_tables = access_load(d->cfg, &d->reload_diag);
+}
+
+static void	start_reload(struct daemon *, const char *why);
+
+static void
+carry_over(struct access_tables *from, struct access_tables *to)
+{
+	struct access_visitor *nv, *ov;
+	size_t i;
+
+	for (i = 0; i < access_nvisitors(to); i++) {
+		nv = access_visitor_at(to, i);
+		ov = access_find_visitor(from, access_str(to, nv->id));
+		if (ov != NULL)
+			nv->used = ov->used;
+	}
+}
+
+static void
+log_counts(const struct daemon *d, const char *what)
+{
+	struct access_counts c;
+
+	access_counts(d->tables, &c);
+	log_info("%s: %zu gates, %zu groups, %zu persons, %zu visitors, "
+	    "%zu denied", what, config_count_class(d->cfg, DEVICE_GATE),
+	    c.groups, c.persons, c.visitors, c.denied);
+}
+
+static void
+reload_done(uv_work_t *w, int status)
+{
+	struct daemon *d = w->data;
+	json_t *extra, *errors;
+	char line[600];
+	size_t i;
+
+	(void)status;
+	d->reload_running = false;
+	if (d->stopping) {
+		access_free(d->reload_tables);
+		diag_free(&d->reload_diag);
+		return;
+	}
+	if (d->reload_tables != NULL) {
+		carry_over(d->tables, d->reload_tables);
+		access_free(d->tables);
+		d->tables = d->reload_tables;
+		d->reload_tables = NULL;
+		log_counts(d, "reloaded access tables");
+		system_event(d, "ok", "reload", NULL);
+	} else {
+		diag_sort(&d->reload_diag);
+		extra = json_object();
+		errors = json_array();
+		for (i = 0; i < d->reload_diag.n; i++) {
+			const struct diag_entry *e = &d->reload_diag.v[i];
+
+			if (e->line)
+				snprintf(line, sizeof(line), "%s:%d: %s",
+				    e->file, e->line, e->msg);
+			else
+				snprintf(line, sizeof(line), "%s: %s", e->file,
+				    e->msg);
+			log_errx("%s", line);
+			if (i < 50)
+				json_array_append_new(errors, json_string(line));
+		}
+		log_errx("reload failed with %zu problems: the old access "
+		    "tables stay in force", d->reload_diag.n);
+		json_object_set_new(extra, "errors", errors);
+		system_event(d, "failed", "reload", extra);
+		json_decref(extra);
+	}
+	diag_free(&d->reload_diag);
+	if (d->reload_again) {
+		d->reload_again = false;
+		start_reload(d, "a change during the last reload");
+	}
+}
+
+static void
+start_reload(struct daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	if (d->reload_running) {
+		d->reload_again = true;
+		return;
+	}
+	log_info("reloading access tables (%s)", why);
+	diag_init(&d->reload_diag);
+	d->reload_tables = NULL;
+	d->reload_req.data = d;
+	if (uv_queue_work(d->loop, &d->reload_req, reload_work,
+	    reload_done) == 0)
+		d->reload_running = true;
+}
+
+static void
+on_debounce(uv_timer_t *t)
+{
+	start_reload(t->data, "access directory changed");
+}
+
+static void
+on_fs_event(uv_fs_event_t *h, const char *file, int events, int status)
+{
+	struct daemon *d = h->data;
+
+	(void)events;
+	if (status < 0) {
+		log_warnx("watch %s: %s", d->cfg->access_dir,
+		    uv_strerror(status));
+		return;
+	}
+	/* Editors write a temporary file and rename it: wait for quiet. */
+	if (file == NULL || file[0] != '.')
+		uv_timer_start(&d->debounce, on_debounce, DEBOUNCE_MS, 0);
+}
+
+static void
+close_handle(uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void
+stop(struct daemon *d, const char *why)
+{
+	char topic[256], status[128];
+
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("stopping (%s)", why);
+	sd_notify(0, "STOPPING=1");
+	system_event(d, "stop", why, NULL);
+	on_check(&d->commit);
+	snprintf(topic, sizeof(topic), "%s/gateway/status",
+	    d->cfg->topic_prefix);
+	status_payload(status, sizeof(status), "offline");
+	mqtt_stop(d->mqtt, topic, status);
+	close_handle((uv_handle_t *)&d->commit);
+	close_handle((uv_handle_t *)&d->checkpoint);
+	close_handle((uv_handle_t *)&d->watchdog);
+	close_handle((uv_handle_t *)&d->debounce);
+	close_handle((uv_handle_t *)&d->sigterm);
+	close_handle((uv_handle_t *)&d->sigint);
+	close_handle((uv_handle_t *)&d->sighup);
+	close_handle((uv_handle_t *)&d->watch);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (signum == SIGHUP)
+		start_reload(d, "SIGHUP");
+	else
+		stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void
+load_visitor_entries(void *arg, const char *visitor, unsigned n)
+{
+	struct access_visitor *v = access_find_visitor(arg, visitor);
+
+	if (v != NULL)
+		v->used = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+}
+
+static void
+load_request(void *arg, const char *device, const char *request, int64_t ts)
+{
+	int64_t first;
+
+	dedup_seen(arg, device, request, ts, &first);
+}
+
+static void
+init_handle_data(struct daemon *d)
+{
+	d->commit.data = d;
+	d->checkpoint.data = d;
+	d->watchdog.data = d;
+	d->debounce.data = d;
+	d->sigterm.data = d;
+	d->sigint.data = d;
+	d->sighup.data = d;
+	d->watch.data = d;
+}
+
+static bool
+clock_synchronised(void)
+{
+	struct timex tx = {0};
+
+	return adjtimex(&tx) != TIME_ERROR && !(tx.status & STA_UNSYNC);
+}
+
+int
+daemon_run(struct config *cfg, struct access_tables *tables)
+{
+	struct mqtt_callbacks cb = {
+		.connected = on_connected,
+		.message = on_message,
+	};
+	struct daemon d = {0};
+	char will_topic[256], will[128];
+	uint64_t wd_usec;
+	int rc;
+
+	d.cfg = cfg;
+	d.tables = tables;
+	d.loop = uv_default_loop();
+	cb.arg = &d;
+	init_handle_data(&d);
+
+	d.journal = journal_open(cfg->data_dir, cfg->site,
+	    cfg->sync == CONFIG_SYNC_FULL);
+	if (d.journal == NULL)
+		fatalx("cannot open the journal in %s", cfg->data_dir);
+	d.dedup = dedup_new(DEDUP_WINDOW_MS, DEDUP_MAX);
+	if (d.dedup == NULL)
+		fatalx("out of memory");
+	/* What a restart must not forget: entries used, requests seen. */
+	if (journal_visitor_entries(d.journal, load_visitor_entries,
+	    d.tables) < 0 ||
+	    journal_recent_requests(d.journal, now_ms() - DEDUP_WINDOW_MS,
+	    load_request, d.dedup) < 0)
+		fatalx("cannot read the journal in %s", cfg->data_dir);
+
+	if (cfg->check_ts == CONFIG_CHECK_TS_YES ||
+	    (cfg->check_ts == CONFIG_CHECK_TS_AUTO && clock_synchronised()))
+		d.stale_ms = (int64_t)cfg->stale_s * 1000;
+	else
+		log_info("the clock is not known to be synchronised: request "
+		    "timestamps are not checked");
+
+	snprintf(will_topic, sizeof(will_topic), "%s/gateway/status",
+	    cfg->topic_prefix);
+	status_payload(will, sizeof(will), "offline");
+	d.mqtt = mqtt_new(d.loop, cfg, &cb, will_topic, will);
+	if (d.mqtt == NULL)
+		fatalx("cannot set up mqtt");
+
+	uv_check_init(d.loop, &d.commit);
+	uv_check_start(&d.commit, on_check);
+	uv_timer_init(d.loop, &d.checkpoint);
+	uv_timer_start(&d.checkpoint, on_checkpoint, CHECKPOINT_MS,
+	    CHECKPOINT_MS);
+	uv_timer_init(d.loop, &d.watchdog);
+	if (sd_watchdog_enabled(0, &wd_usec) > 0)
+		uv_timer_start(&d.watchdog, on_watchdog, wd_usec / 2000,
+		    wd_usec / 2000);
+	uv_timer_init(d.loop, &d.debounce);
+	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_init(d.loop, &d.sigint);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_init(d.loop, &d.sighup);
+	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	uv_fs_event_init(d.loop, &d.watch);
+	rc = uv_fs_event_start(&d.watch, on_fs_event, cfg->access_dir, 0);
+	if (rc < 0)
+		log_warnx("watch %s: %s: reload with SIGHUP", cfg->access_dir,
+		    uv_strerror(rc));
+
+	system_event(&d, "start", "start", NULL);
+	journal_commit(d.journal);
+	mqtt_start(d.mqtt);
+	log_counts(&d, "ready");
+	sd_notify(0, "READY=1");
+
+	uv_run(d.loop, UV_RUN_DEFAULT);
+
+	/* Handles are closed; only the journal and memory remain. */
+	journal_close(d.journal);
+	mqtt_free(d.mqtt);
+	dedup_free(d.dedup);
+	access_free(d.tables);
+	free(d.out);
+	uv_loop_close(d.loop);
+	return 0;
+}

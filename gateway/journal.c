@@ -1,0 +1,335 @@
+/*
+ * journal.c - the SQLite journal (WAL), written by gatewayd alone: SQLite
+ * 3.40 has a WAL corruption bug that only two writing connections can
+ * trigger.  Statements are prepared once; a transaction spans one loop
+ * iteration; a timer checkpoints about once a second.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "journal.h"
+#include "log.h"
+#include "util.h"
+
+#define JOURNAL_VERSION	1
+
+struct journal {
+	sqlite3		*db;
+	char		*path;
+	char		*site;
+	sqlite3_stmt	*insert;
+	sqlite3_stmt	*begin;
+	sqlite3_stmt	*commit;
+	int64_t		 next_seq;
+	bool		 in_tx;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS events ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" ts_ms INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" device TEXT, request TEXT, decision TEXT, reason TEXT,"
+	" subject_type TEXT, subject_id TEXT, household TEXT,"
+	" direction TEXT,"
+	" body TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS events_ts ON events(ts_ms);"
+	"CREATE INDEX IF NOT EXISTS events_visitor ON events(subject_id)"
+	" WHERE kind = 'access' AND subject_type = 'visitor'"
+	" AND decision = 'allow' AND direction = 'in';";
+
+static int
+exec(struct journal *j, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(j->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_errx("journal %s: %s", j->path, err ? err : "?");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+prepare(struct journal *j, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL) != SQLITE_OK) {
+		log_errx("journal %s: %s", j->path, sqlite3_errmsg(j->db));
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+query_int(struct journal *j, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	if (prepare(j, sql, &st) < 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+struct journal *
+journal_open(const char *data_dir, const char *site, bool full)
+{
+	struct journal *j;
+	int64_t a, b;
+
+	if (mkdir(data_dir, 0750) < 0 && errno != EEXIST) {
+		log_warn("journal: mkdir %s", data_dir);
+		return NULL;
+	}
+	j = calloc(1, sizeof(*j));
+	if (j == NULL || asprintf(&j->path, "%s/journal.db", data_dir) < 0) {
+		free(j);
+		return NULL;
+	}
+	j->site = strdup(site);
+	if (sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_errx("journal %s: %s", j->path, j->db ?
+		    sqlite3_errmsg(j->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(j->db, 2000);
+	if (exec(j, "PRAGMA journal_mode = WAL") < 0 ||
+	    exec(j, full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL") < 0 ||
+	    /* The loop's timer checkpoints; never in the middle of a commit. */
+	    exec(j, "PRAGMA wal_autocheckpoint = 0") < 0 ||
+	    exec(j, schema) < 0 ||
+	    exec(j, "PRAGMA user_version = 1") < 0)
+		goto fail;
+	if (prepare(j, "INSERT INTO events (seq, ts_ms, kind, device, request,"
+	    " decision, reason, subject_type, subject_id, household,"
+	    " direction, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+	    &j->insert) < 0 ||
+	    prepare(j, "BEGIN", &j->begin) < 0 ||
+	    prepare(j, "COMMIT", &j->commit) < 0)
+		goto fail;
+
+	/* Ids never go back, even when retention has deleted the newest. */
+	a = query_int(j, "SELECT max(seq) FROM events");
+	b = query_int(j, "SELECT seq FROM sqlite_sequence"
+	    " WHERE name = 'events'");
+	if (a < 0 || b < 0)
+		goto fail;
+	j->next_seq = (a > b ? a : b) + 1;
+	return j;
+fail:
+	journal_close(j);
+	return NULL;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->in_tx)
+		journal_commit(j);
+	sqlite3_finalize(j->insert);
+	sqlite3_finalize(j->begin);
+	sqlite3_finalize(j->commit);
+	if (j->db) {
+		sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+		    NULL, NULL);
+		sqlite3_close(j->db);
+	}
+	free(j->path);
+	free(j->site);
+	free(j);
+}
+
+static void
+set_str(json_t *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		json_object_set_new(o, key, json_string(v));
+}
+
+static json_t *
+record_json(const struct journal *j, const struct journal_record *r,
+    int64_t seq, int64_t ts_ms)
+{
+	char id[128], ts[40];
+	json_t *o, *s;
+
+	snprintf(id, sizeof(id), "%s:%lld", j->site, (long long)seq);
+	rfc3339_format(ts_ms, ts, sizeof(ts));
+	o = json_object();
+	set_str(o, "id", id);
+	set_str(o, "ts", ts);
+	set_str(o, "kind", r->kind);
+	set_str(o, "device", r->device);
+	if (r->subject_type) {
+		s = json_object();
+		set_str(s, "type", r->subject_type);
+		set_str(s, "id", r->subject_id);
+		set_str(s, "household", r->household);
+		json_object_set_new(o, "subject", s);
+	}
+	set_str(o, "decision", r->decision);
+	set_str(o, "reason", r->reason);
+	set_str(o, "request", r->request);
+	set_str(o, "direction", r->direction);
+	if (r->extra)
+		json_object_update(o, r->extra);
+	return o;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int
+journal_append(struct journal *j, const struct journal_record *r,
+    int64_t ts_ms, char **json)
+{
+	sqlite3_stmt *st = j->insert;
+	json_t *o;
+	char *body;
+	int rc;
+
+	if (json)
+		*json = NULL;
+	if (!j->in_tx) {
+		rc = sqlite3_step(j->begin);
+		sqlite3_reset(j->begin);
+		if (rc != SQLITE_DONE) {
+			log_errx("journal: begin: %s", sqlite3_errmsg(j->db));
+			return -1;
+		}
+		j->in_tx = true;
+	}
+	o = record_json(j, r, j->next_seq, ts_ms);
+	body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (body == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, j->next_seq);
+	sqlite3_bind_int64(st, 2, ts_ms);
+	bind_text(st, 3, r->kind);
+	bind_text(st, 4, r->device);
+	bind_text(st, 5, r->request);
+	bind_text(st, 6, r->decision);
+	bind_text(st, 7, r->reason);
+	bind_text(st, 8, r->subject_type);
+	bind_text(st, 9, r->subject_id);
+	bind_text(st, 10, r->household);
+	bind_text(st, 11, r->direction);
+	bind_text(st, 12, body);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_errx("journal: insert: %s", sqlite3_errmsg(j->db));
+		free(body);
+		return -1;
+	}
+	j->next_seq++;
+	if (json)
+		*json = body;
+	else
+		free(body);
+	return 0;
+}
+
+int
+journal_commit(struct journal *j)
+{
+	int rc;
+
+	if (!j->in_tx)
+		return 0;
+	rc = sqlite3_step(j->commit);
+	sqlite3_reset(j->commit);
+	if (rc != SQLITE_DONE) {
+		log_errx("journal: commit: %s", sqlite3_errmsg(j->db));
+		/* A failed COMMIT may leave the transaction open: end it. */
+		if (!sqlite3_get_autocommit(j->db))
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		j->in_tx = false;
+		return -1;
+	}
+	j->in_tx = false;
+	return 0;
+}
+
+int
+journal_checkpoint(struct journal *j)
+{
+	int rc;
+
+	if (j->in_tx && journal_commit(j) < 0)
+		return -1;
+	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		log_errx("journal: checkpoint: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	return 0;
+}
+
+int64_t
+journal_next_seq(const struct journal *j)
+{
+	return j->next_seq;
+}
+
+int
+journal_visitor_entries(struct journal *j,
+    void (*cb)(void *, const char *, unsigned), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(j, "SELECT subject_id, count(*) FROM events"
+	    " WHERE kind = 'access' AND subject_type = 'visitor'"
+	    " AND decision = 'allow' AND direction = 'in'"
+	    " GROUP BY subject_id", &st) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(st, 0),
+		    (unsigned)sqlite3_column_int(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_recent_requests(struct journal *j, int64_t since_ms,
+    void (*cb)(void *, const char *, const char *, int64_t), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(j, "SELECT device, request, ts_ms FROM events"
+	    " WHERE ts_ms >= ? AND request IS NOT NULL AND device IS NOT NULL"
+	    " ORDER BY seq", &st) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -1,0 +1,127 @@
+/*
+ * log.c - stderr logging for a daemon under systemd (journald adds the
+ * time and takes the "<N>" prefix as the priority) or on a console.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+
+static int	log_verbose;
+static bool	log_journal;	/* stderr is connected to journald */
+
+void
+log_init(int verbose)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long dev, ino;
+	struct stat st;
+
+	log_verbose = verbose;
+	log_journal = false;
+	/* JOURNAL_STREAM is "dev:ino" of the stream systemd gave us. */
+	if (js && sscanf(js, "%lu:%lu", &dev, &ino) == 2 &&
+	    fstat(fileno(stderr), &st) == 0 && st.st_dev == dev &&
+	    st.st_ino == ino)
+		log_journal = true;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
+static void
+vlog(int prio, const char *fmt, va_list ap, const char *suffix)
+{
+	char msg[1024], stamp[16];
+	struct tm tm;
+	time_t t;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_journal) {
+		fprintf(stderr, "<%d>%s%s\n", prio, msg, suffix ? suffix : "");
+		return;
+	}
+	t = time(NULL);
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	fprintf(stderr, "%s %s%s%s\n", stamp,
+	    prio <= 3 ? "error: " : prio == 4 ? "warning: " : "", msg,
+	    suffix ? suffix : "");
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(7, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(6, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(4, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	char suffix[128];
+	va_list ap;
+
+	snprintf(suffix, sizeof(suffix), ": %s", strerror(errno));
+	va_start(ap, fmt);
+	vlog(4, fmt, ap, suffix);
+	va_end(ap);
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(3, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(2, fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}
+
+bool
+log_ratelimit(uint64_t *last_ms, int64_t now)
+{
+	if (*last_ms != 0 && now - (int64_t)*last_ms < 60000)
+		return false;
+	*last_ms = (uint64_t)now;
+	return true;
+}

@@ -1,0 +1,25 @@
+/*
+ * log.h - one line per event on stderr, in the form journald reads:
+ * "<N>" priority prefixes under systemd, a local time otherwise.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+void	log_init(int verbose);
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Like log_warnx, with ": strerror(errno)" appended. */
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Start-up failures and broken invariants only: logs and exits 1. */
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/* True at most once a minute per *last (for bad input from a device). */
+bool	log_ratelimit(uint64_t *last_ms, int64_t now_ms);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * main.c - gatewayd: the Community Gateway daemon.  It runs in the
+ * foreground under systemd; -t checks the whole configuration and exits,
+ * as sshd -t and nginx -t do.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+
+#include "access.h"
+#include "config.h"
+#include "daemon.h"
+#include "diag.h"
+#include "driver.h"
+#include "log.h"
+
+#define DEFAULT_CONFIG	"/etc/community-gateway/gateway.ini"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: gatewayd [-c file] [-t] [-v]\n"
+	    "  -c file  the installation's gateway.ini (default %s)\n"
+	    "  -t       check gateway.ini and every access.d/*.ini, print each\n"
+	    "           problem as file:line: message and exit 1, or print a\n"
+	    "           summary and exit 0\n"
+	    "  -v       log more (each -v: more)\n"
+	    "  -V       print the version\n"
+	    "Runs in the foreground; SIGHUP reloads access.d, SIGTERM stops.\n",
+	    DEFAULT_CONFIG);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *path = DEFAULT_CONFIG;
+	struct access_tables *tables = NULL;
+	struct access_counts counts;
+	struct config *cfg;
+	struct diag diag;
+	int ch, check = 0, verbose = 0, rc;
+
+	while ((ch = getopt(argc, argv, "c:htvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("gatewayd %s\n", GATEWAY_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init(verbose);
+
+	diag_init(&diag);
+	cfg = config_load(path, &diag);
+	if (cfg != NULL) {
+		/* Hours, dates and visit windows are in the compound's time. */
+		setenv("TZ", cfg->timezone, 1);
+		tzset();
+		tables = access_load(cfg, &diag);
+	}
+	if (cfg == NULL || tables == NULL) {
+		diag_sort(&diag);
+		diag_print(stderr, &diag);
+		if (!check)
+			fprintf(stderr, "gatewayd: %zu problems in the "
+			    "configuration; not started\n", diag.n);
+		diag_free(&diag);
+		config_free(cfg);
+		return 1;
+	}
+	diag_free(&diag);
+
+	if (check) {
+		access_counts(tables, &counts);
+		printf("%zu gates, %zu groups, %zu persons, %zu visitors, "
+		    "%zu denied\n", config_count_class(cfg, DEVICE_GATE),
+		    counts.groups, counts.persons, counts.visitors,
+		    counts.denied);
+		access_free(tables);
+		config_free(cfg);
+		return 0;
+	}
+
+	mosquitto_lib_init();
+	rc = daemon_run(cfg, tables);
+	mosquitto_lib_cleanup();
+	config_free(cfg);
+	return rc;
+}
