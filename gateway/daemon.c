@@ -316,7 +316,9 @@ reload_done(uv_work_t *w, int status)
 		access_free(d->tables);
 		d->tables = d->reload_tables;
 		d->reload_tables = NULL;
-		log_counts(d, "reloaded access tables");
+		snprintf(line, sizeof(line), "reloaded access tables in %.0f ms",
+		    (double)(uv_hrtime() - d->reload_started) / 1e6);
+		log_counts(d, line);
 		system_event(d, "ok", "reload", NULL);
 	} else {
 		diag_sort(&d->reload_diag);
@@ -360,6 +362,7 @@ start_reload(struct daemon *d, const char *why)
 	log_info("reloading access tables (%s)", why);
 	diag_init(&d->reload_diag);
 	d->reload_tables = NULL;
+	d->reload_started = uv_hrtime();
 	d->reload_req.data = d;
 	if (uv_queue_work(d->loop, &d->reload_req, reload_work,
 	    reload_done) == 0)

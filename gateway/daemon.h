@@ -49,6 +49,7 @@ struct daemon {
 	uv_work_t		 reload_req;
 	struct access_tables	*reload_tables;
 	struct diag		 reload_diag;
+	uint64_t		 reload_started;	/* uv_hrtime() */
 	bool			 reload_running;
 	bool			 reload_again;
 	bool			 stopping;
