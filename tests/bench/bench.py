@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""make bench: gatewayd against DESIGN §6, side by side with the broker's
+floor (a C client that answers each face event with no logic) through the
+same private mosquitto, so that ratios come from one run.  Prints one
+table; nothing here is a pass/fail test.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "sim"))
+import harness  # noqa: E402
+
+SITE = "jinding-5"
+GATE = "gate-north"
+TOOLS = os.path.join(HERE, "..", "..", "build", "bench")
+
+
+def write_compound(root, persons, vehicles=0):
+    """A compound of `persons` residents (P000001...) on one gate."""
+    access = os.path.join(root, "access.d")
+    os.makedirs(access, exist_ok=True)
+    with open(os.path.join(root, "gateway.ini"), "w") as f:
+        f.write("[gateway]\nsite = %s\nname = bench\n"
+                "data_dir = data\naccess_dir = access.d\ncheck_ts = no\n"
+                "[mqtt]\nhost = 127.0.0.1\nport = 1883\n"
+                "[device %s]\ndriver = face_gate\nmin_score = 0.80\n"
+                % (SITE, GATE))
+    with open(os.path.join(access, "groups.ini"), "w") as f:
+        f.write("[group resident]\ngates = *\nhours = always\n")
+    with open(os.path.join(access, "persons.ini"), "w") as f:
+        for i in range(1, persons + 1):
+            f.write("[person P%06d]\nname = 张%d\nhousehold = %d-%d-%d\n"
+                    "groups = resident\ncards = %010d\n"
+                    "valid_until = 2030-12-31\n\n"
+                    % (i, i, 1 + i // 1000, 1 + i // 100 % 10,
+                       101 + i % 100, i))
+    if vehicles:
+        with open(os.path.join(access, "vehicles.ini"), "w") as f:
+            for i in range(vehicles):
+                f.write("[vehicle 京A%05d]\nhousehold = %d-%d-%d\n"
+                        "plan = monthly\n\n"
+                        % (i, 1 + (i + 1) // 1000, 1 + (i + 1) // 100 % 10,
+                           101 + (i + 1) % 100))
+    return os.path.join(root, "gateway.ini"), access
+
+
+def load(port, count, rate=None, window=None, persons=1):
+    args = [os.path.join(TOOLS, "load"), "-p", str(port), "-s", SITE,
+            "-g", GATE, "-n", str(count), "-P", "P", "-N", str(persons)]
+    args += ["-r", str(rate)] if rate else ["-w", str(window)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
+class Floor:
+    def __init__(self, port):
+        self.proc = subprocess.Popen([os.path.join(TOOLS, "floor"),
+                                      str(port)], stdout=subprocess.PIPE,
+                                     text=True)
+        if self.proc.stdout.readline().strip() != "floor ready":
+            raise RuntimeError("the floor did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+def start_gateway(binary, world, ini, port, tag):
+    text = open(ini, encoding="utf-8").read()
+    data = os.path.join(world, "data-" + tag)
+    path = os.path.join(world, "gateway-%s.ini" % tag)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(harness.derive_ini(text, port, data,
+                                   os.path.join(os.path.dirname(ini),
+                                                "access.d")))
+    gw = harness.Gatewayd(binary, path, world, SITE, port)
+    t0 = time.monotonic()
+    gw.start(timeout=60, wait_online=False)
+    ready = time.monotonic() - t0
+    gw.wait_online(30)
+    return gw, ready, data
+
+
+def journal_rows(data):
+    """Access decisions journaled (read-only, as any reader must)."""
+    path = os.path.join(data, "journal.db")
+    if not os.path.exists(path):
+        return 0
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM events"
+                          " WHERE kind = 'access'").fetchone()[0]
+    finally:
+        db.close()
+
+
+def measure_latencies(port, persons, label, results):
+    results[label + " 1000/s"] = load(port, 5000, rate=1000,
+                                      persons=persons)
+    results[label + " 10/s"] = load(port, 100, rate=10, persons=persons)
+    results[label + " max"] = load(port, 60000, window=400,
+                                   persons=persons)
+
+
+def reload_under_load(gw, port, persons):
+    """1000 events/s while the tables are reloaded again and again."""
+    times = []
+    result = {}
+
+    def run():
+        result.update(load(port, 6000, rate=1000, persons=persons))
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(0.5)
+    for _ in range(8):
+        mark = gw.log_mark()
+        gw.signal(signal.SIGHUP)
+        m = gw.wait_log(r"reloaded access tables in (\d+) ms", 30,
+                        since=mark)
+        times.append(int(m.group(1)))
+        time.sleep(0.2)
+    t.join()
+    return times, result
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gatewayd", required=True)
+    opts = ap.parse_args()
+    binary = os.path.abspath(opts.gatewayd)
+    world = tempfile.mkdtemp(prefix="cg-bench-")
+    rows = []
+    try:
+        broker = harness.Broker(os.path.join(world, "broker")).start()
+        port = broker.port
+        lat = {}
+
+        floor = Floor(port)
+        measure_latencies(port, 3000, "floor", lat)
+        floor.stop()
+
+        small, _ = write_compound(os.path.join(world, "c3k"), 3000)
+        gw, ready3k, data = start_gateway(binary, world, small, port, "3k")
+        rss3k_idle = rss_kb(gw.pid())
+        before = journal_rows(data)
+        measure_latencies(port, 3000, "gatewayd", lat)
+        rss3k_load = rss_kb(gw.pid())
+        gw.stop()
+        journaled = journal_rows(data) - before
+        sent = sum(lat["gatewayd " + k]["sent"]
+                   for k in ("1000/s", "10/s", "max"))
+
+        mid, _ = write_compound(os.path.join(world, "c10k"), 10000)
+        gw, ready10k, _ = start_gateway(binary, world, mid, port, "10k")
+        rss10k = rss_kb(gw.pid())
+        gw.stop()
+
+        big, _ = write_compound(os.path.join(world, "c100k"), 100000,
+                                vehicles=50000)
+        gw, ready100k, _ = start_gateway(binary, world, big, port, "100k")
+        rss100k = rss_kb(gw.pid())
+        reloads, during = reload_under_load(gw, port, 100000)
+        gw.stop()
+        broker.stop()
+
+        def us(v):
+            return "%.0f µs" % v
+
+        f1, g1 = lat["floor 1000/s"], lat["gatewayd 1000/s"]
+        f10, g10 = lat["floor 10/s"], lat["gatewayd 10/s"]
+        fm, gm = lat["floor max"], lat["gatewayd max"]
+        rows = [
+            ("p50 at 1000/s", us(g1["p50_us"]), us(f1["p50_us"]), ""),
+            ("p99 at 1000/s", us(g1["p99_us"]), us(f1["p99_us"]),
+             "≤ 1.5× floor (%.2f×)" % (g1["p99_us"] / f1["p99_us"])),
+            ("p99 at 10/s", us(g10["p99_us"]), us(f10["p99_us"]),
+             "< 2 ms"),
+            ("sustained answers/s (window 400)",
+             "%.0f" % gm["answers_per_s"], "%.0f" % fm["answers_per_s"],
+             "≥ 75%% of floor (%.0f%%)"
+             % (100 * gm["answers_per_s"] / fm["answers_per_s"])),
+            ("lost (answered / sent, journaled)",
+             "%d / %d, %d rows" % (g1["answered"] + g10["answered"]
+                                   + gm["answered"], sent, journaled),
+             "", "none lost"),
+            ("RSS, 3 000 persons (idle / after load)",
+             "%.1f / %.1f MB" % (rss3k_idle / 1024, rss3k_load / 1024),
+             "", ""),
+            ("RSS, 10 000 persons", "%.1f MB" % (rss10k / 1024), "",
+             "< 8 MB"),
+            ("RSS, 100 000 persons + 50 000 vehicles",
+             "%.1f MB" % (rss100k / 1024), "", "< 40 MB"),
+            ("reload of 100 000 persons (8 runs, max)",
+             "%d ms" % max(reloads), "", "< 300 ms"),
+            ("latency during reloads at 1000/s (p99 / max)",
+             "%s / %s" % (us(during["p99_us"]), us(during["max_us"])),
+             "", "no decision delayed > 50 ms"),
+            ("start to READY=1 (3k / 10k / 100k persons)",
+             "%.0f / %.0f / %.0f ms" % (ready3k * 1000, ready10k * 1000,
+                                        ready100k * 1000), "",
+             "< 100 ms with 10 000"),
+        ]
+    finally:
+        shutil.rmtree(world, ignore_errors=True)
+
+    print("machine: %s, %s, %d cores, %s" % (
+        platform.node(), platform.machine(), os.cpu_count(),
+        platform.platform()))
+    w = [max(len(r[i]) for r in rows) for i in range(4)]
+    head = ("measure", "gatewayd", "floor", "budget (DESIGN §6)")
+    w = [max(w[i], len(head[i])) for i in range(4)]
+    print(" | ".join(h.ljust(w[i]) for i, h in enumerate(head)))
+    print("-+-".join("-" * x for x in w))
+    for r in rows:
+        print(" | ".join(c.ljust(w[i]) for i, c in enumerate(r)))
+
+
+if __name__ == "__main__":
+    main()
