@@ -110,6 +110,17 @@ const struct access_vehicle *access_find_vehicle(const struct access_tables *,
 const struct access_deny *access_find_deny(const struct access_tables *,
 		    const char *id);
 
+/*
+ * A plate as it is stored and matched: full-width forms to ASCII, upper
+ * case, spaces (also U+3000) and the separators '·' '-' '.' removed.  out
+ * is always NUL-terminated; 0 when the result is a plate of 7 or 8
+ * characters (8: new-energy), -1 otherwise.  Vehicles, visitors' plates
+ * and [deny] ids that are plates are stored so: look them up so too.
+ */
+#define ACCESS_PLATE_MAX	32	/* bytes of a normalised plate, NUL too */
+int		 access_normalise_plate(const char *plate, char *out,
+		    size_t size);
+
 /* All visitors, to carry entries used over from old tables to new. */
 size_t			 access_nvisitors(const struct access_tables *);
 struct access_visitor	*access_visitor_at(struct access_tables *, size_t i);

@@ -1,0 +1,151 @@
+/*
+ * diag.c - configuration problems collected as "file:line: message", so
+ * that a parser goes on after an error and one run reports them all.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+void
+diag_init(struct diag *d)
+{
+	d->v = NULL;
+	d->n = 0;
+	d->cap = 0;
+}
+
+void
+diag_free(struct diag *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	diag_init(d);
+}
+
+/* Out of memory while reporting a problem: there is nothing better to do. */
+static void
+diag_oom(void)
+{
+	fputs("out of memory\n", stderr);
+	abort();
+}
+
+void
+diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
+{
+	struct diag_entry *e;
+	va_list ap;
+	int len;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+
+		e = realloc(d->v, cap * sizeof(*e));
+		if (e == NULL)
+			diag_oom();
+		d->v = e;
+		d->cap = cap;
+	}
+	e = &d->v[d->n];
+	va_start(ap, fmt);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		len = 0;
+	e->msg = malloc((size_t)len + 1);
+	e->file = strdup(file ? file : "");
+	if (e->msg == NULL || e->file == NULL)
+		diag_oom();
+	va_start(ap, fmt);
+	vsnprintf(e->msg, (size_t)len + 1, fmt, ap);
+	va_end(ap);
+	e->line = line;
+	e->order = d->n;
+	d->n++;
+}
+
+/* An entry with the rank of its file: the order the file first appeared. */
+struct ranked {
+	size_t rank;
+	struct diag_entry *e;
+};
+
+static int
+by_file(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+	int c = strcmp(x->e->file, y->e->file);
+
+	if (c != 0)
+		return c;
+	return x->e->order < y->e->order ? -1 : x->e->order > y->e->order;
+}
+
+static int
+by_rank(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->e->line != y->e->line)
+		return x->e->line < y->e->line ? -1 : 1;
+	return x->e->order < y->e->order ? -1 : x->e->order > y->e->order;
+}
+
+void
+diag_sort(struct diag *d)
+{
+	struct diag_entry *sorted;
+	struct ranked *r;
+	size_t i, first = 0;
+
+	if (d->n < 2)
+		return;
+	r = malloc(d->n * sizeof(*r));
+	sorted = malloc(d->n * sizeof(*sorted));
+	if (r == NULL || sorted == NULL)
+		diag_oom();
+	for (i = 0; i < d->n; i++)
+		r[i].e = &d->v[i];
+	/* Group by file name; a file's rank is its earliest entry. */
+	qsort(r, d->n, sizeof(*r), by_file);
+	for (i = 0; i < d->n; i++) {
+		if (i == 0 || strcmp(r[i].e->file, r[i - 1].e->file) != 0)
+			first = r[i].e->order;
+		r[i].rank = first;
+	}
+	qsort(r, d->n, sizeof(*r), by_rank);
+	for (i = 0; i < d->n; i++)
+		sorted[i] = *r[i].e;
+	for (i = 0; i < d->n; i++) {
+		d->v[i] = sorted[i];
+		d->v[i].order = i;
+	}
+	free(sorted);
+	free(r);
+}
+
+void
+diag_print(FILE *fp, const struct diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		if (d->v[i].line > 0)
+			fprintf(fp, "%s:%d: %s\n", d->v[i].file, d->v[i].line,
+			        d->v[i].msg);
+		else
+			fprintf(fp, "%s: %s\n", d->v[i].file, d->v[i].msg);
+	}
+}

@@ -1,0 +1,39 @@
+/*
+ * inifile.h - one INI file read through libinih with our own line reader,
+ * which knows every line's number and reports every problem as file:line.
+ * What the sections and keys mean is the caller's business.
+ */
+#ifndef INIFILE_H
+#define INIFILE_H
+
+#include <stdbool.h>
+
+#include "diag.h"
+
+/*
+ * Called for each well-formed line, in file order.  A section header
+ * "[type name]" gives type "device" and name "gate-north" (name is ""
+ * when there is none).  end() follows each section that was begun, at the
+ * next header or at the end of the file; damaged says a line in it could
+ * not be read, so a key that seems missing may just be unreadable.  Keys
+ * are never given outside a section nor after a broken header.  file is
+ * the path as given.
+ */
+struct inifile_handler {
+	void (*section)(void *user, const char *file, int line,
+	                const char *type, const char *name);
+	void (*key)(void *user, const char *file, int line, const char *key,
+	            const char *value);
+	void (*end)(void *user, bool damaged);
+};
+
+/*
+ * Read path.  UTF-8 with or without a byte-order mark, LF or CRLF; ";" and
+ * "#" start a comment line, " ;" an inline comment.  Problems with the
+ * file itself (cannot open, not UTF-8, line too long, syntax) are added
+ * to diag and reading goes on.  0, or -1 when any was found.
+ */
+int inifile_parse(const char *path, struct diag *,
+                  const struct inifile_handler *, void *user);
+
+#endif

@@ -1,0 +1,502 @@
+/*
+ * test_config.c - gateway.ini: defaults, every key, devices handed to
+ * their driver, paths resolved against the file, the password file, and
+ * the exact file:line text of every kind of problem.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "diag.h"
+#include "driver.h"
+
+static char dir[64];
+
+static void
+write_file(const char *name, const char *text)
+{
+	FILE *f = fopen(name, "wb");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Load name; problems (sorted, printed) into *problems, never NULL. */
+static struct config *
+load(const char *name, char **problems)
+{
+	struct config *c;
+	struct diag d;
+	size_t len;
+	FILE *f;
+
+	diag_init(&d);
+	c = config_load(name, &d);
+	diag_sort(&d);
+	*problems = NULL;
+	f = open_memstream(problems, &len);
+	assert_non_null(f);
+	diag_print(f, &d);
+	fclose(f);
+	/* A config comes back exactly when nothing is wrong. */
+	assert_true((c != NULL) == (d.n == 0));
+	diag_free(&d);
+	return c;
+}
+
+static struct config *
+load_ok(const char *name)
+{
+	char *problems;
+	struct config *c = load(name, &problems);
+
+	if (c == NULL)
+		fail_msg("%s", problems);
+	free(problems);
+	return c;
+}
+
+static void
+expect_problems(const char *name, const char *text, const char *want)
+{
+	char *problems;
+
+	write_file(name, text);
+	assert_null(load(name, &problems));
+	assert_string_equal(problems, want);
+	free(problems);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_config.XXXXXX");
+	if (mkdtemp(dir) == NULL || chdir(dir) < 0)
+		return -1;
+	return mkdir("etc", 0700);
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[160];
+
+	(void)state;
+	if (chdir("/") < 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+#define MINIMAL                                                                \
+	"[gateway]\nsite = jinding-5\ndata_dir = data\n"                       \
+	"access_dir = access.d\n"
+
+static void
+test_defaults(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	write_file("min.ini", MINIMAL);
+	c = load_ok("min.ini");
+	assert_string_equal(c->path, "min.ini");
+	assert_string_equal(c->site, "jinding-5");
+	assert_string_equal(c->name, "jinding-5");
+	assert_string_equal(c->timezone, "Asia/Shanghai");
+	/* No directory part: paths as written. */
+	assert_string_equal(c->data_dir, "data");
+	assert_string_equal(c->access_dir, "access.d");
+	assert_int_equal(c->sync, CONFIG_SYNC_NORMAL);
+	assert_int_equal(c->check_ts, CONFIG_CHECK_TS_AUTO);
+	assert_int_equal(c->stale_s, 30);
+	assert_string_equal(c->mqtt_host, "127.0.0.1");
+	assert_int_equal(c->mqtt_port, 1883);
+	assert_string_equal(c->mqtt_client_id, "cg-jinding-5");
+	assert_null(c->mqtt_username);
+	assert_null(c->mqtt_password);
+	assert_string_equal(c->topic_prefix, "cg/jinding-5");
+	assert_int_equal(c->mqtt_keepalive, 30);
+	assert_int_equal(c->max_payload, 4096);
+	assert_false(c->keep_snapshots);
+	assert_int_equal(c->ndevices, 0);
+	assert_int_equal(config_count_class(c, DEVICE_GATE), 0);
+	assert_null(config_device(c, "gate-north"));
+	config_free(c);
+	config_free(NULL);
+}
+
+static void
+test_every_key(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	write_file("etc/full.ini", "; every key\n"
+	                           "[gateway]\n"
+	                           "site = a_b-9\n"
+	                           "name = 金鼎5栋楼 ; the compound\n"
+	                           "timezone = Europe/Berlin\n"
+	                           "data_dir = /var/lib/cg\n"
+	                           "access_dir = access.d\n"
+	                           "sync = full\n"
+	                           "check_ts = no\n"
+	                           "stale_s = 3600\n"
+	                           "[mqtt]\n"
+	                           "host = broker.lan\n"
+	                           "port = 65535\n"
+	                           "client_id = gw-1\n"
+	                           "topic_prefix = site/a\n"
+	                           "keepalive = 5\n"
+	                           "max_payload = 1048576\n"
+	                           "[privacy]\n"
+	                           "keep_snapshots = yes\n");
+	c = load_ok("etc/full.ini");
+	assert_string_equal(c->site, "a_b-9");
+	assert_string_equal(c->name, "金鼎5栋楼");
+	assert_string_equal(c->timezone, "Europe/Berlin");
+	assert_string_equal(c->data_dir, "/var/lib/cg");
+	/* Relative to gateway.ini's directory, by simple joining. */
+	assert_string_equal(c->access_dir, "etc/access.d");
+	assert_int_equal(c->sync, CONFIG_SYNC_FULL);
+	assert_int_equal(c->check_ts, CONFIG_CHECK_TS_NO);
+	assert_int_equal(c->stale_s, 3600);
+	assert_string_equal(c->mqtt_host, "broker.lan");
+	assert_int_equal(c->mqtt_port, 65535);
+	assert_string_equal(c->mqtt_client_id, "gw-1");
+	assert_string_equal(c->topic_prefix, "site/a");
+	assert_int_equal(c->mqtt_keepalive, 5);
+	assert_int_equal(c->max_payload, 1048576);
+	assert_true(c->keep_snapshots);
+	config_free(c);
+
+	write_file("etc/two.ini",
+	           "[gateway]\nsite = s\ndata_dir = ../d\n"
+	           "access_dir = /abs/access.d\ncheck_ts = yes\nsync = normal\n"
+	           "stale_s = 1\n[privacy]\nkeep_snapshots = no\n");
+	c = load_ok("etc/two.ini");
+	assert_string_equal(c->data_dir, "etc/../d");
+	assert_string_equal(c->access_dir, "/abs/access.d");
+	assert_int_equal(c->check_ts, CONFIG_CHECK_TS_YES);
+	assert_int_equal(c->stale_s, 1);
+	config_free(c);
+
+	/* An absolute gateway.ini path. */
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/etc/two.ini", dir);
+		c = load_ok(path);
+		snprintf(path, sizeof(path), "%s/etc/../d", dir);
+		assert_string_equal(c->data_dir, path);
+		config_free(c);
+	}
+}
+
+static void
+test_notepad(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	write_file("notepad.ini", "\xef\xbb\xbf; 记事本\r\n"
+	                          "[gateway]\r\n"
+	                          "site = jinding-5\r\n"
+	                          "name = 金鼎5栋楼\r\n"
+	                          "data_dir = data\r\n"
+	                          "access_dir = access.d\r\n"
+	                          "\r\n"
+	                          "[device gate-north]\r\n"
+	                          "driver = face_gate\r\n"
+	                          "zone = 北门\r\n");
+	c = load_ok("notepad.ini");
+	assert_string_equal(c->name, "金鼎5栋楼");
+	assert_string_equal(c->access_dir, "access.d");
+	assert_int_equal(c->ndevices, 1);
+	assert_string_equal(c->devices[0]->zone, "北门");
+	assert_int_equal(c->devices[0]->line, 8);
+	config_free(c);
+}
+
+static void
+test_devices(void **state)
+{
+	const struct device *d;
+	struct config *c;
+
+	(void)state;
+	write_file("dev.ini", MINIMAL "[device gate-north]\n" /* 5 */
+	                              "driver = face_gate\n"
+	                              "zone = north\n"
+	                              "direction = in\n"
+	                              "min_score = 0.91\n"
+	                              "open_ms = 5000\n"
+	                              "\n"
+	                              "[device gate-south]\n" /* 12 */
+	                              "driver = face_gate\n");
+	c = load_ok("dev.ini");
+	assert_int_equal(c->ndevices, 2);
+	assert_int_equal(config_count_class(c, DEVICE_GATE), 2);
+	assert_int_equal(config_count_class(c, 99), 0);
+	d = config_device(c, "gate-north");
+	assert_ptr_equal(d, c->devices[0]);
+	assert_string_equal(d->id, "gate-north");
+	assert_string_equal(d->driver->name, "face_gate");
+	assert_int_equal(d->index, 0);
+	assert_string_equal(d->file, "dev.ini");
+	assert_int_equal(d->line, 5);
+	assert_string_equal(d->zone, "north");
+	assert_int_equal(d->direction, DIRECTION_IN);
+	assert_true(d->min_score > 0.909 && d->min_score < 0.911);
+	assert_int_equal(d->open_ms, 5000);
+	assert_int_equal(d->online, -1);
+	d = config_device(c, "gate-south");
+	assert_int_equal(d->index, 1);
+	assert_int_equal(d->line, 12);
+	/* The driver's own defaults. */
+	assert_null(d->zone);
+	assert_int_equal(d->direction, DIRECTION_BOTH);
+	assert_true(d->min_score > 0.79 && d->min_score < 0.81);
+	assert_null(config_device(c, "gate"));
+	config_free(c);
+}
+
+static void
+test_password(void **state)
+{
+	char *problems;
+	struct config *c;
+
+	(void)state;
+	write_file("etc/pw", "s3cret-Pw\r\nsecond line\n");
+	assert_int_equal(chmod("etc/pw", 0600), 0);
+	write_file("etc/pw.ini",
+	           MINIMAL "[mqtt]\nusername = gw\npassword_file = pw\n");
+	c = load_ok("etc/pw.ini");
+	assert_string_equal(c->mqtt_username, "gw");
+	assert_string_equal(c->mqtt_password, "s3cret-Pw");
+	config_free(c);
+
+	/* Readable by others: refused, and the password is never shown. */
+	assert_int_equal(chmod("etc/pw", 0644), 0);
+	assert_null(load("etc/pw.ini", &problems));
+	assert_string_equal(problems,
+	                    "etc/pw.ini:7: password_file etc/pw must not be "
+	                    "accessible to others (chmod o-rwx etc/pw)\n");
+	assert_null(strstr(problems, "s3cret"));
+	free(problems);
+	assert_int_equal(chmod("etc/pw", 0601), 0);
+	assert_null(load("etc/pw.ini", &problems));
+	assert_null(strstr(problems, "s3cret"));
+	free(problems);
+
+	expect_problems(
+	        "etc/nopw.ini",
+	        MINIMAL
+	        "[mqtt]\nusername = gw\npassword_file = /nonexistent/pw\n",
+	        "etc/nopw.ini:7: password_file /nonexistent/pw: No such file "
+	        "or directory\n");
+	/* A password needs a user name to go with it. */
+	assert_int_equal(chmod("etc/pw", 0640), 0);
+	expect_problems("etc/nouser.ini",
+	                MINIMAL "[mqtt]\npassword_file = pw\n",
+	                "etc/nouser.ini:6: password_file needs a username\n");
+	expect_problems(
+	        "etc/dirpw.ini",
+	        MINIMAL "[mqtt]\nusername = u\npassword_file = .\n",
+	        "etc/dirpw.ini:7: password_file etc/. is not a regular file\n");
+}
+
+static void
+test_gateway_problems(void **state)
+{
+	(void)state;
+	expect_problems(
+	        "g.ini",
+	        "[gateway]\n" /* 1 */
+	        "site = Jinding 5\n"
+	        "timezone = Mars/Olympus\n"
+	        "sync = sometimes\n"
+	        "check_ts = maybe\n" /* 5 */
+	        "stale_s = 0\n"
+	        "access_dir = a\n"
+	        "data_dir = d\n"
+	        "colour = blue\n"
+	        "site = again\n" /* 10 */
+	        "name =\n"
+	        "[mqtt]\n"
+	        "port = 70000\n"
+	        "keepalive = abc\n"
+	        "max_payload = 100\n" /* 15 */
+	        "topic_prefix = cg/#\n"
+	        "foo = bar\n"
+	        "port = 1883x\n"
+	        "[privacy]\n"
+	        "keep_snapshots = maybe\n" /* 20 */
+	        "[mqtt]\n"
+	        "[gateway x]\n",
+	        "g.ini:2: bad site 'Jinding 5' (a-z, 0-9, '_' and '-', at most "
+	        "32)\n"
+	        "g.ini:3: unknown timezone 'Mars/Olympus' (not in "
+	        "/usr/share/zoneinfo)\n"
+	        "g.ini:4: bad sync 'sometimes' (normal or full)\n"
+	        "g.ini:5: bad check_ts 'maybe' (auto, yes or no)\n"
+	        "g.ini:6: bad stale_s '0' (an integer from 1 to 3600)\n"
+	        "g.ini:9: unknown key 'colour' in [gateway]\n"
+	        "g.ini:10: duplicate key 'site' in [gateway] (first at "
+	        "g.ini:2)\n"
+	        "g.ini:11: no value for 'name'\n"
+	        "g.ini:13: bad port '70000' (an integer from 1 to 65535)\n"
+	        "g.ini:14: bad keepalive 'abc' (an integer from 5 to 3600)\n"
+	        "g.ini:15: bad max_payload '100' (an integer from 256 to "
+	        "1048576)\n"
+	        "g.ini:16: bad topic_prefix 'cg/#' (no '+' or '#', no '/' at "
+	        "the end)\n"
+	        "g.ini:17: unknown key 'foo' in [mqtt]\n"
+	        "g.ini:18: duplicate key 'port' in [mqtt] (first at g.ini:13)\n"
+	        "g.ini:20: bad keep_snapshots 'maybe' (yes or no)\n"
+	        "g.ini:21: duplicate section [mqtt] (first at g.ini:12)\n"
+	        "g.ini:22: section [gateway] takes no name\n");
+
+	/* Numbers are checked whole: no atoi leniency. */
+	expect_problems(
+	        "n.ini",
+	        MINIMAL "[mqtt]\nport = 0x50\nkeepalive = 30 s\nmax_payload = "
+	                "99999999999999999999\n",
+	        "n.ini:6: bad port '0x50' (an integer from 1 to 65535)\n"
+	        "n.ini:7: bad keepalive '30 s' (an integer from 5 to 3600)\n"
+	        "n.ini:8: bad max_payload '99999999999999999999' (an integer "
+	        "from 256 to 1048576)\n");
+	expect_problems("tz.ini", MINIMAL "timezone = ../../../etc/passwd\n",
+	                "tz.ini:5: unknown timezone '../../../etc/passwd' (not "
+	                "in /usr/share/zoneinfo)\n");
+	expect_problems("tzdir.ini", MINIMAL "timezone = Asia\n",
+	                "tzdir.ini:5: unknown timezone 'Asia' (not in "
+	                "/usr/share/zoneinfo)\n");
+}
+
+static void
+test_sections(void **state)
+{
+	(void)state;
+	expect_problems(
+	        "s.ini",
+	        "[gateway]\n" /* 1 */
+	        "name = x\n"
+	        "[office]\n"
+	        "url = https://example.com\n"
+	        "[uplink]\n" /* 5 */
+	        "[wechat]\n"
+	        "[parking]\n"
+	        "[bus rs485-1]\n"
+	        "type = rtu\n"
+	        "[frobnicate]\n" /* 10 */
+	        "x = 1\n"
+	        "[gateway]\n",
+	        "s.ini:1: missing key 'site' in [gateway]\n"
+	        "s.ini:1: missing key 'data_dir' in [gateway]\n"
+	        "s.ini:1: missing key 'access_dir' in [gateway]\n"
+	        "s.ini:3: section [office] is not supported by this version\n"
+	        "s.ini:5: section [uplink] is not supported by this version\n"
+	        "s.ini:6: section [wechat] is not supported by this version\n"
+	        "s.ini:7: section [parking] is not supported by this version\n"
+	        "s.ini:8: section [bus rs485-1] is not supported by this "
+	        "version\n"
+	        "s.ini:10: unknown section [frobnicate]\n"
+	        "s.ini:12: duplicate section [gateway] (first at s.ini:1)\n");
+	expect_problems("none.ini", "[mqtt]\nhost = x\n",
+	                "none.ini: missing section [gateway]\n");
+	expect_problems("empty.ini", "",
+	                "empty.ini: missing section [gateway]\n");
+	/* A file that cannot be read says only that. */
+	{
+		char *problems;
+
+		assert_null(load("nonexistent.ini", &problems));
+		assert_string_equal(
+		        problems,
+		        "nonexistent.ini: No such file or directory\n");
+		free(problems);
+	}
+	/* A line that cannot be read may hold the key that seems missing. */
+	expect_problems(
+	        "damaged.ini",
+	        "[gateway]\nsite = \xff\ndata_dir = d\naccess_dir = a\n",
+	        "damaged.ini:2: not valid UTF-8\n");
+}
+
+static void
+test_device_problems(void **state)
+{
+	(void)state;
+	expect_problems(
+	        "d.ini",
+	        MINIMAL "[device gate-north]\n" /* 5 */
+	                "zone = north\n"
+	                "driver = face_gate\n"
+	                "[device gate-south]\n"
+	                "driver = face_gaet\n"
+	                "zone = south\n" /* 10 */
+	                "[device gate-east]\n"
+	                "driver = face_gate\n"
+	                "min_score = 2\n"
+	                "direction = sideways\n"
+	                "colour = red\n" /* 15 */
+	                "driver = face_gate\n"
+	                "[device gate-east]\n"
+	                "driver = face_gate\n"
+	                "[device Gate_West]\n"
+	                "driver = face_gate\n" /* 20 */
+	                "[device]\n"
+	                "[device gate-x]\n"
+	                "[device gate-y]\n"
+	                "driver =\n"
+	                "[device a123456789b123456789c123456789d12]\n", /* 25 */
+	        "d.ini:6: 'driver' must be the first key in [device "
+	        "gate-north]\n"
+	        "d.ini:9: unknown driver 'face_gaet'\n"
+	        "d.ini:13: device gate-east: min_score must be a number from 0 "
+	        "to 1, not '2'\n"
+	        "d.ini:14: device gate-east: direction must be in, out or "
+	        "both, not 'sideways'\n"
+	        "d.ini:15: device gate-east: unknown key 'colour' for driver "
+	        "face_gate\n"
+	        "d.ini:16: duplicate key 'driver' in [device gate-east] (first "
+	        "at d.ini:12)\n"
+	        "d.ini:17: duplicate device gate-east (first at d.ini:11)\n"
+	        "d.ini:19: bad device id 'Gate_West' (a-z, 0-9, '_' and '-', "
+	        "at most 32)\n"
+	        "d.ini:21: section [device] needs an id: [device ID]\n"
+	        "d.ini:22: missing key 'driver' in [device gate-x]\n"
+	        "d.ini:24: no value for 'driver'\n"
+	        "d.ini:25: bad device id 'a123456789b123456789c123456789d12' "
+	        "(a-z, 0-9, '_' and '-', at most 32)\n");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_every_key),
+	        cmocka_unit_test(test_notepad),
+	        cmocka_unit_test(test_devices),
+	        cmocka_unit_test(test_password),
+	        cmocka_unit_test(test_gateway_problems),
+	        cmocka_unit_test(test_sections),
+	        cmocka_unit_test(test_device_problems),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
