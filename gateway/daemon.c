@@ -88,6 +88,7 @@ on_check(uv_check_t *h)
 
 	if (journal_commit(d->journal) < 0)
 		d->journal_failures++;
+	log_flush();
 	if (d->nout == 0)
 		return;
 	/*
@@ -546,8 +547,10 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	mqtt_start(d.mqtt);
 	log_counts(&d, "ready");
 	sd_notify(0, "READY=1");
+	log_batch(true);
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
+	log_batch(false);
 
 	/* Handles are closed; only the journal and memory remain. */
 	journal_close(d.journal);

@@ -14,6 +14,8 @@
 
 static int	log_verbose;
 static bool	log_journal;	/* stderr is connected to journald */
+static bool	log_batching;
+static char	log_buf[65536];
 
 void
 log_init(int verbose)
@@ -29,7 +31,7 @@ log_init(int verbose)
 	    fstat(fileno(stderr), &st) == 0 && st.st_dev == dev &&
 	    st.st_ino == ino)
 		log_journal = true;
-	setvbuf(stderr, NULL, _IOLBF, 0);
+	setvbuf(stderr, log_buf, _IOFBF, sizeof(log_buf));
 }
 
 static void
@@ -42,7 +44,7 @@ vlog(int prio, const char *fmt, va_list ap, const char *suffix)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_journal) {
 		fprintf(stderr, "<%d>%s%s\n", prio, msg, suffix ? suffix : "");
-		return;
+		goto out;
 	}
 	t = time(NULL);
 	localtime_r(&t, &tm);
@@ -50,6 +52,23 @@ vlog(int prio, const char *fmt, va_list ap, const char *suffix)
 	fprintf(stderr, "%s %s%s%s\n", stamp,
 	    prio <= 3 ? "error: " : prio == 4 ? "warning: " : "", msg,
 	    suffix ? suffix : "");
+out:
+	if (!log_batching || prio <= 3)
+		fflush(stderr);
+}
+
+void
+log_batch(bool on)
+{
+	log_batching = on;
+	if (!on)
+		fflush(stderr);
+}
+
+void
+log_flush(void)
+{
+	fflush(stderr);
 }
 
 void

@@ -19,6 +19,14 @@ void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
+/*
+ * While batching, lines wait in stdio's buffer until log_flush(): the
+ * loop flushes once an iteration, so a burst of decisions costs one
+ * write, not one per line.
+ */
+void	log_batch(bool);
+void	log_flush(void);
+
 /* True at most once a minute per *last (for bad input from a device). */
 bool	log_ratelimit(uint64_t *last_ms, int64_t now_ms);
 
