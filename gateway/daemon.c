@@ -3,12 +3,14 @@
  * routing, the commit-then-publish step of each loop iteration, the
  * checkpoint and watchdog timers, reloads, and a clean stop.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -95,22 +97,59 @@ on_check(uv_check_t *h)
 	 * Even when the journal failed (disk full), the gates are answered:
 	 * locking residents out helps nobody; the failure is logged.
 	 */
+	if (d->nout > 2)
+		mqtt_cork(d->mqtt, true);
 	for (i = 0; i < d->nout; i++) {
 		mqtt_publish(d->mqtt, d->out[i].topic, d->out[i].payload,
 		    d->out[i].len, d->out[i].qos, d->out[i].retain);
 		free(d->out[i].topic);
 		free(d->out[i].payload);
 	}
-	d->nout = 0;
 	mqtt_flush(d->mqtt);
+	if (d->nout > 2)
+		mqtt_cork(d->mqtt, false);
+	d->nout = 0;
 }
 
+static void
+wal_sync_work(uv_work_t *w)
+{
+	struct daemon *d = w->data;
+
+	d->wal_sync_errno = fdatasync(d->wal_sync_fd) < 0 ? errno : 0;
+}
+
+static void
+wal_sync_done(uv_work_t *w, int status)
+{
+	struct daemon *d = w->data;
+
+	(void)status;
+	d->wal_syncing = false;
+	if (d->wal_sync_errno != 0 &&
+	    log_ratelimit(&d->wal_sync_warned_ms, now_ms()))
+		log_warnx("journal: fdatasync: %s", strerror(d->wal_sync_errno));
+}
+
+/*
+ * About once a second: make the WAL durable off the loop, so a power cut
+ * loses at most about a second; copy it into the database when it has
+ * grown.  The loop never waits for a flash card's fsync here.
+ */
 static void
 on_checkpoint(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
-	journal_checkpoint(d->journal);
+	if (journal_wants_checkpoint(d->journal))
+		journal_checkpoint(d->journal);
+	d->wal_sync_fd = journal_wal_fd(d->journal);
+	if (d->wal_syncing || d->wal_sync_fd < 0 || d->stopping)
+		return;
+	d->wal_sync_req.data = d;
+	if (uv_queue_work(d->loop, &d->wal_sync_req, wal_sync_work,
+	    wal_sync_done) == 0)
+		d->wal_syncing = true;
 }
 
 static void

@@ -54,6 +54,12 @@ struct daemon {
 	bool			 reload_again;
 	bool			 stopping;
 
+	uv_work_t		 wal_sync_req;
+	int			 wal_sync_fd;
+	int			 wal_sync_errno;
+	bool			 wal_syncing;
+	uint64_t		 wal_sync_warned_ms;
+
 	uint64_t		 unknown_warned_ms;	/* unknown devices */
 	uint64_t		 rejected;		/* bad payloads, all */
 	uint64_t		 journal_failures;

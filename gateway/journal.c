@@ -1,14 +1,18 @@
 /*
  * journal.c - the SQLite journal (WAL), written by gatewayd alone: SQLite
  * 3.40 has a WAL corruption bug that only two writing connections can
- * trigger.  Statements are prepared once; a transaction spans one loop
- * iteration; a timer checkpoints about once a second.
+ * trigger (a checkpointing connection is one).  Statements are prepared
+ * once; a transaction spans one loop iteration.  The WAL is made durable
+ * by an fdatasync about once a second from a worker (journal_wal_fd) and
+ * copied into the database when it has grown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -17,6 +21,7 @@
 #include "util.h"
 
 #define JOURNAL_VERSION	1
+#define CHECKPOINT_PAGES	1000	/* about 4 MB of WAL */
 
 struct journal {
 	sqlite3		*db;
@@ -26,6 +31,8 @@ struct journal {
 	sqlite3_stmt	*begin;
 	sqlite3_stmt	*commit;
 	int64_t		 next_seq;
+	int		 wal_fd;
+	int		 wal_pages;	/* in the WAL after the last commit */
 	bool		 in_tx;
 };
 
@@ -81,11 +88,23 @@ query_int(struct journal *j, const char *sql)
 	return v;
 }
 
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct journal *j = arg;
+
+	(void)db;
+	(void)name;
+	j->wal_pages = pages;
+	return SQLITE_OK;
+}
+
 struct journal *
 journal_open(const char *data_dir, const char *site, bool full)
 {
 	struct journal *j;
 	int64_t a, b;
+	char *wal;
 
 	if (mkdir(data_dir, 0750) < 0 && errno != EEXIST) {
 		log_warn("journal: mkdir %s", data_dir);
@@ -97,6 +116,7 @@ journal_open(const char *data_dir, const char *site, bool full)
 		return NULL;
 	}
 	j->site = strdup(site);
+	j->wal_fd = -1;
 	if (sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		log_errx("journal %s: %s", j->path, j->db ?
@@ -127,6 +147,11 @@ journal_open(const char *data_dir, const char *site, bool full)
 	if (a < 0 || b < 0)
 		goto fail;
 	j->next_seq = (a > b ? a : b) + 1;
+	sqlite3_wal_hook(j->db, wal_hook, j);
+	if (asprintf(&wal, "%s-wal", j->path) >= 0) {
+		j->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+		free(wal);
+	}
 	return j;
 fail:
 	journal_close(j);
@@ -148,6 +173,8 @@ journal_close(struct journal *j)
 		    NULL, NULL);
 		sqlite3_close(j->db);
 	}
+	if (j->wal_fd >= 0)
+		close(j->wal_fd);
 	free(j->path);
 	free(j->site);
 	free(j);
@@ -282,11 +309,25 @@ journal_checkpoint(struct journal *j)
 		return -1;
 	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL);
+	if (rc == SQLITE_OK)
+		j->wal_pages = 0;
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
 		log_errx("journal: checkpoint: %s", sqlite3_errmsg(j->db));
 		return -1;
 	}
 	return 0;
+}
+
+bool
+journal_wants_checkpoint(const struct journal *j)
+{
+	return j->wal_pages >= CHECKPOINT_PAGES;
+}
+
+int
+journal_wal_fd(const struct journal *j)
+{
+	return j->wal_fd;
 }
 
 int64_t

@@ -46,6 +46,14 @@ int		 journal_append(struct journal *, const struct journal_record *,
 int		 journal_commit(struct journal *);
 /* Copy the WAL into the database (a passive checkpoint). */
 int		 journal_checkpoint(struct journal *);
+/* Has the WAL grown enough to be worth a checkpoint? */
+bool		 journal_wants_checkpoint(const struct journal *);
+/*
+ * The WAL file, opened read-only, for fdatasync() on another thread: what
+ * bounds a power cut's loss to about a second without stalling the loop
+ * on a flash card's fsync.  -1 if there is none.
+ */
+int		 journal_wal_fd(const struct journal *);
 /* The id the next row will get. */
 int64_t		 journal_next_seq(const struct journal *);
 

@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <mosquitto.h>
 
@@ -331,6 +334,15 @@ flush(struct mqtt *m)
 	    mosquitto_want_write(m->mosq); i++)
 		if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
 			break;
+}
+
+void
+mqtt_cork(struct mqtt *m, bool on)
+{
+	int v = on;
+
+	if (m->fd >= 0)
+		setsockopt(m->fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
 }
 
 void

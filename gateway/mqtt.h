@@ -32,6 +32,11 @@ bool		 mqtt_connected(const struct mqtt *);
 int		 mqtt_subscribe(struct mqtt *, const char *pattern, int qos);
 int		 mqtt_publish(struct mqtt *, const char *topic,
 		    const void *payload, size_t len, int qos, bool retain);
+/*
+ * Hold small packets back while a batch is published (TCP_CORK), so a
+ * burst of answers leaves in a few segments; uncorking sends the rest.
+ */
+void		 mqtt_cork(struct mqtt *, bool);
 /* Write what the publishes of this loop iteration queued. */
 void		 mqtt_flush(struct mqtt *);
 /* Publish a last retained message, disconnect cleanly, close handles. */
