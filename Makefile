@@ -41,7 +41,8 @@ SANFLAGS :=
 endif
 
 DEPS_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPS_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+DEPS_LIBS = -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
+	-lpthread -lm
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(SANFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 

@@ -525,6 +525,8 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	uint64_t wd_usec;
 	int rc;
 
+	/* Reloads and WAL syncs are all the workers do: two are plenty. */
+	setenv("UV_THREADPOOL_SIZE", "2", 0);
 	d.cfg = cfg;
 	d.tables = tables;
 	d.loop = uv_default_loop();

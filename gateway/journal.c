@@ -129,6 +129,8 @@ journal_open(const char *data_dir, const char *site, bool full)
 	    "PRAGMA synchronous = NORMAL") < 0 ||
 	    /* The loop's timer checkpoints; never in the middle of a commit. */
 	    exec(j, "PRAGMA wal_autocheckpoint = 0") < 0 ||
+	    /* The writer appends: a small page cache is all it needs. */
+	    exec(j, "PRAGMA cache_size = -1024") < 0 ||
 	    exec(j, schema) < 0 ||
 	    exec(j, "PRAGMA user_version = 1") < 0)
 		goto fail;

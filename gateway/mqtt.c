@@ -101,9 +101,12 @@ on_disconnect(struct mosquitto *mosq, void *arg, int rc)
 
 	(void)mosq;
 	if (m->connected && !m->stopping)
-		log_warnx("mqtt %s:%d: connection lost: %s", m->host, m->port,
-		    mosquitto_strerror(rc));
+		log_warnx("mqtt %s:%d: connection lost%s%s", m->host, m->port,
+		    rc ? ": " : "", rc ? mosquitto_strerror(rc) : "");
 	m->connected = false;
+	/* libmosquitto has closed the socket: stop watching its number
+	 * before a new connection can be given the same one. */
+	drop_poll(m);
 }
 
 static void
@@ -204,6 +207,7 @@ try_connect(struct mqtt *m)
 	 * A blocking connect: the broker is on this machine or its LAN, so
 	 * it answers or refuses at once; CONNACK comes through the poll.
 	 */
+	drop_poll(m);
 	if (m->ever_connected || mosquitto_socket(m->mosq) >= 0)
 		rc = mosquitto_reconnect(m->mosq);
 	else

@@ -1,0 +1,336 @@
+"""Fixtures for the integration tests: a small compound of our own in a
+temporary directory (gateway.ini and access.d written here, with hours
+and visit windows built around the real time in Asia/Shanghai), a private
+mosquitto, the real gatewayd, and face terminals.
+
+A test gets a Compound through the `compound` fixture (not started, so it
+can change the files first) or `running_compound` (one per module).  At
+teardown gatewayd must stop on SIGTERM with status 0, and, when
+SANITIZED=1, must have printed no sanitizer report.
+"""
+
+import os
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "sim"))
+
+import harness  # noqa: E402
+from face_terminal import FaceTerminal  # noqa: E402
+
+SITE = "jinding-5"
+TZ = ZoneInfo("Asia/Shanghai")
+GATES = ("gate-north", "gate-south")
+
+# check_ts = yes: this machine's clock is not NTP-synchronised, and with
+# "auto" the daemon would not check request timestamps at all.
+GATEWAY_TEMPLATE = """\
+[gateway]
+site = jinding-5
+name = 金鼎5栋楼 (test)
+timezone = Asia/Shanghai
+data_dir = /nonexistent
+access_dir = /nonexistent
+check_ts = yes
+stale_s = 30
+
+[mqtt]
+host = 127.0.0.1
+port = 1883
+keepalive = 30
+
+[device gate-north]
+driver = face_gate
+direction = both
+min_score = 0.80
+open_ms = 3000
+zone = north
+
+[device gate-south]
+driver = face_gate
+direction = both
+min_score = 0.80
+open_ms = 2500
+zone = south
+"""
+
+
+def hhmm(t):
+    return t.strftime("%H:%M")
+
+
+def day(t):
+    return t.strftime("%Y-%m-%d")
+
+
+def minute(t):
+    return t.strftime("%Y-%m-%d %H:%M")
+
+
+class Schedule:
+    """Hours and dates around the moment the compound was written.
+
+    Ranges are every-day and a few hours wide, so a test that runs for
+    seconds cannot cross an edge; one that spans midnight is still valid
+    (it belongs to the day it starts on, DESIGN §4.3).
+    """
+
+    def __init__(self, now=None):
+        self.now = now or datetime.now(TZ)
+        n = self.now
+        self.hours_now = "%s-%s" % (hhmm(n - timedelta(hours=2)),
+                                    hhmm(n + timedelta(hours=2)))
+        self.hours_not_now = "%s-%s" % (hhmm(n + timedelta(hours=3)),
+                                        hhmm(n + timedelta(hours=5)))
+        self.today = day(n)
+        self.yesterday = day(n - timedelta(days=1))
+        self.next_year = day(n + timedelta(days=365))
+        self.window_from = minute(n - timedelta(hours=1))
+        self.window_until = minute(n + timedelta(hours=3))
+        self.later_from = minute(n + timedelta(hours=2))
+        self.later_until = minute(n + timedelta(hours=5))
+
+
+def people_ini(s):
+    return f"""\
+; The test compound's residents and staff.
+[group resident]
+gates = *
+hours = always
+
+[group cleaner-day]     ; its hours include now
+gates = gate-north, gate-south
+hours = {s.hours_now}
+
+[group cleaner-night]   ; its hours exclude now
+gates = gate-north, gate-south
+hours = {s.hours_not_now}
+
+[group north-only]
+gates = gate-north
+hours = always
+
+[person P0001]
+name = 张三
+household = 5-2-301
+groups = resident
+cards = 0012345678
+valid_until = {s.next_year}
+
+[person P0002]
+name = 欧阳小明
+household = 5-2-302
+groups = resident
+valid_until = {s.today}     ; the last valid day: still in today
+
+[person P0003]
+name = 王五
+household = 5-3-101
+groups = resident
+valid_until = {s.yesterday}
+
+[person C0001]
+name = 李芳
+groups = cleaner-day
+
+[person C0002]
+name = 赵六
+groups = cleaner-night
+
+[person N0001]
+name = 钱七
+household = 5-1-101
+groups = north-only
+
+[person P0666]
+name = 孙八
+household = 5-1-102
+groups = resident
+"""
+
+
+def visitors_ini(s):
+    return f"""\
+[visitor V1]
+host = 5-2-301
+name = 李四
+person = PV001
+card = 0099000001
+from = {s.window_from}
+until = {s.window_until}
+entries = 2
+
+[visitor V2]
+host = 5-2-302
+name = 周九
+person = PV002
+from = {s.later_from}
+until = {s.later_until}
+entries = 2
+"""
+
+
+DENY_INI = """\
+[deny P0666]
+reason = 多次尾随他人进入
+"""
+
+
+class Compound:
+    """One test's world: files, broker, gatewayd, terminals, journal."""
+
+    def __init__(self, root, binary):
+        self.root = Path(root)
+        self.binary = binary
+        self.site = SITE
+        self.schedule = Schedule()
+        self.access_dir = self.root / "access.d"
+        self.data_dir = self.root / "data"
+        self.ini = self.root / "gateway.ini"
+        self.access_dir.mkdir(parents=True, exist_ok=True)
+        self.broker = harness.Broker(self.root / "broker")
+        self.journal = harness.Journal(self.data_dir)
+        self.gw = None
+        self.terminals = {}
+        self.recorders = []
+        self.env = {}
+        self.write_access("people.ini", people_ini(self.schedule))
+        self.write_access("visitors.ini", visitors_ini(self.schedule))
+        self.write_access("deny.ini", DENY_INI)
+
+    def write_access(self, name, text=None, raw=None):
+        """Write access.d/name (raw bytes as given, else text in UTF-8)."""
+        path = self.access_dir / name
+        path.write_bytes(raw if raw is not None else text.encode("utf-8"))
+        return path
+
+    def write_ini(self, overrides=None):
+        self.ini.write_text(harness.derive_ini(
+            GATEWAY_TEMPLATE, self.broker.port, self.data_dir,
+            self.access_dir, overrides=overrides), encoding="utf-8")
+
+    def start(self, overrides=None):
+        """Broker, gateway.ini, gatewayd; returns once it is online."""
+        self.broker.start()
+        self.write_ini(overrides)
+        self.gw = harness.Gatewayd(self.binary, self.ini, self.root,
+                                   self.site, self.broker.port,
+                                   env=self.env)
+        self.gw.start()
+        return self
+
+    def restart(self, kill=False):
+        """Stop gatewayd (SIGTERM, or kill -9) and start it again on the
+        same data_dir; returns the exit status of the stop."""
+        rc = self.gw.kill() if kill else self.gw.stop()
+        if not kill:
+            assert rc == 0, "gatewayd exited %r on SIGTERM:\n%s" % (
+                rc, self.gw.log_text())
+        self.gw.start()
+        return rc
+
+    def terminal(self, gate):
+        """The face terminal on this gate, connected."""
+        if gate not in self.terminals:
+            self.terminals[gate] = FaceTerminal(
+                self.broker.port, gate, site=self.site).connect()
+        return self.terminals[gate]
+
+    def recorder(self, *topics):
+        rec = harness.Recorder(self.broker.port, topics, name="test")
+        self.recorders.append(rec.start())
+        return rec
+
+    def ask(self, gate, person, timeout=10, **kw):
+        """A face at a gate, and the command that answered it."""
+        term = self.terminal(gate)
+        request = term.face(person, **kw)
+        return request, term.wait_cmd(request, timeout)
+
+    def ask_card(self, gate, card, timeout=10, **kw):
+        term = self.terminal(gate)
+        request = term.card(card, **kw)
+        return request, term.wait_cmd(request, timeout)
+
+    def row(self, request, device):
+        """The one journal row that records the decision on request."""
+        rows = self.journal.for_request(request, device)
+        assert len(rows) == 1, "expected one row for %s on %s, got %r" % (
+            request, device, rows)
+        return rows[0]
+
+    def finish(self):
+        """Tear down; returns the problems to fail the test with."""
+        problems = []
+        for term in self.terminals.values():
+            try:
+                term.close()
+            except Exception:  # the broker may be gone: nothing to say
+                pass
+        for rec in self.recorders:
+            rec.close()
+        if self.gw is not None:
+            if self.gw.running():
+                rc = self.gw.stop()
+                if rc != 0:
+                    problems.append("gatewayd exited %r on SIGTERM" % rc)
+            report = self.gw.sanitizer_report()
+            if report:
+                problems.append("sanitizer report in gatewayd's output")
+            if problems:
+                problems.append("gatewayd's output:\n" + self.gw.log_text())
+            self.gw.close()
+        self.broker.stop()
+        return problems
+
+
+@pytest.fixture(scope="session")
+def gatewayd_binary():
+    path = os.environ.get("GATEWAYD", str(REPO / "build" / "gatewayd"))
+    if not os.access(path, os.X_OK):
+        pytest.fail("no gatewayd binary at %s: run make build/gatewayd or "
+                    "set GATEWAYD" % path)
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows what gatewayd and the broker printed."""
+    outcome = yield
+    report = outcome.get_result()
+    c = getattr(item, "compound", None)
+    if report.failed and c is not None:
+        if c.gw is not None:
+            report.sections.append(("gatewayd output", c.gw.log_text()))
+        report.sections.append(("mosquitto log", c.broker.log()))
+
+
+@pytest.fixture
+def compound(request, tmp_path, gatewayd_binary):
+    """A compound with the standard access files, not started yet."""
+    c = Compound(tmp_path, gatewayd_binary)
+    request.node.compound = c
+    yield c
+    problems = c.finish()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def running_compound(tmp_path_factory, gatewayd_binary):
+    """One started compound shared by a module's tests."""
+    c = Compound(tmp_path_factory.mktemp("compound"), gatewayd_binary)
+    try:
+        c.start()
+    except BaseException:
+        c.finish()
+        raise
+    yield c
+    problems = c.finish()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
