@@ -25,6 +25,7 @@
 
 #define CHECKPOINT_MS	1000
 #define DEBOUNCE_MS	300
+#define IDLE_MS		250	/* no request for this long: a quiet moment */
 #define DEDUP_MAX	131072	/* ids per generation: bounds memory */
 
 void
@@ -133,15 +134,17 @@ wal_sync_done(uv_work_t *w, int status)
 
 /*
  * About once a second: make the WAL durable off the loop, so a power cut
- * loses at most about a second; copy it into the database when it has
- * grown.  The loop never waits for a flash card's fsync here.
+ * loses at most about a second; copy it into the database in a quiet
+ * moment, or when it has grown large.  The loop never waits for a flash
+ * card's fsync of the WAL here.
  */
 static void
 on_checkpoint(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
-	if (journal_wants_checkpoint(d->journal))
+	if (journal_wants_checkpoint(d->journal,
+	    uv_now(d->loop) - d->last_input >= IDLE_MS))
 		journal_checkpoint(d->journal);
 	d->wal_sync_fd = journal_wal_fd(d->journal);
 	if (d->wal_syncing || d->wal_sync_fd < 0 || d->stopping)
@@ -235,6 +238,7 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 	struct device *dev;
 	char buf[512], *kind, *id, *sub;
 
+	d->last_input = uv_now(d->loop);
 	if (str_copy(buf, topic, sizeof(buf)) >= sizeof(buf) ||
 	    split_topic(d, buf, &kind, &id, &sub) < 0)
 		return;

@@ -60,6 +60,7 @@ struct daemon {
 	bool			 wal_syncing;
 	uint64_t		 wal_sync_warned_ms;
 
+	uint64_t		 last_input;	/* uv_now() of the last message */
 	uint64_t		 unknown_warned_ms;	/* unknown devices */
 	uint64_t		 rejected;		/* bad payloads, all */
 	uint64_t		 journal_failures;

@@ -21,7 +21,12 @@
 #include "util.h"
 
 #define JOURNAL_VERSION	1
-#define CHECKPOINT_PAGES	1000	/* about 4 MB of WAL */
+/*
+ * A checkpoint stalls the loop (it copies pages and fsyncs the database),
+ * so it waits for a quiet moment, unless the WAL grows past the cap.
+ */
+#define CHECKPOINT_IDLE_PAGES	64
+#define CHECKPOINT_MAX_PAGES	4000	/* about 16 MB of WAL */
 
 struct journal {
 	sqlite3		*db;
@@ -45,7 +50,9 @@ static const char schema[] =
 	" subject_type TEXT, subject_id TEXT, household TEXT,"
 	" direction TEXT,"
 	" body TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS events_ts ON events(ts_ms);"
+	/* No index on ts_ms: every index is pages written per commit, and
+	 * the newest rows are found by walking seq backwards. */
+	"DROP INDEX IF EXISTS events_ts;"
 	"CREATE INDEX IF NOT EXISTS events_visitor ON events(subject_id)"
 	" WHERE kind = 'access' AND subject_type = 'visitor'"
 	" AND decision = 'allow' AND direction = 'in';";
@@ -321,9 +328,10 @@ journal_checkpoint(struct journal *j)
 }
 
 bool
-journal_wants_checkpoint(const struct journal *j)
+journal_wants_checkpoint(const struct journal *j, bool idle)
 {
-	return j->wal_pages >= CHECKPOINT_PAGES;
+	return j->wal_pages >= (idle ? CHECKPOINT_IDLE_PAGES :
+	    CHECKPOINT_MAX_PAGES);
 }
 
 int
@@ -364,15 +372,27 @@ journal_recent_requests(struct journal *j, int64_t since_ms,
 	sqlite3_stmt *st;
 	int rc;
 
+	int64_t ts;
+
+	/*
+	 * Newest first, until rows are well before the window: times follow
+	 * seq except when the clock was stepped, hence the hour of slack.
+	 */
 	if (prepare(j, "SELECT device, request, ts_ms FROM events"
-	    " WHERE ts_ms >= ? AND request IS NOT NULL AND device IS NOT NULL"
-	    " ORDER BY seq", &st) < 0)
+	    " ORDER BY seq DESC", &st) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, since_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ts = sqlite3_column_int64(st, 2);
+		if (ts < since_ms - 3600 * 1000) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		if (ts < since_ms || sqlite3_column_type(st, 0) == SQLITE_NULL ||
+		    sqlite3_column_type(st, 1) == SQLITE_NULL)
+			continue;
 		cb(arg, (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    sqlite3_column_int64(st, 2));
+		    (const char *)sqlite3_column_text(st, 1), ts);
+	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -46,8 +46,8 @@ int		 journal_append(struct journal *, const struct journal_record *,
 int		 journal_commit(struct journal *);
 /* Copy the WAL into the database (a passive checkpoint). */
 int		 journal_checkpoint(struct journal *);
-/* Has the WAL grown enough to be worth a checkpoint? */
-bool		 journal_wants_checkpoint(const struct journal *);
+/* Is a checkpoint due: idle, requests have paused for a moment. */
+bool		 journal_wants_checkpoint(const struct journal *, bool idle);
 /*
  * The WAL file, opened read-only, for fdatasync() on another thread: what
  * bounds a power cut's loss to about a second without stalling the loop
@@ -61,7 +61,7 @@ int64_t		 journal_next_seq(const struct journal *);
 int		 journal_visitor_entries(struct journal *,
 		    void (*cb)(void *, const char *visitor, unsigned n),
 		    void *arg);
-/* Requests journaled since since_ms, oldest first. */
+/* Requests journaled since since_ms, newest first. */
 int		 journal_recent_requests(struct journal *, int64_t since_ms,
 		    void (*cb)(void *, const char *device, const char *request,
 		    int64_t ts_ms), void *arg);
