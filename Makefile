@@ -130,6 +130,9 @@ install: $(B)/gatewayd
 	install -m 755 $(B)/gatewayd $(DESTDIR)$(PREFIX)/sbin/gatewayd
 	install -m 644 systemd/community-gateway.service \
 		$(DESTDIR)/lib/systemd/system/
+	install -d $(DESTDIR)/etc/mosquitto/conf.d
+	install -m 644 config/mosquitto.conf \
+		$(DESTDIR)/etc/mosquitto/conf.d/community-gateway.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/gateway.ini ] || \
 		sed -e 's|^data_dir *=.*|data_dir = /var/lib/community-gateway|' \
 		    -e 's|^access_dir *=.*|access_dir = $(SYSCONFDIR)/access.d|' \
