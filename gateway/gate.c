@@ -125,7 +125,9 @@ why(const struct access_tables *t, const struct device *dev,
 		    dec->visitor->entries);
 		break;
 	case RULES_EXIT:
-		str_copy(out, "going out", size);
+		str_copy(out, dec->deny ? "going out (on the deny list)" :
+		    dec->person || dec->visitor ? "going out" :
+		    "going out (not recognised)", size);
 		break;
 	case RULES_UNKNOWN:
 		str_copy(out, req->credential == CREDENTIAL_CARD ?
@@ -267,6 +269,13 @@ gate_message(struct daemon *d, struct device *dev, const char *subtopic,
 		return;
 	}
 
+	if (req.direction && dev->direction != DIRECTION_BOTH &&
+	    req.direction != dev->direction &&
+	    log_ratelimit(&dev->warned_ms, now))
+		log_warnx("%s: the terminal says '%s' but the gate is set up "
+		    "for '%s' only: check the terminal's settings", dev->id,
+		    direction_name(req.direction),
+		    direction_name(dev->direction));
 	rules_clock_at(now, &clk);
 	rules_gate(d->tables, dev, &req, &clk, d->stale_ms, &dec);
 	journal_decision(d, dev, &req, &dec, now);

@@ -1,7 +1,7 @@
 /*
- * rules.c - the access decision for pedestrian gates.  Going out needs
- * only a recognised identity: hours, windows, entries and valid_until
- * limit coming in, never leaving, so nobody is ever trapped inside.
+ * rules.c - the access decision for pedestrian gates.  Coming in is
+ * decided; going out is always allowed and journaled, so nobody is ever
+ * trapped inside (the door's fire release is the installer's, not ours).
  */
 #include <string.h>
 #include <time.h>
@@ -44,10 +44,6 @@ decide_person(const struct access_tables *t, const struct device *gate,
 	const struct access_group *g, *near = NULL;
 	unsigned i;
 
-	if (d->direction == DIRECTION_OUT) {
-		allow(d, RULES_EXIT);
-		return;
-	}
 	if (p->valid_until != 0 && c->today > p->valid_until) {
 		deny(d, RULES_EXPIRED);
 		return;
@@ -76,10 +72,6 @@ decide_visitor(const struct rules_clock *c, struct rules_decision *d)
 	const struct access_visitor *v = d->visitor;
 	int64_t now = c->now_ms / 1000;
 
-	if (d->direction == DIRECTION_OUT) {
-		allow(d, RULES_EXIT);
-		return;
-	}
 	if (now < v->from || now >= v->until) {
 		deny(d, RULES_VISITOR_WINDOW);
 		return;
@@ -92,28 +84,13 @@ decide_visitor(const struct rules_clock *c, struct rules_decision *d)
 	allow(d, RULES_VISITOR);
 }
 
-void
-rules_gate(struct access_tables *t, const struct device *gate,
-    const struct access_request *req, const struct rules_clock *c,
-    int64_t stale_ms, struct rules_decision *d)
+/* Who the request names, and whether they are on the deny list. */
+static void
+identify(struct access_tables *t, const struct access_request *req,
+    struct rules_decision *d)
 {
 	const char *who;
 
-	memset(d, 0, sizeof(*d));
-	d->direction = req->direction ? req->direction :
-	    gate->direction == DIRECTION_OUT ? DIRECTION_OUT : DIRECTION_IN;
-
-	if (stale_ms > 0 && req->ts_ms != 0 &&
-	    (c->now_ms - req->ts_ms > stale_ms ||
-	    req->ts_ms - c->now_ms > stale_ms)) {
-		deny(d, RULES_STALE);
-		return;
-	}
-	/* A doubtful match says nothing about who it is. */
-	if (req->credential == CREDENTIAL_FACE && req->score < gate->min_score) {
-		deny(d, RULES_LOW_SCORE);
-		return;
-	}
 	if (req->credential == CREDENTIAL_FACE) {
 		d->person = access_find_person(t, req->subject);
 		if (d->person == NULL)
@@ -126,10 +103,8 @@ rules_gate(struct access_tables *t, const struct device *gate,
 	}
 	if (d->person == NULL && d->visitor == NULL) {
 		d->deny = access_find_deny(t, req->subject);
-		deny(d, d->deny ? RULES_DENIED : RULES_UNKNOWN);
 		return;
 	}
-
 	who = d->person ? access_str(t, d->person->id) :
 	    access_str(t, d->visitor->person);
 	d->deny = access_find_deny(t, who);
@@ -137,14 +112,58 @@ rules_gate(struct access_tables *t, const struct device *gate,
 		d->deny = access_find_deny(t, access_str(t, d->visitor->id));
 	if (d->deny == NULL && req->credential == CREDENTIAL_CARD)
 		d->deny = access_find_deny(t, req->subject);
+}
+
+void
+rules_gate(struct access_tables *t, const struct device *gate,
+    const struct access_request *req, const struct rules_clock *c,
+    int64_t stale_ms, struct rules_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	/*
+	 * A gate installed for one way decides which way it is, whatever
+	 * the terminal claims: a terminal saying "out" at an entrance must
+	 * not let in someone who may not come in.
+	 */
+	if (gate->direction != DIRECTION_BOTH)
+		d->direction = gate->direction;
+	else
+		d->direction = req->direction ? req->direction : DIRECTION_IN;
+
+	if (stale_ms > 0 && req->ts_ms != 0 &&
+	    (c->now_ms - req->ts_ms > stale_ms ||
+	    req->ts_ms - c->now_ms > stale_ms)) {
+		deny(d, RULES_STALE);
+		return;
+	}
+	identify(t, req, d);
+	/*
+	 * Nobody is trapped inside: going out is allowed to anyone, the
+	 * unknown, the denied and the doubtful included; the journal says
+	 * who it was as far as it is known, and the guard can follow up.
+	 */
+	if (d->direction == DIRECTION_OUT) {
+		allow(d, RULES_EXIT);
+		return;
+	}
+	/* A doubtful match says nothing about who it is. */
+	if (req->credential == CREDENTIAL_FACE && req->score < gate->min_score) {
+		d->person = NULL;
+		d->visitor = NULL;
+		d->deny = NULL;
+		deny(d, RULES_LOW_SCORE);
+		return;
+	}
 	if (d->deny != NULL) {
 		deny(d, RULES_DENIED);
 		return;
 	}
 	if (d->person)
 		decide_person(t, gate, c, d);
-	else
+	else if (d->visitor)
 		decide_visitor(c, d);
+	else
+		deny(d, RULES_UNKNOWN);
 }
 
 static const struct {

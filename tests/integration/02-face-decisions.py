@@ -46,10 +46,16 @@ CASES = [
     ("unknown", "gate-north", "face", "P0099", {},
      "deny", "unknown", "unknown",
      ("person", "P0099", None)),
+    # Nobody is trapped inside: going out opens for anyone, and the
+    # journal says who it was as far as it is known.
     ("unknown-going-out", "gate-north", "face", "P0099",
      {"direction": "out"},
-     "deny", "unknown", "unknown",
+     "open", "一路平安", "exit",
      ("person", "P0099", None)),
+    ("doubtful-going-out", "gate-north", "face", "P0001",
+     {"direction": "out", "score": 0.3},
+     "open", "张* 一路平安", "exit",
+     ("person", "P0001", "5-2-301")),
     # Not recognised well enough: the id is recorded, not who that is.
     ("low-score", "gate-north", "face", "P0001", {"score": 0.5},
      "deny", "low_score", "low_score",
@@ -59,7 +65,7 @@ CASES = [
      ("person", "P0666", "5-1-102")),
     ("denied-going-out", "gate-south", "face", "P0666",
      {"direction": "out"},
-     "deny", "denied", "denied",
+     "open", "孙* 一路平安", "exit",
      ("person", "P0666", "5-1-102")),
     ("stale", "gate-north", "face", "P0001",
      {"ts": int(time.time() * 1000) - 120_000},

@@ -33,7 +33,10 @@ static const char gateway_ini[] =
 	"driver = face_gate\n"
 	"[device gate-garage]\n"
 	"driver = face_gate\n"
-	"direction = out\n";
+	"direction = out\n"
+	"[device gate-east]\n"
+	"driver = face_gate\n"
+	"direction = in\n";
 
 static const char access_ini[] =
 	"[group resident]\n"
@@ -248,9 +251,9 @@ test_cleaner_hours(void **state)
 	    "outside_hours");
 	at(&c, 2026, 11, 28, 10, 0);	/* Saturday */
 	ALLOWS(decide("gate-north", face("C0001", 0.9, 0), &c), "group");
-	/* The garage gate is not one of the group's. */
+	/* The east gate is not one of the group's. */
 	at(&c, 2026, 11, 23, 10, 0);
-	DENIES(decide("gate-garage", face("C0001", 0.9, DIRECTION_IN), &c),
+	DENIES(decide("gate-east", face("C0001", 0.9, DIRECTION_IN), &c),
 	    "wrong_gate");
 }
 
@@ -290,8 +293,16 @@ test_unknown_and_denied(void **state)
 	DENIES(d, "denied");
 	assert_string_equal(access_str(tables, d.deny->reason),
 	    "moved out, keys not returned");
-	DENIES(decide("gate-north", face("P0666", 0.99, DIRECTION_OUT), &c),
-	    "denied");
+	/* Going out, nobody is held: not the denied, not the unknown,
+	 * not a doubtful match; the record says who it was. */
+	d = decide("gate-north", face("P0666", 0.99, DIRECTION_OUT), &c);
+	ALLOWS(d, "exit");
+	assert_non_null(d.deny);
+	d = decide("gate-north", face("P0099", 0.99, DIRECTION_OUT), &c);
+	ALLOWS(d, "exit");
+	assert_null(d.person);
+	ALLOWS(decide("gate-north", face("P0001", 0.10, DIRECTION_OUT), &c),
+	    "exit");
 	/* Denied and not in the tables at all. */
 	DENIES(decide("gate-north", face("P0999", 0.99, 0), &c), "denied");
 }
@@ -352,6 +363,19 @@ test_direction_and_stale(void **state)
 	DENIES(decide("gate-north", r, &c), "stale");
 	r.ts_ms = c.now_ms + 60000;
 	DENIES(decide("gate-north", r, &c), "stale");
+	/* An entrance decides the direction, whatever the terminal says:
+	 * "out" there must not let an expired pass in. */
+	at(&c, 2027, 1, 1, 12, 0);
+	r.ts_ms = 0;
+	r.direction = DIRECTION_OUT;
+	d = decide("gate-east", r, &c);
+	assert_int_equal(d.direction, DIRECTION_IN);
+	DENIES(d, "expired");
+	ALLOWS(decide("gate-garage", face("P0001", 0.9, DIRECTION_IN), &c),
+	    "exit");
+	at(&c, 2026, 11, 23, 12, 0);
+	r.ts_ms = c.now_ms + 60000;
+	r.direction = 0;
 	/* stale_ms 0: not checked (clock not trusted). */
 	rules_gate(tables, config_device(cfg, "gate-north"), &r, &c, 0, &d);
 	ALLOWS(d, "group");
