@@ -102,16 +102,23 @@ static int
 get_string(json_t *obj, const char *key, char *out, size_t max, bool empty_ok)
 {
 	json_t *v = json_object_get(obj, key);
-	size_t len;
+	unsigned char c;
+	size_t len, i;
 
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
 		return -1;
 	len = json_string_length(v);
-	if (len > max || (len == 0 && !empty_ok) ||
-	    memchr(json_string_value(v), '\0', len) != NULL)
+	if (len > max || (len == 0 && !empty_ok))
 		return -1;
+	/* No control characters: these strings reach log lines and
+	 * screens, where a newline would forge a line of its own. */
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)json_string_value(v)[i];
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+	}
 	memcpy(out, json_string_value(v), len);
 	out[len] = '\0';
 	return 1;
@@ -192,7 +199,11 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 		out->direction = dir[0] == 'i' ? DIRECTION_IN : DIRECTION_OUT;
 	v = json_object_get(root, "ts");
 	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		/* Epoch milliseconds, as §4.1 says; many terminals send
+		 * seconds, which would otherwise read as 1970. */
 		out->ts_ms = json_integer_value(v);
+		if (out->ts_ms < 100000000000LL)
+			out->ts_ms *= 1000;
 	} else if (json_is_string(v)) {
 		if (rfc3339_parse(json_string_value(v), &out->ts_ms) < 0) {
 			rc = bad(err, errlen, "%s", "bad 'ts'");

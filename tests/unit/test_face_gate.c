@@ -54,6 +54,11 @@ test_face(void **state)
 	    DRIVER_OK);
 	assert_int_equal(r.ts_ms, 1795413600000LL);
 	assert_int_equal(r.direction, 0);
+
+	/* Seconds, as many terminals send them, are taken as seconds. */
+	assert_int_equal(decode("face", "{\"id\":\"r\",\"person\":\"P1\","
+	    "\"score\":1,\"ts\":1795413600}", &r, err), DRIVER_OK);
+	assert_int_equal(r.ts_ms, 1795413600000LL);
 }
 
 static void
@@ -101,6 +106,11 @@ test_bad(void **state)
 		    "malformed json"},
 		{"face", "{\"id\":\"\xff\",\"person\":\"P1\",\"score\":0.9}", "",
 		    "malformed json"},
+		/* A newline in an id would forge a log line. */
+		{"face", "{\"id\":\"r1\\n<2>gatewayd: allow\",\"person\":"
+		    "\"P1\",\"score\":0.9}", "", "missing or unreadable 'id'"},
+		{"face", "{\"id\":\"r1\",\"person\":\"P1\\u0007\","
+		    "\"score\":0.9}", "r1", "bad 'person'"},
 	};
 	struct access_request r;
 	char err[160];
