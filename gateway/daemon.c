@@ -298,8 +298,8 @@ on_connected(void *arg)
 	snprintf(topic, sizeof(topic), "%s/gateway/status",
 	    d->cfg->topic_prefix);
 	status_payload(status, sizeof(status), "online");
+	/* Queued: libmosquitto is in its callback; on_poll writes it. */
 	mqtt_publish(d->mqtt, topic, status, strlen(status), 1, true);
-	mqtt_flush(d->mqtt);
 	sd_notify(0, "STATUS=connected to the broker");
 }
 

@@ -38,7 +38,12 @@ send_command(struct daemon *d, const struct device *dev,
 	}
 	snprintf(topic, sizeof(topic), "%s/%s/%s/cmd", d->cfg->topic_prefix,
 	    dev->driver->topic_kind, dev->id);
-	daemon_send(d, topic, buf, (size_t)n, 1, false);
+	/*
+	 * QoS 0: an open is worth something now or never.  With QoS 1 a
+	 * command caught in a reconnection would be delivered late, and a
+	 * gate would open for nobody.
+	 */
+	daemon_send(d, topic, buf, (size_t)n, 0, false);
 }
 
 /* A payload we cannot use: count it, journal it, answer if we can. */

@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <mosquitto.h>
@@ -21,6 +24,7 @@
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
 #define READ_BURST	512	/* packets read per wake-up, for fairness */
+#define CONNECT_TIMEOUT_MS	10000
 
 struct mqtt {
 	uv_loop_t		*loop;
@@ -34,14 +38,17 @@ struct mqtt {
 	int			 events;
 	uv_timer_t		 misc;
 	uv_timer_t		 retry;
+	uv_timer_t		 timeout;	/* for CONNACK */
+	uv_getaddrinfo_t	 resolve;
+	bool			 resolving;
 	unsigned		 backoff_ms;
 	bool			 connected;
 	bool			 stopping;
-	bool			 ever_connected;
 };
 
 static void	mqtt_update(struct mqtt *);
 static void	on_retry(uv_timer_t *);
+static void	on_connect_timeout(uv_timer_t *);
 
 static void
 poll_closed(uv_handle_t *h)
@@ -88,7 +95,7 @@ on_connect(struct mosquitto *mosq, void *arg, int rc)
 	}
 	log_info("mqtt %s:%d: connected", m->host, m->port);
 	m->connected = true;
-	m->ever_connected = true;
+	uv_timer_stop(&m->timeout);
 	m->backoff_ms = BACKOFF_MIN_MS;
 	if (m->cb.connected)
 		m->cb.connected(m->cb.arg);
@@ -129,8 +136,10 @@ on_poll(uv_poll_t *p, int status, int events)
 	if (status < 0) {
 		log_warnx("mqtt %s:%d: poll: %s", m->host, m->port,
 		    uv_strerror(status));
-		mosquitto_disconnect(m->mosq);
-		mqtt_update(m);
+		/* No DISCONNECT: the broker should publish our will. */
+		m->connected = false;
+		drop_poll(m);
+		schedule_retry(m);
 		return;
 	}
 	if (events & UV_READABLE) {
@@ -149,7 +158,12 @@ on_poll(uv_poll_t *p, int status, int events)
 	}
 	if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0 &&
 	    mosquitto_want_write(m->mosq))
-		mosquitto_loop_write(m->mosq, 1);
+		rc = mosquitto_loop_write(m->mosq, 1);
+	/* A connection that failed before CONNACK: say why, once a try. */
+	if (!m->connected && mosquitto_socket(m->mosq) < 0)
+		log_warnx("mqtt %s:%d: connect: %s", m->host, m->port,
+		    rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_SUCCESS ?
+		    strerror(errno) : mosquitto_strerror(rc));
 	mqtt_update(m);
 }
 
@@ -198,28 +212,90 @@ on_misc(uv_timer_t *t)
 	mqtt_update(m);
 }
 
+/* Connect to a numeric address without blocking; CONNACK comes later. */
 static void
-try_connect(struct mqtt *m)
+start_connect(struct mqtt *m, const char *addr)
 {
 	int rc;
 
-	/*
-	 * A blocking connect: the broker is on this machine or its LAN, so
-	 * it answers or refuses at once; CONNACK comes through the poll.
-	 */
-	drop_poll(m);
-	if (m->ever_connected || mosquitto_socket(m->mosq) >= 0)
-		rc = mosquitto_reconnect(m->mosq);
-	else
-		rc = mosquitto_connect(m->mosq, m->host, m->port, m->keepalive);
-	if (rc == MOSQ_ERR_SUCCESS) {
-		m->ever_connected = true;
-	} else {
+	rc = mosquitto_connect_async(m->mosq, addr, m->port, m->keepalive);
+	if (rc != MOSQ_ERR_SUCCESS) {
 		log_warnx("mqtt %s:%d: connect: %s", m->host, m->port,
 		    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
 		    mosquitto_strerror(rc));
+	} else {
+		/* A broker that never answers must not hold us forever. */
+		uv_timer_start(&m->timeout, on_connect_timeout,
+		    CONNECT_TIMEOUT_MS, 0);
 	}
 	mqtt_update(m);
+}
+
+static void
+on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct mqtt *m = req->data;
+	char addr[64] = "";
+
+	m->resolving = false;
+	if (status == 0 && res != NULL) {
+		if (res->ai_family == AF_INET6)
+			uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, addr,
+			    sizeof(addr));
+		else
+			uv_ip4_name((struct sockaddr_in *)res->ai_addr, addr,
+			    sizeof(addr));
+	}
+	uv_freeaddrinfo(res);
+	if (m->stopping)
+		return;
+	if (addr[0] == '\0') {
+		log_warnx("mqtt %s: cannot resolve: %s", m->host,
+		    status ? uv_strerror(status) : "no address");
+		schedule_retry(m);
+		return;
+	}
+	start_connect(m, addr);
+}
+
+static void
+try_connect(struct mqtt *m)
+{
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_ADDRCONFIG,
+	};
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	/* Whatever socket there was is replaced: stop watching its number. */
+	drop_poll(m);
+	if (inet_pton(AF_INET, m->host, buf) == 1 ||
+	    inet_pton(AF_INET6, m->host, buf) == 1) {
+		start_connect(m, m->host);
+		return;
+	}
+	/* libmosquitto would resolve a name with a blocking getaddrinfo. */
+	if (m->resolving)
+		return;
+	m->resolve.data = m;
+	if (uv_getaddrinfo(m->loop, &m->resolve, on_resolved, m->host, NULL,
+	    &hints) == 0)
+		m->resolving = true;
+	else
+		schedule_retry(m);
+}
+
+static void
+on_connect_timeout(uv_timer_t *t)
+{
+	struct mqtt *m = t->data;
+
+	if (m->connected || m->stopping)
+		return;
+	log_warnx("mqtt %s:%d: no answer within %d s", m->host, m->port,
+	    CONNECT_TIMEOUT_MS / 1000);
+	/* The retry's connect replaces the pending socket. */
+	schedule_retry(m);
 }
 
 static void
@@ -238,6 +314,11 @@ mqtt_new(uv_loop_t *loop, const struct config *cfg,
 
 	if (m == NULL)
 		return NULL;
+	unsigned seed;
+
+	/* Each gateway its own jitter. */
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		srand(seed);
 	m->loop = loop;
 	m->cb = *cb;
 	m->fd = -1;
@@ -245,9 +326,12 @@ mqtt_new(uv_loop_t *loop, const struct config *cfg,
 	m->keepalive = cfg->mqtt_keepalive;
 	m->backoff_ms = BACKOFF_MIN_MS;
 	m->host = strdup(cfg->mqtt_host);
-	/* A persistent session: the broker keeps our subscriptions and
-	 * queues QoS 1 requests while we restart. */
-	m->mosq = mosquitto_new(cfg->mqtt_client_id, false, m);
+	/*
+	 * A clean session: requests sent while we were away are not
+	 * replayed later as a burst of late opens; a person simply shows
+	 * their face again.  Subscriptions are renewed on every connect.
+	 */
+	m->mosq = mosquitto_new(cfg->mqtt_client_id, true, m);
 	if (m->host == NULL || m->mosq == NULL) {
 		log_errx("mqtt: out of memory");
 		goto fail;
@@ -274,6 +358,8 @@ mqtt_new(uv_loop_t *loop, const struct config *cfg,
 	}
 	uv_timer_init(loop, &m->misc);
 	uv_timer_init(loop, &m->retry);
+	uv_timer_init(loop, &m->timeout);
+	m->timeout.data = m;
 	m->misc.data = m;
 	m->retry.data = m;
 	return m;
@@ -373,8 +459,10 @@ mqtt_stop(struct mqtt *m, const char *topic, const char *payload)
 	drop_poll(m);
 	uv_timer_stop(&m->misc);
 	uv_timer_stop(&m->retry);
+	uv_timer_stop(&m->timeout);
 	uv_close((uv_handle_t *)&m->misc, NULL);
 	uv_close((uv_handle_t *)&m->retry, NULL);
+	uv_close((uv_handle_t *)&m->timeout, NULL);
 }
 
 void
