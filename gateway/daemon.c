@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/timex.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -28,9 +32,9 @@
 #define IDLE_MS		250	/* no request for this long: a quiet moment */
 #define DEDUP_MAX	131072	/* ids per generation: bounds memory */
 
-void
-daemon_send(struct daemon *d, const char *topic, const char *payload,
-    size_t len, int qos, bool retain)
+static void
+queue(struct daemon *d, const char *topic, const char *payload, size_t len,
+    int qos, bool retain, bool record)
 {
 	struct outmsg *m;
 
@@ -59,7 +63,15 @@ daemon_send(struct daemon *d, const char *topic, const char *payload,
 	m->len = len;
 	m->qos = qos;
 	m->retain = retain;
+	m->record = record;
 	d->nout++;
+}
+
+void
+daemon_send(struct daemon *d, const char *topic, const char *payload,
+    size_t len, int qos, bool retain)
+{
+	queue(d, topic, payload, len, qos, retain, false);
 }
 
 int
@@ -67,13 +79,16 @@ daemon_record(struct daemon *d, const struct journal_record *r, int64_t ts)
 {
 	char topic[256], *json;
 
-	if (journal_append(d->journal, r, ts, &json) < 0) {
+	if (d->journal == NULL ||
+	    journal_append(d->journal, r, ts, &json) < 0) {
 		d->journal_failures++;
 		return -1;
 	}
 	snprintf(topic, sizeof(topic), "%s/events/%s", d->cfg->topic_prefix,
 	    r->kind);
-	daemon_send(d, topic, json, strlen(json), 0, false);
+	/* A record goes out only if its commit succeeds: its id is then
+	 * taken for good, and the office de-duplicates on ids. */
+	queue(d, topic, json, strlen(json), 0, false, true);
 	free(json);
 	return 0;
 }
@@ -87,10 +102,13 @@ static void
 on_check(uv_check_t *h)
 {
 	struct daemon *d = h->data;
+	bool committed = true;
 	size_t i;
 
-	if (journal_commit(d->journal) < 0)
+	if (d->journal != NULL && journal_commit(d->journal) < 0) {
 		d->journal_failures++;
+		committed = false;
+	}
 	log_flush();
 	if (d->nout == 0)
 		return;
@@ -101,8 +119,15 @@ on_check(uv_check_t *h)
 	if (d->nout > 2)
 		mqtt_cork(d->mqtt, true);
 	for (i = 0; i < d->nout; i++) {
-		mqtt_publish(d->mqtt, d->out[i].topic, d->out[i].payload,
-		    d->out[i].len, d->out[i].qos, d->out[i].retain);
+		if ((committed || !d->out[i].record) &&
+		    mqtt_publish(d->mqtt, d->out[i].topic, d->out[i].payload,
+		    d->out[i].len, d->out[i].qos, d->out[i].retain) < 0 &&
+		    !d->out[i].record) {
+			d->unsent++;
+			if (log_ratelimit(&d->unsent_warned_ms, now_ms()))
+				log_warnx("mqtt: not connected: %" PRIu64
+				    " commands not sent so far", d->unsent);
+		}
 		free(d->out[i].topic);
 		free(d->out[i].payload);
 	}
@@ -132,6 +157,99 @@ wal_sync_done(uv_work_t *w, int status)
 		log_warnx("journal: fdatasync: %s", strerror(d->wal_sync_errno));
 }
 
+static void
+load_visitor_entries(void *arg, const char *visitor, unsigned n)
+{
+	struct access_visitor *v = access_find_visitor(arg, visitor);
+
+	/* The larger count: entries used while the journal was away are
+	 * only in memory. */
+	if (v != NULL && n > v->used)
+		v->used = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+}
+
+static void
+load_request(void *arg, const char *device, const char *request, int64_t ts)
+{
+	int64_t first;
+
+	dedup_seen(arg, device, request, ts, &first);
+}
+
+/* What a restart must not forget: entries used, requests seen. */
+static int
+load_journal_state(struct daemon *d)
+{
+	if (journal_visitor_entries(d->journal, load_visitor_entries,
+	    d->tables) < 0 ||
+	    journal_recent_requests(d->journal, now_ms() - DEDUP_WINDOW_MS,
+	    load_request, d->dedup) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Without a journal (a full or broken disk at boot) the gates are still
+ * decided; every ten seconds we try again.
+ */
+static void
+open_journal(struct daemon *d)
+{
+	struct journal *j;
+
+	j = journal_open(d->cfg->data_dir, d->cfg->site,
+	    d->cfg->sync == CONFIG_SYNC_FULL);
+	if (j == NULL)
+		return;
+	d->journal = j;
+	if (load_journal_state(d) < 0)
+		log_errx("journal: cannot read visitors' entries and recent "
+		    "requests: a visitor may get entries again");
+}
+
+static void
+reopen_journal(struct daemon *d)
+{
+	if (++d->journal_retry_ticks < 10)
+		return;
+	d->journal_retry_ticks = 0;
+	open_journal(d);
+	if (d->journal != NULL)
+		log_info("journal: open again in %s; decisions are journaled",
+		    d->cfg->data_dir);
+}
+
+static bool
+clock_synchronised(void)
+{
+	struct timex tx = { 0 };
+
+	return adjtimex(&tx) != TIME_ERROR && !(tx.status & STA_UNSYNC);
+}
+
+/* check_ts = auto follows the clock: a Pi without an RTC boots unsynced. */
+static void
+check_clock(struct daemon *d)
+{
+	int64_t stale;
+
+	if (d->cfg->check_ts == CONFIG_CHECK_TS_YES)
+		stale = (int64_t)d->cfg->stale_s * 1000;
+	else if (d->cfg->check_ts == CONFIG_CHECK_TS_AUTO &&
+	    clock_synchronised())
+		stale = (int64_t)d->cfg->stale_s * 1000;
+	else
+		stale = 0;
+	if (stale == d->stale_ms && d->clock_checked)
+		return;
+	if (d->cfg->check_ts == CONFIG_CHECK_TS_AUTO)
+		log_info(stale ? "the clock is synchronised: stale requests "
+		    "are refused" : "the clock is not known to be "
+		    "synchronised: request timestamps are not checked");
+	d->stale_ms = stale;
+	d->clock_checked = true;
+}
+
 /*
  * About once a second: make the WAL durable off the loop, so a power cut
  * loses at most about a second; copy it into the database in a quiet
@@ -143,12 +261,17 @@ on_checkpoint(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
+	check_clock(d);
+	if (d->journal == NULL) {
+		reopen_journal(d);
+		return;
+	}
 	if (journal_wants_checkpoint(d->journal,
 	    uv_now(d->loop) - d->last_input >= IDLE_MS))
 		journal_checkpoint(d->journal);
-	d->wal_sync_fd = journal_wal_fd(d->journal);
-	if (d->wal_syncing || d->wal_sync_fd < 0 || d->stopping)
+	if (d->wal_syncing || journal_wal_fd(d->journal) < 0 || d->stopping)
 		return;
+	d->wal_sync_fd = journal_wal_fd(d->journal);
 	d->wal_sync_req.data = d;
 	if (uv_queue_work(d->loop, &d->wal_sync_req, wal_sync_work,
 	    wal_sync_done) == 0)
@@ -480,23 +603,6 @@ on_signal(uv_signal_t *s, int signum)
 }
 
 static void
-load_visitor_entries(void *arg, const char *visitor, unsigned n)
-{
-	struct access_visitor *v = access_find_visitor(arg, visitor);
-
-	if (v != NULL)
-		v->used = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
-}
-
-static void
-load_request(void *arg, const char *device, const char *request, int64_t ts)
-{
-	int64_t first;
-
-	dedup_seen(arg, device, request, ts, &first);
-}
-
-static void
 init_handle_data(struct daemon *d)
 {
 	d->commit.data = d;
@@ -509,12 +615,31 @@ init_handle_data(struct daemon *d)
 	d->watch.data = d;
 }
 
-static bool
-clock_synchronised(void)
+/*
+ * One gatewayd per data directory: two would be two writers of the
+ * journal (SQLite 3.40's WAL bug) and would knock each other off the
+ * broker with the same client id.
+ */
+static void
+lock_data_dir(const char *dir)
 {
-	struct timex tx = {0};
+	char path[PATH_MAX];
+	int fd;
 
-	return adjtimex(&tx) != TIME_ERROR && !(tx.status & STA_UNSYNC);
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		log_warn("mkdir %s", dir);
+	snprintf(path, sizeof(path), "%s/gatewayd.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		log_warn("lock %s", path);
+		return;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another gatewayd is running on %s", dir);
+		log_warn("lock %s", path);
+	}
+	/* Kept open, and so locked, until the process ends. */
 }
 
 int
@@ -537,26 +662,17 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	cb.arg = &d;
 	init_handle_data(&d);
 
-	d.journal = journal_open(cfg->data_dir, cfg->site,
-	    cfg->sync == CONFIG_SYNC_FULL);
-	if (d.journal == NULL)
-		fatalx("cannot open the journal in %s", cfg->data_dir);
+	lock_data_dir(cfg->data_dir);
 	d.dedup = dedup_new(DEDUP_WINDOW_MS, DEDUP_MAX);
 	if (d.dedup == NULL)
 		fatalx("out of memory");
-	/* What a restart must not forget: entries used, requests seen. */
-	if (journal_visitor_entries(d.journal, load_visitor_entries,
-	    d.tables) < 0 ||
-	    journal_recent_requests(d.journal, now_ms() - DEDUP_WINDOW_MS,
-	    load_request, d.dedup) < 0)
-		fatalx("cannot read the journal in %s", cfg->data_dir);
-
-	if (cfg->check_ts == CONFIG_CHECK_TS_YES ||
-	    (cfg->check_ts == CONFIG_CHECK_TS_AUTO && clock_synchronised()))
-		d.stale_ms = (int64_t)cfg->stale_s * 1000;
-	else
-		log_info("the clock is not known to be synchronised: request "
-		    "timestamps are not checked");
+	open_journal(&d);
+	if (d.journal == NULL)
+		log_errx("journal: cannot open it in %s: the gates are decided "
+		    "all the same, unjournaled, and visitors' entries used "
+		    "before are not known; retrying every 10 s",
+		    cfg->data_dir);
+	check_clock(&d);
 
 	snprintf(will_topic, sizeof(will_topic), "%s/gateway/status",
 	    cfg->topic_prefix);
@@ -588,7 +704,8 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 		    uv_strerror(rc));
 
 	system_event(&d, "start", "start", NULL);
-	journal_commit(d.journal);
+	if (d.journal != NULL)
+		journal_commit(d.journal);
 	mqtt_start(d.mqtt);
 	log_counts(&d, "ready");
 	sd_notify(0, "READY=1");

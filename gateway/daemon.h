@@ -25,6 +25,7 @@ struct outmsg {
 	size_t	 len;
 	int	 qos;
 	bool	 retain;
+	bool	 record;	/* a journal record: only if committed */
 };
 
 struct daemon {
@@ -64,6 +65,10 @@ struct daemon {
 	uint64_t		 unknown_warned_ms;	/* unknown devices */
 	uint64_t		 rejected;		/* bad payloads, all */
 	uint64_t		 journal_failures;
+	unsigned		 journal_retry_ticks;
+	uint64_t		 unsent;	/* commands while disconnected */
+	uint64_t		 unsent_warned_ms;
+	bool			 clock_checked;
 };
 
 /* Run the gateway until SIGTERM.  Returns the exit status. */

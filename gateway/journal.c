@@ -7,6 +7,7 @@
  * copied into the database when it has grown.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,41 @@ struct journal {
 	int64_t		 next_seq;
 	int		 wal_fd;
 	int		 wal_pages;	/* in the WAL after the last commit */
+	int64_t		 tx_seq;	/* next_seq when the transaction began */
 	bool		 in_tx;
+
+	/* A failing disk is logged when it starts, once a minute while it
+	 * lasts, and when it ends: never a line per decision. */
+	bool		 failing;
+	uint64_t	 failures;
+	uint64_t	 warned_ms;
 };
+
+static void
+failed(struct journal *j, const char *what)
+{
+	j->failures++;
+	if (!j->failing) {
+		j->failing = true;
+		j->warned_ms = (uint64_t)now_ms();
+		log_errx("journal %s: %s: %s; decisions go on, unjournaled, "
+		    "until it recovers", j->path, what, sqlite3_errmsg(j->db));
+	} else if (log_ratelimit(&j->warned_ms, now_ms())) {
+		log_errx("journal %s: still failing (%" PRIu64 " writes "
+		    "lost): %s", j->path, j->failures, sqlite3_errmsg(j->db));
+	}
+}
+
+static void
+succeeded(struct journal *j)
+{
+	if (!j->failing)
+		return;
+	log_info("journal %s: writing again, after %" PRIu64 " failed "
+	    "writes", j->path, j->failures);
+	j->failing = false;
+	j->failures = 0;
+}
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS events ("
@@ -110,7 +144,7 @@ struct journal *
 journal_open(const char *data_dir, const char *site, bool full)
 {
 	struct journal *j;
-	int64_t a, b;
+	int64_t a, b, version;
 	char *wal;
 
 	if (mkdir(data_dir, 0750) < 0 && errno != EEXIST) {
@@ -130,7 +164,9 @@ journal_open(const char *data_dir, const char *site, bool full)
 		    sqlite3_errmsg(j->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(j->db, 2000);
+	/* Only gatewayd writes; readers never block it for long.  The
+	 * loop must not wait: a busy journal is a failing one. */
+	sqlite3_busy_timeout(j->db, 10);
 	if (exec(j, "PRAGMA journal_mode = WAL") < 0 ||
 	    exec(j, full ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL") < 0 ||
@@ -138,7 +174,16 @@ journal_open(const char *data_dir, const char *site, bool full)
 	    exec(j, "PRAGMA wal_autocheckpoint = 0") < 0 ||
 	    /* The writer appends: a small page cache is all it needs. */
 	    exec(j, "PRAGMA cache_size = -1024") < 0 ||
-	    exec(j, schema) < 0 ||
+	    exec(j, schema) < 0)
+		goto fail;
+	/* Written only when new: a full disk must not stop a start. */
+	version = query_int(j, "PRAGMA user_version");
+	if (version > JOURNAL_VERSION) {
+		log_errx("journal %s: made by a newer gatewayd (version %lld)",
+		    j->path, (long long)version);
+		goto fail;
+	}
+	if (version < JOURNAL_VERSION &&
 	    exec(j, "PRAGMA user_version = 1") < 0)
 		goto fail;
 	if (prepare(j, "INSERT INTO events (seq, ts_ms, kind, device, request,"
@@ -250,10 +295,11 @@ journal_append(struct journal *j, const struct journal_record *r,
 		rc = sqlite3_step(j->begin);
 		sqlite3_reset(j->begin);
 		if (rc != SQLITE_DONE) {
-			log_errx("journal: begin: %s", sqlite3_errmsg(j->db));
+			failed(j, "begin");
 			return -1;
 		}
 		j->in_tx = true;
+		j->tx_seq = j->next_seq;
 	}
 	o = record_json(j, r, j->next_seq, ts_ms);
 	body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -276,7 +322,7 @@ journal_append(struct journal *j, const struct journal_record *r,
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
-		log_errx("journal: insert: %s", sqlite3_errmsg(j->db));
+		failed(j, "insert");
 		free(body);
 		return -1;
 	}
@@ -298,14 +344,18 @@ journal_commit(struct journal *j)
 	rc = sqlite3_step(j->commit);
 	sqlite3_reset(j->commit);
 	if (rc != SQLITE_DONE) {
-		log_errx("journal: commit: %s", sqlite3_errmsg(j->db));
-		/* A failed COMMIT may leave the transaction open: end it. */
+		failed(j, "commit");
+		/* A failed COMMIT may leave the transaction open: end it.
+		 * Its rows are gone, so their ids are free again: nothing
+		 * with those ids has been published (daemon.c). */
 		if (!sqlite3_get_autocommit(j->db))
 			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 		j->in_tx = false;
+		j->next_seq = j->tx_seq;
 		return -1;
 	}
 	j->in_tx = false;
+	succeeded(j);
 	return 0;
 }
 
@@ -321,7 +371,7 @@ journal_checkpoint(struct journal *j)
 	if (rc == SQLITE_OK)
 		j->wal_pages = 0;
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-		log_errx("journal: checkpoint: %s", sqlite3_errmsg(j->db));
+		failed(j, "checkpoint");
 		return -1;
 	}
 	return 0;
@@ -377,8 +427,10 @@ journal_recent_requests(struct journal *j, int64_t since_ms,
 	/*
 	 * Newest first, until rows are well before the window: times follow
 	 * seq except when the clock was stepped, hence the hour of slack.
+	 * A rejected request was never acted on: a corrected resend with
+	 * the same id must still be decided.
 	 */
-	if (prepare(j, "SELECT device, request, ts_ms FROM events"
+	if (prepare(j, "SELECT device, request, ts_ms, decision FROM events"
 	    " ORDER BY seq DESC", &st) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -388,7 +440,10 @@ journal_recent_requests(struct journal *j, int64_t since_ms,
 			break;
 		}
 		if (ts < since_ms || sqlite3_column_type(st, 0) == SQLITE_NULL ||
-		    sqlite3_column_type(st, 1) == SQLITE_NULL)
+		    sqlite3_column_type(st, 1) == SQLITE_NULL ||
+		    (sqlite3_column_type(st, 3) == SQLITE_TEXT &&
+		    strcmp((const char *)sqlite3_column_text(st, 3),
+		    "rejected") == 0))
 			continue;
 		cb(arg, (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1), ts);
