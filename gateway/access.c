@@ -15,6 +15,7 @@
 #include "config.h"
 #include "driver.h"
 #include "inifile.h"
+#include "plate.h"
 
 #define REF_MAX     64          /* bytes in an id, a card or a group name */
 #define VISITOR_BIT 0x80000000u /* a card's owner is a visitor */
@@ -58,13 +59,6 @@ struct access_tables {
 
 /* The key an index stands for, in one table. */
 typedef const char *(*key_fn)(const struct access_tables *, uint32_t);
-
-static void
-oom(void)
-{
-	fputs("out of memory\n", stderr);
-	abort();
-}
 
 /* FNV-1a: short keys, no adversary worth a keyed hash (staff write them). */
 static uint32_t
@@ -124,7 +118,7 @@ htab_add(struct htab *h, const struct access_tables *t, key_fn key,
 		size = h->v ? (h->mask + 1) * 2 : 16;
 		h->v = calloc(size, sizeof(*h->v));
 		if (h->v == NULL)
-			oom();
+			diag_oom();
 		i = old ? h->mask + 1 : 0;
 		h->mask = size - 1;
 		h->n = 0;
@@ -158,7 +152,7 @@ grow(void **v, size_t *n, size_t *cap, size_t size)
 
 		nv = realloc(*v, ncap * size);
 		if (nv == NULL)
-			oom();
+			diag_oom();
 		*v = nv;
 		*cap = ncap;
 	}
@@ -190,7 +184,7 @@ pool_add_n(char **pool, size_t *len, size_t *cap, const char *s, size_t n)
 	char *np;
 
 	if (*len + n + 1 > UINT32_MAX)
-		oom();
+		diag_oom();
 	if (*len + n + 1 > *cap) {
 		size_t ncap = *cap ? *cap : 4096;
 
@@ -198,7 +192,7 @@ pool_add_n(char **pool, size_t *len, size_t *cap, const char *s, size_t n)
 			ncap *= 2;
 		np = realloc(*pool, ncap);
 		if (np == NULL)
-			oom();
+			diag_oom();
 		*pool = np;
 		*cap = ncap;
 	}
@@ -264,95 +258,6 @@ static const char *
 offset_key(const struct access_tables *t, uint32_t off)
 {
 	return t->pool + off;
-}
-
-/* ---- plates ---- */
-
-/* The code point at s (n bytes at most) and its length, or 0 if bad. */
-static size_t
-utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf && (s[1] & 0xc0) == 0x80) {
-		*cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-		return 2;
-	}
-	if (s[0] >= 0xe0 && s[0] <= 0xef && (s[1] & 0xc0) == 0x80 &&
-	    (s[2] & 0xc0) == 0x80) {
-		*cp = (uint32_t)(s[0] & 0x0f) << 12 |
-		      (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-		return *cp >= 0x800 && (*cp < 0xd800 || *cp > 0xdfff) ? 3 : 0;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4 && (s[1] & 0xc0) == 0x80 &&
-	    (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80) {
-		*cp = (uint32_t)(s[0] & 0x07) << 18 |
-		      (uint32_t)(s[1] & 0x3f) << 12 |
-		      (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-		return *cp >= 0x10000 && *cp <= 0x10ffff ? 4 : 0;
-	}
-	return 0;
-}
-
-static size_t
-utf8_encode(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-int
-access_normalise_plate(const char *plate, char *out, size_t size)
-{
-	const unsigned char *s = (const unsigned char *)plate;
-	size_t o = 0, k, chars = 0;
-	char enc[4];
-	uint32_t cp;
-
-	if (size == 0)
-		return -1;
-	out[0] = '\0';
-	while (*s) {
-		k = utf8_decode(s, &cp);
-		if (k == 0)
-			return -1;
-		s += k;
-		if (cp >= 0xff01 && cp <= 0xff5e)
-			cp -= 0xfee0; /* full-width forms */
-		if (cp == ' ' || cp == '\t' || cp == 0x3000 || cp == '-' ||
-		    cp == '.' || cp == 0xb7 || cp == 0x2022 || cp == 0x30fb)
-			continue;
-		if (cp >= 'a' && cp <= 'z')
-			cp -= 'a' - 'A';
-		k = utf8_encode(cp, enc);
-		if (o + k + 1 > size)
-			return -1;
-		memcpy(out + o, enc, k);
-		o += k;
-		out[o] = '\0';
-		chars++;
-	}
-	return chars == 7 || chars == 8 ? 0 : -1;
 }
 
 /* ---- loading ---- */
@@ -448,7 +353,7 @@ err(struct load *l, int line, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
-		oom();
+		diag_oom();
 	va_end(ap);
 	diag_add(&l->diag, l->files[l->file], line, "%s", msg);
 	free(msg);
@@ -467,7 +372,7 @@ where_set(struct where **v, size_t *cap, size_t n, uint32_t file, int line)
 			ncap *= 2;
 		nv = realloc(*v, ncap * sizeof(*nv));
 		if (nv == NULL)
-			oom();
+			diag_oom();
 		*v = nv;
 		*cap = ncap;
 	}
@@ -659,7 +564,7 @@ group_gates(struct load *l, int line, struct access_group *g, const char *value)
 		}
 		g->gates = realloc(g->gates, (n + 1) * sizeof(*g->gates));
 		if (g->gates == NULL)
-			oom();
+			diag_oom();
 		g->gates[n++] = (uint16_t)dev->index;
 	}
 	if (n > 1)
@@ -673,7 +578,7 @@ static void
 group_key(struct load *l, int line, int k, const char *value)
 {
 	struct access_group *g = &l->t->groups[l->cur];
-	char e[128];
+	char e[256];
 
 	if (k == G_GATES) {
 		group_gates(l, line, g, value);
@@ -816,7 +721,7 @@ visitor_key_value(struct load *l, int line, int k, const char *value)
 	struct access_tables *t = l->t;
 	struct access_visitor *v = &t->visitors[l->cur];
 	struct visitor_load *vl = &l->visitor_at[l->cur];
-	char plate[ACCESS_PLATE_MAX];
+	char plate[PLATE_MAX];
 	int64_t first;
 	long n;
 	char *end;
@@ -830,7 +735,7 @@ visitor_key_value(struct load *l, int line, int k, const char *value)
 		v->name = pool_add(t, value);
 		break;
 	case V_PLATE:
-		if (access_normalise_plate(value, plate, sizeof(plate)) < 0)
+		if (plate_normalise(value, plate, sizeof(plate)) < 0)
 			bad(l, line, "plate", value, "7 or 8 characters");
 		else
 			v->plate = pool_add(t, plate);
@@ -924,7 +829,7 @@ begin_group(struct load *l, int line, const char *name)
 	memset(g, 0, sizeof(*g));
 	g->name = strdup(name);
 	if (g->name == NULL)
-		oom();
+		diag_oom();
 	g->hours.always = true;
 	l->group_at[t->ngroups].file = l->file;
 	l->group_at[t->ngroups].line = line;
@@ -966,12 +871,12 @@ static void
 begin_vehicle(struct load *l, int line, const char *name)
 {
 	struct access_tables *t = l->t;
-	char plate[ACCESS_PLATE_MAX];
+	char plate[PLATE_MAX];
 	struct access_vehicle *v;
 	int64_t first;
 	size_t i;
 
-	if (access_normalise_plate(name, plate, sizeof(plate)) < 0) {
+	if (plate_normalise(name, plate, sizeof(plate)) < 0) {
 		err(l, line, "bad plate '%s' (7 or 8 characters)", name);
 		return;
 	}
@@ -1024,7 +929,7 @@ begin_visitor(struct load *l, int line, const char *id)
 
 		vl = realloc(l->visitor_at, ncap * sizeof(*vl));
 		if (vl == NULL)
-			oom();
+			diag_oom();
 		l->visitor_at = vl;
 		l->visitor_at_cap = ncap;
 	}
@@ -1044,13 +949,13 @@ static void
 begin_deny(struct load *l, int line, const char *id)
 {
 	struct access_tables *t = l->t;
-	char plate[ACCESS_PLATE_MAX];
+	char plate[PLATE_MAX];
 	struct access_deny *dn;
 	int64_t first;
 	size_t i;
 
 	if ((unsigned char)id[0] >= 0x80 &&
-	    access_normalise_plate(id, plate, sizeof(plate)) == 0) {
+	    plate_normalise(id, plate, sizeof(plate)) == 0) {
 		id = plate;
 	} else if (!valid_ref(id)) {
 		err(l, line, "bad deny id '%s' (" REF_RULE ")", id);
@@ -1343,12 +1248,12 @@ list_dir(struct load *l, const char *dir, struct diag *d)
 		if (asprintf(&path, "%s%s%s", dir,
 		             dl > 0 && dir[dl - 1] == '/' ? "" : "/",
 		             de->d_name) < 0)
-			oom();
+			diag_oom();
 		if (l->nfiles == cap) {
 			cap = cap ? cap * 2 : 16;
 			v = realloc(l->files, cap * sizeof(*v));
 			if (v == NULL)
-				oom();
+				diag_oom();
 			l->files = v;
 		}
 		l->files[l->nfiles++] = path;
@@ -1399,7 +1304,7 @@ access_load(const struct config *cfg, struct diag *d)
 
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
-		oom();
+		diag_oom();
 	pool_add_n(&t->pool, &t->pool_len, &t->pool_cap, "", 0);
 	l.t = t;
 	l.cfg = cfg;

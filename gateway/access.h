@@ -93,7 +93,11 @@ const struct access_group *access_group(const struct access_tables *,
 bool		 access_group_allows_gate(const struct access_group *,
 		    unsigned device_index);
 
-/* Lookups: NULL when not found.  Ids and cards are matched exactly. */
+/*
+ * Lookups: NULL when not found.  Ids and cards are matched exactly.
+ * Vehicles, visitors' plates and [deny] ids that are plates are stored
+ * as plate_normalise() (plate.h) writes them: look them up so too.
+ */
 const struct access_person *access_find_person(const struct access_tables *,
 		    const char *id);
 const struct access_person *access_find_card(const struct access_tables *,
@@ -109,17 +113,6 @@ const struct access_vehicle *access_find_vehicle(const struct access_tables *,
 		    const char *plate);
 const struct access_deny *access_find_deny(const struct access_tables *,
 		    const char *id);
-
-/*
- * A plate as it is stored and matched: full-width forms to ASCII, upper
- * case, spaces (also U+3000) and the separators '·' '-' '.' removed.  out
- * is always NUL-terminated; 0 when the result is a plate of 7 or 8
- * characters (8: new-energy), -1 otherwise.  Vehicles, visitors' plates
- * and [deny] ids that are plates are stored so: look them up so too.
- */
-#define ACCESS_PLATE_MAX	32	/* bytes of a normalised plate, NUL too */
-int		 access_normalise_plate(const char *plate, char *out,
-		    size_t size);
 
 /* All visitors, to carry entries used over from old tables to new. */
 size_t			 access_nvisitors(const struct access_tables *);

@@ -57,20 +57,13 @@ static const char *const unsupported[] = {
         "uplink", "office", "wechat", "parking", "bus",
 };
 
-static void
-oom(void)
-{
-	fputs("out of memory\n", stderr);
-	abort();
-}
-
 static char *
 xstrdup(const char *s)
 {
 	char *d = strdup(s);
 
 	if (d == NULL)
-		oom();
+		diag_oom();
 	return d;
 }
 
@@ -89,7 +82,7 @@ xprintf(const char *fmt, ...)
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		oom();
+		diag_oom();
 	return s;
 }
 
@@ -189,7 +182,7 @@ set_password(struct parse *p, int line, const char *path, char *buf, size_t n,
 	}
 	c->mqtt_password = malloc(len + 1);
 	if (c->mqtt_password == NULL)
-		oom();
+		diag_oom();
 	memcpy(c->mqtt_password, buf, len);
 	c->mqtt_password[len] = '\0';
 	p->password_line = line;
@@ -469,7 +462,7 @@ new_device(struct parse *p, int line, const char *id)
 	v = realloc(c->devices, (c->ndevices + 1) * sizeof(*v));
 	dev = calloc(1, sizeof(*dev));
 	if (v == NULL || dev == NULL)
-		oom();
+		diag_oom();
 	c->devices = v;
 	dev->id = xstrdup(id);
 	dev->file = xstrdup(p->file);
@@ -625,7 +618,7 @@ config_load(const char *path, struct diag *d)
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		oom();
+		diag_oom();
 	c->path = xstrdup(path);
 	c->sync = CONFIG_SYNC_NORMAL;
 	c->check_ts = CONFIG_CHECK_TS_AUTO;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 
@@ -32,11 +33,15 @@ diag_free(struct diag *d)
 	diag_init(d);
 }
 
-/* Out of memory while reporting a problem: there is nothing better to do. */
-static void
+void
 diag_oom(void)
 {
-	fputs("out of memory\n", stderr);
+	static const char msg[] = "out of memory\n";
+	ssize_t n;
+
+	/* fputs() would leave it in stderr's buffer, which abort() drops. */
+	n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)n;
 	abort();
 }
 

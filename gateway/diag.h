@@ -29,4 +29,10 @@ void	diag_sort(struct diag *);
 /* One problem a line: "file:line: message" (or "file: message"). */
 void	diag_print(FILE *, const struct diag *);
 
+/*
+ * Out of memory: "out of memory" to fd 2 with write(2), which no stdio
+ * buffer can swallow (the daemon's stderr is fully buffered), then abort.
+ */
+void	diag_oom(void) __attribute__((noreturn));
+
 #endif

@@ -225,6 +225,25 @@ key_line(struct reader *r, const char *p)
 	return true;
 }
 
+/*
+ * inih ends a value at ";" after a space and knows nothing of "#"; we
+ * promise both, so " #" ends the line here, before inih or key_line()
+ * sees it.  A "#" with no space before it ("5#楼") is text.  Headers keep
+ * their own rules: a comment may follow the "]".
+ */
+static void
+strip_hash_comment(char *p)
+{
+	char *s;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s == '#' && is_space(s[-1])) {
+			*s = '\0';
+			return;
+		}
+	}
+}
+
 /* inih's fgets: the next line as inih may see it, or "" for a bad one. */
 static char *
 reader_cb(char *str, int num, void *stream)
@@ -251,7 +270,7 @@ reader_cb(char *str, int num, void *stream)
 	if (r->line == 1 && r->len >= 3 &&
 	    memcmp(r->raw, "\xef\xbb\xbf", 3) == 0) {
 		r->len -= 3;
-		memmove(r->raw, r->raw + 3, strlen(r->raw + 3) + 1);
+		memmove(r->raw, r->raw + 3, sizeof(r->raw) - 3);
 	}
 	if (limit > RAW_MAX - 2)
 		limit = RAW_MAX - 2;
@@ -261,8 +280,13 @@ reader_cb(char *str, int num, void *stream)
 		unreadable(r, msg);
 		return str;
 	}
-	if (memchr(r->raw, '\0', r->len) != NULL ||
-	    !utf8_valid(r->raw, r->len)) {
+	if (memchr(r->raw, '\0', r->len) != NULL) {
+		unreadable(r,
+		    "contains a NUL byte (saved as UTF-16, or not a text "
+		    "file?)");
+		return str;
+	}
+	if (!utf8_valid(r->raw, r->len)) {
 		unreadable(r, "not valid UTF-8");
 		return str;
 	}
@@ -273,6 +297,7 @@ reader_cb(char *str, int num, void *stream)
 		header(r, p);
 		return str;
 	}
+	strip_hash_comment(p);
 	if (!key_line(r, p))
 		return str;
 	/* No leading space: inih never takes it for a continuation line. */
@@ -301,10 +326,8 @@ inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
 	int rc, failed;
 
 	r = calloc(1, sizeof(*r));
-	if (r == NULL) {
-		diag_add(d, path, 0, "out of memory");
-		return -1;
-	}
+	if (r == NULL)
+		diag_oom();
 	r->fp = fopen(path, "r");
 	if (r->fp == NULL) {
 		diag_add(d, path, 0, "%s",
@@ -317,10 +340,9 @@ inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
 	r->h = h;
 	r->user = user;
 	rc = ini_parse_stream(reader_cb, r, handler_cb, r);
-	if (rc == -2) {
-		diag_add(d, path, 0, "out of memory");
-		r->failed = true;
-	} else if (rc != 0 && !r->failed) {
+	if (rc == -2)
+		diag_oom();
+	if (rc != 0 && !r->failed) {
 		/* inih saw what our checks did not: say so, never ignore it. */
 		diag_add(d, path, rc > 0 ? rc : 0, "syntax error");
 		r->failed = true;

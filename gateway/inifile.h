@@ -29,9 +29,10 @@ struct inifile_handler {
 
 /*
  * Read path.  UTF-8 with or without a byte-order mark, LF or CRLF; ";" and
- * "#" start a comment line, " ;" an inline comment.  Problems with the
- * file itself (cannot open, not UTF-8, line too long, syntax) are added
- * to diag and reading goes on.  0, or -1 when any was found.
+ * "#" start a comment line, and after a space (" ;", " #") the rest of a
+ * line.  Problems with the file itself (cannot open, not UTF-8, a NUL
+ * byte, line too long, syntax) are added to diag and reading goes on.
+ * 0, or -1 when any was found.
  */
 int inifile_parse(const char *path, struct diag *,
                   const struct inifile_handler *, void *user);

@@ -59,10 +59,23 @@ parse_time(const char *s, const char *end)
 	return h * 60 + m;
 }
 
+/* Said with a mistake in the form, such as "mon,wed 06:00-20:00". */
+#define FORM                                                                   \
+	"a range is '[days ]HH:MM-HH:MM', days like mon or mon-fri; "          \
+	"separate ranges with ','"
+
 static int
 fail(char *err, size_t errlen, const char *what, const char *s, const char *end)
 {
 	snprintf(err, errlen, "%s '%.*s'", what, (int)(end - s), s);
+	return -1;
+}
+
+static int
+fail_form(char *err, size_t errlen, const char *what, const char *s,
+    const char *end)
+{
+	snprintf(err, errlen, "%s '%.*s' (" FORM ")", what, (int)(end - s), s);
 	return -1;
 }
 
@@ -84,7 +97,7 @@ parse_days(const char *s, const char *end, uint8_t *days, char *err,
 		a_end--;
 	a = parse_day(s, a_end);
 	if (a < 0)
-		return fail(err, errlen, "bad day", s, a_end);
+		return fail_form(err, errlen, "bad day", s, a_end);
 	if (dash == NULL) {
 		*days = (uint8_t)(1u << a);
 		return 0;
@@ -92,7 +105,7 @@ parse_days(const char *s, const char *end, uint8_t *days, char *err,
 	s = skip_ws(dash + 1, end);
 	b = parse_day(s, end);
 	if (b < 0)
-		return fail(err, errlen, "bad day", s, end);
+		return fail_form(err, errlen, "bad day", s, end);
 	*days = 0;
 	for (;;) {
 		*days |= (uint8_t)(1u << a);
@@ -117,9 +130,9 @@ parse_range(const char *s, const char *end, struct schedule_range *r, char *err,
 		for (t = p; t < end && !isdigit((unsigned char)*t); t++)
 			;
 		if (t == end)
-			return fail(err, errlen, "no time in", s, end);
+			return fail_form(err, errlen, "no time in", s, end);
 		if (t == p || (t[-1] != ' ' && t[-1] != '\t'))
-			return fail(err, errlen, "bad range", s, end);
+			return fail_form(err, errlen, "bad range", s, end);
 		dash = t;
 		while (dash > p && (dash[-1] == ' ' || dash[-1] == '\t'))
 			dash--;
@@ -129,11 +142,11 @@ parse_range(const char *s, const char *end, struct schedule_range *r, char *err,
 	}
 	dash = memchr(p, '-', (size_t)(end - p));
 	if (dash == NULL)
-		return fail(err, errlen, "bad range", s, end);
+		return fail_form(err, errlen, "bad range", s, end);
 	for (t = dash; t > p && (t[-1] == ' ' || t[-1] == '\t'); t--)
 		;
 	if (t == p || dash + 1 == end)
-		return fail(err, errlen, "bad range", s, end);
+		return fail_form(err, errlen, "bad range", s, end);
 	start = parse_time(p, t);
 	if (start < 0 || start == 1440)
 		return fail(err, errlen, "bad time", p, t);

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "diag.h"
 #include "driver.h"
+#include "plate.h"
 
 static char dir[64];
 
@@ -321,6 +322,55 @@ test_empty(void **state)
 	expect_problems("missing.d", "missing.d: No such file or directory\n");
 }
 
+/* A comment after a value is not part of it, whether " ;" or " #". */
+static void
+test_inline_comments(void **state)
+{
+	const struct access_person *p;
+	struct access_visitor *v;
+	struct access_tables *t;
+	char *problems;
+
+	(void)state;
+	mkdir("comments-inline", 0700);
+	write_file("comments-inline/a.ini",
+	           "[group g] # 住户\n"
+	           "gates = gate-north, gate-south  # 两个门\n"
+	           "hours = mon-fri 07:00-19:00 # 工作日\n"
+	           "[person P1]\n"
+	           "name = 张三 # 户主\n"
+	           "household = 1-1-1  # 张家\n"
+	           "groups = g\t# tab before\n"
+	           "[person P2]\n"
+	           "name = 李四 ; 租户\n"
+	           "household = 5#楼-301\n"
+	           "groups = g\n"
+	           "[visitor V1]\n"
+	           "host = 1-1-1 # 张家\n"
+	           "person = PV1 # 访客\n"
+	           "from = 2026-11-23 09:00 # 上午\n"
+	           "until = 2026-11-23 21:00\n");
+	t = load("comments-inline", NULL, &problems);
+	if (t == NULL)
+		fail_msg("%s", problems);
+	free(problems);
+	p = access_find_person(t, "P1");
+	assert_non_null(p);
+	assert_string_equal(access_str(t, p->name), "张三");
+	assert_string_equal(access_str(t, p->household), "1-1-1");
+	assert_int_equal(p->groups, 1);
+	p = access_find_person(t, "P2");
+	assert_string_equal(access_str(t, p->name), "李四");
+	assert_string_equal(access_str(t, p->household), "5#楼-301");
+	assert_int_equal(access_group(t, 0)->ngates, 2);
+	assert_false(access_group(t, 0)->hours.always);
+	v = access_find_visitor_person(t, "PV1");
+	assert_non_null(v);
+	assert_string_equal(access_str(t, v->host), "1-1-1");
+	assert_int_equal(v->until - v->from, 12 * 3600);
+	access_free(t);
+}
+
 /* Every *.ini in strcmp order; other files and dotfiles are not read. */
 static void
 test_files(void **state)
@@ -553,9 +603,9 @@ test_sixty_four_groups(void **state)
 static void
 plate(const char *in, int rc, const char *out)
 {
-	char buf[ACCESS_PLATE_MAX];
+	char buf[PLATE_MAX];
 
-	assert_int_equal(access_normalise_plate(in, buf, sizeof(buf)), rc);
+	assert_int_equal(plate_normalise(in, buf, sizeof(buf)), rc);
 	if (out != NULL)
 		assert_string_equal(buf, out);
 }
@@ -584,9 +634,9 @@ test_plates(void **state)
 	plate("吉A1234\xe5", -1, NULL);
 	/* Too small for the result: refused, still a string. */
 	assert_int_equal(
-	        access_normalise_plate("吉A12345", small, sizeof(small)), -1);
+	        plate_normalise("吉A12345", small, sizeof(small)), -1);
 	assert_true(strlen(small) < sizeof(small));
-	assert_int_equal(access_normalise_plate("吉A12345", small, 0), -1);
+	assert_int_equal(plate_normalise("吉A12345", small, 0), -1);
 }
 
 /* Visit windows are in the compound's time zone, and must exist there. */
@@ -679,6 +729,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_tables),
 	        cmocka_unit_test(test_empty),
+	        cmocka_unit_test(test_inline_comments),
 	        cmocka_unit_test(test_files),
 	        cmocka_unit_test(test_problems),
 	        cmocka_unit_test(test_too_many_groups),

@@ -229,6 +229,34 @@ test_notepad(void **state)
 	config_free(c);
 }
 
+/* The installer's comments after a value, " ;" or " #", are not in it. */
+static void
+test_inline_comments(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	write_file("comments.ini", "[gateway]\n"
+	                           "site = jinding-5  # 5号楼\n"
+	                           "name = 金鼎#5栋 # the # in it stays\n"
+	                           "data_dir = data ; 数据\n"
+	                           "access_dir = access.d\t# 门禁表\n"
+	                           "[mqtt]\n"
+	                           "port = 1884 # not 1883\n"
+	                           "[device gate-north] # 北门\n"
+	                           "driver = face_gate # 人脸\n"
+	                           "direction = in # 只进\n");
+	c = load_ok("comments.ini");
+	assert_string_equal(c->site, "jinding-5");
+	assert_string_equal(c->name, "金鼎#5栋");
+	assert_string_equal(c->data_dir, "data");
+	assert_string_equal(c->access_dir, "access.d");
+	assert_int_equal(c->mqtt_port, 1884);
+	assert_int_equal(c->ndevices, 1);
+	assert_int_equal(c->devices[0]->direction, DIRECTION_IN);
+	config_free(c);
+}
+
 static void
 test_devices(void **state)
 {
@@ -491,6 +519,7 @@ main(void)
 	        cmocka_unit_test(test_defaults),
 	        cmocka_unit_test(test_every_key),
 	        cmocka_unit_test(test_notepad),
+	        cmocka_unit_test(test_inline_comments),
 	        cmocka_unit_test(test_devices),
 	        cmocka_unit_test(test_password),
 	        cmocka_unit_test(test_gateway_problems),

@@ -1,7 +1,8 @@
 /*
  * test_inifile.c - the INI line reader under libinih: line numbers, BOM
  * and CRLF, over-long lines, bytes that are not UTF-8, syntax errors; and
- * the diag list it reports into.  Files are written byte by byte.
+ * the diag list it reports into, and its out-of-memory exit.  Files are
+ * written byte by byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -150,11 +154,53 @@ test_plain(void **state)
 	       "end\n"
 	       "7 [gateway|]\n"
 	       "8 name=金鼎5栋楼|\n"
-	       "9 reason=a;b # c|\n"
+	       "9 reason=a;b|\n"
 	       "10 empty=|\n"
 	       "11 url=http://x/y?a=b|\n"
 	       "end\n",
 	       "");
+}
+
+/* " #" ends a line as " ;" does; a "#" with no space before it is text. */
+static void
+test_inline_hash(void **state)
+{
+	(void)state;
+	WRITE("hash.ini", "[person P1]\n"                 /* 1 */
+	                  "household = 1-1-1  # 张家\n"    /* 2 */
+	                  "room = 5#楼\n"
+	                  "tab = x\t# after a tab\n"
+	                  "url = http://x/y#frag # note\n" /* 5 */
+	                  "hash_then_semi = a # b ; c\n"
+	                  "semi_then_hash = a ; b # c\n"
+	                  "only = # nothing yet\n"
+	                  "only_semi = ; nothing yet\n"
+	                  "glued =#x\n"                    /* 10 */
+	                  "crlf = v #c\r\n"
+	                  "k # = v\n"
+	                  "k2 ; = v\n"
+	                  "[person P2] # 张三\n"
+	                  "name = 李四 #\n"); /* 15 */
+	expect("hash.ini",
+	       "1 [person|P1]\n"
+	       "2 household=1-1-1|\n"
+	       "3 room=5#楼|\n"
+	       "4 tab=x|\n"
+	       "5 url=http://x/y#frag|\n"
+	       "6 hash_then_semi=a|\n"
+	       "7 semi_then_hash=a|\n"
+	       "8 only=|\n"
+	       "9 only_semi=|\n"
+	       "10 glued=#x|\n"
+	       "11 crlf=v|\n"
+	       "end damaged\n"
+	       "14 [person|P2]\n"
+	       "15 name=李四|\n"
+	       "end\n",
+	       "hash.ini:12: syntax error: expected '[type name]' or 'key = "
+	       "value'\n"
+	       "hash.ini:13: syntax error: expected '[type name]' or 'key = "
+	       "value'\n");
 }
 
 static void
@@ -358,7 +404,9 @@ test_not_utf8(void **state)
 	                              "bytes.ini:5: not valid UTF-8\n"
 	                              "bytes.ini:6: not valid UTF-8\n"
 	                              "bytes.ini:7: not valid UTF-8\n"
-	                              "bytes.ini:8: not valid UTF-8\n"
+	                              "bytes.ini:8: contains a NUL byte "
+	                              "(saved as UTF-16, or not a text "
+	                              "file?)\n"
 	                              "bytes.ini:10: not valid UTF-8\n"
 	                              "bytes.ini:14: not valid UTF-8\n");
 	assert_string_equal(events, "1 [a|]\n"
@@ -374,6 +422,20 @@ test_not_utf8(void **state)
 	expect("utf16.ini", "",
 	       "utf16.ini:1: not valid UTF-8 (saved as UTF-16? save it as "
 	       "UTF-8)\n");
+	/* Without the byte-order mark, every line has NUL bytes in it. */
+	WRITE("utf16-nobom.ini", "[\0a\0]\0\r\0\n\0k\0=\0v\0\r\0\n\0");
+	expect("utf16-nobom.ini", "",
+	       "utf16-nobom.ini:1: contains a NUL byte (saved as UTF-16, or "
+	       "not a text file?)\n"
+	       "utf16-nobom.ini:2: contains a NUL byte (saved as UTF-16, or "
+	       "not a text file?)\n"
+	       "utf16-nobom.ini:3: contains a NUL byte (saved as UTF-16, or "
+	       "not a text file?)\n");
+	/* A NUL after a byte-order mark is still found. */
+	WRITE("bom-nul.ini", "\xef\xbb\xbf[a]\nk = a\0b\n");
+	expect("bom-nul.ini", "1 [a|]\nend damaged\n",
+	       "bom-nul.ini:2: contains a NUL byte (saved as UTF-16, or not "
+	       "a text file?)\n");
 }
 
 static void
@@ -444,11 +506,51 @@ test_diag(void **state)
 	diag_sort(&d);
 }
 
+/*
+ * Out of memory in the daemon, whose stderr is fully buffered: the
+ * message must still reach the log before abort() ends the process.
+ */
+static void
+test_oom(void **state)
+{
+	static char buf[4096];
+	char got[64] = "";
+	ssize_t n;
+	pid_t pid;
+	int fd, status;
+
+	(void)state;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGABRT, SIG_DFL);
+		/* A fresh stream, so that setvbuf() takes, as in log.c. */
+		if (freopen("oom.log", "w", stderr) == NULL ||
+		    fileno(stderr) != STDERR_FILENO ||
+		    setvbuf(stderr, buf, _IOFBF, sizeof(buf)) != 0)
+			_exit(2);
+		fputs("buffered, lost\n", stderr);
+		diag_oom();
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+	fd = open("oom.log", O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	assert_true(n >= 0);
+	got[n] = '\0';
+	assert_string_equal(got, "out of memory\n");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_plain),
+	        cmocka_unit_test(test_inline_hash),
 	        cmocka_unit_test(test_notepad),
 	        cmocka_unit_test(test_headers),
 	        cmocka_unit_test(test_syntax),
@@ -456,6 +558,7 @@ main(void)
 	        cmocka_unit_test(test_not_utf8),
 	        cmocka_unit_test(test_files),
 	        cmocka_unit_test(test_diag),
+	        cmocka_unit_test(test_oom),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,11 +16,16 @@ enum { SUN, MON, TUE, WED, THU, FRI, SAT };
 
 #define HM(h, m) ((h)*60 + (m))
 
+/* What an error about the form of a range adds. */
+#define FORM                                                                   \
+	"a range is '[days ]HH:MM-HH:MM', days like mon or mon-fri; "          \
+	"separate ranges with ','"
+
 static struct schedule
 parse_ok(const char *text)
 {
 	struct schedule s;
-	char err[128] = "";
+	char err[256] = "";
 
 	if (schedule_parse(text, &s, err, sizeof(err)) != 0)
 		fail_msg("'%s' refused: %s", text, err);
@@ -31,7 +36,7 @@ static void
 parse_bad(const char *text, const char *want)
 {
 	struct schedule s;
-	char err[128] = "";
+	char err[256] = "";
 
 	assert_int_equal(schedule_parse(text, &s, err, sizeof(err)), -1);
 	assert_string_equal(err, want);
@@ -252,19 +257,23 @@ test_bad(void **state)
 	parse_bad("123:00-130:00", "bad time '123:00'");
 	parse_bad("06:0-07:00", "bad time '06:0'");
 	parse_bad("6-7", "bad time '6'");
-	parse_bad("06:00", "bad range '06:00'");
-	parse_bad("06:00-", "bad range '06:00-'");
-	parse_bad("-06:00", "bad range '-06:00'");
+	parse_bad("06:00", "bad range '06:00' (" FORM ")");
+	parse_bad("06:00-", "bad range '06:00-' (" FORM ")");
+	parse_bad("-06:00", "bad range '-06:00' (" FORM ")");
 	parse_bad("06:00-06:00", "empty range '06:00-06:00'");
-	parse_bad("funday 06:00-07:00", "bad day 'funday'");
-	parse_bad("monday 06:00-07:00", "bad day 'monday'");
-	parse_bad("mon-funday 06:00-07:00", "bad day 'funday'");
-	parse_bad("mon06:00-07:00", "bad range 'mon06:00-07:00'");
-	parse_bad("mon", "no time in 'mon'");
-	parse_bad("mon,wed 06:00-07:00", "no time in 'mon'");
+	parse_bad("funday 06:00-07:00", "bad day 'funday' (" FORM ")");
+	parse_bad("monday 06:00-07:00", "bad day 'monday' (" FORM ")");
+	parse_bad("mon-funday 06:00-07:00", "bad day 'funday' (" FORM ")");
+	parse_bad("mon06:00-07:00", "bad range 'mon06:00-07:00' (" FORM ")");
+	parse_bad("mon", "no time in 'mon' (" FORM ")");
+	/* A list of days is not a form: the error says what is. */
+	parse_bad("mon,wed 06:00-07:00", "no time in 'mon' (" FORM ")");
+	parse_bad("mon/wed 06:00-07:00", "bad day 'mon/wed' (" FORM ")");
+	parse_bad("mon、wed 06:00-07:00", "bad day 'mon、wed' (" FORM ")");
+	parse_bad("mon wed 06:00-07:00", "bad day 'mon wed' (" FORM ")");
 	parse_bad("always, 06:00-07:00", "'always' must stand alone");
 	parse_bad("06:00-07:00, always", "'always' must stand alone");
-	parse_bad("never", "no time in 'never'");
+	parse_bad("never", "no time in 'never' (" FORM ")");
 	parse_bad("06:00-07:00,", "empty range in '06:00-07:00,'");
 	parse_bad(", 06:00-07:00", "empty range in ', 06:00-07:00'");
 	parse_bad("06:00-07:00,,08:00-09:00",
