@@ -186,8 +186,11 @@ rfc3339_parse(const char *s, int64_t *ms)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	t = (int64_t)timegm(&tm) - off;
-	*ms = t * 1000 + frac;
+	t = (int64_t)timegm(&tm);
+	/* timegm() quietly turns 31 February into 3 March: refuse it. */
+	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+		return -1;
+	*ms = (t - off) * 1000 + frac;
 	return 0;
 }
 

@@ -69,6 +69,8 @@ test_rfc3339(void **state)
 	assert_int_equal(rfc3339_parse("2026-13-23T14:00:00Z", &ms), -1);
 	assert_int_equal(rfc3339_parse("2026-11-23T14:00:00", &ms), -1);
 	assert_int_equal(rfc3339_parse("", &ms), -1);
+	assert_int_equal(rfc3339_parse("2026-02-31T06:00:00Z", &ms), -1);
+	assert_int_equal(rfc3339_parse("2028-02-29T06:00:00Z", &ms), 0);
 
 	setenv("TZ", "Asia/Shanghai", 1);
 	tzset();
