@@ -341,11 +341,13 @@ split_topic(const struct daemon *d, char *topic, char **kind, char **id,
 	    topic[plen] != '/')
 		return -1;
 	*kind = topic + plen + 1;
-	if ((p = strchr(*kind, '/')) == NULL)
+	p = strchr(*kind, '/');
+	if (p == NULL)
 		return -1;
 	*p = '\0';
 	*id = p + 1;
-	if ((p = strchr(*id, '/')) == NULL)
+	p = strchr(*id, '/');
+	if (p == NULL)
 		return -1;
 	*p = '\0';
 	*sub = p + 1;

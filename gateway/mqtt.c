@@ -310,12 +310,11 @@ mqtt_new(uv_loop_t *loop, const struct config *cfg,
     const char *will_payload)
 {
 	struct mqtt *m = calloc(1, sizeof(*m));
+	unsigned seed;
 	int rc;
 
 	if (m == NULL)
 		return NULL;
-	unsigned seed;
-
 	/* Each gateway its own jitter. */
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
 		srand(seed);
@@ -344,9 +343,9 @@ mqtt_new(uv_loop_t *loop, const struct config *cfg,
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_message_callback_set(m->mosq, on_message);
-	if (cfg->mqtt_username &&
-	    (rc = mosquitto_username_pw_set(m->mosq, cfg->mqtt_username,
-	    cfg->mqtt_password)) != MOSQ_ERR_SUCCESS) {
+	rc = cfg->mqtt_username ? mosquitto_username_pw_set(m->mosq,
+	    cfg->mqtt_username, cfg->mqtt_password) : MOSQ_ERR_SUCCESS;
+	if (rc != MOSQ_ERR_SUCCESS) {
 		log_errx("mqtt: credentials: %s", mosquitto_strerror(rc));
 		goto fail;
 	}
