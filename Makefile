@@ -143,3 +143,61 @@ install: $(B)/gatewayd
 
 clean:
 	rm -rf build
+
+# ---- make fuzz: libFuzzer targets (tests/fuzz/), one per parser of outside
+# input.  Built with clang from the sources themselves (libcore.a is gcc's,
+# without coverage), each run FUZZ_SECONDS over a copy of its seed corpus in
+# build/fuzz/corpus-<target>, which grows from run to run.  Not in check.
+.PHONY: fuzz
+
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS ?=
+FUZZ_CC := clang
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -std=c11 \
+	-D_GNU_SOURCE -Igateway -Idrivers
+FUZZ_TARGETS := fuzz_face_gate fuzz_ini fuzz_schedule fuzz_time
+DEB_FUZZ := clang libclang-rt-14-dev
+
+FUZZ_SRC_fuzz_face_gate := drivers/face_gate.c drivers/registry.c \
+	gateway/util.c
+FUZZ_PKG_fuzz_face_gate := jansson
+FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
+	gateway/diag.c gateway/util.c gateway/schedule.c gateway/plate.c \
+	drivers/face_gate.c \
+	drivers/registry.c
+FUZZ_PKG_fuzz_ini := inih jansson
+FUZZ_SRC_fuzz_schedule := gateway/schedule.c
+FUZZ_PKG_fuzz_schedule :=
+FUZZ_SRC_fuzz_time := gateway/util.c
+FUZZ_PKG_fuzz_time :=
+
+define FUZZ_RULE
+build/fuzz/$(1): tests/fuzz/$(1).c $$(FUZZ_SRC_$(1)) \
+		$$(wildcard gateway/*.h drivers/*.h)
+	@mkdir -p build/fuzz
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) \
+		$$(if $$(FUZZ_PKG_$(1)),$$(shell pkg-config --cflags $$(FUZZ_PKG_$(1)))) \
+		-o $$@ $$< $$(FUZZ_SRC_$(1)) -Wl,--as-needed \
+		$$(if $$(FUZZ_PKG_$(1)),$$(shell pkg-config --libs $$(FUZZ_PKG_$(1))))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
+
+fuzz: deps
+	@if ! command -v clang >/dev/null || ! dpkg-query -W -f='$${Status}' \
+		libclang-rt-14-dev 2>/dev/null | grep -q 'ok installed'; then \
+		echo "installing: $(DEB_FUZZ)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends $(DEB_FUZZ); \
+	fi
+	$(MAKE) $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $$t for $(FUZZ_SECONDS) s"; \
+		mkdir -p build/fuzz/corpus-$$t && \
+		cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/ && \
+		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=build/fuzz/$$t- $(FUZZ_FLAGS) \
+			build/fuzz/corpus-$$t || exit 1; \
+	done

@@ -200,7 +200,8 @@ read_password(struct parse *p, int line, const char *value)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not hang -t; it is refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		diag_add(p->diag, p->file, line, "password_file %s: %s", path,
 		         strerror_r(errno, ebuf, sizeof(ebuf)));

@@ -110,7 +110,10 @@ now_ms(void)
 void
 rfc3339_format(int64_t ms, char *out, size_t size)
 {
-	time_t t = (time_t)(ms / 1000);
+	/* Floor division: -500 ms is 23:59:59.500 the day before. */
+	int64_t sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+	int frac = (int)(ms - sec * 1000);
+	time_t t = (time_t)sec;
 	struct tm tm;
 	char date[32];
 	long off;
@@ -119,10 +122,10 @@ rfc3339_format(int64_t ms, char *out, size_t size)
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
 	off = tm.tm_gmtoff / 60;
 	if (off == 0)
-		snprintf(out, size, "%s.%03dZ", date, (int)(ms % 1000));
+		snprintf(out, size, "%s.%03dZ", date, frac);
 	else
-		snprintf(out, size, "%s.%03d%c%02ld:%02ld", date,
-		    (int)(ms % 1000), off < 0 ? '-' : '+',
+		snprintf(out, size, "%s.%03d%c%02ld:%02ld", date, frac,
+		    off < 0 ? '-' : '+',
 		    (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
 }
 
@@ -171,7 +174,8 @@ rfc3339_parse(const char *s, int64_t *ms)
 	} else if (*s == '+' || *s == '-') {
 		int sign = *s++ == '-' ? -1 : 1;
 
-		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om))
+		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om) ||
+		    oh > 23 || om > 59)
 			return -1;
 		off = sign * (oh * 3600L + om * 60L);
 	} else {

@@ -71,6 +71,7 @@ test_rfc3339(void **state)
 	assert_int_equal(rfc3339_parse("", &ms), -1);
 	assert_int_equal(rfc3339_parse("2026-02-31T06:00:00Z", &ms), -1);
 	assert_int_equal(rfc3339_parse("2028-02-29T06:00:00Z", &ms), 0);
+	assert_int_equal(rfc3339_parse("2026-11-23T06:00:00+99:99", &ms), -1);
 
 	setenv("TZ", "Asia/Shanghai", 1);
 	tzset();
@@ -80,6 +81,8 @@ test_rfc3339(void **state)
 	tzset();
 	rfc3339_format(1795413600123LL, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-23T06:00:00.123Z");
+	rfc3339_format(-500, buf, sizeof(buf));
+	assert_string_equal(buf, "1969-12-31T23:59:59.500Z");
 }
 
 int

@@ -1,0 +1,91 @@
+/*
+ * fuzz_time.c - RFC 3339 times as devices send them (rfc3339_parse, then
+ * rfc3339_format back), and utf8_valid and mask_name on the same bytes.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+/* 9999-12-30T00:00:00Z: later ones may format as a five-digit year. */
+#define LAST_MS 253402128000000LL
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	/* The default time zone of gateway.ini; format uses local time. */
+	setenv("TZ", "Asia/Shanghai", 1);
+	tzset();
+	return 0;
+}
+
+static void
+times(const char *s)
+{
+	char out[40], small[8]; /* journal.c formats into 40 bytes */
+	int64_t ms, again;
+
+	if (rfc3339_parse(s, &ms) < 0)
+		return;
+	rfc3339_format(ms, out, sizeof(out));
+	rfc3339_format(ms, small, sizeof(small));
+	if (memchr(out, '\0', sizeof(out)) == NULL ||
+	    memchr(small, '\0', sizeof(small)) == NULL)
+		abort();
+	/* What we write we must read back as the same instant.  From 1970
+	 * only: before it, rfc3339_format writes a negative fraction. */
+	if (ms >= 0 && ms <= LAST_MS &&
+	    (rfc3339_parse(out, &again) < 0 || again != ms)) {
+		fprintf(stderr, "'%s' -> %lld -> '%s'\n", s, (long long)ms,
+		    out);
+		abort();
+	}
+}
+
+static void
+names(const char *s, size_t len)
+{
+	static const size_t sizes[] = { 1, 2, 3, 4, 5, 8, 64 };
+	char out[64];
+	size_t i, n;
+	bool valid = utf8_valid(s, len);
+
+	if (valid && len > 0 && utf8_count(s) == 0)
+		abort();
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		memset(out, 0x55, sizeof(out));
+		mask_name(s, out, sizes[i]);
+		n = strnlen(out, sizes[i]);
+		if (n == sizes[i])
+			abort(); /* not terminated */
+		/* A name screens can show stays one. */
+		if (valid && !utf8_valid(out, n))
+			abort();
+	}
+	mask_name(s, out, 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (s == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	times(s);
+	/* utf8_valid on the raw bytes, NULs too; the rest up to a NUL. */
+	(void)utf8_valid((const char *)data, size);
+	names(s, strlen(s));
+	free(s);
+	return 0;
+}
