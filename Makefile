@@ -18,7 +18,8 @@ PKGS	:= libmosquitto libmodbus sqlite3 libcurl libuv inih jansson libsystemd
 CMOCKA	:= cmocka
 
 # Debian packages: the build's, then the tests'.
-DEB_BUILD := build-essential pkg-config libmosquitto-dev libmodbus-dev \
+DEB_BUILD := build-essential pkg-config clang-format libmosquitto-dev \
+	libmodbus-dev \
 	libsqlite3-dev libcurl4-openssl-dev libuv1-dev libinih-dev \
 	libjansson-dev libsystemd-dev
 DEB_TEST := mosquitto libcmocka-dev python3-pytest python3-paho-mqtt \
@@ -100,6 +101,7 @@ integration: $(B)/gatewayd
 check-one: unit integration
 
 check: deps
+	$(MAKE) fmt-check
 	$(MAKE) build
 	$(MAKE) check-one
 	$(MAKE) SAN=1 build
@@ -118,11 +120,12 @@ bench: deps
 	$(PYTHON) tests/bench/bench.py --gatewayd $(B)/gatewayd
 
 fmt:
-	clang-format -i gateway/*.[ch] drivers/*.[ch] tests/unit/*.c
+	clang-format -i gateway/*.[ch] drivers/*.[ch] tests/unit/*.c tests/fuzz/*.c \
+		tests/bench/*.c
 
 fmt-check:
 	clang-format --dry-run --Werror gateway/*.[ch] drivers/*.[ch] \
-		tests/unit/*.c
+		tests/unit/*.c tests/fuzz/*.c tests/bench/*.c
 
 install: $(B)/gatewayd
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/access.d \

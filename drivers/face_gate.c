@@ -14,8 +14,8 @@
 #include "driver.h"
 #include "util.h"
 
-#define DEFAULT_MIN_SCORE	0.80
-#define DEFAULT_OPEN_MS		3000
+#define DEFAULT_MIN_SCORE 0.80
+#define DEFAULT_OPEN_MS   3000
 
 static int
 face_gate_init(struct device *dev)
@@ -27,8 +27,8 @@ face_gate_init(struct device *dev)
 }
 
 static int
-face_gate_set(struct device *dev, const char *key, const char *value,
-    char *err, size_t errlen)
+face_gate_set(struct device *dev, const char *key, const char *value, char *err,
+    size_t errlen)
 {
 	char *end;
 	double d;
@@ -180,8 +180,8 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 	if (out->credential == CREDENTIAL_FACE) {
 		v = json_object_get(root, "score");
 		if (!json_is_number(v)) {
-			rc = bad(err, errlen, "%s", v ? "bad 'score'" :
-			    "missing 'score'");
+			rc = bad(err, errlen, "%s",
+			    v ? "bad 'score'" : "missing 'score'");
 			goto done;
 		}
 		out->score = json_number_value(v);
@@ -213,8 +213,8 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 		rc = bad(err, errlen, "%s", "bad 'ts'");
 		goto done;
 	}
-	if (get_string(root, "snapshot", out->snapshot, SNAPSHOT_MAX,
-	    true) < 0) {
+	if (get_string(root, "snapshot", out->snapshot, SNAPSHOT_MAX, true) <
+	    0) {
 		rc = bad(err, errlen, "%s", "bad 'snapshot'");
 		goto done;
 	}
@@ -257,7 +257,7 @@ face_gate_encode(const struct device *dev, const struct gate_command *cmd,
 	return (int)n;
 }
 
-static const char *const face_gate_subtopics[] = {"face", "card", NULL};
+static const char *const face_gate_subtopics[] = { "face", "card", NULL };
 
 const struct driver face_gate_driver = {
 	.name = "face_gate",

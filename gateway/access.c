@@ -54,7 +54,7 @@ struct access_tables {
 	size_t ncards, cards_cap;
 
 	struct htab by_person, by_card, by_visitor, by_visitor_person,
-	        by_vehicle, by_deny;
+	    by_vehicle, by_deny;
 };
 
 /* The key an index stands for, in one table. */
@@ -75,7 +75,7 @@ hash_str(const char *s)
 
 static int64_t
 htab_find(const struct htab *h, const struct access_tables *t, key_fn key,
-          const char *k, uint32_t hash)
+    const char *k, uint32_t hash)
 {
 	uint32_t i;
 
@@ -103,7 +103,7 @@ htab_put(struct htab *h, uint32_t hash, uint32_t idx)
 /* Add idx under its key: -1 when added, else the index already there. */
 static int64_t
 htab_add(struct htab *h, const struct access_tables *t, key_fn key,
-         uint32_t idx)
+    uint32_t idx)
 {
 	const char *k = key(t, idx);
 	uint32_t hash = hash_str(k), size, i;
@@ -273,16 +273,21 @@ enum sec {
 };
 
 /* The keys of each section, in the order of their bits in load.seen. */
-static const char *const group_keys[] = {"gates", "hours", NULL};
+static const char *const group_keys[] = { "gates", "hours", NULL };
 static const char *const person_keys[] = {
-        "name", "household", "groups", "cards", "valid_until", "care", NULL,
+	"name",
+	"household",
+	"groups",
+	"cards",
+	"valid_until",
+	"care",
+	NULL,
 };
-static const char *const vehicle_keys[] = {"household", "plan", "valid_until",
-                                           NULL};
-static const char *const visitor_keys[] = {"host",   "name",    "plate",
-                                           "person", "card",    "from",
-                                           "until",  "entries", NULL};
-static const char *const deny_keys[] = {"reason", NULL};
+static const char *const vehicle_keys[] = { "household", "plan", "valid_until",
+	NULL };
+static const char *const visitor_keys[] = { "host", "name", "plate", "person",
+	"card", "from", "until", "entries", NULL };
+static const char *const deny_keys[] = { "reason", NULL };
 
 enum { G_GATES, G_HOURS };
 enum { P_NAME, P_HOUSEHOLD, P_GROUPS, P_CARDS, P_VALID_UNTIL, P_CARE };
@@ -343,7 +348,7 @@ struct load {
 };
 
 static void err(struct load *l, int line, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void
 err(struct load *l, int line, const char *fmt, ...)
@@ -398,7 +403,7 @@ valid_ref(const char *s)
 		if ((unsigned char)s[i] <= ' ' || s[i] == ',' || s[i] == 0x7f)
 			return false;
 	return strstr(s, "\xe3\x80\x80") == NULL && /* U+3000 */
-	       strstr(s, "\xef\xbc\x8c") == NULL;   /* U+FF0C */
+	    strstr(s, "\xef\xbc\x8c") == NULL;      /* U+FF0C */
 }
 
 #define REF_RULE "1 to 64 bytes, no spaces or commas"
@@ -451,8 +456,8 @@ leap(int y)
 static int
 days_in(int y, int m)
 {
-	static const int days[] = {31, 28, 31, 30, 31, 30,
-	                           31, 31, 30, 31, 30, 31};
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 
 	return m == 2 && leap(y) ? 29 : days[m - 1];
 }
@@ -479,7 +484,7 @@ parse_ymd(const char **s, int *y, int *m, int *d)
 	    *(*s)++ != '-' || !digits(s, 2, d))
 		return false;
 	return *y >= 1970 && *y <= 9999 && *m >= 1 && *m <= 12 && *d >= 1 &&
-	       *d <= days_in(*y, *m);
+	    *d <= days_in(*y, *m);
 }
 
 /* "YYYY-MM-DD" to yyyymmdd, or -1. */
@@ -497,7 +502,7 @@ parse_date(const char *s)
 static int64_t
 parse_datetime(const char *s)
 {
-	struct tm tm = {0};
+	struct tm tm = { 0 };
 	int y, mo, d, h, mi;
 	time_t t;
 
@@ -644,10 +649,10 @@ person_key_value(struct load *l, int line, int k, const char *value)
 		break;
 	case P_GROUPS:
 		pg = grow((void **)&l->pending, &l->npending, &l->pending_cap,
-		          sizeof(*pg));
+		    sizeof(*pg));
 		pg->person = l->cur;
 		pg->text = pool_add_n(&l->tmp, &l->tmp_len, &l->tmp_cap, value,
-		                      strlen(value));
+		    strlen(value));
 		pg->at.file = l->file;
 		pg->at.line = line;
 		break;
@@ -689,9 +694,9 @@ vehicle_key_value(struct load *l, int line, int k, const char *value)
 	switch (k) {
 	case C_HOUSEHOLD:
 		found = htab_find(&l->households, t, offset_key, value,
-		                  hash_str(value));
+		    hash_str(value));
 		v->household =
-		        found >= 0 ? (access_str_t)found : pool_add(t, value);
+		    found >= 0 ? (access_str_t)found : pool_add(t, value);
 		break;
 	case C_PLAN:
 		if (strcmp(value, "monthly") == 0)
@@ -748,7 +753,7 @@ visitor_key_value(struct load *l, int line, int k, const char *value)
 		v->person = pool_add(t, value);
 		vl->person_line = line;
 		first = htab_add(&t->by_visitor_person, t, visitor_person_key,
-		                 l->cur);
+		    l->cur);
 		if (first >= 0)
 			err(l, line,
 			    "duplicate visitor person %s (first at %s:%d)",
@@ -851,7 +856,7 @@ begin_person(struct load *l, int line, const char *id)
 		return;
 	}
 	p = grow((void **)&t->persons, &t->npersons, &t->persons_cap,
-	         sizeof(*p));
+	    sizeof(*p));
 	p->id = pool_add(t, id);
 	i = t->npersons - 1;
 	first = htab_add(&t->by_person, t, person_key, (uint32_t)i);
@@ -881,7 +886,7 @@ begin_vehicle(struct load *l, int line, const char *name)
 		return;
 	}
 	v = grow((void **)&t->vehicles, &t->nvehicles, &t->vehicles_cap,
-	         sizeof(*v));
+	    sizeof(*v));
 	v->plate = pool_add(t, plate);
 	i = t->nvehicles - 1;
 	first = htab_add(&t->by_vehicle, t, vehicle_key, (uint32_t)i);
@@ -912,7 +917,7 @@ begin_visitor(struct load *l, int line, const char *id)
 		return;
 	}
 	v = grow((void **)&t->visitors, &t->nvisitors, &t->visitors_cap,
-	         sizeof(*v));
+	    sizeof(*v));
 	v->id = pool_add(t, id);
 	v->entries = 1;
 	i = t->nvisitors - 1;
@@ -961,8 +966,8 @@ begin_deny(struct load *l, int line, const char *id)
 		err(l, line, "bad deny id '%s' (" REF_RULE ")", id);
 		return;
 	}
-	dn = grow((void **)&t->denies, &t->ndenies, &t->denies_cap,
-	          sizeof(*dn));
+	dn =
+	    grow((void **)&t->denies, &t->ndenies, &t->denies_cap, sizeof(*dn));
 	dn->id = pool_add(t, id);
 	i = t->ndenies - 1;
 	first = htab_add(&t->by_deny, t, deny_key, (uint32_t)i);
@@ -995,7 +1000,7 @@ static const char *
 section_text(struct load *l)
 {
 	snprintf(l->sec_text, sizeof(l->sec_text), "[%s%s%s]", l->sec_type,
-	         l->sec_name[0] ? " " : "", l->sec_name);
+	    l->sec_name[0] ? " " : "", l->sec_name);
 	return l->sec_text;
 }
 
@@ -1057,7 +1062,7 @@ section_end(void *user, bool damaged)
 
 static void
 section_begin(void *user, const char *file, int line, const char *type,
-              const char *name)
+    const char *name)
 {
 	struct load *l = user;
 
@@ -1091,7 +1096,7 @@ section_begin(void *user, const char *file, int line, const char *type,
 
 static void
 key_value(void *user, const char *file, int line, const char *key,
-          const char *value)
+    const char *value)
 {
 	struct load *l = user;
 	int k;
@@ -1159,7 +1164,7 @@ resolve_groups(struct load *l)
 				err(l, pg->at.line, "unknown group '%s'", name);
 			else
 				t->persons[pg->person].groups |= (uint64_t)1
-				                                 << g;
+				    << g;
 		}
 	}
 }
@@ -1179,8 +1184,9 @@ check_visitors(struct load *l)
 		vl = &l->visitor_at[i];
 		l->file = vl->at.file;
 		host = t->pool + v->host;
-		if (v->host != 0 && htab_find(&l->households, t, offset_key,
-		                              host, hash_str(host)) < 0)
+		if (v->host != 0 &&
+		    htab_find(&l->households, t, offset_key, host,
+		        hash_str(host)) < 0)
 			err(l, vl->host_line,
 			    "visitor %s: no person lives in household %s",
 			    t->pool + v->id, host);
@@ -1188,7 +1194,7 @@ check_visitors(struct load *l)
 		if (v->person == 0)
 			continue;
 		p = htab_find(&t->by_person, t, person_key, person,
-		              hash_str(person));
+		    hash_str(person));
 		if (p >= 0)
 			err(l, vl->person_line,
 			    "visitor %s: person %s is already a person's id "
@@ -1233,7 +1239,7 @@ list_dir(struct load *l, const char *dir, struct diag *d)
 	dp = opendir(dir);
 	if (dp == NULL) {
 		diag_add(d, dir, 0, "%s",
-		         strerror_r(errno, ebuf, sizeof(ebuf)));
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	for (;;) {
@@ -1246,8 +1252,8 @@ list_dir(struct load *l, const char *dir, struct diag *d)
 		    strcmp(de->d_name + n - 4, ".ini") != 0)
 			continue;
 		if (asprintf(&path, "%s%s%s", dir,
-		             dl > 0 && dir[dl - 1] == '/' ? "" : "/",
-		             de->d_name) < 0)
+		        dl > 0 && dir[dl - 1] == '/' ? "" : "/",
+		        de->d_name) < 0)
 			diag_oom();
 		if (l->nfiles == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -1260,7 +1266,7 @@ list_dir(struct load *l, const char *dir, struct diag *d)
 	}
 	if (errno != 0) {
 		diag_add(d, dir, 0, "%s",
-		         strerror_r(errno, ebuf, sizeof(ebuf)));
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		closedir(dp);
 		return -1;
 	}
@@ -1293,12 +1299,12 @@ struct access_tables *
 access_load(const struct config *cfg, struct diag *d)
 {
 	static const struct inifile_handler handler = {
-	        .section = section_begin,
-	        .key = key_value,
-	        .end = section_end,
+		.section = section_begin,
+		.key = key_value,
+		.end = section_end,
 	};
 	struct access_tables *t;
-	struct load l = {0};
+	struct load l = { 0 };
 	size_t i;
 	int failed;
 
@@ -1333,13 +1339,13 @@ access_load(const struct config *cfg, struct diag *d)
 		return NULL;
 	}
 	shrink((void **)&t->persons, t->npersons, &t->persons_cap,
-	       sizeof(*t->persons));
+	    sizeof(*t->persons));
 	shrink((void **)&t->visitors, t->nvisitors, &t->visitors_cap,
-	       sizeof(*t->visitors));
+	    sizeof(*t->visitors));
 	shrink((void **)&t->vehicles, t->nvehicles, &t->vehicles_cap,
-	       sizeof(*t->vehicles));
+	    sizeof(*t->vehicles));
 	shrink((void **)&t->denies, t->ndenies, &t->denies_cap,
-	       sizeof(*t->denies));
+	    sizeof(*t->denies));
 	shrink((void **)&t->cards, t->ncards, &t->cards_cap, sizeof(*t->cards));
 	shrink((void **)&t->pool, t->pool_len, &t->pool_cap, 1);
 	return t;
@@ -1397,12 +1403,12 @@ access_group_allows_gate(const struct access_group *g, unsigned device_index)
 	if (device_index > UINT16_MAX || g->ngates == 0)
 		return false;
 	return bsearch(&key, g->gates, g->ngates, sizeof(*g->gates), cmp_u16) !=
-	       NULL;
+	    NULL;
 }
 
 static int64_t
 lookup(const struct access_tables *t, const struct htab *h, key_fn key,
-       const char *k)
+    const char *k)
 {
 	if (k == NULL)
 		return -1;

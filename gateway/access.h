@@ -1,7 +1,7 @@
 /*
  * access.h - who may pass: persons, groups, visitors, vehicles and denied
- * ids from access.d/ *.ini files, loaded into compact read-only tables with O(1)
- * lookups.  A reload builds new tables and the daemon swaps them in one
+ * ids from access.d/ *.ini files, loaded into compact read-only tables with
+ * O(1) lookups.  A reload builds new tables and the daemon swaps them in one
  * step; the only thing that changes in live tables is a visitor's count
  * of entries used.
  */
@@ -18,7 +18,7 @@
 
 struct config;
 
-#define ACCESS_MAX_GROUPS	64	/* a person's groups are a bit mask */
+#define ACCESS_MAX_GROUPS 64 /* a person's groups are a bit mask */
 
 enum access_care {
 	ACCESS_CARE_NONE = 0,
@@ -37,40 +37,40 @@ enum access_plan {
 typedef uint32_t access_str_t;
 
 struct access_group {
-	char		*name;
-	bool		 all_gates;	/* gates = * */
-	uint16_t	*gates;		/* device indices (config order), sorted */
-	size_t		 ngates;
-	struct schedule	 hours;
+	char *name;
+	bool all_gates;  /* gates = * */
+	uint16_t *gates; /* device indices (config order), sorted */
+	size_t ngates;
+	struct schedule hours;
 };
 
 struct access_person {
-	access_str_t	id, name, household;	/* household may be "" */
-	uint64_t	groups;		/* bit i: access_group(t, i) */
-	int32_t		valid_until;	/* yyyymmdd, last valid day; 0: none */
-	uint8_t		care;		/* enum access_care */
+	access_str_t id, name, household; /* household may be "" */
+	uint64_t groups;                  /* bit i: access_group(t, i) */
+	int32_t valid_until; /* yyyymmdd, last valid day; 0: none */
+	uint8_t care;        /* enum access_care */
 };
 
 struct access_visitor {
-	access_str_t	id, name, host;		/* host: a household */
-	access_str_t	person, card, plate;	/* "" when not given */
-	int64_t		from, until;	/* epoch seconds, [from, until) */
-	uint16_t	entries;	/* allowed entries */
-	uint16_t	used;		/* entries used: live, see access.h top */
+	access_str_t id, name, host;      /* host: a household */
+	access_str_t person, card, plate; /* "" when not given */
+	int64_t from, until;              /* epoch seconds, [from, until) */
+	uint16_t entries;                 /* allowed entries */
+	uint16_t used; /* entries used: live, see access.h top */
 };
 
 struct access_vehicle {
-	access_str_t	plate, household;
-	uint8_t		plan;		/* enum access_plan */
-	int32_t		valid_until;	/* yyyymmdd; 0: none */
+	access_str_t plate, household;
+	uint8_t plan;        /* enum access_plan */
+	int32_t valid_until; /* yyyymmdd; 0: none */
 };
 
 struct access_deny {
-	access_str_t	id, reason;
+	access_str_t id, reason;
 };
 
 struct access_counts {
-	size_t	groups, persons, visitors, vehicles, denied;
+	size_t groups, persons, visitors, vehicles, denied;
 };
 
 struct access_tables;
@@ -81,17 +81,16 @@ struct access_tables;
  * result is NULL when there was any.  Safe to call from a worker thread:
  * it reads config and files, and touches nothing else.
  */
-struct access_tables	*access_load(const struct config *, struct diag *);
-void			 access_free(struct access_tables *);
+struct access_tables *access_load(const struct config *, struct diag *);
+void access_free(struct access_tables *);
 
-const char	*access_str(const struct access_tables *, access_str_t);
-void		 access_counts(const struct access_tables *,
-		    struct access_counts *);
+const char *access_str(const struct access_tables *, access_str_t);
+void access_counts(const struct access_tables *, struct access_counts *);
 
 const struct access_group *access_group(const struct access_tables *,
-		    unsigned i);
-bool		 access_group_allows_gate(const struct access_group *,
-		    unsigned device_index);
+    unsigned i);
+bool access_group_allows_gate(const struct access_group *,
+    unsigned device_index);
 
 /*
  * Lookups: NULL when not found.  Ids and cards are matched exactly.
@@ -99,23 +98,23 @@ bool		 access_group_allows_gate(const struct access_group *,
  * as plate_normalise() (plate.h) writes them: look them up so too.
  */
 const struct access_person *access_find_person(const struct access_tables *,
-		    const char *id);
+    const char *id);
 const struct access_person *access_find_card(const struct access_tables *,
-		    const char *card);
-struct access_visitor	*access_find_visitor(struct access_tables *,
-		    const char *visitor_id);
+    const char *card);
+struct access_visitor *access_find_visitor(struct access_tables *,
+    const char *visitor_id);
 /* The visitor a face terminal reports by their "person = " id. */
-struct access_visitor	*access_find_visitor_person(struct access_tables *,
-		    const char *person_id);
-struct access_visitor	*access_find_visitor_card(struct access_tables *,
-		    const char *card);
+struct access_visitor *access_find_visitor_person(struct access_tables *,
+    const char *person_id);
+struct access_visitor *access_find_visitor_card(struct access_tables *,
+    const char *card);
 const struct access_vehicle *access_find_vehicle(const struct access_tables *,
-		    const char *plate);
+    const char *plate);
 const struct access_deny *access_find_deny(const struct access_tables *,
-		    const char *id);
+    const char *id);
 
 /* All visitors, to carry entries used over from old tables to new. */
-size_t			 access_nvisitors(const struct access_tables *);
-struct access_visitor	*access_visitor_at(struct access_tables *, size_t i);
+size_t access_nvisitors(const struct access_tables *);
+struct access_visitor *access_visitor_at(struct access_tables *, size_t i);
 
 #endif

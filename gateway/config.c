@@ -54,7 +54,11 @@ struct parse {
 };
 
 static const char *const unsupported[] = {
-        "uplink", "office", "wechat", "parking", "bus",
+	"uplink",
+	"office",
+	"wechat",
+	"parking",
+	"bus",
 };
 
 static char *
@@ -69,7 +73,7 @@ xstrdup(const char *s)
 
 /* A printf into a new string. */
 static char *xprintf(const char *fmt, ...)
-        __attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 
 static char *
 xprintf(const char *fmt, ...)
@@ -136,13 +140,13 @@ bad(struct parse *p, int line, const char *key, const char *value,
 
 static void
 set_int(struct parse *p, int line, const char *key, const char *value, long min,
-        long max, long *out)
+    long max, long *out)
 {
 	char want[64];
 
 	if (parse_long(value, min, max, out) < 0) {
 		snprintf(want, sizeof(want), "an integer from %ld to %ld", min,
-		         max);
+		    max);
 		bad(p, line, key, value, want);
 	}
 }
@@ -164,7 +168,7 @@ timezone_exists(const char *tz)
 /* The first line of the n bytes read into buf (of size bytes). */
 static void
 set_password(struct parse *p, int line, const char *path, char *buf, size_t n,
-             size_t size)
+    size_t size)
 {
 	struct config *c = p->cfg;
 	size_t len;
@@ -173,7 +177,7 @@ set_password(struct parse *p, int line, const char *path, char *buf, size_t n,
 	len = strcspn(buf, "\r\n");
 	if (len == n && n == size - 1) {
 		diag_add(p->diag, p->file, line,
-		         "password_file %s: first line too long", path);
+		    "password_file %s: first line too long", path);
 		return;
 	}
 	if (c->mqtt_password != NULL) {
@@ -204,26 +208,26 @@ read_password(struct parse *p, int line, const char *value)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		diag_add(p->diag, p->file, line, "password_file %s: %s", path,
-		         strerror_r(errno, ebuf, sizeof(ebuf)));
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		free(path);
 		return;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		diag_add(p->diag, p->file, line,
-		         "password_file %s is not a regular file", path);
+		    "password_file %s is not a regular file", path);
 	} else if (st.st_mode & 007) {
 		diag_add(p->diag, p->file, line,
-		         "password_file %s must not be accessible to others "
-		         "(chmod o-rwx %s)",
-		         path, path);
+		    "password_file %s must not be accessible to others "
+		    "(chmod o-rwx %s)",
+		    path, path);
 	} else {
 		n = read(fd, buf, sizeof(buf) - 1);
 		if (n < 0)
 			diag_add(p->diag, p->file, line, "password_file %s: %s",
-			         path, strerror_r(errno, ebuf, sizeof(ebuf)));
+			    path, strerror_r(errno, ebuf, sizeof(ebuf)));
 		else
 			set_password(p, line, path, buf, (size_t)n,
-			             sizeof(buf));
+			    sizeof(buf));
 		explicit_bzero(buf, sizeof(buf));
 	}
 	close(fd);
@@ -246,8 +250,8 @@ gateway_key(struct parse *p, int line, const char *key, const char *value)
 	} else if (strcmp(key, "timezone") == 0) {
 		if (!timezone_exists(value))
 			diag_add(p->diag, p->file, line,
-			         "unknown timezone '%s' (not in " ZONEINFO ")",
-			         value);
+			    "unknown timezone '%s' (not in " ZONEINFO ")",
+			    value);
 		else
 			set_str(&c->timezone, value);
 	} else if (strcmp(key, "data_dir") == 0) {
@@ -278,7 +282,7 @@ gateway_key(struct parse *p, int line, const char *key, const char *value)
 		c->stale_s = (int)v;
 	} else {
 		diag_add(p->diag, p->file, line,
-		         "unknown key '%s' in [gateway]", key);
+		    "unknown key '%s' in [gateway]", key);
 	}
 }
 
@@ -317,7 +321,7 @@ mqtt_key(struct parse *p, int line, const char *key, const char *value)
 		c->max_payload = (size_t)v;
 	} else {
 		diag_add(p->diag, p->file, line, "unknown key '%s' in [mqtt]",
-		         key);
+		    key);
 	}
 }
 
@@ -333,7 +337,7 @@ privacy_key(struct parse *p, int line, const char *key, const char *value)
 			bad(p, line, key, value, "yes or no");
 	} else {
 		diag_add(p->diag, p->file, line,
-		         "unknown key '%s' in [privacy]", key);
+		    "unknown key '%s' in [privacy]", key);
 	}
 }
 
@@ -349,23 +353,23 @@ device_key(struct parse *p, int line, const char *key, const char *value)
 	if (dev->driver == NULL) {
 		if (strcmp(key, "driver") != 0) {
 			diag_add(p->diag, p->file, line,
-			         "'driver' must be the first key in %s",
-			         p->sec_text);
+			    "'driver' must be the first key in %s",
+			    p->sec_text);
 			p->dev_dead = true;
 			return;
 		}
 		drv = driver_find(value);
 		if (drv == NULL) {
 			diag_add(p->diag, p->file, line, "unknown driver '%s'",
-			         value);
+			    value);
 			p->dev_dead = true;
 			return;
 		}
 		dev->driver = drv;
 		if (drv->init && drv->init(dev) < 0) {
 			diag_add(p->diag, p->file, line,
-			         "device %s: driver %s cannot start", dev->id,
-			         drv->name);
+			    "device %s: driver %s cannot start", dev->id,
+			    drv->name);
 			p->dev_dead = true;
 		}
 		return;
@@ -374,7 +378,7 @@ device_key(struct parse *p, int line, const char *key, const char *value)
 	if (dev->driver->set == NULL ||
 	    dev->driver->set(dev, key, value, err, sizeof(err)) < 0)
 		diag_add(p->diag, p->file, line, "device %s: %s", dev->id,
-		         err[0] ? err : "cannot set it");
+		    err[0] ? err : "cannot set it");
 }
 
 static void
@@ -387,9 +391,9 @@ section_end(void *user, bool damaged)
 
 	if (p->sec == SEC_GATEWAY && !damaged) {
 		static const char *const required[] = {
-		        "site",
-		        "data_dir",
-		        "access_dir",
+			"site",
+			"data_dir",
+			"access_dir",
 		};
 
 		for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
@@ -400,20 +404,20 @@ section_end(void *user, bool damaged)
 					break;
 			if (k == p->nseen)
 				diag_add(p->diag, p->file, p->sec_line,
-				         "missing key '%s' in [gateway]",
-				         required[i]);
+				    "missing key '%s' in [gateway]",
+				    required[i]);
 		}
 	}
 	if (p->sec == SEC_DEVICE && !p->dev_dead && !damaged) {
 		if (dev->driver == NULL) {
 			diag_add(p->diag, p->file, p->sec_line,
-			         "missing key 'driver' in %s", p->sec_text);
+			    "missing key 'driver' in %s", p->sec_text);
 		} else if (dev->driver->check) {
 			err[0] = '\0';
 			if (dev->driver->check(dev, err, sizeof(err)) < 0)
 				diag_add(p->diag, p->file, p->sec_line,
-				         "device %s: %s", dev->id,
-				         err[0] ? err : "incomplete");
+				    "device %s: %s", dev->id,
+				    err[0] ? err : "incomplete");
 		}
 	}
 	for (i = 0; i < p->nseen; i++)
@@ -432,8 +436,8 @@ first_of(struct parse *p, int *seen_line, int line, const char *type)
 {
 	if (*seen_line != 0) {
 		diag_add(p->diag, p->file, line,
-		         "duplicate section [%s] (first at %s:%d)", type,
-		         p->file, *seen_line);
+		    "duplicate section [%s] (first at %s:%d)", type, p->file,
+		    *seen_line);
 		return false;
 	}
 	*seen_line = line;
@@ -449,14 +453,14 @@ new_device(struct parse *p, int line, const char *id)
 
 	if (!valid_id(id)) {
 		diag_add(p->diag, p->file, line,
-		         "bad device id '%s' (" ID_RULE ")", id);
+		    "bad device id '%s' (" ID_RULE ")", id);
 		return;
 	}
 	for (i = 0; i < c->ndevices; i++) {
 		if (strcmp(c->devices[i]->id, id) == 0) {
 			diag_add(p->diag, p->file, line,
-			         "duplicate device %s (first at %s:%d)", id,
-			         c->devices[i]->file, c->devices[i]->line);
+			    "duplicate device %s (first at %s:%d)", id,
+			    c->devices[i]->file, c->devices[i]->line);
 			return;
 		}
 	}
@@ -477,7 +481,7 @@ new_device(struct parse *p, int line, const char *id)
 
 static void
 section_begin(void *user, const char *file, int line, const char *type,
-              const char *name)
+    const char *name)
 {
 	struct parse *p = user;
 	size_t i;
@@ -487,19 +491,19 @@ section_begin(void *user, const char *file, int line, const char *type,
 	p->sec = SEC_SKIP;
 	p->sec_line = line;
 	p->sec_text =
-	        *name ? xprintf("[%s %s]", type, name) : xprintf("[%s]", type);
+	    *name ? xprintf("[%s %s]", type, name) : xprintf("[%s]", type);
 	for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
 		if (strcmp(type, unsupported[i]) == 0) {
 			diag_add(p->diag, p->file, line,
-			         "section %s is not supported by this version",
-			         p->sec_text);
+			    "section %s is not supported by this version",
+			    p->sec_text);
 			return;
 		}
 	}
 	if (strcmp(type, "device") == 0) {
 		if (*name == '\0')
 			diag_add(p->diag, p->file, line,
-			         "section [device] needs an id: [device ID]");
+			    "section [device] needs an id: [device ID]");
 		else
 			new_device(p, line, name);
 		return;
@@ -507,28 +511,28 @@ section_begin(void *user, const char *file, int line, const char *type,
 	if (strcmp(type, "gateway") != 0 && strcmp(type, "mqtt") != 0 &&
 	    strcmp(type, "privacy") != 0) {
 		diag_add(p->diag, p->file, line, "unknown section %s",
-		         p->sec_text);
+		    p->sec_text);
 		return;
 	}
 	if (*name != '\0') {
 		diag_add(p->diag, p->file, line, "section [%s] takes no name",
-		         type);
+		    type);
 		return;
 	}
 	if (strcmp(type, "gateway") == 0 &&
 	    first_of(p, &p->gateway_line, line, type))
 		p->sec = SEC_GATEWAY;
 	else if (strcmp(type, "mqtt") == 0 &&
-	         first_of(p, &p->mqtt_line, line, type))
+	    first_of(p, &p->mqtt_line, line, type))
 		p->sec = SEC_MQTT;
 	else if (strcmp(type, "privacy") == 0 &&
-	         first_of(p, &p->privacy_line, line, type))
+	    first_of(p, &p->privacy_line, line, type))
 		p->sec = SEC_PRIVACY;
 }
 
 static void
 key_value(void *user, const char *file, int line, const char *key,
-          const char *value)
+    const char *value)
 {
 	struct parse *p = user;
 	size_t i;
@@ -540,8 +544,8 @@ key_value(void *user, const char *file, int line, const char *key,
 	for (i = 0; i < p->nseen; i++) {
 		if (strcmp(p->seen[i].key, key) == 0) {
 			diag_add(p->diag, p->file, line,
-			         "duplicate key '%s' in %s (first at %s:%d)",
-			         key, p->sec_text, p->file, p->seen[i].line);
+			    "duplicate key '%s' in %s (first at %s:%d)", key,
+			    p->sec_text, p->file, p->seen[i].line);
 			return;
 		}
 	}
@@ -586,15 +590,15 @@ finish(struct parse *p)
 		c->timezone = xstrdup("Asia/Shanghai");
 		if (!timezone_exists(c->timezone))
 			diag_add(p->diag, p->file, p->gateway_line,
-			         "timezone %s is not in " ZONEINFO
-			         " (install tzdata)",
-			         c->timezone);
+			    "timezone %s is not in " ZONEINFO
+			    " (install tzdata)",
+			    c->timezone);
 	}
 	if (c->mqtt_host == NULL)
 		c->mqtt_host = xstrdup("127.0.0.1");
 	if (p->password_line != 0 && c->mqtt_username == NULL)
 		diag_add(p->diag, p->file, p->password_line,
-		         "password_file needs a username");
+		    "password_file needs a username");
 	if (c->site == NULL)
 		return;
 	if (c->name == NULL)
@@ -609,11 +613,11 @@ struct config *
 config_load(const char *path, struct diag *d)
 {
 	static const struct inifile_handler handler = {
-	        .section = section_begin,
-	        .key = key_value,
-	        .end = section_end,
+		.section = section_begin,
+		.key = key_value,
+		.end = section_end,
 	};
-	struct parse p = {0};
+	struct parse p = { 0 };
 	struct config *c;
 	const char *slash;
 

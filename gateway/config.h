@@ -14,57 +14,58 @@
 struct device;
 
 enum config_sync {
-	CONFIG_SYNC_NORMAL,	/* WAL, synchronous=NORMAL: a power cut loses <~1 s */
-	CONFIG_SYNC_FULL,	/* synchronous=FULL: nothing lost, slower */
+	CONFIG_SYNC_NORMAL, /* WAL, synchronous=NORMAL: a power cut loses <~1 s
+	                     */
+	CONFIG_SYNC_FULL,   /* synchronous=FULL: nothing lost, slower */
 };
 
 enum config_check_ts {
-	CONFIG_CHECK_TS_AUTO,	/* refuse stale requests when NTP says synced */
+	CONFIG_CHECK_TS_AUTO, /* refuse stale requests when NTP says synced */
 	CONFIG_CHECK_TS_YES,
 	CONFIG_CHECK_TS_NO,
 };
 
 struct config {
-	char	*path;		/* gateway.ini as given on the command line */
+	char *path; /* gateway.ini as given on the command line */
 
 	/* [gateway] */
-	char	*site;		/* required: [a-z0-9_-]+, used in topics and ids */
-	char	*name;		/* the compound's name, for people */
-	char	*timezone;	/* default Asia/Shanghai */
-	char	*data_dir;	/* absolute, or resolved against gateway.ini's dir */
-	char	*access_dir;	/* likewise */
-	enum config_sync	sync;
-	enum config_check_ts	check_ts;
-	int	 stale_s;	/* a request older than this is stale (30) */
+	char *site;       /* required: [a-z0-9_-]+, used in topics and ids */
+	char *name;       /* the compound's name, for people */
+	char *timezone;   /* default Asia/Shanghai */
+	char *data_dir;   /* absolute, or resolved against gateway.ini's dir */
+	char *access_dir; /* likewise */
+	enum config_sync sync;
+	enum config_check_ts check_ts;
+	int stale_s; /* a request older than this is stale (30) */
 
 	/* [mqtt] */
-	char	*mqtt_host;	/* default 127.0.0.1 */
-	int	 mqtt_port;	/* default 1883 */
-	char	*mqtt_client_id;	/* default "cg-<site>" */
-	char	*mqtt_username;		/* optional */
-	char	*mqtt_password;		/* read from password_file; never logged */
-	char	*topic_prefix;	/* default "cg/<site>" */
-	int	 mqtt_keepalive;	/* seconds, default 30 */
-	size_t	 max_payload;	/* bytes, default 4096 */
+	char *mqtt_host;      /* default 127.0.0.1 */
+	int mqtt_port;        /* default 1883 */
+	char *mqtt_client_id; /* default "cg-<site>" */
+	char *mqtt_username;  /* optional */
+	char *mqtt_password;  /* read from password_file; never logged */
+	char *topic_prefix;   /* default "cg/<site>" */
+	int mqtt_keepalive;   /* seconds, default 30 */
+	size_t max_payload;   /* bytes, default 4096 */
 
 	/* [privacy] */
-	bool	 keep_snapshots;	/* default no */
+	bool keep_snapshots; /* default no */
 
 	/* [device ID], in file order */
-	struct device	**devices;
-	size_t		  ndevices;
+	struct device **devices;
+	size_t ndevices;
 };
 
 /*
  * Parse and check gateway.ini.  Every problem is added to diag as
  * "file:line: message"; the result is NULL when there was any.
  */
-struct config	*config_load(const char *path, struct diag *);
-void		 config_free(struct config *);
+struct config *config_load(const char *path, struct diag *);
+void config_free(struct config *);
 
 /* The device with this id, or NULL. */
-struct device	*config_device(const struct config *, const char *id);
+struct device *config_device(const struct config *, const char *id);
 /* How many devices of the given driver class ("gate" ...) there are. */
-size_t		 config_count_class(const struct config *, int device_class);
+size_t config_count_class(const struct config *, int device_class);
 
 #endif

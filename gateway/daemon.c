@@ -27,10 +27,10 @@
 #include "mqtt.h"
 #include "util.h"
 
-#define CHECKPOINT_MS	1000
-#define DEBOUNCE_MS	300
-#define IDLE_MS		250	/* no request for this long: a quiet moment */
-#define DEDUP_MAX	131072	/* ids per generation: bounds memory */
+#define CHECKPOINT_MS 1000
+#define DEBOUNCE_MS   300
+#define IDLE_MS       250    /* no request for this long: a quiet moment */
+#define DEDUP_MAX     131072 /* ids per generation: bounds memory */
 
 static void
 queue(struct daemon *d, const char *topic, const char *payload, size_t len,
@@ -121,12 +121,13 @@ on_check(uv_check_t *h)
 	for (i = 0; i < d->nout; i++) {
 		if ((committed || !d->out[i].record) &&
 		    mqtt_publish(d->mqtt, d->out[i].topic, d->out[i].payload,
-		    d->out[i].len, d->out[i].qos, d->out[i].retain) < 0 &&
+		        d->out[i].len, d->out[i].qos, d->out[i].retain) < 0 &&
 		    !d->out[i].record) {
 			d->unsent++;
 			if (log_ratelimit(&d->unsent_warned_ms, now_ms()))
 				log_warnx("mqtt: not connected: %" PRIu64
-				    " commands not sent so far", d->unsent);
+				          " commands not sent so far",
+				    d->unsent);
 		}
 		free(d->out[i].topic);
 		free(d->out[i].payload);
@@ -154,7 +155,8 @@ wal_sync_done(uv_work_t *w, int status)
 	d->wal_syncing = false;
 	if (d->wal_sync_errno != 0 &&
 	    log_ratelimit(&d->wal_sync_warned_ms, now_ms()))
-		log_warnx("journal: fdatasync: %s", strerror(d->wal_sync_errno));
+		log_warnx("journal: fdatasync: %s",
+		    strerror(d->wal_sync_errno));
 }
 
 static void
@@ -181,9 +183,9 @@ static int
 load_journal_state(struct daemon *d)
 {
 	if (journal_visitor_entries(d->journal, load_visitor_entries,
-	    d->tables) < 0 ||
+	        d->tables) < 0 ||
 	    journal_recent_requests(d->journal, now_ms() - DEDUP_WINDOW_MS,
-	    load_request, d->dedup) < 0)
+	        load_request, d->dedup) < 0)
 		return -1;
 	return 0;
 }
@@ -204,7 +206,7 @@ open_journal(struct daemon *d)
 	d->journal = j;
 	if (load_journal_state(d) < 0)
 		log_errx("journal: cannot read visitors' entries and recent "
-		    "requests: a visitor may get entries again");
+		         "requests: a visitor may get entries again");
 }
 
 static void
@@ -243,9 +245,11 @@ check_clock(struct daemon *d)
 	if (stale == d->stale_ms && d->clock_checked)
 		return;
 	if (d->cfg->check_ts == CONFIG_CHECK_TS_AUTO)
-		log_info(stale ? "the clock is synchronised: stale requests "
-		    "are refused" : "the clock is not known to be "
-		    "synchronised: request timestamps are not checked");
+		log_info(stale ?
+		        "the clock is synchronised: stale requests "
+		        "are refused" :
+		        "the clock is not known to be "
+		        "synchronised: request timestamps are not checked");
 	d->stale_ms = stale;
 	d->clock_checked = true;
 }
@@ -267,14 +271,14 @@ on_checkpoint(uv_timer_t *t)
 		return;
 	}
 	if (journal_wants_checkpoint(d->journal,
-	    uv_now(d->loop) - d->last_input >= IDLE_MS))
+	        uv_now(d->loop) - d->last_input >= IDLE_MS))
 		journal_checkpoint(d->journal);
 	if (d->wal_syncing || journal_wal_fd(d->journal) < 0 || d->stopping)
 		return;
 	d->wal_sync_fd = journal_wal_fd(d->journal);
 	d->wal_sync_req.data = d;
 	if (uv_queue_work(d->loop, &d->wal_sync_req, wal_sync_work,
-	    wal_sync_done) == 0)
+	        wal_sync_done) == 0)
 		d->wal_syncing = true;
 }
 
@@ -377,8 +381,11 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 	}
 	if (dev == NULL) {
 		if (strcmp(kind, "gate") == 0)
-			gate_unknown(d, utf8_valid(id, strlen(id)) &&
-			    strlen(id) <= 64 ? id : "?", sub);
+			gate_unknown(d,
+			    utf8_valid(id, strlen(id)) && strlen(id) <= 64 ?
+			        id :
+			        "?",
+			    sub);
 		return;
 	}
 	if (dev->driver->class == DEVICE_GATE)
@@ -400,7 +407,8 @@ on_connected(void *arg)
 	size_t i, j, k, nseen = 0;
 	char topic[256], status[128];
 
-	/* One wildcard subscription per (kind, subtopic) of the drivers used. */
+	/* One wildcard subscription per (kind, subtopic) of the drivers used.
+	 */
 	for (i = 0; i < d->cfg->ndevices; i++) {
 		const struct driver *drv = d->cfg->devices[i]->driver;
 
@@ -438,7 +446,7 @@ reload_work(uv_work_t *w)
 	d->reload_tables = access_load(d->cfg, &d->reload_diag);
 }
 
-static void	start_reload(struct daemon *, const char *why);
+static void start_reload(struct daemon *, const char *why);
 
 static void
 carry_over(struct access_tables *from, struct access_tables *to)
@@ -461,8 +469,9 @@ log_counts(const struct daemon *d, const char *what)
 
 	access_counts(d->tables, &c);
 	log_info("%s: %zu gates, %zu groups, %zu persons, %zu visitors, "
-	    "%zu denied", what, config_count_class(d->cfg, DEVICE_GATE),
-	    c.groups, c.persons, c.visitors, c.denied);
+	         "%zu denied",
+	    what, config_count_class(d->cfg, DEVICE_GATE), c.groups, c.persons,
+	    c.visitors, c.denied);
 }
 
 static void
@@ -485,7 +494,8 @@ reload_done(uv_work_t *w, int status)
 		access_free(d->tables);
 		d->tables = d->reload_tables;
 		d->reload_tables = NULL;
-		snprintf(line, sizeof(line), "reloaded access tables in %.0f ms",
+		snprintf(line, sizeof(line),
+		    "reloaded access tables in %.0f ms",
 		    (double)(uv_hrtime() - d->reload_started) / 1e6);
 		log_counts(d, line);
 		system_event(d, "ok", "reload", NULL);
@@ -504,10 +514,12 @@ reload_done(uv_work_t *w, int status)
 				    e->msg);
 			log_errx("%s", line);
 			if (i < 50)
-				json_array_append_new(errors, json_string(line));
+				json_array_append_new(errors,
+				    json_string(line));
 		}
 		log_errx("reload failed with %zu problems: the old access "
-		    "tables stay in force", d->reload_diag.n);
+		         "tables stay in force",
+		    d->reload_diag.n);
 		json_object_set_new(extra, "errors", errors);
 		system_event(d, "failed", "reload", extra);
 		json_decref(extra);
@@ -533,8 +545,8 @@ start_reload(struct daemon *d, const char *why)
 	d->reload_tables = NULL;
 	d->reload_started = uv_hrtime();
 	d->reload_req.data = d;
-	if (uv_queue_work(d->loop, &d->reload_req, reload_work,
-	    reload_done) == 0)
+	if (uv_queue_work(d->loop, &d->reload_req, reload_work, reload_done) ==
+	    0)
 		d->reload_running = true;
 }
 
@@ -651,7 +663,7 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 		.connected = on_connected,
 		.message = on_message,
 	};
-	struct daemon d = {0};
+	struct daemon d = { 0 };
 	char will_topic[256], will[128];
 	uint64_t wd_usec;
 	int rc;
@@ -671,8 +683,9 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	open_journal(&d);
 	if (d.journal == NULL)
 		log_errx("journal: cannot open it in %s: the gates are decided "
-		    "all the same, unjournaled, and visitors' entries used "
-		    "before are not known; retrying every 10 s",
+		         "all the same, unjournaled, and visitors' entries "
+		         "used "
+		         "before are not known; retrying every 10 s",
 		    cfg->data_dir);
 	check_clock(&d);
 

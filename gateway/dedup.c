@@ -11,22 +11,22 @@
 #include "log.h"
 
 struct slot {
-	uint64_t	hash;		/* 0: empty */
-	int64_t		ts_ms;
+	uint64_t hash; /* 0: empty */
+	int64_t ts_ms;
 };
 
 struct gen {
-	struct slot	*slots;
-	uint32_t	 cap;		/* a power of two */
-	uint32_t	 n;
-	int64_t		 born_ms;
+	struct slot *slots;
+	uint32_t cap; /* a power of two */
+	uint32_t n;
+	int64_t born_ms;
 };
 
 struct dedup {
-	struct gen	 cur, old;
-	int64_t		 window_ms;
-	uint32_t	 max_entries;
-	bool		 warned;
+	struct gen cur, old;
+	int64_t window_ms;
+	uint32_t max_entries;
+	bool warned;
 };
 
 static uint64_t
@@ -80,7 +80,7 @@ gen_put(struct gen *g, uint64_t h, int64_t ts)
 	uint32_t i;
 
 	for (i = (uint32_t)h & (g->cap - 1); g->slots[i].hash != 0;
-	    i = (i + 1) & (g->cap - 1))
+	     i = (i + 1) & (g->cap - 1))
 		;
 	g->slots[i].hash = h;
 	g->slots[i].ts_ms = ts;
@@ -160,14 +160,14 @@ dedup_seen(struct dedup *d, const char *device, const char *request,
 		*first_ms = s->ts_ms;
 		return true;
 	}
-	if (s != NULL) {	/* in cur, but long ago: this one counts */
+	if (s != NULL) { /* in cur, but long ago: this one counts */
 		s->ts_ms = now;
 		return false;
 	}
 	if (d->cur.n >= d->max_entries) {
 		if (!d->warned)
 			log_warnx("dedup: more than %u requests within ten "
-			    "minutes: forgetting the oldest early",
+			          "minutes: forgetting the oldest early",
 			    d->max_entries);
 		d->warned = true;
 		rotate(d, now);

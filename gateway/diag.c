@@ -149,7 +149,7 @@ diag_print(FILE *fp, const struct diag *d)
 	for (i = 0; i < d->n; i++) {
 		if (d->v[i].line > 0)
 			fprintf(fp, "%s:%d: %s\n", d->v[i].file, d->v[i].line,
-			        d->v[i].msg);
+			    d->v[i].msg);
 		else
 			fprintf(fp, "%s: %s\n", d->v[i].file, d->v[i].msg);
 	}

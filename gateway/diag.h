@@ -9,30 +9,30 @@
 #include <stdio.h>
 
 struct diag_entry {
-	char	*file;		/* path as shown to the user */
-	int	 line;		/* 0: the problem has no line */
-	char	*msg;
-	size_t	 order;		/* insertion order, for a stable sort */
+	char *file; /* path as shown to the user */
+	int line;   /* 0: the problem has no line */
+	char *msg;
+	size_t order; /* insertion order, for a stable sort */
 };
 
 struct diag {
-	struct diag_entry	*v;
-	size_t			 n, cap;
+	struct diag_entry *v;
+	size_t n, cap;
 };
 
-void	diag_init(struct diag *);
-void	diag_free(struct diag *);
-void	diag_add(struct diag *, const char *file, int line, const char *fmt,
-	    ...) __attribute__((format(printf, 4, 5)));
+void diag_init(struct diag *);
+void diag_free(struct diag *);
+void diag_add(struct diag *, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Sort by file, then line, keeping the order of problems on one line. */
-void	diag_sort(struct diag *);
+void diag_sort(struct diag *);
 /* One problem a line: "file:line: message" (or "file: message"). */
-void	diag_print(FILE *, const struct diag *);
+void diag_print(FILE *, const struct diag *);
 
 /*
  * Out of memory: "out of memory" to fd 2 with write(2), which no stdio
  * buffer can swallow (the daemon's stderr is fully buffered), then abort.
  */
-void	diag_oom(void) __attribute__((noreturn));
+void diag_oom(void) __attribute__((noreturn));
 
 #endif

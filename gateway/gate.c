@@ -70,7 +70,8 @@ reject(struct daemon *d, struct device *dev, const char *request,
 	d->rejected++;
 	if (log_ratelimit(&dev->warned_ms, now))
 		log_warnx("%s: rejected a request: %s (%" PRIu64 " so far; "
-		    "logged once a minute)", dev->id, why, dev->rejected);
+		          "logged once a minute)",
+		    dev->id, why, dev->rejected);
 	daemon_record(d, &r, now);
 	if (request != NULL)
 		send_command(d, dev, &cmd);
@@ -90,8 +91,18 @@ gate_unknown(struct daemon *d, const char *id, const char *subtopic)
 	d->rejected++;
 	if (log_ratelimit(&d->unknown_warned_ms, now))
 		log_warnx("gate %s: a %s request from a device that is not in "
-		    "%s (logged once a minute)", id, subtopic, d->cfg->path);
+		          "%s (logged once a minute)",
+		    id, subtopic, d->cfg->path);
 	daemon_record(d, &r, now);
+}
+
+/* The last four digits: enough for staff to find the card. */
+static const char *
+card_tail(const char *card)
+{
+	size_t len = strlen(card);
+
+	return len > 4 ? card + len - 4 : card;
 }
 
 /* Who, for a log line a guard reads: a masked name, or the raw id. */
@@ -108,8 +119,7 @@ who(const struct access_tables *t, const struct rules_decision *dec,
 	if (name && *name)
 		mask_name(name, out, size);
 	else if (req->credential == CREDENTIAL_CARD)
-		snprintf(out, size, "card …%s", req->subject +
-		    (strlen(req->subject) > 4 ? strlen(req->subject) - 4 : 0));
+		snprintf(out, size, "card …%s", card_tail(req->subject));
 	else
 		str_copy(out, req->subject, size);
 }
@@ -130,17 +140,22 @@ why(const struct access_tables *t, const struct device *dev,
 		    dec->visitor->entries);
 		break;
 	case RULES_EXIT:
-		str_copy(out, dec->deny ? "going out (on the deny list)" :
-		    dec->person || dec->visitor ? "going out" :
-		    "going out (not recognised)", size);
+		if (dec->deny)
+			str_copy(out, "going out (on the deny list)", size);
+		else if (dec->person || dec->visitor)
+			str_copy(out, "going out", size);
+		else
+			str_copy(out, "going out (not recognised)", size);
 		break;
 	case RULES_UNKNOWN:
-		str_copy(out, req->credential == CREDENTIAL_CARD ?
-		    "unknown card" : "unknown person", size);
+		str_copy(out,
+		    req->credential == CREDENTIAL_CARD ? "unknown card" :
+		                                         "unknown person",
+		    size);
 		break;
 	case RULES_DENIED:
-		snprintf(out, size, "denied: %s", access_str(t,
-		    dec->deny->reason));
+		snprintf(out, size, "denied: %s",
+		    access_str(t, dec->deny->reason));
 		break;
 	case RULES_EXPIRED:
 		snprintf(out, size, "expired %04d-%02d-%02d",
@@ -205,12 +220,12 @@ journal_decision(struct daemon *d, const struct device *dev,
 		r.subject_id = access_str(t, dec->visitor->id);
 		r.household = access_str(t, dec->visitor->host);
 	} else {
-		r.subject_type = req->credential == CREDENTIAL_CARD ? "card" :
-		    "person";
+		r.subject_type =
+		    req->credential == CREDENTIAL_CARD ? "card" : "person";
 		r.subject_id = req->subject;
 	}
-	json_object_set_new(extra, "credential", json_string(
-	    req->credential == CREDENTIAL_CARD ? "card" : "face"));
+	json_object_set_new(extra, "credential",
+	    json_string(req->credential == CREDENTIAL_CARD ? "card" : "face"));
 	if (req->credential == CREDENTIAL_FACE)
 		json_object_set_new(extra, "score", json_real(req->score));
 	if (d->cfg->keep_snapshots && req->snapshot[0])
@@ -250,14 +265,16 @@ gate_message(struct daemon *d, struct device *dev, const char *subtopic,
 	struct access_request req;
 	struct rules_decision dec;
 	struct rules_clock clk;
-	struct gate_command cmd = {0};
-	char err[160], name[64], text[160], display[128];
+	struct gate_command cmd = { 0 };
+	char err[160], name[96], text[160], display[128];
 	int64_t now = now_ms(), first;
 	enum driver_decode rc;
 
 	if (len > d->cfg->max_payload) {
-		snprintf(err, sizeof(err), "payload of %zu bytes is over the "
-		    "limit of %zu", len, d->cfg->max_payload);
+		snprintf(err, sizeof(err),
+		    "payload of %zu bytes is over the "
+		    "limit of %zu",
+		    len, d->cfg->max_payload);
 		reject(d, dev, NULL, err);
 		return;
 	}
@@ -278,8 +295,8 @@ gate_message(struct daemon *d, struct device *dev, const char *subtopic,
 	    req.direction != dev->direction &&
 	    log_ratelimit(&dev->warned_ms, now))
 		log_warnx("%s: the terminal says '%s' but the gate is set up "
-		    "for '%s' only: check the terminal's settings", dev->id,
-		    direction_name(req.direction),
+		          "for '%s' only: check the terminal's settings",
+		    dev->id, direction_name(req.direction),
 		    direction_name(dev->direction));
 	rules_clock_at(now, &clk);
 	rules_gate(d->tables, dev, &req, &clk, d->stale_ms, &dec);
@@ -290,8 +307,9 @@ gate_message(struct daemon *d, struct device *dev, const char *subtopic,
 	log_info("%-12s %-5s  %-8s %-9s %s", dev->id,
 	    dec.allow ? "allow" : "deny", name,
 	    dec.person && *access_str(d->tables, dec.person->household) ?
-	    access_str(d->tables, dec.person->household) :
-	    dec.visitor ? access_str(d->tables, dec.visitor->host) : "-",
+	        access_str(d->tables, dec.person->household) :
+	        dec.visitor ? access_str(d->tables, dec.visitor->host) :
+	                      "-",
 	    text);
 	if (dec.uses_entry)
 		dec.visitor->used++;

@@ -64,9 +64,9 @@ read_line(struct reader *r)
 		nl = memchr(r->buf + r->pos, '\n', r->fill - r->pos);
 		take = nl ? (size_t)(nl - (r->buf + r->pos)) : r->fill - r->pos;
 		if (kept < RAW_MAX - 1) {
-			size_t k = take < RAW_MAX - 1 - kept
-			                   ? take
-			                   : RAW_MAX - 1 - kept;
+			size_t k = take < RAW_MAX - 1 - kept ?
+			    take :
+			    RAW_MAX - 1 - kept;
 
 			memcpy(r->raw + kept, r->buf + r->pos, k);
 			kept += k;
@@ -194,11 +194,13 @@ key_line(struct reader *r, const char *p)
 	if (eq == NULL) {
 		/* inih would take it for the rest of the value above. */
 		if (p != r->raw)
-			problem(r, "syntax error: expected 'key = value' (a "
-			           "value cannot go on to the next line)");
+			problem(r,
+			    "syntax error: expected 'key = value' (a "
+			    "value cannot go on to the next line)");
 		else
-			problem(r, "syntax error: expected '[type name]' or "
-			           "'key = value'");
+			problem(r,
+			    "syntax error: expected '[type name]' or "
+			    "'key = value'");
 		return false;
 	}
 	for (e = eq; e > p && is_space(e[-1]); e--)
@@ -209,7 +211,7 @@ key_line(struct reader *r, const char *p)
 	}
 	if (memchr(p, ':', (size_t)(e - p)) != NULL) {
 		diag_add(r->diag, r->path, r->line,
-		         "syntax error: ':' in key '%.*s'", (int)(e - p), p);
+		    "syntax error: ':' in key '%.*s'", (int)(e - p), p);
 		r->failed = true;
 		r->damaged = true;
 		return false;
@@ -218,7 +220,7 @@ key_line(struct reader *r, const char *p)
 		return false;
 	if (!r->in_section) {
 		diag_add(r->diag, r->path, r->line,
-		         "key '%.*s' before any section", (int)(e - p), p);
+		    "key '%.*s' before any section", (int)(e - p), p);
 		r->failed = true;
 		return false;
 	}
@@ -260,11 +262,11 @@ reader_cb(char *str, int num, void *stream)
 	str[0] = '\0';
 	if (r->line == 1 && r->len >= 2 &&
 	    (((unsigned char)r->raw[0] == 0xff &&
-	      (unsigned char)r->raw[1] == 0xfe) ||
-	     ((unsigned char)r->raw[0] == 0xfe &&
-	      (unsigned char)r->raw[1] == 0xff))) {
+	         (unsigned char)r->raw[1] == 0xfe) ||
+	        ((unsigned char)r->raw[0] == 0xfe &&
+	            (unsigned char)r->raw[1] == 0xff))) {
 		problem(r,
-		        "not valid UTF-8 (saved as UTF-16? save it as UTF-8)");
+		    "not valid UTF-8 (saved as UTF-16? save it as UTF-8)");
 		return NULL;
 	}
 	if (r->line == 1 && r->len >= 3 &&
@@ -276,7 +278,7 @@ reader_cb(char *str, int num, void *stream)
 		limit = RAW_MAX - 2;
 	if (r->len > limit) {
 		snprintf(msg, sizeof(msg), "line too long (at most %zu bytes)",
-		         limit);
+		    limit);
 		unreadable(r, msg);
 		return str;
 	}
@@ -319,7 +321,7 @@ handler_cb(void *user, const char *section, const char *name, const char *value)
 
 int
 inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
-              void *user)
+    void *user)
 {
 	struct reader *r;
 	char ebuf[128];
@@ -331,7 +333,7 @@ inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
 	r->fp = fopen(path, "r");
 	if (r->fp == NULL) {
 		diag_add(d, path, 0, "%s",
-		         strerror_r(errno, ebuf, sizeof(ebuf)));
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		free(r);
 		return -1;
 	}
@@ -350,7 +352,7 @@ inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
 	end_section(r);
 	if (r->io_errno != 0) {
 		diag_add(d, path, 0, "%s",
-		         strerror_r(r->io_errno, ebuf, sizeof(ebuf)));
+		    strerror_r(r->io_errno, ebuf, sizeof(ebuf)));
 		r->failed = true;
 	}
 	fclose(r->fp);

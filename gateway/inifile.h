@@ -21,9 +21,9 @@
  */
 struct inifile_handler {
 	void (*section)(void *user, const char *file, int line,
-	                const char *type, const char *name);
+	    const char *type, const char *name);
 	void (*key)(void *user, const char *file, int line, const char *key,
-	            const char *value);
+	    const char *value);
 	void (*end)(void *user, bool damaged);
 };
 
@@ -35,6 +35,6 @@ struct inifile_handler {
  * 0, or -1 when any was found.
  */
 int inifile_parse(const char *path, struct diag *,
-                  const struct inifile_handler *, void *user);
+    const struct inifile_handler *, void *user);
 
 #endif

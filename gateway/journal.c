@@ -21,32 +21,32 @@
 #include "log.h"
 #include "util.h"
 
-#define JOURNAL_VERSION	1
+#define JOURNAL_VERSION 1
 /*
  * A checkpoint stalls the loop (it copies pages and fsyncs the database),
  * so it waits for a quiet moment, unless the WAL grows past the cap.
  */
-#define CHECKPOINT_IDLE_PAGES	64
-#define CHECKPOINT_MAX_PAGES	4000	/* about 16 MB of WAL */
+#define CHECKPOINT_IDLE_PAGES 64
+#define CHECKPOINT_MAX_PAGES  4000 /* about 16 MB of WAL */
 
 struct journal {
-	sqlite3		*db;
-	char		*path;
-	char		*site;
-	sqlite3_stmt	*insert;
-	sqlite3_stmt	*begin;
-	sqlite3_stmt	*commit;
-	int64_t		 next_seq;
-	int		 wal_fd;
-	int		 wal_pages;	/* in the WAL after the last commit */
-	int64_t		 tx_seq;	/* next_seq when the transaction began */
-	bool		 in_tx;
+	sqlite3 *db;
+	char *path;
+	char *site;
+	sqlite3_stmt *insert;
+	sqlite3_stmt *begin;
+	sqlite3_stmt *commit;
+	int64_t next_seq;
+	int wal_fd;
+	int wal_pages;  /* in the WAL after the last commit */
+	int64_t tx_seq; /* next_seq when the transaction began */
+	bool in_tx;
 
 	/* A failing disk is logged when it starts, once a minute while it
 	 * lasts, and when it ends: never a line per decision. */
-	bool		 failing;
-	uint64_t	 failures;
-	uint64_t	 warned_ms;
+	bool failing;
+	uint64_t failures;
+	uint64_t warned_ms;
 };
 
 static void
@@ -57,10 +57,12 @@ failed(struct journal *j, const char *what)
 		j->failing = true;
 		j->warned_ms = (uint64_t)now_ms();
 		log_errx("journal %s: %s: %s; decisions go on, unjournaled, "
-		    "until it recovers", j->path, what, sqlite3_errmsg(j->db));
+		         "until it recovers",
+		    j->path, what, sqlite3_errmsg(j->db));
 	} else if (log_ratelimit(&j->warned_ms, now_ms())) {
 		log_errx("journal %s: still failing (%" PRIu64 " writes "
-		    "lost): %s", j->path, j->failures, sqlite3_errmsg(j->db));
+		         "lost): %s",
+		    j->path, j->failures, sqlite3_errmsg(j->db));
 	}
 }
 
@@ -70,26 +72,27 @@ succeeded(struct journal *j)
 	if (!j->failing)
 		return;
 	log_info("journal %s: writing again, after %" PRIu64 " failed "
-	    "writes", j->path, j->failures);
+	         "writes",
+	    j->path, j->failures);
 	j->failing = false;
 	j->failures = 0;
 }
 
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS events ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" ts_ms INTEGER NOT NULL,"
-	" kind TEXT NOT NULL,"
-	" device TEXT, request TEXT, decision TEXT, reason TEXT,"
-	" subject_type TEXT, subject_id TEXT, household TEXT,"
-	" direction TEXT,"
-	" body TEXT NOT NULL);"
-	/* No index on ts_ms: every index is pages written per commit, and
-	 * the newest rows are found by walking seq backwards. */
-	"DROP INDEX IF EXISTS events_ts;"
-	"CREATE INDEX IF NOT EXISTS events_visitor ON events(subject_id)"
-	" WHERE kind = 'access' AND subject_type = 'visitor'"
-	" AND decision = 'allow' AND direction = 'in';";
+    "CREATE TABLE IF NOT EXISTS events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " device TEXT, request TEXT, decision TEXT, reason TEXT,"
+    " subject_type TEXT, subject_id TEXT, household TEXT,"
+    " direction TEXT,"
+    " body TEXT NOT NULL);"
+    /* No index on ts_ms: every index is pages written per commit, and
+     * the newest rows are found by walking seq backwards. */
+    "DROP INDEX IF EXISTS events_ts;"
+    "CREATE INDEX IF NOT EXISTS events_visitor ON events(subject_id)"
+    " WHERE kind = 'access' AND subject_type = 'visitor'"
+    " AND decision = 'allow' AND direction = 'in';";
 
 static int
 exec(struct journal *j, const char *sql)
@@ -108,7 +111,7 @@ static int
 prepare(struct journal *j, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-	    NULL) != SQLITE_OK) {
+	        NULL) != SQLITE_OK) {
 		log_errx("journal %s: %s", j->path, sqlite3_errmsg(j->db));
 		return -1;
 	}
@@ -158,23 +161,25 @@ journal_open(const char *data_dir, const char *site, bool full)
 	}
 	j->site = strdup(site);
 	j->wal_fd = -1;
-	if (sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		log_errx("journal %s: %s", j->path, j->db ?
-		    sqlite3_errmsg(j->db) : "out of memory");
+	if (sqlite3_open_v2(j->path, &j->db,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_NOMUTEX,
+	        NULL) != SQLITE_OK) {
+		log_errx("journal %s: %s", j->path,
+		    j->db ? sqlite3_errmsg(j->db) : "out of memory");
 		goto fail;
 	}
 	/* Only gatewayd writes; readers never block it for long.  The
 	 * loop must not wait: a busy journal is a failing one. */
 	sqlite3_busy_timeout(j->db, 10);
 	if (exec(j, "PRAGMA journal_mode = WAL") < 0 ||
-	    exec(j, full ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL") < 0 ||
+	    exec(j,
+	        full ? "PRAGMA synchronous = FULL" :
+	               "PRAGMA synchronous = NORMAL") < 0 ||
 	    /* The loop's timer checkpoints; never in the middle of a commit. */
 	    exec(j, "PRAGMA wal_autocheckpoint = 0") < 0 ||
 	    /* The writer appends: a small page cache is all it needs. */
-	    exec(j, "PRAGMA cache_size = -1024") < 0 ||
-	    exec(j, schema) < 0)
+	    exec(j, "PRAGMA cache_size = -1024") < 0 || exec(j, schema) < 0)
 		goto fail;
 	/* Written only when new: a full disk must not stop a start. */
 	version = query_int(j, "PRAGMA user_version");
@@ -183,20 +188,21 @@ journal_open(const char *data_dir, const char *site, bool full)
 		    j->path, (long long)version);
 		goto fail;
 	}
-	if (version < JOURNAL_VERSION &&
-	    exec(j, "PRAGMA user_version = 1") < 0)
+	if (version < JOURNAL_VERSION && exec(j, "PRAGMA user_version = 1") < 0)
 		goto fail;
-	if (prepare(j, "INSERT INTO events (seq, ts_ms, kind, device, request,"
-	    " decision, reason, subject_type, subject_id, household,"
-	    " direction, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-	    &j->insert) < 0 ||
+	if (prepare(j,
+	        "INSERT INTO events (seq, ts_ms, kind, device, request,"
+	        " decision, reason, subject_type, subject_id, household,"
+	        " direction, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+	        &j->insert) < 0 ||
 	    prepare(j, "BEGIN", &j->begin) < 0 ||
 	    prepare(j, "COMMIT", &j->commit) < 0)
 		goto fail;
 
 	/* Ids never go back, even when retention has deleted the newest. */
 	a = query_int(j, "SELECT max(seq) FROM events");
-	b = query_int(j, "SELECT seq FROM sqlite_sequence"
+	b = query_int(j,
+	    "SELECT seq FROM sqlite_sequence"
 	    " WHERE name = 'events'");
 	if (a < 0 || b < 0)
 		goto fail;
@@ -223,8 +229,8 @@ journal_close(struct journal *j)
 	sqlite3_finalize(j->begin);
 	sqlite3_finalize(j->commit);
 	if (j->db) {
-		sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-		    NULL, NULL);
+		sqlite3_wal_checkpoint_v2(j->db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		sqlite3_close(j->db);
 	}
 	if (j->wal_fd >= 0)
@@ -281,8 +287,8 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
 }
 
 int
-journal_append(struct journal *j, const struct journal_record *r,
-    int64_t ts_ms, char **json)
+journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms,
+    char **json)
 {
 	sqlite3_stmt *st = j->insert;
 	json_t *o;
@@ -380,8 +386,8 @@ journal_checkpoint(struct journal *j)
 bool
 journal_wants_checkpoint(const struct journal *j, bool idle)
 {
-	return j->wal_pages >= (idle ? CHECKPOINT_IDLE_PAGES :
-	    CHECKPOINT_MAX_PAGES);
+	return j->wal_pages >=
+	    (idle ? CHECKPOINT_IDLE_PAGES : CHECKPOINT_MAX_PAGES);
 }
 
 int
@@ -403,10 +409,12 @@ journal_visitor_entries(struct journal *j,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare(j, "SELECT subject_id, count(*) FROM events"
-	    " WHERE kind = 'access' AND subject_type = 'visitor'"
-	    " AND decision = 'allow' AND direction = 'in'"
-	    " GROUP BY subject_id", &st) < 0)
+	if (prepare(j,
+	        "SELECT subject_id, count(*) FROM events"
+	        " WHERE kind = 'access' AND subject_type = 'visitor'"
+	        " AND decision = 'allow' AND direction = 'in'"
+	        " GROUP BY subject_id",
+	        &st) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, (const char *)sqlite3_column_text(st, 0),
@@ -430,8 +438,10 @@ journal_recent_requests(struct journal *j, int64_t since_ms,
 	 * A rejected request was never acted on: a corrected resend with
 	 * the same id must still be decided.
 	 */
-	if (prepare(j, "SELECT device, request, ts_ms, decision FROM events"
-	    " ORDER BY seq DESC", &st) < 0)
+	if (prepare(j,
+	        "SELECT device, request, ts_ms, decision FROM events"
+	        " ORDER BY seq DESC",
+	        &st) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ts = sqlite3_column_int64(st, 2);
@@ -439,11 +449,12 @@ journal_recent_requests(struct journal *j, int64_t since_ms,
 			rc = SQLITE_DONE;
 			break;
 		}
-		if (ts < since_ms || sqlite3_column_type(st, 0) == SQLITE_NULL ||
+		if (ts < since_ms ||
+		    sqlite3_column_type(st, 0) == SQLITE_NULL ||
 		    sqlite3_column_type(st, 1) == SQLITE_NULL ||
 		    (sqlite3_column_type(st, 3) == SQLITE_TEXT &&
-		    strcmp((const char *)sqlite3_column_text(st, 3),
-		    "rejected") == 0))
+		        strcmp((const char *)sqlite3_column_text(st, 3),
+		            "rejected") == 0))
 			continue;
 		cb(arg, (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1), ts);

@@ -12,10 +12,10 @@
 
 #include "log.h"
 
-static int	log_verbose;
-static bool	log_journal;	/* stderr is connected to journald */
-static bool	log_batching;
-static char	log_buf[65536];
+static int log_verbose;
+static bool log_journal; /* stderr is connected to journald */
+static bool log_batching;
+static char log_buf[65536];
 
 void
 log_init(int verbose)
@@ -50,8 +50,10 @@ vlog(int prio, const char *fmt, va_list ap, const char *suffix)
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
 	fprintf(stderr, "%s %s%s%s\n", stamp,
-	    prio <= 3 ? "error: " : prio == 4 ? "warning: " : "", msg,
-	    suffix ? suffix : "");
+	    prio <= 3     ? "error: " :
+	        prio == 4 ? "warning: " :
+	                    "",
+	    msg, suffix ? suffix : "");
 out:
 	if (!log_batching || prio <= 3)
 		fflush(stderr);

@@ -18,7 +18,7 @@
 #include "driver.h"
 #include "log.h"
 
-#define DEFAULT_CONFIG	"/etc/community-gateway/gateway.ini"
+#define DEFAULT_CONFIG "/etc/community-gateway/gateway.ini"
 
 static void
 usage(FILE *f)
@@ -26,7 +26,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: gatewayd [-c file] [-t] [-v]\n"
 	    "  -c file  the installation's gateway.ini (default %s)\n"
-	    "  -t       check gateway.ini and every access.d/*.ini, print each\n"
+	    "  -t       check gateway.ini and every access.d/*.ini, print "
+	    "each\n"
 	    "           problem as file:line: message and exit 1, or print a\n"
 	    "           summary and exit 0\n"
 	    "  -v       log more (each -v: more)\n"
@@ -85,8 +86,10 @@ main(int argc, char *argv[])
 		diag_sort(&diag);
 		diag_print(stderr, &diag);
 		if (!check)
-			fprintf(stderr, "gatewayd: %zu problems in the "
-			    "configuration; not started\n", diag.n);
+			fprintf(stderr,
+			    "gatewayd: %zu problems in the "
+			    "configuration; not started\n",
+			    diag.n);
 		diag_free(&diag);
 		config_free(cfg);
 		return 1;
@@ -96,9 +99,9 @@ main(int argc, char *argv[])
 	if (check) {
 		access_counts(tables, &counts);
 		printf("%zu gates, %zu groups, %zu persons, %zu visitors, "
-		    "%zu denied\n", config_count_class(cfg, DEVICE_GATE),
-		    counts.groups, counts.persons, counts.visitors,
-		    counts.denied);
+		       "%zu denied\n",
+		    config_count_class(cfg, DEVICE_GATE), counts.groups,
+		    counts.persons, counts.visitors, counts.denied);
 		access_free(tables);
 		config_free(cfg);
 		return 0;

@@ -21,34 +21,34 @@
 #include "log.h"
 #include "mqtt.h"
 
-#define BACKOFF_MIN_MS	500
-#define BACKOFF_MAX_MS	30000
-#define READ_BURST	512	/* packets read per wake-up, for fairness */
-#define CONNECT_TIMEOUT_MS	10000
+#define BACKOFF_MIN_MS     500
+#define BACKOFF_MAX_MS     30000
+#define READ_BURST         512 /* packets read per wake-up, for fairness */
+#define CONNECT_TIMEOUT_MS 10000
 
 struct mqtt {
-	uv_loop_t		*loop;
-	struct mosquitto	*mosq;
-	struct mqtt_callbacks	 cb;
-	char			*host;
-	int			 port, keepalive;
+	uv_loop_t *loop;
+	struct mosquitto *mosq;
+	struct mqtt_callbacks cb;
+	char *host;
+	int port, keepalive;
 
-	uv_poll_t		*poll;	/* the current socket's, or NULL */
-	int			 fd;
-	int			 events;
-	uv_timer_t		 misc;
-	uv_timer_t		 retry;
-	uv_timer_t		 timeout;	/* for CONNACK */
-	uv_getaddrinfo_t	 resolve;
-	bool			 resolving;
-	unsigned		 backoff_ms;
-	bool			 connected;
-	bool			 stopping;
+	uv_poll_t *poll; /* the current socket's, or NULL */
+	int fd;
+	int events;
+	uv_timer_t misc;
+	uv_timer_t retry;
+	uv_timer_t timeout; /* for CONNACK */
+	uv_getaddrinfo_t resolve;
+	bool resolving;
+	unsigned backoff_ms;
+	bool connected;
+	bool stopping;
 };
 
-static void	mqtt_update(struct mqtt *);
-static void	on_retry(uv_timer_t *);
-static void	on_connect_timeout(uv_timer_t *);
+static void mqtt_update(struct mqtt *);
+static void on_retry(uv_timer_t *);
+static void on_connect_timeout(uv_timer_t *);
 
 static void
 poll_closed(uv_handle_t *h)
@@ -79,7 +79,7 @@ schedule_retry(struct mqtt *m)
 	delay = m->backoff_ms / 2 + (unsigned)rand() % (m->backoff_ms / 2 + 1);
 	uv_timer_start(&m->retry, on_retry, delay, 0);
 	m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    m->backoff_ms * 2;
+	                                                     m->backoff_ms * 2;
 }
 
 static void
@@ -117,7 +117,8 @@ on_disconnect(struct mosquitto *mosq, void *arg, int rc)
 }
 
 static void
-on_message(struct mosquitto *mosq, void *arg, const struct mosquitto_message *msg)
+on_message(struct mosquitto *mosq, void *arg,
+    const struct mosquitto_message *msg)
 {
 	struct mqtt *m = arg;
 
@@ -150,9 +151,11 @@ on_poll(uv_poll_t *p, int status, int events)
 		 */
 		for (i = 0; i < READ_BURST; i++) {
 			rc = mosquitto_loop_read(m->mosq, 1);
-			if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
+			if (rc != MOSQ_ERR_SUCCESS ||
+			    mosquitto_socket(m->mosq) < 0)
 				break;
-			if (ioctl(m->fd, FIONREAD, &pending) < 0 || pending <= 0)
+			if (ioctl(m->fd, FIONREAD, &pending) < 0 ||
+			    pending <= 0)
 				break;
 		}
 	}
@@ -163,7 +166,8 @@ on_poll(uv_poll_t *p, int status, int events)
 	if (!m->connected && mosquitto_socket(m->mosq) < 0)
 		log_warnx("mqtt %s:%d: connect: %s", m->host, m->port,
 		    rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_SUCCESS ?
-		    strerror(errno) : mosquitto_strerror(rc));
+		        strerror(errno) :
+		        mosquitto_strerror(rc));
 	mqtt_update(m);
 }
 
@@ -222,7 +226,7 @@ start_connect(struct mqtt *m, const char *addr)
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_warnx("mqtt %s:%d: connect: %s", m->host, m->port,
 		    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
-		    mosquitto_strerror(rc));
+		                           mosquitto_strerror(rc));
 	} else {
 		/* A broker that never answers must not hold us forever. */
 		uv_timer_start(&m->timeout, on_connect_timeout,
@@ -279,7 +283,7 @@ try_connect(struct mqtt *m)
 		return;
 	m->resolve.data = m;
 	if (uv_getaddrinfo(m->loop, &m->resolve, on_resolved, m->host, NULL,
-	    &hints) == 0)
+	        &hints) == 0)
 		m->resolving = true;
 	else
 		schedule_retry(m);
@@ -344,7 +348,8 @@ mqtt_new(uv_loop_t *loop, const struct config *cfg,
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_message_callback_set(m->mosq, on_message);
 	rc = cfg->mqtt_username ? mosquitto_username_pw_set(m->mosq,
-	    cfg->mqtt_username, cfg->mqtt_password) : MOSQ_ERR_SUCCESS;
+	                              cfg->mqtt_username, cfg->mqtt_password) :
+	                          MOSQ_ERR_SUCCESS;
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_errx("mqtt: credentials: %s", mosquitto_strerror(rc));
 		goto fail;
@@ -398,8 +403,8 @@ mqtt_subscribe(struct mqtt *m, const char *pattern, int qos)
 }
 
 int
-mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
-    size_t len, int qos, bool retain)
+mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
+    int qos, bool retain)
 {
 	int rc;
 
@@ -408,7 +413,8 @@ mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos,
 	    retain);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		log_warnx("mqtt: publish %s: %s", topic, mosquitto_strerror(rc));
+		log_warnx("mqtt: publish %s: %s", topic,
+		    mosquitto_strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -420,7 +426,8 @@ flush(struct mqtt *m)
 	int i;
 
 	for (i = 0; i < 100 && mosquitto_socket(m->mosq) >= 0 &&
-	    mosquitto_want_write(m->mosq); i++)
+	     mosquitto_want_write(m->mosq);
+	     i++)
 		if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
 			break;
 }

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#define PLATE_MAX	32	/* bytes of a normalised plate, NUL too */
+#define PLATE_MAX 32 /* bytes of a normalised plate, NUL too */
 
 /*
  * Full-width forms to ASCII, upper case, spaces (also U+3000) and the
@@ -15,6 +15,6 @@
  * the result is a plate of 7 or 8 characters (8: new-energy), -1
  * otherwise (also for bytes that are not UTF-8, or out too small).
  */
-int	plate_normalise(const char *plate, char *out, size_t size);
+int plate_normalise(const char *plate, char *out, size_t size);
 
 #endif

@@ -18,8 +18,8 @@ rules_clock_at(int64_t ms, struct rules_clock *c)
 	c->now_ms = ms;
 	c->wday = tm.tm_wday;
 	c->minute = tm.tm_hour * 60 + tm.tm_min;
-	c->today = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
-	    tm.tm_mday;
+	c->today =
+	    (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
 static void
@@ -94,8 +94,8 @@ identify(struct access_tables *t, const struct access_request *req,
 	if (req->credential == CREDENTIAL_FACE) {
 		d->person = access_find_person(t, req->subject);
 		if (d->person == NULL)
-			d->visitor = access_find_visitor_person(t,
-			    req->subject);
+			d->visitor =
+			    access_find_visitor_person(t, req->subject);
 	} else {
 		d->person = access_find_card(t, req->subject);
 		if (d->person == NULL)
@@ -106,7 +106,7 @@ identify(struct access_tables *t, const struct access_request *req,
 		return;
 	}
 	who = d->person ? access_str(t, d->person->id) :
-	    access_str(t, d->visitor->person);
+	                  access_str(t, d->visitor->person);
 	d->deny = access_find_deny(t, who);
 	if (d->deny == NULL && d->visitor != NULL)
 		d->deny = access_find_deny(t, access_str(t, d->visitor->id));
@@ -132,7 +132,7 @@ rules_gate(struct access_tables *t, const struct device *gate,
 
 	if (stale_ms > 0 && req->ts_ms != 0 &&
 	    (c->now_ms - req->ts_ms > stale_ms ||
-	    req->ts_ms - c->now_ms > stale_ms)) {
+	        req->ts_ms - c->now_ms > stale_ms)) {
 		deny(d, RULES_STALE);
 		return;
 	}
@@ -147,7 +147,8 @@ rules_gate(struct access_tables *t, const struct device *gate,
 		return;
 	}
 	/* A doubtful match says nothing about who it is. */
-	if (req->credential == CREDENTIAL_FACE && req->score < gate->min_score) {
+	if (req->credential == CREDENTIAL_FACE &&
+	    req->score < gate->min_score) {
 		d->person = NULL;
 		d->visitor = NULL;
 		d->deny = NULL;
@@ -170,18 +171,18 @@ static const struct {
 	const char *code;
 	const char *display;
 } reasons[] = {
-	[RULES_GROUP] = {"group", "欢迎回家"},
-	[RULES_VISITOR] = {"visitor", "欢迎来访"},
-	[RULES_EXIT] = {"exit", "一路平安"},
-	[RULES_UNKNOWN] = {"unknown", "未登记人员，请联系物业"},
-	[RULES_DENIED] = {"denied", "禁止通行，请联系物业"},
-	[RULES_EXPIRED] = {"expired", "通行授权已过期，请联系物业"},
-	[RULES_LOW_SCORE] = {"low_score", "未能识别，请正对屏幕重试"},
-	[RULES_OUTSIDE_HOURS] = {"outside_hours", "当前时段不可通行"},
-	[RULES_WRONG_GATE] = {"wrong_gate", "无权从此门通行"},
-	[RULES_VISITOR_WINDOW] = {"visitor_window", "不在预约访问时段"},
-	[RULES_NO_ENTRIES] = {"no_entries", "访客通行次数已用完"},
-	[RULES_STALE] = {"stale", "请求超时，请重试"},
+	[RULES_GROUP] = { "group", "欢迎回家" },
+	[RULES_VISITOR] = { "visitor", "欢迎来访" },
+	[RULES_EXIT] = { "exit", "一路平安" },
+	[RULES_UNKNOWN] = { "unknown", "未登记人员，请联系物业" },
+	[RULES_DENIED] = { "denied", "禁止通行，请联系物业" },
+	[RULES_EXPIRED] = { "expired", "通行授权已过期，请联系物业" },
+	[RULES_LOW_SCORE] = { "low_score", "未能识别，请正对屏幕重试" },
+	[RULES_OUTSIDE_HOURS] = { "outside_hours", "当前时段不可通行" },
+	[RULES_WRONG_GATE] = { "wrong_gate", "无权从此门通行" },
+	[RULES_VISITOR_WINDOW] = { "visitor_window", "不在预约访问时段" },
+	[RULES_NO_ENTRIES] = { "no_entries", "访客通行次数已用完" },
+	[RULES_STALE] = { "stale", "请求超时，请重试" },
 };
 
 const char *

@@ -14,16 +14,16 @@
 
 /* The time as the rules see it: now, and the local calendar. */
 struct rules_clock {
-	int64_t	now_ms;
-	int	wday;		/* 0 = Sunday */
-	int	minute;		/* of the local day */
-	int32_t	today;		/* yyyymmdd, local */
+	int64_t now_ms;
+	int wday;      /* 0 = Sunday */
+	int minute;    /* of the local day */
+	int32_t today; /* yyyymmdd, local */
 };
 
 enum rules_reason {
-	RULES_GROUP = 1,	/* allow: one of the person's groups */
-	RULES_VISITOR,		/* allow: a visitor in their window */
-	RULES_EXIT,		/* allow: a known person going out */
+	RULES_GROUP = 1, /* allow: one of the person's groups */
+	RULES_VISITOR,   /* allow: a visitor in their window */
+	RULES_EXIT,      /* allow: a known person going out */
 	RULES_UNKNOWN,
 	RULES_DENIED,
 	RULES_EXPIRED,
@@ -36,32 +36,32 @@ enum rules_reason {
 };
 
 struct rules_decision {
-	bool				 allow;
-	enum rules_reason		 reason;
-	enum direction			 direction;	/* in or out */
-	const struct access_person	*person;	/* who it was, if known */
-	struct access_visitor		*visitor;
-	const struct access_group	*group;		/* the group that allowed,
-							 * or whose hours refused */
-	const struct access_deny	*deny;
-	bool				 uses_entry;	/* count a visitor entry */
+	bool allow;
+	enum rules_reason reason;
+	enum direction direction;           /* in or out */
+	const struct access_person *person; /* who it was, if known */
+	struct access_visitor *visitor;
+	const struct access_group *group; /* the group that allowed,
+	                                   * or whose hours refused */
+	const struct access_deny *deny;
+	bool uses_entry; /* count a visitor entry */
 };
 
 /* The local calendar at ms, in the process's time zone. */
-void		 rules_clock_at(int64_t ms, struct rules_clock *);
+void rules_clock_at(int64_t ms, struct rules_clock *);
 
 /*
  * Decide a request at a gate.  stale_ms > 0 refuses requests whose own
  * timestamp is further than that from now.  The caller counts a visitor's
  * entry (visitor->used++) once the decision is journaled.
  */
-void		 rules_gate(struct access_tables *, const struct device *,
-		    const struct access_request *, const struct rules_clock *,
-		    int64_t stale_ms, struct rules_decision *);
+void rules_gate(struct access_tables *, const struct device *,
+    const struct access_request *, const struct rules_clock *, int64_t stale_ms,
+    struct rules_decision *);
 
 /* "group", "unknown", "low_score" ...: the reason a gate and the office see. */
-const char	*rules_reason_code(enum rules_reason);
+const char *rules_reason_code(enum rules_reason);
 /* What the gate's screen shows for a refusal, in Chinese. */
-const char	*rules_reason_display(enum rules_reason);
+const char *rules_reason_display(enum rules_reason);
 
 #endif

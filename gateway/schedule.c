@@ -13,7 +13,13 @@
 #define ALL_DAYS 0x7f
 
 static const char *const day_names[7] = {
-        "sun", "mon", "tue", "wed", "thu", "fri", "sat",
+	"sun",
+	"mon",
+	"tue",
+	"wed",
+	"thu",
+	"fri",
+	"sat",
 };
 
 static const char *
@@ -82,7 +88,7 @@ fail_form(char *err, size_t errlen, const char *what, const char *s,
 /* Days "mon", or "mon-sat" (wrapping: "sat-mon" is sat, sun, mon). */
 static int
 parse_days(const char *s, const char *end, uint8_t *days, char *err,
-           size_t errlen)
+    size_t errlen)
 {
 	const char *dash, *a_end;
 	int a, b;
@@ -119,7 +125,7 @@ parse_days(const char *s, const char *end, uint8_t *days, char *err,
 /* One range: "[days] HH:MM-HH:MM", already trimmed. */
 static int
 parse_range(const char *s, const char *end, struct schedule_range *r, char *err,
-            size_t errlen)
+    size_t errlen)
 {
 	const char *p = s, *dash, *t;
 	int start, stop;
@@ -193,7 +199,7 @@ schedule_parse(const char *text, struct schedule *sc, char *err, size_t errlen)
 		}
 		if (sc->n == SCHEDULE_MAX) {
 			snprintf(err, errlen, "more than %d ranges",
-			         SCHEDULE_MAX);
+			    SCHEDULE_MAX);
 			return -1;
 		}
 		if ((size_t)(e - p) == 6 && strncasecmp(p, "always", 6) == 0) {

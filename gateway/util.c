@@ -24,9 +24,9 @@ utf8_seq(const unsigned char *s, size_t n)
 		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
 			return 0;
 		if (c == 0xe0 && s[1] < 0xa0)
-			return 0;	/* overlong */
+			return 0; /* overlong */
 		if (c == 0xed && s[1] >= 0xa0)
-			return 0;	/* surrogate */
+			return 0; /* surrogate */
 		return 3;
 	}
 	if (c >= 0xf0 && c <= 0xf4) {
@@ -34,9 +34,9 @@ utf8_seq(const unsigned char *s, size_t n)
 		    (s[3] & 0xc0) != 0x80)
 			return 0;
 		if (c == 0xf0 && s[1] < 0x90)
-			return 0;	/* overlong */
+			return 0; /* overlong */
 		if (c == 0xf4 && s[1] >= 0x90)
-			return 0;	/* above U+10FFFF */
+			return 0; /* above U+10FFFF */
 		return 4;
 	}
 	return 0;
@@ -125,8 +125,8 @@ rfc3339_format(int64_t ms, char *out, size_t size)
 		snprintf(out, size, "%s.%03dZ", date, frac);
 	else
 		snprintf(out, size, "%s.%03d%c%02ld:%02ld", date, frac,
-		    off < 0 ? '-' : '+',
-		    (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
+		    off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
+		    (off < 0 ? -off : off) % 60);
 }
 
 /* Read exactly n digits. */
@@ -147,13 +147,13 @@ int
 rfc3339_parse(const char *s, int64_t *ms)
 {
 	int y, mo, d, h, mi, sec, oh, om, frac = 0, fd = 0;
-	struct tm tm = {0};
+	struct tm tm = { 0 };
 	int64_t t;
 	long off = 0;
 
 	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) ||
-	    *s++ != '-' || digits(&s, 2, &d) || (*s != 'T' && *s != 't' &&
-	    *s != ' '))
+	    *s++ != '-' || digits(&s, 2, &d) ||
+	    (*s != 'T' && *s != 't' && *s != ' '))
 		return -1;
 	s++;
 	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) ||

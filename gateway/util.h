@@ -10,25 +10,25 @@
 #include <stdint.h>
 
 /* Is s[0..len) well-formed UTF-8 (no overlongs, no surrogates)? */
-bool	utf8_valid(const char *s, size_t len);
+bool utf8_valid(const char *s, size_t len);
 /* Code points in a valid UTF-8 string. */
-size_t	utf8_count(const char *s);
+size_t utf8_count(const char *s);
 
 /*
  * A name as shown on a gate or in a log line: its first character, then
  * one '*' for each other character ("张三丰" -> "张**").  Always writes a
  * NUL-terminated string; cuts on a character boundary if out is short.
  */
-void	mask_name(const char *name, char *out, size_t size);
+void mask_name(const char *name, char *out, size_t size);
 
 /* Milliseconds since the epoch, from the wall clock. */
-int64_t	now_ms(void);
+int64_t now_ms(void);
 /* "2026-11-23T14:00:00.123+08:00" in the process's time zone. */
-void	rfc3339_format(int64_t ms, char *out, size_t size);
+void rfc3339_format(int64_t ms, char *out, size_t size);
 /* Parse RFC 3339 ("...Z" or "...+08:00", fraction optional).  0 or -1. */
-int	rfc3339_parse(const char *s, int64_t *ms);
+int rfc3339_parse(const char *s, int64_t *ms);
 
 /* strlcpy semantics: always NUL-terminates, returns strlen(src). */
-size_t	str_copy(char *dst, const char *src, size_t size);
+size_t str_copy(char *dst, const char *src, size_t size);
 
 #endif

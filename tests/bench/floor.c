@@ -70,7 +70,7 @@ main(int argc, char *argv[])
 	mosquitto_message_callback_set(m, on_message);
 	mosquitto_subscribe_callback_set(m, on_subscribe);
 	if (mosquitto_connect(m, "127.0.0.1", (int)strtol(argv[1], NULL, 10),
-	    30) != 0) {
+	        30) != 0) {
 		fprintf(stderr, "floor: cannot connect\n");
 		return 1;
 	}

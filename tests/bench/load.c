@@ -16,11 +16,11 @@
 
 #include <mosquitto.h>
 
-static int64_t		*sent_ns, *lat_ns;
-static long		 count;
-static atomic_long	 answered;
-static atomic_long	 outstanding;
-static char		 run_id[32];
+static int64_t *sent_ns, *lat_ns;
+static long count;
+static atomic_long answered;
+static atomic_long outstanding;
+static char run_id[32];
 
 static int64_t
 mono_ns(void)
@@ -104,19 +104,37 @@ main(int argc, char *argv[])
 
 	while ((ch = getopt(argc, argv, "p:s:g:n:r:w:P:N:")) != -1) {
 		switch (ch) {
-		case 'p': port = num(optarg); break;
-		case 's': site = optarg; break;
-		case 'g': gate = optarg; break;
-		case 'n': count = num(optarg); break;
-		case 'r': rate = num(optarg); break;
-		case 'w': window = num(optarg); break;
-		case 'P': prefix = optarg; break;
-		case 'N': persons = num(optarg); break;
-		default: return 2;
+		case 'p':
+			port = num(optarg);
+			break;
+		case 's':
+			site = optarg;
+			break;
+		case 'g':
+			gate = optarg;
+			break;
+		case 'n':
+			count = num(optarg);
+			break;
+		case 'r':
+			rate = num(optarg);
+			break;
+		case 'w':
+			window = num(optarg);
+			break;
+		case 'P':
+			prefix = optarg;
+			break;
+		case 'N':
+			persons = num(optarg);
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (count <= 0 || (rate == 0) == (window == 0) || persons <= 0) {
-		fprintf(stderr, "usage: load -p PORT -n COUNT (-r RATE | -w "
+		fprintf(stderr,
+		    "usage: load -p PORT -n COUNT (-r RATE | -w "
 		    "WINDOW) [-s SITE -g GATE -P PREFIX -N PERSONS]\n");
 		return 2;
 	}
@@ -159,8 +177,8 @@ main(int argc, char *argv[])
 		}
 		n = snprintf(payload, sizeof(payload),
 		    "{\"id\":\"%s-%ld\",\"person\":\"%s%06ld\",\"score\":0.95,"
-		    "\"direction\":\"in\"}", run_id, i, prefix,
-		    1 + i % persons);
+		    "\"direction\":\"in\"}",
+		    run_id, i, prefix, 1 + i % persons);
 		atomic_fetch_add(&outstanding, 1);
 		sent_ns[i] = mono_ns();
 		mosquitto_publish(m, NULL, topic, (int)n, payload, 1, false);
@@ -177,11 +195,12 @@ main(int argc, char *argv[])
 			sorted[n++] = lat_ns[i];
 	qsort(sorted, n, sizeof(*sorted), cmp);
 	printf("{\"sent\":%ld,\"answered\":%ld,\"seconds\":%.3f,"
-	    "\"answers_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
-	    "\"max_us\":%.0f}\n", count, n, (end - start) / 1e9,
-	    n / ((end - start) / 1e9),
+	       "\"answers_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+	       "\"max_us\":%.0f}\n",
+	    count, n, (end - start) / 1e9, n / ((end - start) / 1e9),
 	    n ? sorted[n / 2] / 1e3 : -1.0,
 	    n ? sorted[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1e3 :
-	    -1.0, n ? sorted[n - 1] / 1e3 : -1.0);
+	        -1.0,
+	    n ? sorted[n - 1] / 1e3 : -1.0);
 	return 0;
 }

@@ -50,11 +50,11 @@ load(const char *name, struct config **cfgp, char **problems)
 
 	snprintf(ini, sizeof(ini), "%s.gw", name);
 	snprintf(text, sizeof(text),
-	         "[gateway]\nsite = test\ndata_dir = data\naccess_dir = %s\n"
-	         "[device gate-north]\ndriver = face_gate\n"
-	         "[device gate-south]\ndriver = face_gate\n"
-	         "[device gate-garage]\ndriver = face_gate\n",
-	         name);
+	    "[gateway]\nsite = test\ndata_dir = data\naccess_dir = %s\n"
+	    "[device gate-north]\ndriver = face_gate\n"
+	    "[device gate-south]\ndriver = face_gate\n"
+	    "[device gate-garage]\ndriver = face_gate\n",
+	    name);
 	write_file(ini, text);
 	diag_init(&d);
 	cfg = config_load(ini, &d);
@@ -123,49 +123,50 @@ test_tables(void **state)
 
 	(void)state;
 	mkdir("full", 0700);
-	write_file(
-	        "full/groups.ini",
-	        "[group resident]\ngates = *\n"
-	        "[group cleaner]\ngates = gate-south, gate-north, gate-south\n"
-	        "hours = mon-sat 06:00-20:00\n"
-	        "[group garage]\ngates = gate-garage\nhours = 22:00-06:00\n");
-	write_file("full/persons.ini", "[person P0001]\n"
-	                               "name = 张三\n"
-	                               "household = 5-2-301\n"
-	                               "groups = resident, garage\n"
-	                               "cards = 0012345678，0012345679\n"
-	                               "valid_until = 2027-06-30\n"
-	                               "care = daily\n"
-	                               "[person C001]\n"
-	                               "name = 王阿姨\n"
-	                               "groups = cleaner\n"
-	                               "care = monthly\n"
-	                               "[person P0002]\n"
-	                               "household = 5-2-301\n"
-	                               "groups = resident,\n");
-	write_file("full/visitors.ini", "[visitor V1]\n"
-	                                "host = 5-2-301\n"
-	                                "name = 李四\n"
-	                                "person = PV001\n"
-	                                "card = 99887766\n"
-	                                "plate = 吉a·88888\n"
-	                                "from = 2026-11-23 09:00\n"
-	                                "until = 2026-11-23 21:00\n"
-	                                "entries = 2\n"
-	                                "[visitor V2]\n"
-	                                "host = 5-2-301\n"
-	                                "plate = 吉A88888\n"
-	                                "from = 2026-01-01 00:00\n"
-	                                "until = 2026-01-01 00:01\n");
+	write_file("full/groups.ini",
+	    "[group resident]\ngates = *\n"
+	    "[group cleaner]\ngates = gate-south, gate-north, gate-south\n"
+	    "hours = mon-sat 06:00-20:00\n"
+	    "[group garage]\ngates = gate-garage\nhours = 22:00-06:00\n");
+	write_file("full/persons.ini",
+	    "[person P0001]\n"
+	    "name = 张三\n"
+	    "household = 5-2-301\n"
+	    "groups = resident, garage\n"
+	    "cards = 0012345678，0012345679\n"
+	    "valid_until = 2027-06-30\n"
+	    "care = daily\n"
+	    "[person C001]\n"
+	    "name = 王阿姨\n"
+	    "groups = cleaner\n"
+	    "care = monthly\n"
+	    "[person P0002]\n"
+	    "household = 5-2-301\n"
+	    "groups = resident,\n");
+	write_file("full/visitors.ini",
+	    "[visitor V1]\n"
+	    "host = 5-2-301\n"
+	    "name = 李四\n"
+	    "person = PV001\n"
+	    "card = 99887766\n"
+	    "plate = 吉a·88888\n"
+	    "from = 2026-11-23 09:00\n"
+	    "until = 2026-11-23 21:00\n"
+	    "entries = 2\n"
+	    "[visitor V2]\n"
+	    "host = 5-2-301\n"
+	    "plate = 吉A88888\n"
+	    "from = 2026-01-01 00:00\n"
+	    "until = 2026-01-01 00:01\n");
 	write_file("full/vehicles.ini",
-	           "[vehicle 吉A 12345]\nhousehold = 5-2-301\nplan = monthly\n"
-	           "valid_until = 2026-12-31\n"
-	           "[vehicle 吉A-D1234-5]\nplan = staff\n"
-	           "[vehicle ｊｉＢ１２３４５]\nplan = owner\nhousehold = "
-	           "9-9-9\n");
+	    "[vehicle 吉A 12345]\nhousehold = 5-2-301\nplan = monthly\n"
+	    "valid_until = 2026-12-31\n"
+	    "[vehicle 吉A-D1234-5]\nplan = staff\n"
+	    "[vehicle ｊｉＢ１２３４５]\nplan = owner\nhousehold = "
+	    "9-9-9\n");
 	write_file("full/denied.ini",
-	           "[deny P0666]\nreason = lost badge\n"
-	           "[deny 吉B·00000]\nreason = blocked plate\n");
+	    "[deny P0666]\nreason = lost badge\n"
+	    "[deny 吉B·00000]\nreason = blocked plate\n");
 	t = load("full", &cfg, &problems);
 	if (t == NULL)
 		fail_msg("%s", problems);
@@ -214,7 +215,7 @@ test_tables(void **state)
 	assert_ptr_equal(access_find_card(t, "0012345679"), p);
 	/* Households are stored once. */
 	assert_int_equal(access_find_person(t, "P0002")->household,
-	                 p->household);
+	    p->household);
 	assert_int_equal(access_find_person(t, "P0002")->groups, 1);
 	p = access_find_person(t, "C001");
 	assert_int_equal(p->groups, 1 << 1);
@@ -296,8 +297,9 @@ test_empty(void **state)
 	assert_string_equal(problems, "");
 	free(problems);
 	access_counts(t, &n);
-	assert_int_equal(
-	        n.groups + n.persons + n.visitors + n.vehicles + n.denied, 0);
+	assert_int_equal(n.groups + n.persons + n.visitors + n.vehicles +
+	        n.denied,
+	    0);
 	assert_null(access_find_person(t, "P0001"));
 	assert_null(access_find_card(t, "0012345678"));
 	assert_null(access_find_visitor(t, "V1"));
@@ -334,22 +336,22 @@ test_inline_comments(void **state)
 	(void)state;
 	mkdir("comments-inline", 0700);
 	write_file("comments-inline/a.ini",
-	           "[group g] # 住户\n"
-	           "gates = gate-north, gate-south  # 两个门\n"
-	           "hours = mon-fri 07:00-19:00 # 工作日\n"
-	           "[person P1]\n"
-	           "name = 张三 # 户主\n"
-	           "household = 1-1-1  # 张家\n"
-	           "groups = g\t# tab before\n"
-	           "[person P2]\n"
-	           "name = 李四 ; 租户\n"
-	           "household = 5#楼-301\n"
-	           "groups = g\n"
-	           "[visitor V1]\n"
-	           "host = 1-1-1 # 张家\n"
-	           "person = PV1 # 访客\n"
-	           "from = 2026-11-23 09:00 # 上午\n"
-	           "until = 2026-11-23 21:00\n");
+	    "[group g] # 住户\n"
+	    "gates = gate-north, gate-south  # 两个门\n"
+	    "hours = mon-fri 07:00-19:00 # 工作日\n"
+	    "[person P1]\n"
+	    "name = 张三 # 户主\n"
+	    "household = 1-1-1  # 张家\n"
+	    "groups = g\t# tab before\n"
+	    "[person P2]\n"
+	    "name = 李四 ; 租户\n"
+	    "household = 5#楼-301\n"
+	    "groups = g\n"
+	    "[visitor V1]\n"
+	    "host = 1-1-1 # 张家\n"
+	    "person = PV1 # 访客\n"
+	    "from = 2026-11-23 09:00 # 上午\n"
+	    "until = 2026-11-23 21:00\n");
 	t = load("comments-inline", NULL, &problems);
 	if (t == NULL)
 		fail_msg("%s", problems);
@@ -377,16 +379,18 @@ test_files(void **state)
 {
 	(void)state;
 	mkdir("order", 0700);
-	write_file("order/9-a.ini", "[group g]\ngates = *\n"
-	                            "[person P1]\ngroups = g\n");
+	write_file("order/9-a.ini",
+	    "[group g]\ngates = *\n"
+	    "[person P1]\ngroups = g\n");
 	write_file("order/10-b.ini", "[person P1]\ngroups = g\n");
 	write_file("order/.hidden.ini", "[broken\n");
 	write_file("order/notes.txt", "[broken\n");
 	write_file("order/old.ini~", "[broken\n");
 	write_file("order/.ini", "[broken\n");
 	/* "10-b" sorts before "9-a": the first P1 is there. */
-	expect_problems("order", "order/9-a.ini:3: duplicate person P1 (first "
-	                         "at order/10-b.ini:1)\n");
+	expect_problems("order",
+	    "order/9-a.ini:3: duplicate person P1 (first "
+	    "at order/10-b.ini:1)\n");
 
 	/* Problems come file by file in that order, whatever found them. */
 	mkdir("late", 0700);
@@ -394,8 +398,8 @@ test_files(void **state)
 	write_file("late/b.ini", "[person P2]\ngroups = g\nfoo = 1\n");
 	write_file("late/c.ini", "[group g]\ngates = *\n");
 	expect_problems("late",
-	                "late/a.ini:2: unknown group 'nosuch'\n"
-	                "late/b.ini:3: unknown key 'foo' in [person P2]\n");
+	    "late/a.ini:2: unknown group 'nosuch'\n"
+	    "late/b.ini:3: unknown key 'foo' in [person P2]\n");
 
 	/* access_dir relative to gateway.ini's directory. */
 	{
@@ -403,8 +407,9 @@ test_files(void **state)
 		struct diag d;
 
 		mkdir("etc", 0700);
-		write_file("etc/gw.ini", "[gateway]\nsite = s\ndata_dir = d\n"
-		                         "access_dir = nope.d\n");
+		write_file("etc/gw.ini",
+		    "[gateway]\nsite = s\ndata_dir = d\n"
+		    "access_dir = nope.d\n");
 		diag_init(&d);
 		cfg = config_load("etc/gw.ini", &d);
 		assert_non_null(cfg);
@@ -422,125 +427,125 @@ test_problems(void **state)
 {
 	(void)state;
 	mkdir("bad", 0700);
-	write_file("bad/a.ini", "[group resident]\n" /* 1 */
-	                        "gates = *\n"
-	                        "[group cleaner]\n"
-	                        "gates = gate-north, gate-west\n"
-	                        "hours = mon-sat 25:00-20:00\n" /* 5 */
-	                        "[group x y]\n"
-	                        "gates = *, gate-north\n"
-	                        "[group nogates]\n"
-	                        "[person P0001]\n"
-	                        "name = 张三\n" /* 10 */
-	                        "household = 5-2-301\n"
-	                        "groups = resident, cleanr\n"
-	                        "cards = 0012345678, 0012345678\n"
-	                        "valid_until = 2027-02-29\n"
-	                        "care = sometimes\n" /* 15 */
-	                        "phone = 138\n"
-	                        "name = 张三丰\n"
-	                        "[person P 2]\n"
-	                        "[person P0003]\n"
-	                        "name = 无组\n" /* 20 */
-	                        "[persons P0004]\n"
-	                        "groups = resident\n"
-	                        "[vehicle 吉A123]\n"
-	                        "plan = monthly\n"
-	                        "[vehicle 吉A12345]\n" /* 25 */
-	                        "plan = free\n"
-	                        "valid_until = 2026-12-32\n"
-	                        "[deny P0666]\n"
-	                        "[person]\n");
-	write_file("bad/b.ini", "[visitor V1]\n" /* 1 */
-	                        "host = 9-9-999\n"
-	                        "person = P0001\n"
-	                        "card = 0012345678\n"
-	                        "from = 2026-11-23 21:00\n" /* 5 */
-	                        "until = 2026-11-23 09:00\n"
-	                        "entries = 0\n"
-	                        "[visitor V2]\n"
-	                        "host = 5-2-301\n"
-	                        "plate = 吉A1234\n" /* 10 */
-	                        "from = 2026-11-23T09:00\n"
-	                        "until = 2026-11-23 24:00\n"
-	                        "entries = 1001\n"
-	                        "[visitor V3]\n"
-	                        "name = nobody\n" /* 15 */
-	                        "[visitor V1]\n"
-	                        "[person P0001]\n"
-	                        "[group resident]\n"
-	                        "[deny P0666]\n"
-	                        "reason = x\n" /* 20 */
-	                        "[vehicle 吉A·12345]\n"
-	                        "plan = owner\n");
-	expect_problems(
-	        "bad",
-	        "bad/a.ini:4: unknown gate 'gate-west'\n"
-	        "bad/a.ini:5: bad hours 'mon-sat 25:00-20:00': bad time "
-	        "'25:00'\n"
-	        "bad/a.ini:6: bad group name 'x y' (1 to 64 bytes, no spaces "
-	        "or commas)\n"
-	        "bad/a.ini:8: missing key 'gates' in [group nogates]\n"
-	        "bad/a.ini:12: unknown group 'cleanr'\n"
-	        "bad/a.ini:13: duplicate card 0012345678 (first at "
-	        "bad/a.ini:13)\n"
-	        "bad/a.ini:14: bad valid_until '2027-02-29' (YYYY-MM-DD)\n"
-	        "bad/a.ini:15: bad care 'sometimes' (daily, weekly or "
-	        "monthly)\n"
-	        "bad/a.ini:16: unknown key 'phone' in [person P0001]\n"
-	        "bad/a.ini:17: duplicate key 'name' in [person P0001] (first "
-	        "at bad/a.ini:10)\n"
-	        "bad/a.ini:18: bad person id 'P 2' (1 to 64 bytes, no spaces "
-	        "or commas)\n"
-	        "bad/a.ini:19: missing key 'groups' in [person P0003]\n"
-	        "bad/a.ini:21: unknown section [persons P0004]\n"
-	        "bad/a.ini:23: bad plate '吉A123' (7 or 8 characters)\n"
-	        "bad/a.ini:26: bad plan 'free' (monthly, owner or staff)\n"
-	        "bad/a.ini:27: bad valid_until '2026-12-32' (YYYY-MM-DD)\n"
-	        "bad/a.ini:28: missing key 'reason' in [deny P0666]\n"
-	        "bad/a.ini:29: section [person] needs an id: [person ID]\n"
-	        "bad/b.ini:2: visitor V1: no person lives in household "
-	        "9-9-999\n"
-	        "bad/b.ini:3: visitor V1: person P0001 is already a person's "
-	        "id (at bad/a.ini:9)\n"
-	        "bad/b.ini:4: duplicate card 0012345678 (first at "
-	        "bad/a.ini:13)\n"
-	        "bad/b.ini:6: visitor V1: until is not after from\n"
-	        "bad/b.ini:7: bad entries '0' (an integer from 1 to 1000)\n"
-	        "bad/b.ini:10: bad plate '吉A1234' (7 or 8 characters)\n"
-	        "bad/b.ini:11: bad from '2026-11-23T09:00' (YYYY-MM-DD HH:MM)\n"
-	        "bad/b.ini:12: bad until '2026-11-23 24:00' (YYYY-MM-DD "
-	        "HH:MM)\n"
-	        "bad/b.ini:13: bad entries '1001' (an integer from 1 to 1000)\n"
-	        "bad/b.ini:14: missing key 'host' in [visitor V3]\n"
-	        "bad/b.ini:14: missing key 'from' in [visitor V3]\n"
-	        "bad/b.ini:14: missing key 'until' in [visitor V3]\n"
-	        "bad/b.ini:14: visitor V3 needs a plate, person or card\n"
-	        "bad/b.ini:16: duplicate visitor V1 (first at bad/b.ini:1)\n"
-	        "bad/b.ini:17: duplicate person P0001 (first at bad/a.ini:9)\n"
-	        "bad/b.ini:18: duplicate group resident (first at "
-	        "bad/a.ini:1)\n"
-	        "bad/b.ini:19: duplicate deny P0666 (first at bad/a.ini:28)\n"
-	        "bad/b.ini:21: duplicate vehicle 吉A12345 (first at "
-	        "bad/a.ini:25)\n");
+	write_file("bad/a.ini",
+	    "[group resident]\n" /* 1 */
+	    "gates = *\n"
+	    "[group cleaner]\n"
+	    "gates = gate-north, gate-west\n"
+	    "hours = mon-sat 25:00-20:00\n" /* 5 */
+	    "[group x y]\n"
+	    "gates = *, gate-north\n"
+	    "[group nogates]\n"
+	    "[person P0001]\n"
+	    "name = 张三\n" /* 10 */
+	    "household = 5-2-301\n"
+	    "groups = resident, cleanr\n"
+	    "cards = 0012345678, 0012345678\n"
+	    "valid_until = 2027-02-29\n"
+	    "care = sometimes\n" /* 15 */
+	    "phone = 138\n"
+	    "name = 张三丰\n"
+	    "[person P 2]\n"
+	    "[person P0003]\n"
+	    "name = 无组\n" /* 20 */
+	    "[persons P0004]\n"
+	    "groups = resident\n"
+	    "[vehicle 吉A123]\n"
+	    "plan = monthly\n"
+	    "[vehicle 吉A12345]\n" /* 25 */
+	    "plan = free\n"
+	    "valid_until = 2026-12-32\n"
+	    "[deny P0666]\n"
+	    "[person]\n");
+	write_file("bad/b.ini",
+	    "[visitor V1]\n" /* 1 */
+	    "host = 9-9-999\n"
+	    "person = P0001\n"
+	    "card = 0012345678\n"
+	    "from = 2026-11-23 21:00\n" /* 5 */
+	    "until = 2026-11-23 09:00\n"
+	    "entries = 0\n"
+	    "[visitor V2]\n"
+	    "host = 5-2-301\n"
+	    "plate = 吉A1234\n" /* 10 */
+	    "from = 2026-11-23T09:00\n"
+	    "until = 2026-11-23 24:00\n"
+	    "entries = 1001\n"
+	    "[visitor V3]\n"
+	    "name = nobody\n" /* 15 */
+	    "[visitor V1]\n"
+	    "[person P0001]\n"
+	    "[group resident]\n"
+	    "[deny P0666]\n"
+	    "reason = x\n" /* 20 */
+	    "[vehicle 吉A·12345]\n"
+	    "plan = owner\n");
+	expect_problems("bad",
+	    "bad/a.ini:4: unknown gate 'gate-west'\n"
+	    "bad/a.ini:5: bad hours 'mon-sat 25:00-20:00': bad time "
+	    "'25:00'\n"
+	    "bad/a.ini:6: bad group name 'x y' (1 to 64 bytes, no spaces "
+	    "or commas)\n"
+	    "bad/a.ini:8: missing key 'gates' in [group nogates]\n"
+	    "bad/a.ini:12: unknown group 'cleanr'\n"
+	    "bad/a.ini:13: duplicate card 0012345678 (first at "
+	    "bad/a.ini:13)\n"
+	    "bad/a.ini:14: bad valid_until '2027-02-29' (YYYY-MM-DD)\n"
+	    "bad/a.ini:15: bad care 'sometimes' (daily, weekly or "
+	    "monthly)\n"
+	    "bad/a.ini:16: unknown key 'phone' in [person P0001]\n"
+	    "bad/a.ini:17: duplicate key 'name' in [person P0001] (first "
+	    "at bad/a.ini:10)\n"
+	    "bad/a.ini:18: bad person id 'P 2' (1 to 64 bytes, no spaces "
+	    "or commas)\n"
+	    "bad/a.ini:19: missing key 'groups' in [person P0003]\n"
+	    "bad/a.ini:21: unknown section [persons P0004]\n"
+	    "bad/a.ini:23: bad plate '吉A123' (7 or 8 characters)\n"
+	    "bad/a.ini:26: bad plan 'free' (monthly, owner or staff)\n"
+	    "bad/a.ini:27: bad valid_until '2026-12-32' (YYYY-MM-DD)\n"
+	    "bad/a.ini:28: missing key 'reason' in [deny P0666]\n"
+	    "bad/a.ini:29: section [person] needs an id: [person ID]\n"
+	    "bad/b.ini:2: visitor V1: no person lives in household "
+	    "9-9-999\n"
+	    "bad/b.ini:3: visitor V1: person P0001 is already a person's "
+	    "id (at bad/a.ini:9)\n"
+	    "bad/b.ini:4: duplicate card 0012345678 (first at "
+	    "bad/a.ini:13)\n"
+	    "bad/b.ini:6: visitor V1: until is not after from\n"
+	    "bad/b.ini:7: bad entries '0' (an integer from 1 to 1000)\n"
+	    "bad/b.ini:10: bad plate '吉A1234' (7 or 8 characters)\n"
+	    "bad/b.ini:11: bad from '2026-11-23T09:00' (YYYY-MM-DD HH:MM)\n"
+	    "bad/b.ini:12: bad until '2026-11-23 24:00' (YYYY-MM-DD "
+	    "HH:MM)\n"
+	    "bad/b.ini:13: bad entries '1001' (an integer from 1 to 1000)\n"
+	    "bad/b.ini:14: missing key 'host' in [visitor V3]\n"
+	    "bad/b.ini:14: missing key 'from' in [visitor V3]\n"
+	    "bad/b.ini:14: missing key 'until' in [visitor V3]\n"
+	    "bad/b.ini:14: visitor V3 needs a plate, person or card\n"
+	    "bad/b.ini:16: duplicate visitor V1 (first at bad/b.ini:1)\n"
+	    "bad/b.ini:17: duplicate person P0001 (first at bad/a.ini:9)\n"
+	    "bad/b.ini:18: duplicate group resident (first at "
+	    "bad/a.ini:1)\n"
+	    "bad/b.ini:19: duplicate deny P0666 (first at bad/a.ini:28)\n"
+	    "bad/b.ini:21: duplicate vehicle 吉A12345 (first at "
+	    "bad/a.ini:25)\n");
 
 	/* Visitors share no face id; a card is anyone's only once. */
 	mkdir("vis", 0700);
 	write_file("vis/a.ini",
-	           "[group g]\ngates = *\n"
-	           "[person P1]\nhousehold = 1-1-101\ngroups = g\ncards = 77\n"
-	           "[visitor V1]\nhost = 1-1-101\nperson = PV1\ncard = 88\n"
-	           "from = 2026-11-23 09:00\nuntil = 2026-11-23 21:00\n"
-	           "[visitor V2]\nhost = 1-1-101\nperson = PV1\ncard = 88\n"
-	           "from = 2026-11-23 09:00\nuntil = 2026-11-23 21:00\n"
-	           "[visitor V3]\nhost = 1-1-101\ncard = 77\n"
-	           "from = 2026-11-23 09:00\nuntil = 2026-11-23 21:00\n");
-	expect_problems(
-	        "vis",
-	        "vis/a.ini:15: duplicate visitor person PV1 (first at "
-	        "vis/a.ini:9)\n"
-	        "vis/a.ini:16: duplicate card 88 (first at vis/a.ini:10)\n"
-	        "vis/a.ini:21: duplicate card 77 (first at vis/a.ini:6)\n");
+	    "[group g]\ngates = *\n"
+	    "[person P1]\nhousehold = 1-1-101\ngroups = g\ncards = 77\n"
+	    "[visitor V1]\nhost = 1-1-101\nperson = PV1\ncard = 88\n"
+	    "from = 2026-11-23 09:00\nuntil = 2026-11-23 21:00\n"
+	    "[visitor V2]\nhost = 1-1-101\nperson = PV1\ncard = 88\n"
+	    "from = 2026-11-23 09:00\nuntil = 2026-11-23 21:00\n"
+	    "[visitor V3]\nhost = 1-1-101\ncard = 77\n"
+	    "from = 2026-11-23 09:00\nuntil = 2026-11-23 21:00\n");
+	expect_problems("vis",
+	    "vis/a.ini:15: duplicate visitor person PV1 (first at "
+	    "vis/a.ini:9)\n"
+	    "vis/a.ini:16: duplicate card 88 (first at vis/a.ini:10)\n"
+	    "vis/a.ini:21: duplicate card 77 (first at vis/a.ini:6)\n");
 }
 
 static void
@@ -555,7 +560,7 @@ test_too_many_groups(void **state)
 	mkdir("groups", 0700);
 	for (i = 0; i < ACCESS_MAX_GROUPS + 1; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n,
-		                      "[group g%d]\ngates = *\n", i);
+		    "[group g%d]\ngates = *\n", i);
 	f = fopen("groups/a.ini", "w");
 	fputs(text, f);
 	fclose(f);
@@ -579,13 +584,12 @@ test_sixty_four_groups(void **state)
 	mkdir("g64", 0700);
 	for (i = 0; i < ACCESS_MAX_GROUPS; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n,
-		                      "[group %c]\ngates = *\n", names[i]);
-	n += (size_t)snprintf(
-	        text + n, sizeof(text) - n,
-	        "[person P1]\ngroups = -\n[person P2]\ngroups = a");
+		    "[group %c]\ngates = *\n", names[i]);
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+	    "[person P1]\ngroups = -\n[person P2]\ngroups = a");
 	for (i = 1; i < ACCESS_MAX_GROUPS; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, ",%c",
-		                      names[i]);
+		    names[i]);
 	snprintf(text + n, sizeof(text) - n, "\n");
 	write_file("g64/a.ini", text);
 	t = load("g64", NULL, &problems);
@@ -633,8 +637,7 @@ test_plates(void **state)
 	plate("吉A1234\xff", -1, NULL);
 	plate("吉A1234\xe5", -1, NULL);
 	/* Too small for the result: refused, still a string. */
-	assert_int_equal(
-	        plate_normalise("吉A12345", small, sizeof(small)), -1);
+	assert_int_equal(plate_normalise("吉A12345", small, sizeof(small)), -1);
 	assert_true(strlen(small) < sizeof(small));
 	assert_int_equal(plate_normalise("吉A12345", small, 0), -1);
 }
@@ -649,30 +652,29 @@ test_time_zone(void **state)
 	(void)state;
 	mkdir("tz", 0700);
 	write_file("tz/a.ini",
-	           "[group g]\ngates = *\n"
-	           "[person P1]\nhousehold = 1\ngroups = g\n"
-	           "[visitor V1]\nhost = 1\nperson = PV1\n"
-	           "from = 2026-03-29 01:30\nuntil = 2026-03-29 03:30\n");
+	    "[group g]\ngates = *\n"
+	    "[person P1]\nhousehold = 1\ngroups = g\n"
+	    "[visitor V1]\nhost = 1\nperson = PV1\n"
+	    "from = 2026-03-29 01:30\nuntil = 2026-03-29 03:30\n");
 	setenv("TZ", "UTC", 1);
 	tzset();
 	t = load("tz", NULL, &problems);
 	assert_non_null(t);
 	free(problems);
 	assert_int_equal(access_find_visitor(t, "V1")->until -
-	                         access_find_visitor(t, "V1")->from,
-	                 7200);
+	        access_find_visitor(t, "V1")->from,
+	    7200);
 	access_free(t);
 	/* In Berlin, 02:00 to 03:00 that night does not exist. */
 	write_file("tz/a.ini",
-	           "[group g]\ngates = *\n"
-	           "[person P1]\nhousehold = 1\ngroups = g\n"
-	           "[visitor V1]\nhost = 1\nperson = PV1\n"
-	           "from = 2026-03-29 02:30\nuntil = 2026-03-29 03:30\n");
+	    "[group g]\ngates = *\n"
+	    "[person P1]\nhousehold = 1\ngroups = g\n"
+	    "[visitor V1]\nhost = 1\nperson = PV1\n"
+	    "from = 2026-03-29 02:30\nuntil = 2026-03-29 03:30\n");
 	setenv("TZ", "Europe/Berlin", 1);
 	tzset();
-	expect_problems(
-	        "tz",
-	        "tz/a.ini:9: bad from '2026-03-29 02:30' (YYYY-MM-DD HH:MM)\n");
+	expect_problems("tz",
+	    "tz/a.ini:9: bad from '2026-03-29 02:30' (YYYY-MM-DD HH:MM)\n");
 	setenv("TZ", "Asia/Shanghai", 1);
 	tzset();
 }
@@ -696,9 +698,9 @@ test_many(void **state)
 	fputs("[group resident]\ngates = *\n", f);
 	for (i = 0; i < N; i++)
 		fprintf(f,
-		        "[person P%06d]\nname = 住户%d\nhousehold = %d-%d-%d\n"
-		        "groups = resident\ncards = C%08d\n\n",
-		        i, i, i % 9 + 1, i % 4 + 1, i % 1000, i);
+		    "[person P%06d]\nname = 住户%d\nhousehold = %d-%d-%d\n"
+		    "groups = resident\ncards = C%08d\n\n",
+		    i, i, i % 9 + 1, i % 4 + 1, i % 1000, i);
 	fclose(f);
 	t = load("many", NULL, &problems);
 	if (t == NULL)
@@ -727,16 +729,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_tables),
-	        cmocka_unit_test(test_empty),
-	        cmocka_unit_test(test_inline_comments),
-	        cmocka_unit_test(test_files),
-	        cmocka_unit_test(test_problems),
-	        cmocka_unit_test(test_too_many_groups),
-	        cmocka_unit_test(test_sixty_four_groups),
-	        cmocka_unit_test(test_plates),
-	        cmocka_unit_test(test_time_zone),
-	        cmocka_unit_test(test_many),
+		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_inline_comments),
+		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_problems),
+		cmocka_unit_test(test_too_many_groups),
+		cmocka_unit_test(test_sixty_four_groups),
+		cmocka_unit_test(test_plates),
+		cmocka_unit_test(test_time_zone),
+		cmocka_unit_test(test_many),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -143,25 +143,26 @@ test_every_key(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("etc/full.ini", "; every key\n"
-	                           "[gateway]\n"
-	                           "site = a_b-9\n"
-	                           "name = 金鼎5栋楼 ; the compound\n"
-	                           "timezone = Europe/Berlin\n"
-	                           "data_dir = /var/lib/cg\n"
-	                           "access_dir = access.d\n"
-	                           "sync = full\n"
-	                           "check_ts = no\n"
-	                           "stale_s = 3600\n"
-	                           "[mqtt]\n"
-	                           "host = broker.lan\n"
-	                           "port = 65535\n"
-	                           "client_id = gw-1\n"
-	                           "topic_prefix = site/a\n"
-	                           "keepalive = 5\n"
-	                           "max_payload = 1048576\n"
-	                           "[privacy]\n"
-	                           "keep_snapshots = yes\n");
+	write_file("etc/full.ini",
+	    "; every key\n"
+	    "[gateway]\n"
+	    "site = a_b-9\n"
+	    "name = 金鼎5栋楼 ; the compound\n"
+	    "timezone = Europe/Berlin\n"
+	    "data_dir = /var/lib/cg\n"
+	    "access_dir = access.d\n"
+	    "sync = full\n"
+	    "check_ts = no\n"
+	    "stale_s = 3600\n"
+	    "[mqtt]\n"
+	    "host = broker.lan\n"
+	    "port = 65535\n"
+	    "client_id = gw-1\n"
+	    "topic_prefix = site/a\n"
+	    "keepalive = 5\n"
+	    "max_payload = 1048576\n"
+	    "[privacy]\n"
+	    "keep_snapshots = yes\n");
 	c = load_ok("etc/full.ini");
 	assert_string_equal(c->site, "a_b-9");
 	assert_string_equal(c->name, "金鼎5栋楼");
@@ -182,9 +183,9 @@ test_every_key(void **state)
 	config_free(c);
 
 	write_file("etc/two.ini",
-	           "[gateway]\nsite = s\ndata_dir = ../d\n"
-	           "access_dir = /abs/access.d\ncheck_ts = yes\nsync = normal\n"
-	           "stale_s = 1\n[privacy]\nkeep_snapshots = no\n");
+	    "[gateway]\nsite = s\ndata_dir = ../d\n"
+	    "access_dir = /abs/access.d\ncheck_ts = yes\nsync = normal\n"
+	    "stale_s = 1\n[privacy]\nkeep_snapshots = no\n");
 	c = load_ok("etc/two.ini");
 	assert_string_equal(c->data_dir, "etc/../d");
 	assert_string_equal(c->access_dir, "/abs/access.d");
@@ -210,16 +211,17 @@ test_notepad(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("notepad.ini", "\xef\xbb\xbf; 记事本\r\n"
-	                          "[gateway]\r\n"
-	                          "site = jinding-5\r\n"
-	                          "name = 金鼎5栋楼\r\n"
-	                          "data_dir = data\r\n"
-	                          "access_dir = access.d\r\n"
-	                          "\r\n"
-	                          "[device gate-north]\r\n"
-	                          "driver = face_gate\r\n"
-	                          "zone = 北门\r\n");
+	write_file("notepad.ini",
+	    "\xef\xbb\xbf; 记事本\r\n"
+	    "[gateway]\r\n"
+	    "site = jinding-5\r\n"
+	    "name = 金鼎5栋楼\r\n"
+	    "data_dir = data\r\n"
+	    "access_dir = access.d\r\n"
+	    "\r\n"
+	    "[device gate-north]\r\n"
+	    "driver = face_gate\r\n"
+	    "zone = 北门\r\n");
 	c = load_ok("notepad.ini");
 	assert_string_equal(c->name, "金鼎5栋楼");
 	assert_string_equal(c->access_dir, "access.d");
@@ -236,16 +238,17 @@ test_inline_comments(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("comments.ini", "[gateway]\n"
-	                           "site = jinding-5  # 5号楼\n"
-	                           "name = 金鼎#5栋 # the # in it stays\n"
-	                           "data_dir = data ; 数据\n"
-	                           "access_dir = access.d\t# 门禁表\n"
-	                           "[mqtt]\n"
-	                           "port = 1884 # not 1883\n"
-	                           "[device gate-north] # 北门\n"
-	                           "driver = face_gate # 人脸\n"
-	                           "direction = in # 只进\n");
+	write_file("comments.ini",
+	    "[gateway]\n"
+	    "site = jinding-5  # 5号楼\n"
+	    "name = 金鼎#5栋 # the # in it stays\n"
+	    "data_dir = data ; 数据\n"
+	    "access_dir = access.d\t# 门禁表\n"
+	    "[mqtt]\n"
+	    "port = 1884 # not 1883\n"
+	    "[device gate-north] # 北门\n"
+	    "driver = face_gate # 人脸\n"
+	    "direction = in # 只进\n");
 	c = load_ok("comments.ini");
 	assert_string_equal(c->site, "jinding-5");
 	assert_string_equal(c->name, "金鼎#5栋");
@@ -264,15 +267,16 @@ test_devices(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("dev.ini", MINIMAL "[device gate-north]\n" /* 5 */
-	                              "driver = face_gate\n"
-	                              "zone = north\n"
-	                              "direction = in\n"
-	                              "min_score = 0.91\n"
-	                              "open_ms = 5000\n"
-	                              "\n"
-	                              "[device gate-south]\n" /* 12 */
-	                              "driver = face_gate\n");
+	write_file("dev.ini",
+	    MINIMAL "[device gate-north]\n" /* 5 */
+	            "driver = face_gate\n"
+	            "zone = north\n"
+	            "direction = in\n"
+	            "min_score = 0.91\n"
+	            "open_ms = 5000\n"
+	            "\n"
+	            "[device gate-south]\n" /* 12 */
+	            "driver = face_gate\n");
 	c = load_ok("dev.ini");
 	assert_int_equal(c->ndevices, 2);
 	assert_int_equal(config_count_class(c, DEVICE_GATE), 2);
@@ -310,7 +314,7 @@ test_password(void **state)
 	write_file("etc/pw", "s3cret-Pw\r\nsecond line\n");
 	assert_int_equal(chmod("etc/pw", 0600), 0);
 	write_file("etc/pw.ini",
-	           MINIMAL "[mqtt]\nusername = gw\npassword_file = pw\n");
+	    MINIMAL "[mqtt]\nusername = gw\npassword_file = pw\n");
 	c = load_ok("etc/pw.ini");
 	assert_string_equal(c->mqtt_username, "gw");
 	assert_string_equal(c->mqtt_password, "s3cret-Pw");
@@ -320,8 +324,8 @@ test_password(void **state)
 	assert_int_equal(chmod("etc/pw", 0644), 0);
 	assert_null(load("etc/pw.ini", &problems));
 	assert_string_equal(problems,
-	                    "etc/pw.ini:7: password_file etc/pw must not be "
-	                    "accessible to others (chmod o-rwx etc/pw)\n");
+	    "etc/pw.ini:7: password_file etc/pw must not be "
+	    "accessible to others (chmod o-rwx etc/pw)\n");
 	assert_null(strstr(problems, "s3cret"));
 	free(problems);
 	assert_int_equal(chmod("etc/pw", 0601), 0);
@@ -329,202 +333,193 @@ test_password(void **state)
 	assert_null(strstr(problems, "s3cret"));
 	free(problems);
 
-	expect_problems(
-	        "etc/nopw.ini",
-	        MINIMAL
-	        "[mqtt]\nusername = gw\npassword_file = /nonexistent/pw\n",
-	        "etc/nopw.ini:7: password_file /nonexistent/pw: No such file "
-	        "or directory\n");
+	expect_problems("etc/nopw.ini",
+	    MINIMAL "[mqtt]\nusername = gw\npassword_file = /nonexistent/pw\n",
+	    "etc/nopw.ini:7: password_file /nonexistent/pw: No such file "
+	    "or directory\n");
 	/* A password needs a user name to go with it. */
 	assert_int_equal(chmod("etc/pw", 0640), 0);
 	expect_problems("etc/nouser.ini",
-	                MINIMAL "[mqtt]\npassword_file = pw\n",
-	                "etc/nouser.ini:6: password_file needs a username\n");
-	expect_problems(
-	        "etc/dirpw.ini",
-	        MINIMAL "[mqtt]\nusername = u\npassword_file = .\n",
-	        "etc/dirpw.ini:7: password_file etc/. is not a regular file\n");
+	    MINIMAL "[mqtt]\npassword_file = pw\n",
+	    "etc/nouser.ini:6: password_file needs a username\n");
+	expect_problems("etc/dirpw.ini",
+	    MINIMAL "[mqtt]\nusername = u\npassword_file = .\n",
+	    "etc/dirpw.ini:7: password_file etc/. is not a regular file\n");
 }
 
 static void
 test_gateway_problems(void **state)
 {
 	(void)state;
-	expect_problems(
-	        "g.ini",
-	        "[gateway]\n" /* 1 */
-	        "site = Jinding 5\n"
-	        "timezone = Mars/Olympus\n"
-	        "sync = sometimes\n"
-	        "check_ts = maybe\n" /* 5 */
-	        "stale_s = 0\n"
-	        "access_dir = a\n"
-	        "data_dir = d\n"
-	        "colour = blue\n"
-	        "site = again\n" /* 10 */
-	        "name =\n"
-	        "[mqtt]\n"
-	        "port = 70000\n"
-	        "keepalive = abc\n"
-	        "max_payload = 100\n" /* 15 */
-	        "topic_prefix = cg/#\n"
-	        "foo = bar\n"
-	        "port = 1883x\n"
-	        "[privacy]\n"
-	        "keep_snapshots = maybe\n" /* 20 */
-	        "[mqtt]\n"
-	        "[gateway x]\n",
-	        "g.ini:2: bad site 'Jinding 5' (a-z, 0-9, '_' and '-', at most "
-	        "32)\n"
-	        "g.ini:3: unknown timezone 'Mars/Olympus' (not in "
-	        "/usr/share/zoneinfo)\n"
-	        "g.ini:4: bad sync 'sometimes' (normal or full)\n"
-	        "g.ini:5: bad check_ts 'maybe' (auto, yes or no)\n"
-	        "g.ini:6: bad stale_s '0' (an integer from 1 to 3600)\n"
-	        "g.ini:9: unknown key 'colour' in [gateway]\n"
-	        "g.ini:10: duplicate key 'site' in [gateway] (first at "
-	        "g.ini:2)\n"
-	        "g.ini:11: no value for 'name'\n"
-	        "g.ini:13: bad port '70000' (an integer from 1 to 65535)\n"
-	        "g.ini:14: bad keepalive 'abc' (an integer from 5 to 3600)\n"
-	        "g.ini:15: bad max_payload '100' (an integer from 256 to "
-	        "1048576)\n"
-	        "g.ini:16: bad topic_prefix 'cg/#' (no '+' or '#', no '/' at "
-	        "the end)\n"
-	        "g.ini:17: unknown key 'foo' in [mqtt]\n"
-	        "g.ini:18: duplicate key 'port' in [mqtt] (first at g.ini:13)\n"
-	        "g.ini:20: bad keep_snapshots 'maybe' (yes or no)\n"
-	        "g.ini:21: duplicate section [mqtt] (first at g.ini:12)\n"
-	        "g.ini:22: section [gateway] takes no name\n");
+	expect_problems("g.ini",
+	    "[gateway]\n" /* 1 */
+	    "site = Jinding 5\n"
+	    "timezone = Mars/Olympus\n"
+	    "sync = sometimes\n"
+	    "check_ts = maybe\n" /* 5 */
+	    "stale_s = 0\n"
+	    "access_dir = a\n"
+	    "data_dir = d\n"
+	    "colour = blue\n"
+	    "site = again\n" /* 10 */
+	    "name =\n"
+	    "[mqtt]\n"
+	    "port = 70000\n"
+	    "keepalive = abc\n"
+	    "max_payload = 100\n" /* 15 */
+	    "topic_prefix = cg/#\n"
+	    "foo = bar\n"
+	    "port = 1883x\n"
+	    "[privacy]\n"
+	    "keep_snapshots = maybe\n" /* 20 */
+	    "[mqtt]\n"
+	    "[gateway x]\n",
+	    "g.ini:2: bad site 'Jinding 5' (a-z, 0-9, '_' and '-', at most "
+	    "32)\n"
+	    "g.ini:3: unknown timezone 'Mars/Olympus' (not in "
+	    "/usr/share/zoneinfo)\n"
+	    "g.ini:4: bad sync 'sometimes' (normal or full)\n"
+	    "g.ini:5: bad check_ts 'maybe' (auto, yes or no)\n"
+	    "g.ini:6: bad stale_s '0' (an integer from 1 to 3600)\n"
+	    "g.ini:9: unknown key 'colour' in [gateway]\n"
+	    "g.ini:10: duplicate key 'site' in [gateway] (first at "
+	    "g.ini:2)\n"
+	    "g.ini:11: no value for 'name'\n"
+	    "g.ini:13: bad port '70000' (an integer from 1 to 65535)\n"
+	    "g.ini:14: bad keepalive 'abc' (an integer from 5 to 3600)\n"
+	    "g.ini:15: bad max_payload '100' (an integer from 256 to "
+	    "1048576)\n"
+	    "g.ini:16: bad topic_prefix 'cg/#' (no '+' or '#', no '/' at "
+	    "the end)\n"
+	    "g.ini:17: unknown key 'foo' in [mqtt]\n"
+	    "g.ini:18: duplicate key 'port' in [mqtt] (first at g.ini:13)\n"
+	    "g.ini:20: bad keep_snapshots 'maybe' (yes or no)\n"
+	    "g.ini:21: duplicate section [mqtt] (first at g.ini:12)\n"
+	    "g.ini:22: section [gateway] takes no name\n");
 
 	/* Numbers are checked whole: no atoi leniency. */
-	expect_problems(
-	        "n.ini",
-	        MINIMAL "[mqtt]\nport = 0x50\nkeepalive = 30 s\nmax_payload = "
-	                "99999999999999999999\n",
-	        "n.ini:6: bad port '0x50' (an integer from 1 to 65535)\n"
-	        "n.ini:7: bad keepalive '30 s' (an integer from 5 to 3600)\n"
-	        "n.ini:8: bad max_payload '99999999999999999999' (an integer "
-	        "from 256 to 1048576)\n");
+	expect_problems("n.ini",
+	    MINIMAL "[mqtt]\nport = 0x50\nkeepalive = 30 s\nmax_payload = "
+	            "99999999999999999999\n",
+	    "n.ini:6: bad port '0x50' (an integer from 1 to 65535)\n"
+	    "n.ini:7: bad keepalive '30 s' (an integer from 5 to 3600)\n"
+	    "n.ini:8: bad max_payload '99999999999999999999' (an integer "
+	    "from 256 to 1048576)\n");
 	expect_problems("tz.ini", MINIMAL "timezone = ../../../etc/passwd\n",
-	                "tz.ini:5: unknown timezone '../../../etc/passwd' (not "
-	                "in /usr/share/zoneinfo)\n");
+	    "tz.ini:5: unknown timezone '../../../etc/passwd' (not "
+	    "in /usr/share/zoneinfo)\n");
 	expect_problems("tzdir.ini", MINIMAL "timezone = Asia\n",
-	                "tzdir.ini:5: unknown timezone 'Asia' (not in "
-	                "/usr/share/zoneinfo)\n");
+	    "tzdir.ini:5: unknown timezone 'Asia' (not in "
+	    "/usr/share/zoneinfo)\n");
 }
 
 static void
 test_sections(void **state)
 {
 	(void)state;
-	expect_problems(
-	        "s.ini",
-	        "[gateway]\n" /* 1 */
-	        "name = x\n"
-	        "[office]\n"
-	        "url = https://example.com\n"
-	        "[uplink]\n" /* 5 */
-	        "[wechat]\n"
-	        "[parking]\n"
-	        "[bus rs485-1]\n"
-	        "type = rtu\n"
-	        "[frobnicate]\n" /* 10 */
-	        "x = 1\n"
-	        "[gateway]\n",
-	        "s.ini:1: missing key 'site' in [gateway]\n"
-	        "s.ini:1: missing key 'data_dir' in [gateway]\n"
-	        "s.ini:1: missing key 'access_dir' in [gateway]\n"
-	        "s.ini:3: section [office] is not supported by this version\n"
-	        "s.ini:5: section [uplink] is not supported by this version\n"
-	        "s.ini:6: section [wechat] is not supported by this version\n"
-	        "s.ini:7: section [parking] is not supported by this version\n"
-	        "s.ini:8: section [bus rs485-1] is not supported by this "
-	        "version\n"
-	        "s.ini:10: unknown section [frobnicate]\n"
-	        "s.ini:12: duplicate section [gateway] (first at s.ini:1)\n");
+	expect_problems("s.ini",
+	    "[gateway]\n" /* 1 */
+	    "name = x\n"
+	    "[office]\n"
+	    "url = https://example.com\n"
+	    "[uplink]\n" /* 5 */
+	    "[wechat]\n"
+	    "[parking]\n"
+	    "[bus rs485-1]\n"
+	    "type = rtu\n"
+	    "[frobnicate]\n" /* 10 */
+	    "x = 1\n"
+	    "[gateway]\n",
+	    "s.ini:1: missing key 'site' in [gateway]\n"
+	    "s.ini:1: missing key 'data_dir' in [gateway]\n"
+	    "s.ini:1: missing key 'access_dir' in [gateway]\n"
+	    "s.ini:3: section [office] is not supported by this version\n"
+	    "s.ini:5: section [uplink] is not supported by this version\n"
+	    "s.ini:6: section [wechat] is not supported by this version\n"
+	    "s.ini:7: section [parking] is not supported by this version\n"
+	    "s.ini:8: section [bus rs485-1] is not supported by this "
+	    "version\n"
+	    "s.ini:10: unknown section [frobnicate]\n"
+	    "s.ini:12: duplicate section [gateway] (first at s.ini:1)\n");
 	expect_problems("none.ini", "[mqtt]\nhost = x\n",
-	                "none.ini: missing section [gateway]\n");
+	    "none.ini: missing section [gateway]\n");
 	expect_problems("empty.ini", "",
-	                "empty.ini: missing section [gateway]\n");
+	    "empty.ini: missing section [gateway]\n");
 	/* A file that cannot be read says only that. */
 	{
 		char *problems;
 
 		assert_null(load("nonexistent.ini", &problems));
-		assert_string_equal(
-		        problems,
-		        "nonexistent.ini: No such file or directory\n");
+		assert_string_equal(problems,
+		    "nonexistent.ini: No such file or directory\n");
 		free(problems);
 	}
 	/* A line that cannot be read may hold the key that seems missing. */
-	expect_problems(
-	        "damaged.ini",
-	        "[gateway]\nsite = \xff\ndata_dir = d\naccess_dir = a\n",
-	        "damaged.ini:2: not valid UTF-8\n");
+	expect_problems("damaged.ini",
+	    "[gateway]\nsite = \xff\ndata_dir = d\naccess_dir = a\n",
+	    "damaged.ini:2: not valid UTF-8\n");
 }
 
 static void
 test_device_problems(void **state)
 {
 	(void)state;
-	expect_problems(
-	        "d.ini",
-	        MINIMAL "[device gate-north]\n" /* 5 */
-	                "zone = north\n"
-	                "driver = face_gate\n"
-	                "[device gate-south]\n"
-	                "driver = face_gaet\n"
-	                "zone = south\n" /* 10 */
-	                "[device gate-east]\n"
-	                "driver = face_gate\n"
-	                "min_score = 2\n"
-	                "direction = sideways\n"
-	                "colour = red\n" /* 15 */
-	                "driver = face_gate\n"
-	                "[device gate-east]\n"
-	                "driver = face_gate\n"
-	                "[device Gate_West]\n"
-	                "driver = face_gate\n" /* 20 */
-	                "[device]\n"
-	                "[device gate-x]\n"
-	                "[device gate-y]\n"
-	                "driver =\n"
-	                "[device a123456789b123456789c123456789d12]\n", /* 25 */
-	        "d.ini:6: 'driver' must be the first key in [device "
-	        "gate-north]\n"
-	        "d.ini:9: unknown driver 'face_gaet'\n"
-	        "d.ini:13: device gate-east: min_score must be a number from 0 "
-	        "to 1, not '2'\n"
-	        "d.ini:14: device gate-east: direction must be in, out or "
-	        "both, not 'sideways'\n"
-	        "d.ini:15: device gate-east: unknown key 'colour' for driver "
-	        "face_gate\n"
-	        "d.ini:16: duplicate key 'driver' in [device gate-east] (first "
-	        "at d.ini:12)\n"
-	        "d.ini:17: duplicate device gate-east (first at d.ini:11)\n"
-	        "d.ini:19: bad device id 'Gate_West' (a-z, 0-9, '_' and '-', "
-	        "at most 32)\n"
-	        "d.ini:21: section [device] needs an id: [device ID]\n"
-	        "d.ini:22: missing key 'driver' in [device gate-x]\n"
-	        "d.ini:24: no value for 'driver'\n"
-	        "d.ini:25: bad device id 'a123456789b123456789c123456789d12' "
-	        "(a-z, 0-9, '_' and '-', at most 32)\n");
+	expect_problems("d.ini",
+	    MINIMAL "[device gate-north]\n" /* 5 */
+	            "zone = north\n"
+	            "driver = face_gate\n"
+	            "[device gate-south]\n"
+	            "driver = face_gaet\n"
+	            "zone = south\n" /* 10 */
+	            "[device gate-east]\n"
+	            "driver = face_gate\n"
+	            "min_score = 2\n"
+	            "direction = sideways\n"
+	            "colour = red\n" /* 15 */
+	            "driver = face_gate\n"
+	            "[device gate-east]\n"
+	            "driver = face_gate\n"
+	            "[device Gate_West]\n"
+	            "driver = face_gate\n" /* 20 */
+	            "[device]\n"
+	            "[device gate-x]\n"
+	            "[device gate-y]\n"
+	            "driver =\n"
+	            "[device a123456789b123456789c123456789d12]\n", /* 25 */
+	    "d.ini:6: 'driver' must be the first key in [device "
+	    "gate-north]\n"
+	    "d.ini:9: unknown driver 'face_gaet'\n"
+	    "d.ini:13: device gate-east: min_score must be a number from 0 "
+	    "to 1, not '2'\n"
+	    "d.ini:14: device gate-east: direction must be in, out or "
+	    "both, not 'sideways'\n"
+	    "d.ini:15: device gate-east: unknown key 'colour' for driver "
+	    "face_gate\n"
+	    "d.ini:16: duplicate key 'driver' in [device gate-east] (first "
+	    "at d.ini:12)\n"
+	    "d.ini:17: duplicate device gate-east (first at d.ini:11)\n"
+	    "d.ini:19: bad device id 'Gate_West' (a-z, 0-9, '_' and '-', "
+	    "at most 32)\n"
+	    "d.ini:21: section [device] needs an id: [device ID]\n"
+	    "d.ini:22: missing key 'driver' in [device gate-x]\n"
+	    "d.ini:24: no value for 'driver'\n"
+	    "d.ini:25: bad device id 'a123456789b123456789c123456789d12' "
+	    "(a-z, 0-9, '_' and '-', at most 32)\n");
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_defaults),
-	        cmocka_unit_test(test_every_key),
-	        cmocka_unit_test(test_notepad),
-	        cmocka_unit_test(test_inline_comments),
-	        cmocka_unit_test(test_devices),
-	        cmocka_unit_test(test_password),
-	        cmocka_unit_test(test_gateway_problems),
-	        cmocka_unit_test(test_sections),
-	        cmocka_unit_test(test_device_problems),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_notepad),
+		cmocka_unit_test(test_inline_comments),
+		cmocka_unit_test(test_devices),
+		cmocka_unit_test(test_password),
+		cmocka_unit_test(test_gateway_problems),
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_device_problems),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

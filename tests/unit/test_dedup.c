@@ -9,7 +9,7 @@
 
 #include "dedup.h"
 
-#define MIN	(60 * 1000)
+#define MIN (60 * 1000)
 
 static void
 test_window(void **state)
@@ -24,21 +24,21 @@ test_window(void **state)
 	/* Another gate may use the same id. */
 	assert_false(dedup_seen(d, "gate-south", "req-1", t0 + 2, &first));
 	/* Still a replay at 9:59, not at 10:00 and after. */
-	assert_true(dedup_seen(d, "gate-north", "req-1", t0 + 10 * MIN - 1,
-	    &first));
-	assert_false(dedup_seen(d, "gate-north", "req-1", t0 + 10 * MIN,
-	    &first));
+	assert_true(
+	    dedup_seen(d, "gate-north", "req-1", t0 + 10 * MIN - 1, &first));
+	assert_false(
+	    dedup_seen(d, "gate-north", "req-1", t0 + 10 * MIN, &first));
 	/* That sighting starts a new window. */
-	assert_true(dedup_seen(d, "gate-north", "req-1", t0 + 15 * MIN,
-	    &first));
+	assert_true(
+	    dedup_seen(d, "gate-north", "req-1", t0 + 15 * MIN, &first));
 	assert_int_equal(first, t0 + 10 * MIN);
 	/* Across the rotation of generations. */
-	assert_false(dedup_seen(d, "gate-north", "req-2", t0 + 19 * MIN,
-	    &first));
-	assert_true(dedup_seen(d, "gate-north", "req-2", t0 + 25 * MIN,
-	    &first));
-	assert_false(dedup_seen(d, "gate-north", "req-2", t0 + 40 * MIN,
-	    &first));
+	assert_false(
+	    dedup_seen(d, "gate-north", "req-2", t0 + 19 * MIN, &first));
+	assert_true(
+	    dedup_seen(d, "gate-north", "req-2", t0 + 25 * MIN, &first));
+	assert_false(
+	    dedup_seen(d, "gate-north", "req-2", t0 + 40 * MIN, &first));
 	dedup_free(d);
 }
 

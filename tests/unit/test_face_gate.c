@@ -9,7 +9,7 @@
 
 #include "driver.h"
 
-static struct device	 gate;
+static struct device gate;
 static const struct driver *drv;
 
 static int
@@ -25,8 +25,7 @@ setup(void **state)
 }
 
 static enum driver_decode
-decode(const char *sub, const char *json, struct access_request *r,
-    char *err)
+decode(const char *sub, const char *json, struct access_request *r, char *err)
 {
 	return drv->decode(&gate, sub, json, strlen(json), r, err, 160);
 }
@@ -38,9 +37,13 @@ test_face(void **state)
 	char err[160];
 
 	(void)state;
-	assert_int_equal(decode("face", "{\"id\":\"req-1\",\"person\":\"P0001\","
-	    "\"score\":0.93,\"direction\":\"in\",\"ts\":1795413600123,"
-	    "\"snapshot\":\"http://10.0.0.5/s/1.jpg\"}", &r, err), DRIVER_OK);
+	assert_int_equal(decode("face",
+	                     "{\"id\":\"req-1\",\"person\":\"P0001\","
+	                     "\"score\":0.93,\"direction\":\"in\",\"ts\":"
+	                     "1795413600123,"
+	                     "\"snapshot\":\"http://10.0.0.5/s/1.jpg\"}",
+	                     &r, err),
+	    DRIVER_OK);
 	assert_string_equal(r.request, "req-1");
 	assert_string_equal(r.subject, "P0001");
 	assert_int_equal(r.credential, CREDENTIAL_FACE);
@@ -49,15 +52,21 @@ test_face(void **state)
 	assert_int_equal(r.ts_ms, 1795413600123LL);
 	assert_string_equal(r.snapshot, "http://10.0.0.5/s/1.jpg");
 
-	assert_int_equal(decode("face", "{\"id\":\"r\",\"person\":\"P1\","
-	    "\"score\":1,\"ts\":\"2026-11-23T14:00:00+08:00\"}", &r, err),
+	assert_int_equal(decode("face",
+	                     "{\"id\":\"r\",\"person\":\"P1\","
+	                     "\"score\":1,\"ts\":\"2026-11-23T14:00:00+08:"
+	                     "00\"}",
+	                     &r, err),
 	    DRIVER_OK);
 	assert_int_equal(r.ts_ms, 1795413600000LL);
 	assert_int_equal(r.direction, 0);
 
 	/* Seconds, as many terminals send them, are taken as seconds. */
-	assert_int_equal(decode("face", "{\"id\":\"r\",\"person\":\"P1\","
-	    "\"score\":1,\"ts\":1795413600}", &r, err), DRIVER_OK);
+	assert_int_equal(decode("face",
+	                     "{\"id\":\"r\",\"person\":\"P1\","
+	                     "\"score\":1,\"ts\":1795413600}",
+	                     &r, err),
+	    DRIVER_OK);
 	assert_int_equal(r.ts_ms, 1795413600000LL);
 }
 
@@ -68,8 +77,11 @@ test_card(void **state)
 	char err[160];
 
 	(void)state;
-	assert_int_equal(decode("card", "{\"id\":\"req-3\",\"card\":"
-	    "\"0012345678\",\"direction\":\"out\"}", &r, err), DRIVER_OK);
+	assert_int_equal(decode("card",
+	                     "{\"id\":\"req-3\",\"card\":"
+	                     "\"0012345678\",\"direction\":\"out\"}",
+	                     &r, err),
+	    DRIVER_OK);
 	assert_int_equal(r.credential, CREDENTIAL_CARD);
 	assert_string_equal(r.subject, "0012345678");
 	assert_int_equal(r.direction, DIRECTION_OUT);
@@ -82,35 +94,45 @@ test_bad(void **state)
 	static const struct {
 		const char *sub, *json, *request, *err;
 	} cases[] = {
-		{"face", "{", "", "malformed json"},
-		{"face", "[1]", "", "payload is not a json object"},
-		{"face", "{\"person\":\"P1\",\"score\":0.9}", "",
-		    "missing or unreadable 'id'"},
-		{"face", "{\"id\":7,\"person\":\"P1\",\"score\":0.9}", "",
-		    "missing or unreadable 'id'"},
-		{"face", "{\"id\":\"r1\",\"score\":0.9}", "r1", "missing 'person'"},
-		{"face", "{\"id\":\"r1\",\"person\":5,\"score\":0.9}", "r1",
-		    "bad 'person'"},
-		{"face", "{\"id\":\"r1\",\"person\":\"P1\"}", "r1",
-		    "missing 'score'"},
-		{"face", "{\"id\":\"r1\",\"person\":\"P1\",\"score\":\"high\"}",
-		    "r1", "bad 'score'"},
-		{"face", "{\"id\":\"r1\",\"person\":\"P1\",\"score\":1.5}", "r1",
-		    "'score' not within 0..1"},
-		{"face", "{\"id\":\"r1\",\"person\":\"P1\",\"score\":0.9,"
-		    "\"direction\":\"up\"}", "r1", "'direction' must be in or out"},
-		{"face", "{\"id\":\"r1\",\"person\":\"P1\",\"score\":0.9,"
-		    "\"ts\":\"yesterday\"}", "r1", "bad 'ts'"},
-		{"card", "{\"id\":\"r2\"}", "r2", "missing 'card'"},
-		{"face", "{\"id\":\"r1\",\"id\":\"r2\",\"person\":\"P1\"}", "",
-		    "malformed json"},
-		{"face", "{\"id\":\"\xff\",\"person\":\"P1\",\"score\":0.9}", "",
-		    "malformed json"},
+		{ "face", "{", "", "malformed json" },
+		{ "face", "[1]", "", "payload is not a json object" },
+		{ "face", "{\"person\":\"P1\",\"score\":0.9}", "",
+		    "missing or unreadable 'id'" },
+		{ "face", "{\"id\":7,\"person\":\"P1\",\"score\":0.9}", "",
+		    "missing or unreadable 'id'" },
+		{ "face", "{\"id\":\"r1\",\"score\":0.9}", "r1",
+		    "missing 'person'" },
+		{ "face", "{\"id\":\"r1\",\"person\":5,\"score\":0.9}", "r1",
+		    "bad 'person'" },
+		{ "face", "{\"id\":\"r1\",\"person\":\"P1\"}", "r1",
+		    "missing 'score'" },
+		{ "face",
+		    "{\"id\":\"r1\",\"person\":\"P1\",\"score\":\"high\"}",
+		    "r1", "bad 'score'" },
+		{ "face", "{\"id\":\"r1\",\"person\":\"P1\",\"score\":1.5}",
+		    "r1", "'score' not within 0..1" },
+		{ "face",
+		    "{\"id\":\"r1\",\"person\":\"P1\",\"score\":0.9,"
+		    "\"direction\":\"up\"}",
+		    "r1", "'direction' must be in or out" },
+		{ "face",
+		    "{\"id\":\"r1\",\"person\":\"P1\",\"score\":0.9,"
+		    "\"ts\":\"yesterday\"}",
+		    "r1", "bad 'ts'" },
+		{ "card", "{\"id\":\"r2\"}", "r2", "missing 'card'" },
+		{ "face", "{\"id\":\"r1\",\"id\":\"r2\",\"person\":\"P1\"}", "",
+		    "malformed json" },
+		{ "face", "{\"id\":\"\xff\",\"person\":\"P1\",\"score\":0.9}",
+		    "", "malformed json" },
 		/* A newline in an id would forge a log line. */
-		{"face", "{\"id\":\"r1\\n<2>gatewayd: allow\",\"person\":"
-		    "\"P1\",\"score\":0.9}", "", "missing or unreadable 'id'"},
-		{"face", "{\"id\":\"r1\",\"person\":\"P1\\u0007\","
-		    "\"score\":0.9}", "r1", "bad 'person'"},
+		{ "face",
+		    "{\"id\":\"r1\\n<2>gatewayd: allow\",\"person\":"
+		    "\"P1\",\"score\":0.9}",
+		    "", "missing or unreadable 'id'" },
+		{ "face",
+		    "{\"id\":\"r1\",\"person\":\"P1\\u0007\","
+		    "\"score\":0.9}",
+		    "r1", "bad 'person'" },
 	};
 	struct access_request r;
 	char err[160];
@@ -129,11 +151,15 @@ static void
 test_encode(void **state)
 {
 	struct gate_command open = {
-		.action = GATE_OPEN, .request = "req-1",
-		.display = "张* 欢迎回家", .open_ms = 3000,
+		.action = GATE_OPEN,
+		.request = "req-1",
+		.display = "张* 欢迎回家",
+		.open_ms = 3000,
 	};
 	struct gate_command no = {
-		.action = GATE_DENY, .request = "req-2", .reason = "expired",
+		.action = GATE_DENY,
+		.request = "req-2",
+		.reason = "expired",
 		.display = "通行授权已过期",
 	};
 	char buf[256];
@@ -143,11 +169,13 @@ test_encode(void **state)
 	n = drv->encode(&gate, &open, buf, sizeof(buf));
 	assert_true(n > 0);
 	buf[n] = '\0';
-	assert_string_equal(buf, "{\"action\":\"open\",\"request\":\"req-1\","
+	assert_string_equal(buf,
+	    "{\"action\":\"open\",\"request\":\"req-1\","
 	    "\"display\":\"张* 欢迎回家\",\"open_ms\":3000}");
 	n = drv->encode(&gate, &no, buf, sizeof(buf));
 	buf[n] = '\0';
-	assert_string_equal(buf, "{\"action\":\"deny\",\"request\":\"req-2\","
+	assert_string_equal(buf,
+	    "{\"action\":\"deny\",\"request\":\"req-2\","
 	    "\"reason\":\"expired\",\"display\":\"通行授权已过期\"}");
 	assert_int_equal(drv->encode(&gate, &open, buf, 10), -1);
 }

@@ -31,7 +31,7 @@ static FILE *events_fp;
 
 static void
 on_section(void *user, const char *file, int line, const char *type,
-           const char *name)
+    const char *name)
 {
 	(void)user;
 	(void)file;
@@ -40,7 +40,7 @@ on_section(void *user, const char *file, int line, const char *type,
 
 static void
 on_key(void *user, const char *file, int line, const char *key,
-       const char *value)
+    const char *value)
 {
 	(void)user;
 	(void)file;
@@ -55,9 +55,9 @@ on_end(void *user, bool damaged)
 }
 
 static const struct inifile_handler handler = {
-        .section = on_section,
-        .key = on_key,
-        .end = on_end,
+	.section = on_section,
+	.key = on_key,
+	.end = on_end,
 };
 
 static void
@@ -136,29 +136,30 @@ static void
 test_plain(void **state)
 {
 	(void)state;
-	WRITE("plain.ini", "; a comment\n"
-	                   "# another\n"
-	                   "\n"
-	                   "[group resident]\n"
-	                   "gates = *\n"
-	                   "  hours   =   always   \n"
-	                   "[gateway]\n"
-	                   "name = 金鼎5栋楼 ; inline comment\n"
-	                   "reason = a;b # c\n"
-	                   "empty =\n"
-	                   "url = http://x/y?a=b\n");
+	WRITE("plain.ini",
+	    "; a comment\n"
+	    "# another\n"
+	    "\n"
+	    "[group resident]\n"
+	    "gates = *\n"
+	    "  hours   =   always   \n"
+	    "[gateway]\n"
+	    "name = 金鼎5栋楼 ; inline comment\n"
+	    "reason = a;b # c\n"
+	    "empty =\n"
+	    "url = http://x/y?a=b\n");
 	expect("plain.ini",
-	       "4 [group|resident]\n"
-	       "5 gates=*|\n"
-	       "6 hours=always|\n"
-	       "end\n"
-	       "7 [gateway|]\n"
-	       "8 name=金鼎5栋楼|\n"
-	       "9 reason=a;b|\n"
-	       "10 empty=|\n"
-	       "11 url=http://x/y?a=b|\n"
-	       "end\n",
-	       "");
+	    "4 [group|resident]\n"
+	    "5 gates=*|\n"
+	    "6 hours=always|\n"
+	    "end\n"
+	    "7 [gateway|]\n"
+	    "8 name=金鼎5栋楼|\n"
+	    "9 reason=a;b|\n"
+	    "10 empty=|\n"
+	    "11 url=http://x/y?a=b|\n"
+	    "end\n",
+	    "");
 }
 
 /* " #" ends a line as " ;" does; a "#" with no space before it is text. */
@@ -166,41 +167,42 @@ static void
 test_inline_hash(void **state)
 {
 	(void)state;
-	WRITE("hash.ini", "[person P1]\n"                 /* 1 */
-	                  "household = 1-1-1  # 张家\n"    /* 2 */
-	                  "room = 5#楼\n"
-	                  "tab = x\t# after a tab\n"
-	                  "url = http://x/y#frag # note\n" /* 5 */
-	                  "hash_then_semi = a # b ; c\n"
-	                  "semi_then_hash = a ; b # c\n"
-	                  "only = # nothing yet\n"
-	                  "only_semi = ; nothing yet\n"
-	                  "glued =#x\n"                    /* 10 */
-	                  "crlf = v #c\r\n"
-	                  "k # = v\n"
-	                  "k2 ; = v\n"
-	                  "[person P2] # 张三\n"
-	                  "name = 李四 #\n"); /* 15 */
+	WRITE("hash.ini",
+	    "[person P1]\n"               /* 1 */
+	    "household = 1-1-1  # 张家\n" /* 2 */
+	    "room = 5#楼\n"
+	    "tab = x\t# after a tab\n"
+	    "url = http://x/y#frag # note\n" /* 5 */
+	    "hash_then_semi = a # b ; c\n"
+	    "semi_then_hash = a ; b # c\n"
+	    "only = # nothing yet\n"
+	    "only_semi = ; nothing yet\n"
+	    "glued =#x\n" /* 10 */
+	    "crlf = v #c\r\n"
+	    "k # = v\n"
+	    "k2 ; = v\n"
+	    "[person P2] # 张三\n"
+	    "name = 李四 #\n"); /* 15 */
 	expect("hash.ini",
-	       "1 [person|P1]\n"
-	       "2 household=1-1-1|\n"
-	       "3 room=5#楼|\n"
-	       "4 tab=x|\n"
-	       "5 url=http://x/y#frag|\n"
-	       "6 hash_then_semi=a|\n"
-	       "7 semi_then_hash=a|\n"
-	       "8 only=|\n"
-	       "9 only_semi=|\n"
-	       "10 glued=#x|\n"
-	       "11 crlf=v|\n"
-	       "end damaged\n"
-	       "14 [person|P2]\n"
-	       "15 name=李四|\n"
-	       "end\n",
-	       "hash.ini:12: syntax error: expected '[type name]' or 'key = "
-	       "value'\n"
-	       "hash.ini:13: syntax error: expected '[type name]' or 'key = "
-	       "value'\n");
+	    "1 [person|P1]\n"
+	    "2 household=1-1-1|\n"
+	    "3 room=5#楼|\n"
+	    "4 tab=x|\n"
+	    "5 url=http://x/y#frag|\n"
+	    "6 hash_then_semi=a|\n"
+	    "7 semi_then_hash=a|\n"
+	    "8 only=|\n"
+	    "9 only_semi=|\n"
+	    "10 glued=#x|\n"
+	    "11 crlf=v|\n"
+	    "end damaged\n"
+	    "14 [person|P2]\n"
+	    "15 name=李四|\n"
+	    "end\n",
+	    "hash.ini:12: syntax error: expected '[type name]' or 'key = "
+	    "value'\n"
+	    "hash.ini:13: syntax error: expected '[type name]' or 'key = "
+	    "value'\n");
 }
 
 static void
@@ -208,19 +210,20 @@ test_notepad(void **state)
 {
 	(void)state;
 	/* What Windows Notepad saves: a BOM, CRLF, and no final newline. */
-	WRITE("notepad.ini", "\xef\xbb\xbf[person P0001]\r\n"
-	                     "name = 张三丰\r\n"
-	                     "\r\n"
-	                     "; 注释\r\n"
-	                     "household = 5-2-301\r\n"
-	                     "groups = 住户，保洁");
+	WRITE("notepad.ini",
+	    "\xef\xbb\xbf[person P0001]\r\n"
+	    "name = 张三丰\r\n"
+	    "\r\n"
+	    "; 注释\r\n"
+	    "household = 5-2-301\r\n"
+	    "groups = 住户，保洁");
 	expect("notepad.ini",
-	       "1 [person|P0001]\n"
-	       "2 name=张三丰|\n"
-	       "5 household=5-2-301|\n"
-	       "6 groups=住户，保洁|\n"
-	       "end\n",
-	       "");
+	    "1 [person|P0001]\n"
+	    "2 name=张三丰|\n"
+	    "5 household=5-2-301|\n"
+	    "6 groups=住户，保洁|\n"
+	    "end\n",
+	    "");
 	/* A BOM before a comment, and a BOM-only file. */
 	WRITE("bom-comment.ini", "\xef\xbb\xbf; x\r\n[a]\r\n");
 	expect("bom-comment.ini", "2 [a|]\nend\n", "");
@@ -237,74 +240,75 @@ test_headers(void **state)
 	(void)state;
 	/* Empty sections and identical headers are each announced. */
 	WRITE("headers.ini",
-	      "[a]\n"
-	      "[a]\n"
-	      "[ vehicle   吉A 12345 ]\n"
-	      "[person P0001] ; comment\n"
-	      "[person P0001]# comment\n"
-	      "[visitor "
-	      "V-0123456789-0123456789-0123456789-0123456789-0123456789]\n");
+	    "[a]\n"
+	    "[a]\n"
+	    "[ vehicle   吉A 12345 ]\n"
+	    "[person P0001] ; comment\n"
+	    "[person P0001]# comment\n"
+	    "[visitor "
+	    "V-0123456789-0123456789-0123456789-0123456789-0123456789]\n");
 	expect("headers.ini",
-	       "1 [a|]\n"
-	       "end\n"
-	       "2 [a|]\n"
-	       "end\n"
-	       "3 [vehicle|吉A 12345]\n"
-	       "end\n"
-	       "4 [person|P0001]\n"
-	       "end\n"
-	       "5 [person|P0001]\n"
-	       "end\n"
-	       "6 "
-	       "[visitor|V-0123456789-0123456789-0123456789-0123456789-"
-	       "0123456789]\n"
-	       "end\n",
-	       "");
+	    "1 [a|]\n"
+	    "end\n"
+	    "2 [a|]\n"
+	    "end\n"
+	    "3 [vehicle|吉A 12345]\n"
+	    "end\n"
+	    "4 [person|P0001]\n"
+	    "end\n"
+	    "5 [person|P0001]\n"
+	    "end\n"
+	    "6 "
+	    "[visitor|V-0123456789-0123456789-0123456789-0123456789-"
+	    "0123456789]\n"
+	    "end\n",
+	    "");
 }
 
 static void
 test_syntax(void **state)
 {
 	(void)state;
-	WRITE("syntax.ini", "site = x\n"     /* 1 */
-	                    "[a]\n"          /* 2 */
-	                    "hours always\n" /* 3 */
-	                    "= v\n"          /* 4 */
-	                    "a:b = c\n"      /* 5 */
-	                    "k ; = v\n"      /* 6 */
-	                    "ok = 1\n"       /* 7 */
-	                    "  more\n"       /* 8 */
-	                    "[b\n"           /* 9 */
-	                    "skipped = 1\n"  /* 10 */
-	                    "[c] junk\n"     /* 11 */
-	                    "skipped = 2\n"  /* 12 */
-	                    "[]\n"           /* 13 */
-	                    "skipped = 3\n"  /* 14 */
-	                    "[d [e]\n"       /* 15 */
-	                    "[f ;x]\n"       /* 16 */
-	                    "[g]\n"          /* 17 */
-	                    "k = v\n");      /* 18 */
+	WRITE("syntax.ini",
+	    "site = x\n"     /* 1 */
+	    "[a]\n"          /* 2 */
+	    "hours always\n" /* 3 */
+	    "= v\n"          /* 4 */
+	    "a:b = c\n"      /* 5 */
+	    "k ; = v\n"      /* 6 */
+	    "ok = 1\n"       /* 7 */
+	    "  more\n"       /* 8 */
+	    "[b\n"           /* 9 */
+	    "skipped = 1\n"  /* 10 */
+	    "[c] junk\n"     /* 11 */
+	    "skipped = 2\n"  /* 12 */
+	    "[]\n"           /* 13 */
+	    "skipped = 3\n"  /* 14 */
+	    "[d [e]\n"       /* 15 */
+	    "[f ;x]\n"       /* 16 */
+	    "[g]\n"          /* 17 */
+	    "k = v\n");      /* 18 */
 	expect("syntax.ini",
-	       "2 [a|]\n"
-	       "7 ok=1|\n"
-	       "end damaged\n"
-	       "17 [g|]\n"
-	       "18 k=v|\n"
-	       "end\n",
-	       "syntax.ini:1: key 'site' before any section\n"
-	       "syntax.ini:3: syntax error: expected '[type name]' or 'key = "
-	       "value'\n"
-	       "syntax.ini:4: syntax error: no key before '='\n"
-	       "syntax.ini:5: syntax error: ':' in key 'a:b'\n"
-	       "syntax.ini:6: syntax error: expected '[type name]' or 'key = "
-	       "value'\n"
-	       "syntax.ini:8: syntax error: expected 'key = value' (a value "
-	       "cannot go on to the next line)\n"
-	       "syntax.ini:9: syntax error: no ']' after '['\n"
-	       "syntax.ini:11: syntax error: text after ']'\n"
-	       "syntax.ini:13: syntax error: empty section header\n"
-	       "syntax.ini:15: syntax error: '[' or ';' in a section header\n"
-	       "syntax.ini:16: syntax error: '[' or ';' in a section header\n");
+	    "2 [a|]\n"
+	    "7 ok=1|\n"
+	    "end damaged\n"
+	    "17 [g|]\n"
+	    "18 k=v|\n"
+	    "end\n",
+	    "syntax.ini:1: key 'site' before any section\n"
+	    "syntax.ini:3: syntax error: expected '[type name]' or 'key = "
+	    "value'\n"
+	    "syntax.ini:4: syntax error: no key before '='\n"
+	    "syntax.ini:5: syntax error: ':' in key 'a:b'\n"
+	    "syntax.ini:6: syntax error: expected '[type name]' or 'key = "
+	    "value'\n"
+	    "syntax.ini:8: syntax error: expected 'key = value' (a value "
+	    "cannot go on to the next line)\n"
+	    "syntax.ini:9: syntax error: no ']' after '['\n"
+	    "syntax.ini:11: syntax error: text after ']'\n"
+	    "syntax.ini:13: syntax error: empty section header\n"
+	    "syntax.ini:15: syntax error: '[' or ';' in a section header\n"
+	    "syntax.ini:16: syntax error: '[' or ';' in a section header\n");
 }
 
 static void
@@ -331,11 +335,10 @@ test_long_lines(void **state)
 		char *problems;
 
 		parse("long.ini", &problems);
-		assert_string_equal(
-		        problems,
-		        "long.ini:3: line too long (at most 199 bytes)\n"
-		        "long.ini:4: line too long (at most 199 bytes)\n"
-		        "long.ini:7: line too long (at most 199 bytes)\n");
+		assert_string_equal(problems,
+		    "long.ini:3: line too long (at most 199 bytes)\n"
+		    "long.ini:4: line too long (at most 199 bytes)\n"
+		    "long.ini:7: line too long (at most 199 bytes)\n");
 		free(problems);
 	}
 	assert_non_null(strstr(events, "2 k=0000"));
@@ -369,10 +372,12 @@ test_long_lines(void **state)
 		char *problems;
 
 		parse("long-header.ini", &problems);
-		assert_string_equal(problems, "long-header.ini:3: line too "
-		                              "long (at most 199 bytes)\n");
-		assert_string_equal(events, "1 [a|]\n2 k=1|\nend\n5 [b|]\n"
-		                            "end\n");
+		assert_string_equal(problems,
+		    "long-header.ini:3: line too "
+		    "long (at most 199 bytes)\n");
+		assert_string_equal(events,
+		    "1 [a|]\n2 k=1|\nend\n5 [b|]\n"
+		    "end\n");
 		free(problems);
 	}
 }
@@ -383,59 +388,62 @@ test_not_utf8(void **state)
 	char *problems;
 
 	(void)state;
-	WRITE("bytes.ini", "[a]\n"
-	                   "gbk = \xd5\xc5\xc8\xfd\n" /* 张三 in GBK */
-	                   "overlong = \xc0\xaf\n"
-	                   "surrogate = \xed\xa0\x80\n"
-	                   "too_big = \xf4\x90\x80\x80\n"
-	                   "cut = \xe5\xbc\n"
-	                   "ff = \xff\n"
-	                   "nul = a\0b\n"
-	                   "ok = \xe5\xbc\xa0\n"
-	                   "[b \xff]\n"
-	                   "skipped = 1\n"
-	                   "[c]\n"
-	                   "four = \xf0\x9f\x98\x80\n"
-	                   "cut_at_eof = \xe5");
+	WRITE("bytes.ini",
+	    "[a]\n"
+	    "gbk = \xd5\xc5\xc8\xfd\n" /* 张三 in GBK */
+	    "overlong = \xc0\xaf\n"
+	    "surrogate = \xed\xa0\x80\n"
+	    "too_big = \xf4\x90\x80\x80\n"
+	    "cut = \xe5\xbc\n"
+	    "ff = \xff\n"
+	    "nul = a\0b\n"
+	    "ok = \xe5\xbc\xa0\n"
+	    "[b \xff]\n"
+	    "skipped = 1\n"
+	    "[c]\n"
+	    "four = \xf0\x9f\x98\x80\n"
+	    "cut_at_eof = \xe5");
 	parse("bytes.ini", &problems);
-	assert_string_equal(problems, "bytes.ini:2: not valid UTF-8\n"
-	                              "bytes.ini:3: not valid UTF-8\n"
-	                              "bytes.ini:4: not valid UTF-8\n"
-	                              "bytes.ini:5: not valid UTF-8\n"
-	                              "bytes.ini:6: not valid UTF-8\n"
-	                              "bytes.ini:7: not valid UTF-8\n"
-	                              "bytes.ini:8: contains a NUL byte "
-	                              "(saved as UTF-16, or not a text "
-	                              "file?)\n"
-	                              "bytes.ini:10: not valid UTF-8\n"
-	                              "bytes.ini:14: not valid UTF-8\n");
-	assert_string_equal(events, "1 [a|]\n"
-	                            "9 ok=张|\n"
-	                            "end damaged\n"
-	                            "12 [c|]\n"
-	                            "13 four=\xf0\x9f\x98\x80|\n"
-	                            "end damaged\n");
+	assert_string_equal(problems,
+	    "bytes.ini:2: not valid UTF-8\n"
+	    "bytes.ini:3: not valid UTF-8\n"
+	    "bytes.ini:4: not valid UTF-8\n"
+	    "bytes.ini:5: not valid UTF-8\n"
+	    "bytes.ini:6: not valid UTF-8\n"
+	    "bytes.ini:7: not valid UTF-8\n"
+	    "bytes.ini:8: contains a NUL byte "
+	    "(saved as UTF-16, or not a text "
+	    "file?)\n"
+	    "bytes.ini:10: not valid UTF-8\n"
+	    "bytes.ini:14: not valid UTF-8\n");
+	assert_string_equal(events,
+	    "1 [a|]\n"
+	    "9 ok=张|\n"
+	    "end damaged\n"
+	    "12 [c|]\n"
+	    "13 four=\xf0\x9f\x98\x80|\n"
+	    "end damaged\n");
 	free(problems);
 
 	/* Notepad's "Unicode" is UTF-16: one clear problem, not hundreds. */
 	WRITE("utf16.ini", "\xff\xfe[\0a\0]\0\r\0\n\0k\0=\0v\0\r\0\n\0");
 	expect("utf16.ini", "",
-	       "utf16.ini:1: not valid UTF-8 (saved as UTF-16? save it as "
-	       "UTF-8)\n");
+	    "utf16.ini:1: not valid UTF-8 (saved as UTF-16? save it as "
+	    "UTF-8)\n");
 	/* Without the byte-order mark, every line has NUL bytes in it. */
 	WRITE("utf16-nobom.ini", "[\0a\0]\0\r\0\n\0k\0=\0v\0\r\0\n\0");
 	expect("utf16-nobom.ini", "",
-	       "utf16-nobom.ini:1: contains a NUL byte (saved as UTF-16, or "
-	       "not a text file?)\n"
-	       "utf16-nobom.ini:2: contains a NUL byte (saved as UTF-16, or "
-	       "not a text file?)\n"
-	       "utf16-nobom.ini:3: contains a NUL byte (saved as UTF-16, or "
-	       "not a text file?)\n");
+	    "utf16-nobom.ini:1: contains a NUL byte (saved as UTF-16, or "
+	    "not a text file?)\n"
+	    "utf16-nobom.ini:2: contains a NUL byte (saved as UTF-16, or "
+	    "not a text file?)\n"
+	    "utf16-nobom.ini:3: contains a NUL byte (saved as UTF-16, or "
+	    "not a text file?)\n");
 	/* A NUL after a byte-order mark is still found. */
 	WRITE("bom-nul.ini", "\xef\xbb\xbf[a]\nk = a\0b\n");
 	expect("bom-nul.ini", "1 [a|]\nend damaged\n",
-	       "bom-nul.ini:2: contains a NUL byte (saved as UTF-16, or not "
-	       "a text file?)\n");
+	    "bom-nul.ini:2: contains a NUL byte (saved as UTF-16, or not "
+	    "a text file?)\n");
 }
 
 static void
@@ -486,14 +494,15 @@ test_diag(void **state)
 	diag_print(f, &d);
 	fclose(f);
 	/* Files in the order first seen, lines in order, then as added. */
-	assert_string_equal(out, "gateway.ini:2: two\n"
-	                         "gateway.ini:2: two again\n"
-	                         "gateway.ini:9: nine\n"
-	                         "access.d/b.ini:1: b one, first 1\n"
-	                         "access.d/b.ini:1: b one, second\n"
-	                         "access.d/b.ini:3: b three\n"
-	                         "access.d/a.ini: a, no line\n"
-	                         "access.d/a.ini:7: a seven\n");
+	assert_string_equal(out,
+	    "gateway.ini:2: two\n"
+	    "gateway.ini:2: two again\n"
+	    "gateway.ini:9: nine\n"
+	    "access.d/b.ini:1: b one, first 1\n"
+	    "access.d/b.ini:1: b one, second\n"
+	    "access.d/b.ini:3: b three\n"
+	    "access.d/a.ini: a, no line\n"
+	    "access.d/a.ini:7: a seven\n");
 	free(out);
 	/* Sorting twice changes nothing. */
 	diag_sort(&d);
@@ -549,16 +558,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_plain),
-	        cmocka_unit_test(test_inline_hash),
-	        cmocka_unit_test(test_notepad),
-	        cmocka_unit_test(test_headers),
-	        cmocka_unit_test(test_syntax),
-	        cmocka_unit_test(test_long_lines),
-	        cmocka_unit_test(test_not_utf8),
-	        cmocka_unit_test(test_files),
-	        cmocka_unit_test(test_diag),
-	        cmocka_unit_test(test_oom),
+		cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_inline_hash),
+		cmocka_unit_test(test_notepad),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_not_utf8),
+		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_diag),
+		cmocka_unit_test(test_oom),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

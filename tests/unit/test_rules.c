@@ -21,64 +21,62 @@
 #include "driver.h"
 #include "rules.h"
 
-static const char gateway_ini[] =
-	"[gateway]\n"
-	"site = test\n"
-	"data_dir = data\n"
-	"access_dir = access.d\n"
-	"[device gate-north]\n"
-	"driver = face_gate\n"
-	"min_score = 0.80\n"
-	"[device gate-south]\n"
-	"driver = face_gate\n"
-	"[device gate-garage]\n"
-	"driver = face_gate\n"
-	"direction = out\n"
-	"[device gate-east]\n"
-	"driver = face_gate\n"
-	"direction = in\n";
+static const char gateway_ini[] = "[gateway]\n"
+                                  "site = test\n"
+                                  "data_dir = data\n"
+                                  "access_dir = access.d\n"
+                                  "[device gate-north]\n"
+                                  "driver = face_gate\n"
+                                  "min_score = 0.80\n"
+                                  "[device gate-south]\n"
+                                  "driver = face_gate\n"
+                                  "[device gate-garage]\n"
+                                  "driver = face_gate\n"
+                                  "direction = out\n"
+                                  "[device gate-east]\n"
+                                  "driver = face_gate\n"
+                                  "direction = in\n";
 
-static const char access_ini[] =
-	"[group resident]\n"
-	"gates = *\n"
-	"hours = always\n"
-	"[group cleaner]\n"
-	"gates = gate-north, gate-south\n"
-	"hours = mon-sat 06:00-20:00\n"
-	"[group night]\n"
-	"gates = gate-south\n"
-	"hours = 22:00-06:00\n"
-	"[person P0001]\n"
-	"name = 张三\n"
-	"household = 5-2-301\n"
-	"groups = resident\n"
-	"cards = 0012345678\n"
-	"valid_until = 2026-12-31\n"
-	"[person C0001]\n"
-	"name = 王阿姨\n"
-	"groups = cleaner\n"
-	"[person N0001]\n"
-	"name = 赵保安\n"
-	"groups = night\n"
-	"[person P0666]\n"
-	"name = 钱某\n"
-	"household = 5-2-302\n"
-	"groups = resident\n"
-	"[visitor V1]\n"
-	"host = 5-2-301\n"
-	"name = 李四\n"
-	"person = PV001\n"
-	"card = 99887766\n"
-	"from = 2026-11-23 09:00\n"
-	"until = 2026-11-23 21:00\n"
-	"entries = 2\n"
-	"[deny P0666]\n"
-	"reason = moved out, keys not returned\n"
-	"[deny P0999]\n"
-	"reason = banned\n";
+static const char access_ini[] = "[group resident]\n"
+                                 "gates = *\n"
+                                 "hours = always\n"
+                                 "[group cleaner]\n"
+                                 "gates = gate-north, gate-south\n"
+                                 "hours = mon-sat 06:00-20:00\n"
+                                 "[group night]\n"
+                                 "gates = gate-south\n"
+                                 "hours = 22:00-06:00\n"
+                                 "[person P0001]\n"
+                                 "name = 张三\n"
+                                 "household = 5-2-301\n"
+                                 "groups = resident\n"
+                                 "cards = 0012345678\n"
+                                 "valid_until = 2026-12-31\n"
+                                 "[person C0001]\n"
+                                 "name = 王阿姨\n"
+                                 "groups = cleaner\n"
+                                 "[person N0001]\n"
+                                 "name = 赵保安\n"
+                                 "groups = night\n"
+                                 "[person P0666]\n"
+                                 "name = 钱某\n"
+                                 "household = 5-2-302\n"
+                                 "groups = resident\n"
+                                 "[visitor V1]\n"
+                                 "host = 5-2-301\n"
+                                 "name = 李四\n"
+                                 "person = PV001\n"
+                                 "card = 99887766\n"
+                                 "from = 2026-11-23 09:00\n"
+                                 "until = 2026-11-23 21:00\n"
+                                 "entries = 2\n"
+                                 "[deny P0666]\n"
+                                 "reason = moved out, keys not returned\n"
+                                 "[deny P0999]\n"
+                                 "reason = banned\n";
 
-static char		 tmpdir[64];
-static struct config	*cfg;
+static char tmpdir[64];
+static struct config *cfg;
 static struct access_tables *tables;
 
 static void
@@ -137,8 +135,12 @@ static void
 at(struct rules_clock *c, int y, int mo, int d, int h, int mi)
 {
 	struct tm tm = {
-		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_isdst = -1,
+		.tm_year = y - 1900,
+		.tm_mon = mo - 1,
+		.tm_mday = d,
+		.tm_hour = h,
+		.tm_min = mi,
+		.tm_isdst = -1,
 	};
 
 	rules_clock_at((int64_t)mktime(&tm) * 1000, c);
@@ -147,7 +149,7 @@ at(struct rules_clock *c, int y, int mo, int d, int h, int mi)
 static struct access_request
 face(const char *person, double score, enum direction dir)
 {
-	struct access_request r = {0};
+	struct access_request r = { 0 };
 
 	strcpy(r.request, "req-1");
 	strcpy(r.subject, person);
@@ -160,7 +162,7 @@ face(const char *person, double score, enum direction dir)
 static struct access_request
 card(const char *number)
 {
-	struct access_request r = {0};
+	struct access_request r = { 0 };
 
 	strcpy(r.request, "req-2");
 	strcpy(r.subject, number);
@@ -178,14 +180,16 @@ decide(const char *gate, struct access_request r, const struct rules_clock *c)
 	return d;
 }
 
-#define ALLOWS(d, why) do { \
-	assert_true((d).allow); \
-	assert_string_equal(rules_reason_code((d).reason), why); \
-} while (0)
-#define DENIES(d, why) do { \
-	assert_false((d).allow); \
-	assert_string_equal(rules_reason_code((d).reason), why); \
-} while (0)
+#define ALLOWS(d, why)                                                         \
+	do {                                                                   \
+		assert_true((d).allow);                                        \
+		assert_string_equal(rules_reason_code((d).reason), why);       \
+	} while (0)
+#define DENIES(d, why)                                                         \
+	do {                                                                   \
+		assert_false((d).allow);                                       \
+		assert_string_equal(rules_reason_code((d).reason), why);       \
+	} while (0)
 
 static void
 test_resident(void **state)
@@ -198,8 +202,7 @@ test_resident(void **state)
 	d = decide("gate-north", face("P0001", 0.93, DIRECTION_IN), &c);
 	ALLOWS(d, "group");
 	assert_string_equal(d.group->name, "resident");
-	assert_string_equal(access_str(tables, d.person->household),
-	    "5-2-301");
+	assert_string_equal(access_str(tables, d.person->household), "5-2-301");
 	/* By card, at another gate. */
 	ALLOWS(decide("gate-south", card("0012345678"), &c), "group");
 	/* Below the gate's min_score: not sure who it is. */
@@ -235,21 +238,21 @@ test_cleaner_hours(void **state)
 	struct rules_decision d;
 
 	(void)state;
-	at(&c, 2026, 11, 23, 6, 0);	/* Monday, start: inside */
+	at(&c, 2026, 11, 23, 6, 0); /* Monday, start: inside */
 	ALLOWS(decide("gate-north", face("C0001", 0.9, 0), &c), "group");
 	at(&c, 2026, 11, 23, 19, 59);
 	ALLOWS(decide("gate-north", face("C0001", 0.9, 0), &c), "group");
-	at(&c, 2026, 11, 23, 20, 0);	/* end: outside */
+	at(&c, 2026, 11, 23, 20, 0); /* end: outside */
 	d = decide("gate-north", face("C0001", 0.9, 0), &c);
 	DENIES(d, "outside_hours");
 	assert_string_equal(d.group->name, "cleaner");
 	at(&c, 2026, 11, 23, 5, 59);
 	DENIES(decide("gate-north", face("C0001", 0.9, 0), &c),
 	    "outside_hours");
-	at(&c, 2026, 11, 29, 10, 0);	/* Sunday */
+	at(&c, 2026, 11, 29, 10, 0); /* Sunday */
 	DENIES(decide("gate-north", face("C0001", 0.9, 0), &c),
 	    "outside_hours");
-	at(&c, 2026, 11, 28, 10, 0);	/* Saturday */
+	at(&c, 2026, 11, 28, 10, 0); /* Saturday */
 	ALLOWS(decide("gate-north", face("C0001", 0.9, 0), &c), "group");
 	/* The east gate is not one of the group's. */
 	at(&c, 2026, 11, 23, 10, 0);

@@ -240,7 +240,7 @@ test_several_ranges(void **state)
 	assert_false(schedule_allows(&s, WED, HM(15, 0)));
 	parse_bad("0:00-1:00, 2:00-3:00, 4:00-5:00, 6:00-7:00, 8:00-9:00, "
 	          "10:00-11:00, 12:00-13:00, 14:00-15:00, 16:00-17:00",
-	          "more than 8 ranges");
+	    "more than 8 ranges");
 }
 
 static void
@@ -277,7 +277,7 @@ test_bad(void **state)
 	parse_bad("06:00-07:00,", "empty range in '06:00-07:00,'");
 	parse_bad(", 06:00-07:00", "empty range in ', 06:00-07:00'");
 	parse_bad("06:00-07:00,,08:00-09:00",
-	          "empty range in '06:00-07:00,,08:00-09:00'");
+	    "empty range in '06:00-07:00,,08:00-09:00'");
 	parse_bad("06:00-07:00 mon", "bad time '07:00 mon'");
 }
 
@@ -301,14 +301,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_always),
-	        cmocka_unit_test(test_every_day),
-	        cmocka_unit_test(test_days),
-	        cmocka_unit_test(test_past_midnight),
-	        cmocka_unit_test(test_midnight_ends),
-	        cmocka_unit_test(test_several_ranges),
-	        cmocka_unit_test(test_bad),
-	        cmocka_unit_test(test_out_of_range_queries),
+		cmocka_unit_test(test_always),
+		cmocka_unit_test(test_every_day),
+		cmocka_unit_test(test_days),
+		cmocka_unit_test(test_past_midnight),
+		cmocka_unit_test(test_midnight_ends),
+		cmocka_unit_test(test_several_ranges),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_out_of_range_queries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,11 +43,11 @@ test_utf8(void **state)
 	assert_true(utf8_valid("abc", 3));
 	assert_true(utf8_valid("金鼎5栋楼", strlen("金鼎5栋楼")));
 	assert_false(utf8_valid("\xff", 1));
-	assert_false(utf8_valid("\xc0\xaf", 2));	  /* overlong '/' */
-	assert_false(utf8_valid("\xed\xa0\x80", 3));	  /* surrogate */
-	assert_false(utf8_valid("\xe9\x87", 2));	  /* cut short */
+	assert_false(utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+	assert_false(utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	assert_false(utf8_valid("\xe9\x87", 2));         /* cut short */
 	assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-	assert_true(utf8_valid("\xf0\x9f\x98\x80", 4));	  /* emoji */
+	assert_true(utf8_valid("\xf0\x9f\x98\x80", 4));  /* emoji */
 	assert_int_equal(utf8_count("吉A12345"), 7);
 }
 
