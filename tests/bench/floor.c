@@ -27,7 +27,7 @@ on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 		memcpy(topic + n - 4, "cmd", 4);
 		snprintf(out, sizeof(out),
 		    "{\"action\":\"open\",\"request\":\"%s\"}", id);
-		mosquitto_publish(m, NULL, topic, (int)strlen(out), out, 1,
+		mosquitto_publish(m, NULL, topic, (int)strlen(out), out, 0,
 		    false);
 	}
 	json_decref(o);
