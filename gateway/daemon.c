@@ -124,7 +124,7 @@ on_check(uv_check_t *h)
 		        d->out[i].len, d->out[i].qos, d->out[i].retain) < 0 &&
 		    !d->out[i].record) {
 			d->unsent++;
-			if (log_ratelimit(&d->unsent_warned_ms, now_ms()))
+			if (log_ratelimit(&d->unsent_warned_ms))
 				log_warnx("mqtt: not connected: %" PRIu64
 				          " commands not sent so far",
 				    d->unsent);
@@ -153,8 +153,7 @@ wal_sync_done(uv_work_t *w, int status)
 
 	(void)status;
 	d->wal_syncing = false;
-	if (d->wal_sync_errno != 0 &&
-	    log_ratelimit(&d->wal_sync_warned_ms, now_ms()))
+	if (d->wal_sync_errno != 0 && log_ratelimit(&d->wal_sync_warned_ms))
 		log_warnx("journal: fdatasync: %s",
 		    strerror(d->wal_sync_errno));
 }
@@ -319,7 +318,7 @@ device_status(struct daemon *d, struct device *dev, const char *payload,
 		online = 0;
 	else {
 		dev->rejected++;
-		if (log_ratelimit(&dev->warned_ms, now_ms()))
+		if (log_ratelimit(&dev->warned_ms))
 			log_warnx("%s: status is neither online nor offline",
 			    dev->id);
 		return;
@@ -490,7 +489,14 @@ reload_done(uv_work_t *w, int status)
 		return;
 	}
 	if (d->reload_tables != NULL) {
+		/* Entries used: from the old tables (entries counted while
+		 * the journal failed) and from the journal (a visitor removed
+		 * and added again), whichever is more. */
 		carry_over(d->tables, d->reload_tables);
+		if (d->journal != NULL &&
+		    journal_visitor_entries(d->journal, load_visitor_entries,
+		        d->reload_tables) < 0)
+			log_errx("journal: cannot read visitors' entries");
 		access_free(d->tables);
 		d->tables = d->reload_tables;
 		d->reload_tables = NULL;

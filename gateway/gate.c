@@ -68,7 +68,7 @@ reject(struct daemon *d, struct device *dev, const char *request,
 
 	dev->rejected++;
 	d->rejected++;
-	if (log_ratelimit(&dev->warned_ms, now))
+	if (log_ratelimit(&dev->warned_ms))
 		log_warnx("%s: rejected a request: %s (%" PRIu64 " so far; "
 		          "logged once a minute)",
 		    dev->id, why, dev->rejected);
@@ -89,7 +89,7 @@ gate_unknown(struct daemon *d, const char *id, const char *subtopic)
 	int64_t now = now_ms();
 
 	d->rejected++;
-	if (log_ratelimit(&d->unknown_warned_ms, now))
+	if (log_ratelimit(&d->unknown_warned_ms))
 		log_warnx("gate %s: a %s request from a device that is not in "
 		          "%s (logged once a minute)",
 		    id, subtopic, d->cfg->path);
@@ -292,8 +292,7 @@ gate_message(struct daemon *d, struct device *dev, const char *subtopic,
 	}
 
 	if (req.direction && dev->direction != DIRECTION_BOTH &&
-	    req.direction != dev->direction &&
-	    log_ratelimit(&dev->warned_ms, now))
+	    req.direction != dev->direction && log_ratelimit(&dev->warned_ms))
 		log_warnx("%s: the terminal says '%s' but the gate is set up "
 		          "for '%s' only: check the terminal's settings",
 		    dev->id, direction_name(req.direction),

@@ -55,11 +55,12 @@ failed(struct journal *j, const char *what)
 	j->failures++;
 	if (!j->failing) {
 		j->failing = true;
-		j->warned_ms = (uint64_t)now_ms();
+		j->warned_ms = 0;
+		(void)log_ratelimit(&j->warned_ms); /* the minute starts */
 		log_errx("journal %s: %s: %s; decisions go on, unjournaled, "
 		         "until it recovers",
 		    j->path, what, sqlite3_errmsg(j->db));
-	} else if (log_ratelimit(&j->warned_ms, now_ms())) {
+	} else if (log_ratelimit(&j->warned_ms)) {
 		log_errx("journal %s: still failing (%" PRIu64 " writes "
 		         "lost): %s",
 		    j->path, j->failures, sqlite3_errmsg(j->db));

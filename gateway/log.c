@@ -139,10 +139,16 @@ fatalx(const char *fmt, ...)
 }
 
 bool
-log_ratelimit(uint64_t *last_ms, int64_t now)
+log_ratelimit(uint64_t *last_ms)
 {
-	if (*last_ms != 0 && now - (int64_t)*last_ms < 60000)
+	struct timespec ts;
+	uint64_t now;
+
+	/* Monotonic: a clock stepped back must not silence warnings. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+	if (*last_ms != 0 && now - *last_ms < 60000)
 		return false;
-	*last_ms = (uint64_t)now;
+	*last_ms = now;
 	return true;
 }

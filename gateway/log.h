@@ -27,6 +27,6 @@ void log_batch(bool);
 void log_flush(void);
 
 /* True at most once a minute per *last (for bad input from a device). */
-bool log_ratelimit(uint64_t *last_ms, int64_t now_ms);
+bool log_ratelimit(uint64_t *last_ms);
 
 #endif

@@ -79,3 +79,26 @@ def test_low_score_uses_no_entry(compound):
         assert cmd["action"] == "open"
     request, cmd = c.ask("gate-north", "PV001")
     assert (cmd["action"], cmd.get("reason")) == ("deny", "no_entries")
+
+
+def test_removed_and_added_again_keeps_entries_used(compound):
+    """Staff delete a visit and put it back: the entries already used
+    stay used (they are counted in the journal, not in the file)."""
+    c = compound
+    c.start()
+    for _ in range(2):
+        request, cmd = c.ask("gate-north", "PV001")
+        assert cmd["action"] == "open"
+
+    text = (c.access_dir / "visitors.ini").read_text(encoding="utf-8")
+    mark = c.gw.log_mark()
+    (c.access_dir / "visitors.ini").unlink()
+    c.gw.wait_log(r"reloaded access tables .* 0 visitors", since=mark)
+    request, cmd = c.ask("gate-north", "PV001")
+    assert (cmd["action"], cmd.get("reason")) == ("deny", "unknown")
+
+    mark = c.gw.log_mark()
+    c.write_access("visitors.ini", text)
+    c.gw.wait_log(r"reloaded access tables .* 2 visitors", since=mark)
+    request, cmd = c.ask("gate-north", "PV001")
+    assert (cmd["action"], cmd.get("reason")) == ("deny", "no_entries")
