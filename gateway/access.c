@@ -16,6 +16,7 @@
 #include "driver.h"
 #include "inifile.h"
 #include "plate.h"
+#include "util.h"
 
 #define REF_MAX     64          /* bytes in an id, a card or a group name */
 #define VISITOR_BIT 0x80000000u /* a card's owner is a visitor */
@@ -462,26 +463,12 @@ days_in(int y, int m)
 	return m == 2 && leap(y) ? 29 : days[m - 1];
 }
 
-/* n digits exactly. */
-static bool
-digits(const char **s, int n, int *v)
-{
-	*v = 0;
-	while (n-- > 0) {
-		if (**s < '0' || **s > '9')
-			return false;
-		*v = *v * 10 + (**s - '0');
-		(*s)++;
-	}
-	return true;
-}
-
 /* "YYYY-MM-DD" at *s, a real date; advances *s. */
 static bool
 parse_ymd(const char **s, int *y, int *m, int *d)
 {
-	if (!digits(s, 4, y) || *(*s)++ != '-' || !digits(s, 2, m) ||
-	    *(*s)++ != '-' || !digits(s, 2, d))
+	if (!digits_parse(s, 4, y) || *(*s)++ != '-' ||
+	    !digits_parse(s, 2, m) || *(*s)++ != '-' || !digits_parse(s, 2, d))
 		return false;
 	return *y >= 1970 && *y <= 9999 && *m >= 1 && *m <= 12 && *d >= 1 &&
 	    *d <= days_in(*y, *m);
@@ -506,9 +493,9 @@ parse_datetime(const char *s)
 	int y, mo, d, h, mi;
 	time_t t;
 
-	if (!parse_ymd(&s, &y, &mo, &d) || *s++ != ' ' || !digits(&s, 2, &h) ||
-	    *s++ != ':' || !digits(&s, 2, &mi) || *s != '\0' || h > 23 ||
-	    mi > 59)
+	if (!parse_ymd(&s, &y, &mo, &d) || *s++ != ' ' ||
+	    !digits_parse(&s, 2, &h) || *s++ != ':' ||
+	    !digits_parse(&s, 2, &mi) || *s != '\0' || h > 23 || mi > 59)
 		return -1;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;

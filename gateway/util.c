@@ -129,18 +129,17 @@ rfc3339_format(int64_t ms, char *out, size_t size)
 		    (off < 0 ? -off : off) % 60);
 }
 
-/* Read exactly n digits. */
-static int
-digits(const char **s, int n, int *v)
+bool
+digits_parse(const char **s, int n, int *v)
 {
 	*v = 0;
 	while (n-- > 0) {
 		if (**s < '0' || **s > '9')
-			return -1;
+			return false;
 		*v = *v * 10 + (**s - '0');
 		(*s)++;
 	}
-	return 0;
+	return true;
 }
 
 int
@@ -151,13 +150,14 @@ rfc3339_parse(const char *s, int64_t *ms)
 	int64_t t;
 	long off = 0;
 
-	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) ||
-	    *s++ != '-' || digits(&s, 2, &d) ||
-	    (*s != 'T' && *s != 't' && *s != ' '))
+	if (!digits_parse(&s, 4, &y) || *s++ != '-' ||
+	    !digits_parse(&s, 2, &mo) || *s++ != '-' ||
+	    !digits_parse(&s, 2, &d) || (*s != 'T' && *s != 't' && *s != ' '))
 		return -1;
 	s++;
-	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) ||
-	    *s++ != ':' || digits(&s, 2, &sec))
+	if (!digits_parse(&s, 2, &h) || *s++ != ':' ||
+	    !digits_parse(&s, 2, &mi) || *s++ != ':' ||
+	    !digits_parse(&s, 2, &sec))
 		return -1;
 	if (*s == '.') {
 		s++;
@@ -174,8 +174,8 @@ rfc3339_parse(const char *s, int64_t *ms)
 	} else if (*s == '+' || *s == '-') {
 		int sign = *s++ == '-' ? -1 : 1;
 
-		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om) ||
-		    oh > 23 || om > 59)
+		if (!digits_parse(&s, 2, &oh) || *s++ != ':' ||
+		    !digits_parse(&s, 2, &om) || oh > 23 || om > 59)
 			return -1;
 		off = sign * (oh * 3600L + om * 60L);
 	} else {

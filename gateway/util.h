@@ -28,6 +28,9 @@ void rfc3339_format(int64_t ms, char *out, size_t size);
 /* Parse RFC 3339 ("...Z" or "...+08:00", fraction optional).  0 or -1. */
 int rfc3339_parse(const char *s, int64_t *ms);
 
+/* Exactly n decimal digits at *s, into *v; advances *s.  false if not. */
+bool digits_parse(const char **s, int n, int *v);
+
 /* strlcpy semantics: always NUL-terminates, returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 
