@@ -159,7 +159,7 @@ FUZZ_CC := clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 \
 	-D_GNU_SOURCE -Igateway -Idrivers
-FUZZ_TARGETS := fuzz_face_gate fuzz_ini fuzz_schedule fuzz_time
+FUZZ_TARGETS := fuzz_face_gate fuzz_ini fuzz_schedule fuzz_time fuzz_topic
 DEB_FUZZ := clang libclang-rt-14-dev
 
 FUZZ_SRC_fuzz_face_gate := drivers/face_gate.c drivers/registry.c \
@@ -174,6 +174,8 @@ FUZZ_SRC_fuzz_schedule := gateway/schedule.c
 FUZZ_PKG_fuzz_schedule :=
 FUZZ_SRC_fuzz_time := gateway/util.c
 FUZZ_PKG_fuzz_time :=
+FUZZ_SRC_fuzz_topic := gateway/topic.c gateway/util.c
+FUZZ_PKG_fuzz_topic :=
 
 define FUZZ_RULE
 build/fuzz/$(1): tests/fuzz/$(1).c $$(FUZZ_SRC_$(1)) \

@@ -25,6 +25,7 @@
 #include "driver.h"
 #include "log.h"
 #include "mqtt.h"
+#include "topic.h"
 #include "util.h"
 
 #define CHECKPOINT_MS 1000
@@ -332,44 +333,20 @@ device_status(struct daemon *d, struct device *dev, const char *payload,
 	daemon_record(d, &r, now_ms());
 }
 
-/* <prefix>/<kind>/<id>/<sub>: split in place; -1 if not that shape. */
-static int
-split_topic(const struct daemon *d, char *topic, char **kind, char **id,
-    char **sub)
-{
-	size_t plen = strlen(d->cfg->topic_prefix);
-	char *p;
-
-	if (strncmp(topic, d->cfg->topic_prefix, plen) != 0 ||
-	    topic[plen] != '/')
-		return -1;
-	*kind = topic + plen + 1;
-	p = strchr(*kind, '/');
-	if (p == NULL)
-		return -1;
-	*p = '\0';
-	*id = p + 1;
-	p = strchr(*id, '/');
-	if (p == NULL)
-		return -1;
-	*p = '\0';
-	*sub = p + 1;
-	if (strchr(*sub, '/') != NULL || **id == '\0')
-		return -1;
-	return 0;
-}
-
 static void
 on_message(void *arg, const char *topic, const void *payload, size_t len)
 {
 	struct daemon *d = arg;
 	struct device *dev;
-	char buf[512], *kind, *id, *sub;
+	struct topic t;
+	const char *kind, *id, *sub;
 
 	d->last_input = uv_now(d->loop);
-	if (str_copy(buf, topic, sizeof(buf)) >= sizeof(buf) ||
-	    split_topic(d, buf, &kind, &id, &sub) < 0)
+	if (topic_split(d->cfg->topic_prefix, topic, &t) < 0)
 		return;
+	kind = t.kind;
+	id = t.id;
+	sub = t.sub;
 	dev = config_device(d->cfg, id);
 	if (dev != NULL && strcmp(dev->driver->topic_kind, kind) != 0)
 		dev = NULL;
