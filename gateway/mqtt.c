@@ -20,11 +20,25 @@
 #include "config.h"
 #include "log.h"
 #include "mqtt.h"
+#include "util.h"
 
 #define BACKOFF_MIN_MS     500
 #define BACKOFF_MAX_MS     30000
 #define READ_BURST         512 /* packets read per wake-up, for fairness */
 #define CONNECT_TIMEOUT_MS 10000
+#define STABLE_MS          30000 /* up this long: the backoff starts again */
+
+/*
+ * IDLE: no connection; a retry is scheduled.  RESOLVING: looking the
+ * host up.  CONNECTING: a socket, waiting for CONNACK.  Only IDLE starts
+ * a connection, so no stale timer can replace a live one.
+ */
+enum mqtt_state {
+	MQTT_IDLE,
+	MQTT_RESOLVING,
+	MQTT_CONNECTING,
+	MQTT_CONNECTED,
+};
 
 struct mqtt {
 	uv_loop_t *loop;
@@ -40,15 +54,19 @@ struct mqtt {
 	uv_timer_t retry;
 	uv_timer_t timeout; /* for CONNACK */
 	uv_getaddrinfo_t resolve;
-	bool resolving;
+	struct addrinfo *addrs; /* the host's addresses, tried in turn */
+	struct addrinfo *next_addr;
+	char addr[INET6_ADDRSTRLEN]; /* the one being tried */
+	enum mqtt_state state;
+	uint64_t connected_at; /* uv_now() */
 	unsigned backoff_ms;
-	bool connected;
 	bool stopping;
 };
 
 static void mqtt_update(struct mqtt *);
 static void on_retry(uv_timer_t *);
 static void on_connect_timeout(uv_timer_t *);
+static void connect_next(struct mqtt *);
 
 static void
 poll_closed(uv_handle_t *h)
@@ -73,6 +91,7 @@ schedule_retry(struct mqtt *m)
 {
 	unsigned delay;
 
+	m->state = MQTT_IDLE;
 	if (m->stopping || uv_is_active((uv_handle_t *)&m->retry))
 		return;
 	/* Jitter, so that a room of gateways does not reconnect in step. */
@@ -83,20 +102,32 @@ schedule_retry(struct mqtt *m)
 }
 
 static void
+free_addrs(struct mqtt *m)
+{
+	if (m->addrs != NULL)
+		uv_freeaddrinfo(m->addrs);
+	m->addrs = NULL;
+	m->next_addr = NULL;
+}
+
+static void
 on_connect(struct mosquitto *mosq, void *arg, int rc)
 {
 	struct mqtt *m = arg;
 
 	(void)mosq;
 	if (rc != 0) {
+		/* libmosquitto closes the socket; mqtt_update moves on. */
 		log_warnx("mqtt %s:%d: connection refused: %s", m->host,
 		    m->port, mosquitto_connack_string(rc));
 		return;
 	}
 	log_info("mqtt %s:%d: connected", m->host, m->port);
-	m->connected = true;
+	m->state = MQTT_CONNECTED;
+	m->connected_at = uv_now(m->loop);
 	uv_timer_stop(&m->timeout);
-	m->backoff_ms = BACKOFF_MIN_MS;
+	uv_timer_stop(&m->retry);
+	free_addrs(m);
 	if (m->cb.connected)
 		m->cb.connected(m->cb.arg);
 }
@@ -107,10 +138,19 @@ on_disconnect(struct mosquitto *mosq, void *arg, int rc)
 	struct mqtt *m = arg;
 
 	(void)mosq;
-	if (m->connected && !m->stopping)
+	if (m->state == MQTT_CONNECTED && !m->stopping) {
 		log_warnx("mqtt %s:%d: connection lost%s%s", m->host, m->port,
 		    rc ? ": " : "", rc ? mosquitto_strerror(rc) : "");
-	m->connected = false;
+		/* Kicked off at once again and again (another gateway with
+		 * our client id): the backoff keeps growing. */
+		if (uv_now(m->loop) - m->connected_at >= STABLE_MS)
+			m->backoff_ms = BACKOFF_MIN_MS;
+	} else if (m->state == MQTT_CONNECTING && !m->stopping) {
+		log_warnx("mqtt %s:%d: connect to %s: %s", m->host, m->port,
+		    m->addr,
+		    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
+		                           mosquitto_strerror(rc));
+	}
 	/* libmosquitto has closed the socket: stop watching its number
 	 * before a new connection can be given the same one. */
 	drop_poll(m);
@@ -137,9 +177,10 @@ on_poll(uv_poll_t *p, int status, int events)
 	if (status < 0) {
 		log_warnx("mqtt %s:%d: poll: %s", m->host, m->port,
 		    uv_strerror(status));
-		/* No DISCONNECT: the broker should publish our will. */
-		m->connected = false;
+		/* No DISCONNECT: the broker should publish our will.  The
+		 * retry's connect replaces the socket. */
 		drop_poll(m);
+		uv_timer_stop(&m->timeout);
 		schedule_retry(m);
 		return;
 	}
@@ -161,17 +202,14 @@ on_poll(uv_poll_t *p, int status, int events)
 	}
 	if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0 &&
 	    mosquitto_want_write(m->mosq))
-		rc = mosquitto_loop_write(m->mosq, 1);
-	/* A connection that failed before CONNACK: say why, once a try. */
-	if (!m->connected && mosquitto_socket(m->mosq) < 0)
-		log_warnx("mqtt %s:%d: connect: %s", m->host, m->port,
-		    rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_SUCCESS ?
-		        strerror(errno) :
-		        mosquitto_strerror(rc));
+		mosquitto_loop_write(m->mosq, 1);
 	mqtt_update(m);
 }
 
-/* Make the poll handle match libmosquitto's socket and wishes. */
+/*
+ * Make the poll handle match libmosquitto's socket and wishes, and move
+ * on when the socket has gone: the host's next address, or a retry.
+ */
 static void
 mqtt_update(struct mqtt *m)
 {
@@ -180,8 +218,14 @@ mqtt_update(struct mqtt *m)
 	if (fd != m->fd)
 		drop_poll(m);
 	if (fd < 0) {
-		m->connected = false;
-		schedule_retry(m);
+		if (m->state == MQTT_CONNECTING && m->next_addr != NULL) {
+			connect_next(m);
+		} else if (m->state == MQTT_CONNECTING ||
+		    m->state == MQTT_CONNECTED) {
+			uv_timer_stop(&m->timeout);
+			free_addrs(m);
+			schedule_retry(m);
+		}
 		return;
 	}
 	if (m->poll == NULL) {
@@ -216,50 +260,74 @@ on_misc(uv_timer_t *t)
 	mqtt_update(m);
 }
 
-/* Connect to a numeric address without blocking; CONNACK comes later. */
-static void
+/* Connect to one numeric address without blocking; CONNACK comes later. */
+static int
 start_connect(struct mqtt *m, const char *addr)
 {
 	int rc;
 
+	str_copy(m->addr, addr, sizeof(m->addr));
+	/* Whatever socket there was is replaced: stop watching its number. */
+	drop_poll(m);
 	rc = mosquitto_connect_async(m->mosq, addr, m->port, m->keepalive);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		log_warnx("mqtt %s:%d: connect: %s", m->host, m->port,
+		log_warnx("mqtt %s:%d: connect to %s: %s", m->host, m->port,
+		    addr,
 		    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
 		                           mosquitto_strerror(rc));
-	} else {
-		/* A broker that never answers must not hold us forever. */
-		uv_timer_start(&m->timeout, on_connect_timeout,
-		    CONNECT_TIMEOUT_MS, 0);
+		return -1;
 	}
+	m->state = MQTT_CONNECTING;
+	/* A broker that never answers must not hold us forever. */
+	uv_timer_start(&m->timeout, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
 	mqtt_update(m);
+	return 0;
+}
+
+/* The host's next address, in the resolver's order; a retry after all. */
+static void
+connect_next(struct mqtt *m)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct addrinfo *a;
+
+	for (a = m->next_addr; a != NULL; a = m->next_addr) {
+		m->next_addr = a->ai_next;
+		if (a->ai_family == AF_INET6)
+			uv_ip6_name((struct sockaddr_in6 *)a->ai_addr, addr,
+			    sizeof(addr));
+		else if (a->ai_family == AF_INET)
+			uv_ip4_name((struct sockaddr_in *)a->ai_addr, addr,
+			    sizeof(addr));
+		else
+			continue;
+		if (start_connect(m, addr) == 0)
+			return;
+	}
+	free_addrs(m);
+	schedule_retry(m);
 }
 
 static void
 on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	struct mqtt *m = req->data;
-	char addr[64] = "";
 
-	m->resolving = false;
-	if (status == 0 && res != NULL) {
-		if (res->ai_family == AF_INET6)
-			uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, addr,
-			    sizeof(addr));
-		else
-			uv_ip4_name((struct sockaddr_in *)res->ai_addr, addr,
-			    sizeof(addr));
-	}
-	uv_freeaddrinfo(res);
-	if (m->stopping)
+	if (m->stopping || status == UV_ECANCELED) {
+		uv_freeaddrinfo(res);
 		return;
-	if (addr[0] == '\0') {
+	}
+	if (status != 0 || res == NULL) {
 		log_warnx("mqtt %s: cannot resolve: %s", m->host,
 		    status ? uv_strerror(status) : "no address");
+		uv_freeaddrinfo(res);
 		schedule_retry(m);
 		return;
 	}
-	start_connect(m, addr);
+	m->addrs = res;
+	m->next_addr = res;
+	m->state = MQTT_CONNECTING;
+	connect_next(m);
 }
 
 static void
@@ -271,20 +339,19 @@ try_connect(struct mqtt *m)
 	};
 	unsigned char buf[sizeof(struct in6_addr)];
 
-	/* Whatever socket there was is replaced: stop watching its number. */
-	drop_poll(m);
+	if (m->state != MQTT_IDLE || m->stopping)
+		return;
 	if (inet_pton(AF_INET, m->host, buf) == 1 ||
 	    inet_pton(AF_INET6, m->host, buf) == 1) {
-		start_connect(m, m->host);
+		if (start_connect(m, m->host) < 0)
+			schedule_retry(m);
 		return;
 	}
 	/* libmosquitto would resolve a name with a blocking getaddrinfo. */
-	if (m->resolving)
-		return;
 	m->resolve.data = m;
 	if (uv_getaddrinfo(m->loop, &m->resolve, on_resolved, m->host, NULL,
 	        &hints) == 0)
-		m->resolving = true;
+		m->state = MQTT_RESOLVING;
 	else
 		schedule_retry(m);
 }
@@ -294,12 +361,18 @@ on_connect_timeout(uv_timer_t *t)
 {
 	struct mqtt *m = t->data;
 
-	if (m->connected || m->stopping)
+	if (m->state != MQTT_CONNECTING || m->stopping)
 		return;
-	log_warnx("mqtt %s:%d: no answer within %d s", m->host, m->port,
-	    CONNECT_TIMEOUT_MS / 1000);
-	/* The retry's connect replaces the pending socket. */
-	schedule_retry(m);
+	log_warnx("mqtt %s:%d: no answer from %s within %d s", m->host, m->port,
+	    m->addr, CONNECT_TIMEOUT_MS / 1000);
+	/* The next connect replaces the pending socket. */
+	drop_poll(m);
+	if (m->next_addr != NULL) {
+		connect_next(m);
+	} else {
+		free_addrs(m);
+		schedule_retry(m);
+	}
 }
 
 static void
@@ -385,7 +458,7 @@ mqtt_start(struct mqtt *m)
 bool
 mqtt_connected(const struct mqtt *m)
 {
-	return m->connected;
+	return m->state == MQTT_CONNECTED;
 }
 
 int
@@ -408,7 +481,7 @@ mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
 {
 	int rc;
 
-	if (!m->connected)
+	if (m->state != MQTT_CONNECTED)
 		return -1;
 	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos,
 	    retain);
@@ -452,7 +525,10 @@ void
 mqtt_stop(struct mqtt *m, const char *topic, const char *payload)
 {
 	m->stopping = true;
-	if (m->connected && topic) {
+	/* A lookup in flight must not hold the stop (nor the loop). */
+	if (m->state == MQTT_RESOLVING)
+		uv_cancel((uv_req_t *)&m->resolve);
+	if (m->state == MQTT_CONNECTED && topic) {
 		mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload),
 		    payload, 1, true);
 		flush(m);
@@ -461,7 +537,8 @@ mqtt_stop(struct mqtt *m, const char *topic, const char *payload)
 		mosquitto_disconnect(m->mosq);
 		flush(m);
 	}
-	m->connected = false;
+	m->state = MQTT_IDLE;
+	free_addrs(m);
 	drop_poll(m);
 	uv_timer_stop(&m->misc);
 	uv_timer_stop(&m->retry);
