@@ -43,6 +43,7 @@ struct device {
 	int online;         /* -1 unknown, 0 offline, 1 online */
 	uint64_t rejected;  /* bad payloads seen */
 	uint64_t warned_ms; /* last rate-limited warning */
+	uint64_t direction_warned_ms;
 };
 
 enum credential {

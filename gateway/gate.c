@@ -292,9 +292,11 @@ gate_message(struct daemon *d, struct device *dev, const char *subtopic,
 	}
 
 	if (req.direction && dev->direction != DIRECTION_BOTH &&
-	    req.direction != dev->direction && log_ratelimit(&dev->warned_ms))
+	    req.direction != dev->direction &&
+	    log_ratelimit(&dev->direction_warned_ms))
 		log_warnx("%s: the terminal says '%s' but the gate is set up "
-		          "for '%s' only: check the terminal's settings",
+		          "for '%s' only: decided as coming in; check the "
+		          "terminal's settings",
 		    dev->id, direction_name(req.direction),
 		    direction_name(dev->direction));
 	rules_clock_at(now, &clk);

@@ -1,7 +1,7 @@
 /*
  * rules.c - the access decision for pedestrian gates.  Coming in is
- * decided; going out is always allowed and journaled, so nobody is ever
- * trapped inside (the door's fire release is the installer's, not ours).
+ * decided in full; going out needs at most a recognised identity, and a
+ * gate set up as an exit opens for anyone, so nobody is trapped inside.
  */
 #include <string.h>
 #include <time.h>
@@ -119,31 +119,42 @@ rules_gate(struct access_tables *t, const struct device *gate,
     const struct access_request *req, const struct rules_clock *c,
     int64_t stale_ms, struct rules_decision *d)
 {
+	bool free_exit;
+
 	memset(d, 0, sizeof(*d));
 	/*
-	 * A gate installed for one way decides which way it is, whatever
-	 * the terminal claims: a terminal saying "out" at an entrance must
-	 * not let in someone who may not come in.
+	 * Which way: a 'both' gate takes the terminal's word ("in" when it
+	 * says nothing).  A one-way gate is that way, unless its terminal
+	 * says otherwise: then one of the two is set up wrong, and the
+	 * request is decided as coming in, the stricter way.
 	 */
-	if (gate->direction != DIRECTION_BOTH)
-		d->direction = gate->direction;
-	else
+	if (gate->direction == DIRECTION_BOTH)
 		d->direction = req->direction ? req->direction : DIRECTION_IN;
+	else if (req->direction && req->direction != gate->direction)
+		d->direction = DIRECTION_IN;
+	else
+		d->direction = gate->direction;
+	free_exit =
+	    gate->direction == DIRECTION_OUT && d->direction == DIRECTION_OUT;
 
+	identify(t, req, d);
+	/*
+	 * A gate set up as an exit opens for anyone, the unknown, the
+	 * denied and the doubtful included, whatever their clock says:
+	 * nobody is trapped inside.  The journal says who it was as far as
+	 * it is known, and the guard can follow up.
+	 */
+	if (free_exit) {
+		allow(d, RULES_EXIT);
+		return;
+	}
 	if (stale_ms > 0 && req->ts_ms != 0 &&
 	    (c->now_ms - req->ts_ms > stale_ms ||
 	        req->ts_ms - c->now_ms > stale_ms)) {
+		d->person = NULL;
+		d->visitor = NULL;
+		d->deny = NULL;
 		deny(d, RULES_STALE);
-		return;
-	}
-	identify(t, req, d);
-	/*
-	 * Nobody is trapped inside: going out is allowed to anyone, the
-	 * unknown, the denied and the doubtful included; the journal says
-	 * who it was as far as it is known, and the guard can follow up.
-	 */
-	if (d->direction == DIRECTION_OUT) {
-		allow(d, RULES_EXIT);
 		return;
 	}
 	/* A doubtful match says nothing about who it is. */
@@ -153,6 +164,16 @@ rules_gate(struct access_tables *t, const struct device *gate,
 		d->visitor = NULL;
 		d->deny = NULL;
 		deny(d, RULES_LOW_SCORE);
+		return;
+	}
+	/*
+	 * Going out through a two-way gate needs a recognised identity (a
+	 * terminal's "out" there must not open for strangers), nothing
+	 * more: not hours, windows, entries or valid_until, and not the
+	 * deny list either: someone denied who is inside should leave.
+	 */
+	if (d->direction == DIRECTION_OUT && (d->person || d->visitor)) {
+		allow(d, RULES_EXIT);
 		return;
 	}
 	if (d->deny != NULL) {

@@ -46,16 +46,16 @@ CASES = [
     ("unknown", "gate-north", "face", "P0099", {},
      "deny", "unknown", "unknown",
      ("person", "P0099", None)),
-    # Nobody is trapped inside: going out opens for anyone, and the
-    # journal says who it was as far as it is known.
+    # Going out through a two-way gate takes a recognised identity and
+    # nothing more (see 02's exit-gate test for a gate set up as exit).
     ("unknown-going-out", "gate-north", "face", "P0099",
      {"direction": "out"},
-     "open", "一路平安", "exit",
+     "deny", "unknown", "unknown",
      ("person", "P0099", None)),
     ("doubtful-going-out", "gate-north", "face", "P0001",
      {"direction": "out", "score": 0.3},
-     "open", "张* 一路平安", "exit",
-     ("person", "P0001", "5-2-301")),
+     "deny", "low_score", "low_score",
+     ("person", "P0001", None)),
     # Not recognised well enough: the id is recorded, not who that is.
     ("low-score", "gate-north", "face", "P0001", {"score": 0.5},
      "deny", "low_score", "low_score",
@@ -149,3 +149,26 @@ def test_event_timestamps_are_local_rfc3339(running_compound):
     body = c.row(request, "gate-north")["body"]
     # Asia/Shanghai has no daylight saving: always +08:00.
     assert body["ts"].endswith("+08:00"), body["ts"]
+
+
+def test_a_gate_set_up_as_exit_holds_nobody(compound):
+    """direction = out: the unknown and the doubtful are let out (and
+    journaled); a terminal there claiming "in" is decided as coming in."""
+    c = compound
+    c.start(overrides={("device gate-south", "direction"): "out"})
+
+    request, cmd = c.ask("gate-south", "P0099", direction="out")
+    assert (cmd["action"], cmd["display"]) == ("open", "一路平安")
+    row = c.row(request, "gate-south")
+    assert (row["decision"], row["reason"], row["direction"],
+            row["subject_id"]) == ("allow", "exit", "out", "P0099")
+
+    request, cmd = c.ask("gate-south", "P0001", score=0.2, direction="out")
+    assert cmd["action"] == "open"
+
+    mark = c.gw.log_mark()
+    request, cmd = c.ask("gate-south", "P0099", direction="in")
+    assert (cmd["action"], cmd["reason"]) == ("deny", "unknown")
+    assert c.row(request, "gate-south")["direction"] == "in"
+    c.gw.wait_log(r"gate-south: the terminal says 'in' but the gate is "
+                  r"set up for 'out' only", since=mark)

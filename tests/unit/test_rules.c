@@ -296,16 +296,21 @@ test_unknown_and_denied(void **state)
 	DENIES(d, "denied");
 	assert_string_equal(access_str(tables, d.deny->reason),
 	    "moved out, keys not returned");
-	/* Going out, nobody is held: not the denied, not the unknown,
-	 * not a doubtful match; the record says who it was. */
+	/* Going out through a two-way gate takes a recognised identity,
+	 * and that is all: someone denied who is inside may leave. */
 	d = decide("gate-north", face("P0666", 0.99, DIRECTION_OUT), &c);
 	ALLOWS(d, "exit");
 	assert_non_null(d.deny);
-	d = decide("gate-north", face("P0099", 0.99, DIRECTION_OUT), &c);
+	DENIES(decide("gate-north", face("P0099", 0.99, DIRECTION_OUT), &c),
+	    "unknown");
+	DENIES(decide("gate-north", face("P0001", 0.10, DIRECTION_OUT), &c),
+	    "low_score");
+	/* A gate set up as an exit holds nobody: not the unknown, not a
+	 * doubtful match; the record says who it was. */
+	d = decide("gate-garage", face("P0099", 0.99, DIRECTION_OUT), &c);
 	ALLOWS(d, "exit");
 	assert_null(d.person);
-	ALLOWS(decide("gate-north", face("P0001", 0.10, DIRECTION_OUT), &c),
-	    "exit");
+	ALLOWS(decide("gate-garage", face("P0001", 0.10, 0), &c), "exit");
 	/* Denied and not in the tables at all. */
 	DENIES(decide("gate-north", face("P0999", 0.99, 0), &c), "denied");
 }
@@ -374,8 +379,17 @@ test_direction_and_stale(void **state)
 	d = decide("gate-east", r, &c);
 	assert_int_equal(d.direction, DIRECTION_IN);
 	DENIES(d, "expired");
-	ALLOWS(decide("gate-garage", face("P0001", 0.9, DIRECTION_IN), &c),
-	    "exit");
+	/* An exit whose terminal says "in": one of them is set up wrong,
+	 * and the request is decided as coming in, the stricter way. */
+	d = decide("gate-garage", face("P0001", 0.9, DIRECTION_IN), &c);
+	assert_int_equal(d.direction, DIRECTION_IN);
+	DENIES(d, "expired");
+	DENIES(decide("gate-garage", face("P0099", 0.9, DIRECTION_IN), &c),
+	    "unknown");
+	/* An exit opens whatever the terminal's clock says. */
+	r.ts_ms = c.now_ms - 3600 * 1000;
+	r.direction = 0;
+	ALLOWS(decide("gate-garage", r, &c), "exit");
 	at(&c, 2026, 11, 23, 12, 0);
 	r.ts_ms = c.now_ms + 60000;
 	r.direction = 0;
