@@ -191,13 +191,59 @@ load_journal_state(struct daemon *d)
 }
 
 /*
+ * One gatewayd per data directory: two would be two writers of the
+ * journal (SQLite 3.40's WAL bug) and would knock each other off the
+ * broker with the same client id.  No lock, no journal.
+ */
+static int
+lock_data_dir(struct daemon *d, bool at_start)
+{
+	const char *dir = d->cfg->data_dir;
+	char path[PATH_MAX];
+	int fd;
+
+	if (d->lock_fd >= 0)
+		return 0;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		if (at_start)
+			log_warn("mkdir %s", dir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/gatewayd.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		if (at_start)
+			log_warn("lock %s", path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK && at_start)
+			fatalx("another gatewayd is running on %s", dir);
+		if (errno == EWOULDBLOCK)
+			log_errx("another gatewayd has taken %s: not opening "
+			         "the journal",
+			    dir);
+		else if (at_start)
+			log_warn("lock %s", path);
+		close(fd);
+		return -1;
+	}
+	/* Kept open, and so locked, until the process ends. */
+	d->lock_fd = fd;
+	return 0;
+}
+
+/*
  * Without a journal (a full or broken disk at boot) the gates are still
- * decided; every ten seconds we try again.
+ * decided; every half minute we try again.
  */
 static void
-open_journal(struct daemon *d)
+open_journal(struct daemon *d, bool at_start)
 {
 	struct journal *j;
+
+	if (lock_data_dir(d, at_start) < 0)
+		return;
 
 	j = journal_open(d->cfg->data_dir, d->cfg->site,
 	    d->cfg->sync == CONFIG_SYNC_FULL);
@@ -212,10 +258,10 @@ open_journal(struct daemon *d)
 static void
 reopen_journal(struct daemon *d)
 {
-	if (++d->journal_retry_ticks < 10)
+	if (++d->journal_retry_ticks < 30)
 		return;
 	d->journal_retry_ticks = 0;
-	open_journal(d);
+	open_journal(d, false);
 	if (d->journal != NULL)
 		log_info("journal: open again in %s; decisions are journaled",
 		    d->cfg->data_dir);
@@ -612,33 +658,6 @@ init_handle_data(struct daemon *d)
 	d->watch.data = d;
 }
 
-/*
- * One gatewayd per data directory: two would be two writers of the
- * journal (SQLite 3.40's WAL bug) and would knock each other off the
- * broker with the same client id.
- */
-static void
-lock_data_dir(const char *dir)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-		log_warn("mkdir %s", dir);
-	snprintf(path, sizeof(path), "%s/gatewayd.lock", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		log_warn("lock %s", path);
-		return;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			fatalx("another gatewayd is running on %s", dir);
-		log_warn("lock %s", path);
-	}
-	/* Kept open, and so locked, until the process ends. */
-}
-
 int
 daemon_run(struct config *cfg, struct access_tables *tables)
 {
@@ -659,16 +678,16 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	cb.arg = &d;
 	init_handle_data(&d);
 
-	lock_data_dir(cfg->data_dir);
+	d.lock_fd = -1;
 	d.dedup = dedup_new(DEDUP_WINDOW_MS, DEDUP_MAX);
 	if (d.dedup == NULL)
 		fatalx("out of memory");
-	open_journal(&d);
+	open_journal(&d, true);
 	if (d.journal == NULL)
 		log_errx("journal: cannot open it in %s: the gates are decided "
 		         "all the same, unjournaled, and visitors' entries "
 		         "used "
-		         "before are not known; retrying every 10 s",
+		         "before are not known; retrying every 30 s",
 		    cfg->data_dir);
 	check_clock(&d);
 

@@ -66,6 +66,7 @@ struct daemon {
 	uint64_t rejected;          /* bad payloads, all */
 	uint64_t journal_failures;
 	unsigned journal_retry_ticks;
+	int lock_fd;     /* data_dir/gatewayd.lock, held */
 	uint64_t unsent; /* commands while disconnected */
 	uint64_t unsent_warned_ms;
 	bool clock_checked;

@@ -38,8 +38,8 @@ struct journal {
 	sqlite3_stmt *commit;
 	int64_t next_seq;
 	int wal_fd;
-	int wal_pages;  /* in the WAL after the last commit */
-	int64_t tx_seq; /* next_seq when the transaction began */
+	int wal_pages; /* in the WAL after the last commit */
+	bool tx_lost;  /* the transaction was rolled back mid-way */
 	bool in_tx;
 
 	/* A failing disk is logged when it starts, once a minute while it
@@ -144,11 +144,44 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
+/* Ids never go back, even when retention has deleted the newest. */
+static int64_t
+stored_next_seq(struct journal *j)
+{
+	int64_t a, b;
+
+	a = query_int(j, "SELECT max(seq) FROM events");
+	b = query_int(j,
+	    "SELECT seq FROM sqlite_sequence"
+	    " WHERE name = 'events'");
+	if (a < 0 || b < 0)
+		return -1;
+	return (a > b ? a : b) + 1;
+}
+
+/*
+ * After a failed statement: SQLite may have rolled the transaction back
+ * by itself (SQLITE_FULL, IOERR, NOMEM).  Whatever happened, the next
+ * id is the one after what is really stored.
+ */
+static void
+recover(struct journal *j)
+{
+	int64_t next;
+
+	if (!sqlite3_get_autocommit(j->db))
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	j->in_tx = false;
+	next = stored_next_seq(j);
+	if (next > 0)
+		j->next_seq = next;
+}
+
 struct journal *
 journal_open(const char *data_dir, const char *site, bool full)
 {
 	struct journal *j;
-	int64_t a, b, version;
+	int64_t version;
 	char *wal;
 
 	if (mkdir(data_dir, 0750) < 0 && errno != EEXIST) {
@@ -201,13 +234,9 @@ journal_open(const char *data_dir, const char *site, bool full)
 		goto fail;
 
 	/* Ids never go back, even when retention has deleted the newest. */
-	a = query_int(j, "SELECT max(seq) FROM events");
-	b = query_int(j,
-	    "SELECT seq FROM sqlite_sequence"
-	    " WHERE name = 'events'");
-	if (a < 0 || b < 0)
+	j->next_seq = stored_next_seq(j);
+	if (j->next_seq < 0)
 		goto fail;
-	j->next_seq = (a > b ? a : b) + 1;
 	sqlite3_wal_hook(j->db, wal_hook, j);
 	if (asprintf(&wal, "%s-wal", j->path) >= 0) {
 		j->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
@@ -306,7 +335,6 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms,
 			return -1;
 		}
 		j->in_tx = true;
-		j->tx_seq = j->next_seq;
 	}
 	o = record_json(j, r, j->next_seq, ts_ms);
 	body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -331,6 +359,11 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms,
 	if (rc != SQLITE_DONE) {
 		failed(j, "insert");
 		free(body);
+		/* The rows before this one in the transaction are dropped
+		 * too: the commit reports it, so that their records are not
+		 * published (daemon.c). */
+		recover(j);
+		j->tx_lost = true;
 		return -1;
 	}
 	j->next_seq++;
@@ -346,19 +379,21 @@ journal_commit(struct journal *j)
 {
 	int rc;
 
+	if (j->tx_lost) {
+		j->tx_lost = false;
+		if (j->in_tx)
+			recover(j);
+		return -1;
+	}
 	if (!j->in_tx)
 		return 0;
 	rc = sqlite3_step(j->commit);
 	sqlite3_reset(j->commit);
 	if (rc != SQLITE_DONE) {
 		failed(j, "commit");
-		/* A failed COMMIT may leave the transaction open: end it.
-		 * Its rows are gone, so their ids are free again: nothing
+		/* Its rows are gone, so their ids are free again: nothing
 		 * with those ids has been published (daemon.c). */
-		if (!sqlite3_get_autocommit(j->db))
-			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		j->in_tx = false;
-		j->next_seq = j->tx_seq;
+		recover(j);
 		return -1;
 	}
 	j->in_tx = false;
