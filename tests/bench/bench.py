@@ -117,7 +117,7 @@ def journal_rows(data):
 def measure_latencies(port, persons, label, results):
     results[label + " 1000/s"] = load(port, 5000, rate=1000,
                                       persons=persons)
-    results[label + " 10/s"] = load(port, 100, rate=10, persons=persons)
+    results[label + " 10/s"] = load(port, 200, rate=10, persons=persons)
     results[label + " max"] = load(port, 60000, window=400,
                                    persons=persons)
 
