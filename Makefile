@@ -71,7 +71,7 @@ $(B)/libcore.a: $(CORE_OBJ)
 $(B)/gatewayd: $(B)/gateway/main.o $(B)/libcore.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEPS_LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libcore.a
+$(B)/tests/%: tests/unit/%.c tests/unit/scratch.h $(B)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(CMOCKA)) \
 		$(LDFLAGS_ALL) -o $@ $< $(B)/libcore.a $(DEPS_LIBS) \
@@ -120,12 +120,12 @@ bench: deps
 	$(PYTHON) tests/bench/bench.py --gatewayd $(B)/gatewayd
 
 fmt:
-	clang-format -i gateway/*.[ch] drivers/*.[ch] tests/unit/*.c tests/fuzz/*.c \
+	clang-format -i gateway/*.[ch] drivers/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c \
 		tests/bench/*.c
 
 fmt-check:
 	clang-format --dry-run --Werror gateway/*.[ch] drivers/*.[ch] \
-		tests/unit/*.c tests/fuzz/*.c tests/bench/*.c
+		tests/unit/*.[ch] tests/fuzz/*.c tests/bench/*.c
 
 install: $(B)/gatewayd
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/access.d \

@@ -16,23 +16,13 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "access.h"
 #include "config.h"
 #include "diag.h"
 #include "driver.h"
 #include "plate.h"
-
-static char dir[64];
-
-static void
-write_file(const char *name, const char *text)
-{
-	FILE *f = fopen(name, "wb");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /*
  * A gateway.ini for access directory name (two gates) and that
@@ -55,7 +45,7 @@ load(const char *name, struct config **cfgp, char **problems)
 	    "[device gate-south]\ndriver = face_gate\n"
 	    "[device gate-garage]\ndriver = face_gate\n",
 	    name);
-	write_file(ini, text);
+	scratch_write(ini, text);
 	diag_init(&d);
 	cfg = config_load(ini, &d);
 	assert_non_null(cfg);
@@ -90,8 +80,7 @@ setup(void **state)
 	(void)state;
 	setenv("TZ", "Asia/Shanghai", 1);
 	tzset();
-	snprintf(dir, sizeof(dir), "/tmp/test_access.XXXXXX");
-	if (mkdtemp(dir) == NULL || chdir(dir) < 0)
+	if (scratch_enter("test_access") < 0)
 		return -1;
 	return 0;
 }
@@ -99,13 +88,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[160];
-
 	(void)state;
-	if (chdir("/") < 0)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_leave();
 }
 
 static void
@@ -123,12 +107,12 @@ test_tables(void **state)
 
 	(void)state;
 	mkdir("full", 0700);
-	write_file("full/groups.ini",
+	scratch_write("full/groups.ini",
 	    "[group resident]\ngates = *\n"
 	    "[group cleaner]\ngates = gate-south, gate-north, gate-south\n"
 	    "hours = mon-sat 06:00-20:00\n"
 	    "[group garage]\ngates = gate-garage\nhours = 22:00-06:00\n");
-	write_file("full/persons.ini",
+	scratch_write("full/persons.ini",
 	    "[person P0001]\n"
 	    "name = 张三\n"
 	    "household = 5-2-301\n"
@@ -143,7 +127,7 @@ test_tables(void **state)
 	    "[person P0002]\n"
 	    "household = 5-2-301\n"
 	    "groups = resident,\n");
-	write_file("full/visitors.ini",
+	scratch_write("full/visitors.ini",
 	    "[visitor V1]\n"
 	    "host = 5-2-301\n"
 	    "name = 李四\n"
@@ -158,13 +142,13 @@ test_tables(void **state)
 	    "plate = 吉A88888\n"
 	    "from = 2026-01-01 00:00\n"
 	    "until = 2026-01-01 00:01\n");
-	write_file("full/vehicles.ini",
+	scratch_write("full/vehicles.ini",
 	    "[vehicle 吉A 12345]\nhousehold = 5-2-301\nplan = monthly\n"
 	    "valid_until = 2026-12-31\n"
 	    "[vehicle 吉A-D1234-5]\nplan = staff\n"
 	    "[vehicle ｊｉＢ１２３４５]\nplan = owner\nhousehold = "
 	    "9-9-9\n");
-	write_file("full/denied.ini",
+	scratch_write("full/denied.ini",
 	    "[deny P0666]\nreason = lost badge\n"
 	    "[deny 吉B·00000]\nreason = blocked plate\n");
 	t = load("full", &cfg, &problems);
@@ -289,9 +273,9 @@ test_empty(void **state)
 	(void)state;
 	mkdir("empty", 0700);
 	mkdir("comments", 0700);
-	write_file("comments/a.ini", "; nobody yet\n# 还没有人\n\n");
-	write_file("comments/b.ini", "");
-	write_file("comments/people.txt", "[person P0001]\ngroups = x\n");
+	scratch_write("comments/a.ini", "; nobody yet\n# 还没有人\n\n");
+	scratch_write("comments/b.ini", "");
+	scratch_write("comments/people.txt", "[person P0001]\ngroups = x\n");
 	t = load("empty", NULL, &problems);
 	assert_non_null(t);
 	assert_string_equal(problems, "");
@@ -335,7 +319,7 @@ test_inline_comments(void **state)
 
 	(void)state;
 	mkdir("comments-inline", 0700);
-	write_file("comments-inline/a.ini",
+	scratch_write("comments-inline/a.ini",
 	    "[group g] # 住户\n"
 	    "gates = gate-north, gate-south  # 两个门\n"
 	    "hours = mon-fri 07:00-19:00 # 工作日\n"
@@ -379,14 +363,14 @@ test_files(void **state)
 {
 	(void)state;
 	mkdir("order", 0700);
-	write_file("order/9-a.ini",
+	scratch_write("order/9-a.ini",
 	    "[group g]\ngates = *\n"
 	    "[person P1]\ngroups = g\n");
-	write_file("order/10-b.ini", "[person P1]\ngroups = g\n");
-	write_file("order/.hidden.ini", "[broken\n");
-	write_file("order/notes.txt", "[broken\n");
-	write_file("order/old.ini~", "[broken\n");
-	write_file("order/.ini", "[broken\n");
+	scratch_write("order/10-b.ini", "[person P1]\ngroups = g\n");
+	scratch_write("order/.hidden.ini", "[broken\n");
+	scratch_write("order/notes.txt", "[broken\n");
+	scratch_write("order/old.ini~", "[broken\n");
+	scratch_write("order/.ini", "[broken\n");
 	/* "10-b" sorts before "9-a": the first P1 is there. */
 	expect_problems("order",
 	    "order/9-a.ini:3: duplicate person P1 (first "
@@ -394,9 +378,9 @@ test_files(void **state)
 
 	/* Problems come file by file in that order, whatever found them. */
 	mkdir("late", 0700);
-	write_file("late/a.ini", "[person P1]\ngroups = nosuch\n");
-	write_file("late/b.ini", "[person P2]\ngroups = g\nfoo = 1\n");
-	write_file("late/c.ini", "[group g]\ngates = *\n");
+	scratch_write("late/a.ini", "[person P1]\ngroups = nosuch\n");
+	scratch_write("late/b.ini", "[person P2]\ngroups = g\nfoo = 1\n");
+	scratch_write("late/c.ini", "[group g]\ngates = *\n");
 	expect_problems("late",
 	    "late/a.ini:2: unknown group 'nosuch'\n"
 	    "late/b.ini:3: unknown key 'foo' in [person P2]\n");
@@ -407,7 +391,7 @@ test_files(void **state)
 		struct diag d;
 
 		mkdir("etc", 0700);
-		write_file("etc/gw.ini",
+		scratch_write("etc/gw.ini",
 		    "[gateway]\nsite = s\ndata_dir = d\n"
 		    "access_dir = nope.d\n");
 		diag_init(&d);
@@ -427,7 +411,7 @@ test_problems(void **state)
 {
 	(void)state;
 	mkdir("bad", 0700);
-	write_file("bad/a.ini",
+	scratch_write("bad/a.ini",
 	    "[group resident]\n" /* 1 */
 	    "gates = *\n"
 	    "[group cleaner]\n"
@@ -457,7 +441,7 @@ test_problems(void **state)
 	    "valid_until = 2026-12-32\n"
 	    "[deny P0666]\n"
 	    "[person]\n");
-	write_file("bad/b.ini",
+	scratch_write("bad/b.ini",
 	    "[visitor V1]\n" /* 1 */
 	    "host = 9-9-999\n"
 	    "person = P0001\n"
@@ -532,7 +516,7 @@ test_problems(void **state)
 
 	/* Visitors share no face id; a card is anyone's only once. */
 	mkdir("vis", 0700);
-	write_file("vis/a.ini",
+	scratch_write("vis/a.ini",
 	    "[group g]\ngates = *\n"
 	    "[person P1]\nhousehold = 1-1-101\ngroups = g\ncards = 77\n"
 	    "[visitor V1]\nhost = 1-1-101\nperson = PV1\ncard = 88\n"
@@ -591,7 +575,7 @@ test_sixty_four_groups(void **state)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, ",%c",
 		    names[i]);
 	snprintf(text + n, sizeof(text) - n, "\n");
-	write_file("g64/a.ini", text);
+	scratch_write("g64/a.ini", text);
 	t = load("g64", NULL, &problems);
 	if (t == NULL)
 		fail_msg("%s", problems);
@@ -651,7 +635,7 @@ test_time_zone(void **state)
 
 	(void)state;
 	mkdir("tz", 0700);
-	write_file("tz/a.ini",
+	scratch_write("tz/a.ini",
 	    "[group g]\ngates = *\n"
 	    "[person P1]\nhousehold = 1\ngroups = g\n"
 	    "[visitor V1]\nhost = 1\nperson = PV1\n"
@@ -666,7 +650,7 @@ test_time_zone(void **state)
 	    7200);
 	access_free(t);
 	/* In Berlin, 02:00 to 03:00 that night does not exist. */
-	write_file("tz/a.ini",
+	scratch_write("tz/a.ini",
 	    "[group g]\ngates = *\n"
 	    "[person P1]\nhousehold = 1\ngroups = g\n"
 	    "[visitor V1]\nhost = 1\nperson = PV1\n"

@@ -15,21 +15,11 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "config.h"
 #include "diag.h"
 #include "driver.h"
-
-static char dir[64];
-
-static void
-write_file(const char *name, const char *text)
-{
-	FILE *f = fopen(name, "wb");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* Load name; problems (sorted, printed) into *problems, never NULL. */
 static struct config *
@@ -71,7 +61,7 @@ expect_problems(const char *name, const char *text, const char *want)
 {
 	char *problems;
 
-	write_file(name, text);
+	scratch_write(name, text);
 	assert_null(load(name, &problems));
 	assert_string_equal(problems, want);
 	free(problems);
@@ -81,8 +71,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_config.XXXXXX");
-	if (mkdtemp(dir) == NULL || chdir(dir) < 0)
+	if (scratch_enter("test_config") < 0)
 		return -1;
 	return mkdir("etc", 0700);
 }
@@ -90,13 +79,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[160];
-
 	(void)state;
-	if (chdir("/") < 0)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_leave();
 }
 
 #define MINIMAL                                                                \
@@ -109,7 +93,7 @@ test_defaults(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("min.ini", MINIMAL);
+	scratch_write("min.ini", MINIMAL);
 	c = load_ok("min.ini");
 	assert_string_equal(c->path, "min.ini");
 	assert_string_equal(c->site, "jinding-5");
@@ -143,7 +127,7 @@ test_every_key(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("etc/full.ini",
+	scratch_write("etc/full.ini",
 	    "; every key\n"
 	    "[gateway]\n"
 	    "site = a_b-9\n"
@@ -182,7 +166,7 @@ test_every_key(void **state)
 	assert_true(c->keep_snapshots);
 	config_free(c);
 
-	write_file("etc/two.ini",
+	scratch_write("etc/two.ini",
 	    "[gateway]\nsite = s\ndata_dir = ../d\n"
 	    "access_dir = /abs/access.d\ncheck_ts = yes\nsync = normal\n"
 	    "stale_s = 1\n[privacy]\nkeep_snapshots = no\n");
@@ -197,9 +181,9 @@ test_every_key(void **state)
 	{
 		char path[128];
 
-		snprintf(path, sizeof(path), "%s/etc/two.ini", dir);
+		snprintf(path, sizeof(path), "%s/etc/two.ini", scratch_dir);
 		c = load_ok(path);
-		snprintf(path, sizeof(path), "%s/etc/../d", dir);
+		snprintf(path, sizeof(path), "%s/etc/../d", scratch_dir);
 		assert_string_equal(c->data_dir, path);
 		config_free(c);
 	}
@@ -211,7 +195,7 @@ test_notepad(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("notepad.ini",
+	scratch_write("notepad.ini",
 	    "\xef\xbb\xbf; 记事本\r\n"
 	    "[gateway]\r\n"
 	    "site = jinding-5\r\n"
@@ -238,7 +222,7 @@ test_inline_comments(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("comments.ini",
+	scratch_write("comments.ini",
 	    "[gateway]\n"
 	    "site = jinding-5  # 5号楼\n"
 	    "name = 金鼎#5栋 # the # in it stays\n"
@@ -267,7 +251,7 @@ test_devices(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("dev.ini",
+	scratch_write("dev.ini",
 	    MINIMAL "[device gate-north]\n" /* 5 */
 	            "driver = face_gate\n"
 	            "zone = north\n"
@@ -311,9 +295,9 @@ test_password(void **state)
 	struct config *c;
 
 	(void)state;
-	write_file("etc/pw", "s3cret-Pw\r\nsecond line\n");
+	scratch_write("etc/pw", "s3cret-Pw\r\nsecond line\n");
 	assert_int_equal(chmod("etc/pw", 0600), 0);
-	write_file("etc/pw.ini",
+	scratch_write("etc/pw.ini",
 	    MINIMAL "[mqtt]\nusername = gw\npassword_file = pw\n");
 	c = load_ok("etc/pw.ini");
 	assert_string_equal(c->mqtt_username, "gw");

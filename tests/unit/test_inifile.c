@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "diag.h"
 #include "inifile.h"
-
-static char dir[64];
 
 /* What the handler saw, one event a line, and what diag got. */
 static char *events;
@@ -113,8 +113,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_inifile.XXXXXX");
-	if (mkdtemp(dir) == NULL || chdir(dir) < 0)
+	if (scratch_enter("test_inifile") < 0)
 		return -1;
 	return 0;
 }
@@ -122,14 +121,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[160];
-
 	(void)state;
 	free(events);
-	if (chdir("/") < 0)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_leave();
 }
 
 static void

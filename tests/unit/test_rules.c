@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "access.h"
 #include "config.h"
 #include "driver.h"
@@ -75,42 +77,23 @@ static const char access_ini[] = "[group resident]\n"
                                  "[deny P0999]\n"
                                  "reason = banned\n";
 
-static char tmpdir[64];
 static struct config *cfg;
 static struct access_tables *tables;
-
-static void
-write_file(const char *name, const char *text)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 static int
 setup(void **state)
 {
 	struct diag diag;
-	char path[128];
 
 	(void)state;
 	setenv("TZ", "Asia/Shanghai", 1);
 	tzset();
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_rules.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (scratch_enter("test_rules") < 0 || mkdir("access.d", 0700) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/access.d", tmpdir);
-	mkdir(path, 0700);
-	write_file("gateway.ini", gateway_ini);
-	write_file("access.d/compound.ini", access_ini);
+	scratch_write("gateway.ini", gateway_ini);
+	scratch_write("access.d/compound.ini", access_ini);
 	diag_init(&diag);
-	snprintf(path, sizeof(path), "%s/gateway.ini", tmpdir);
-	cfg = config_load(path, &diag);
+	cfg = config_load("gateway.ini", &diag);
 	if (cfg)
 		tables = access_load(cfg, &diag);
 	diag_print(stderr, &diag);
@@ -121,13 +104,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[160];
-
 	(void)state;
 	access_free(tables);
 	config_free(cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_leave();
 }
 
 /* Local time in Asia/Shanghai. */
