@@ -102,8 +102,7 @@ static int
 get_string(json_t *obj, const char *key, char *out, size_t max, bool empty_ok)
 {
 	json_t *v = json_object_get(obj, key);
-	unsigned char c;
-	size_t len, i;
+	size_t len;
 
 	if (v == NULL || json_is_null(v))
 		return 0;
@@ -112,13 +111,9 @@ get_string(json_t *obj, const char *key, char *out, size_t max, bool empty_ok)
 	len = json_string_length(v);
 	if (len > max || (len == 0 && !empty_ok))
 		return -1;
-	/* No control characters: these strings reach log lines and
-	 * screens, where a newline would forge a line of its own. */
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)json_string_value(v)[i];
-		if (c < 0x20 || c == 0x7f)
-			return -1;
-	}
+	/* These strings reach log lines and screens. */
+	if (!str_printable(json_string_value(v), len))
+		return -1;
 	memcpy(out, json_string_value(v), len);
 	out[len] = '\0';
 	return 1;

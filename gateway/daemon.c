@@ -38,6 +38,7 @@ queue(struct daemon *d, const char *topic, const char *payload, size_t len,
     int qos, bool retain, bool record)
 {
 	struct outmsg *m;
+	size_t tlen;
 
 	if (d->nout == d->capout) {
 		size_t cap = d->capout ? d->capout * 2 : 64;
@@ -52,14 +53,15 @@ queue(struct daemon *d, const char *topic, const char *payload, size_t len,
 		d->capout = cap;
 	}
 	m = &d->out[d->nout];
-	m->topic = strdup(topic);
-	m->payload = malloc(len ? len : 1);
-	if (m->topic == NULL || m->payload == NULL) {
-		free(m->topic);
-		free(m->payload);
+	/* One allocation: the topic, its NUL, then the payload. */
+	tlen = strlen(topic) + 1;
+	m->topic = malloc(tlen + len);
+	if (m->topic == NULL) {
 		log_errx("out of memory: dropped a message to %s", topic);
 		return;
 	}
+	memcpy(m->topic, topic, tlen);
+	m->payload = m->topic + tlen;
 	memcpy(m->payload, payload, len);
 	m->len = len;
 	m->qos = qos;
@@ -80,11 +82,8 @@ daemon_record(struct daemon *d, const struct journal_record *r, int64_t ts)
 {
 	char topic[256], *json;
 
-	if (d->journal == NULL ||
-	    journal_append(d->journal, r, ts, &json) < 0) {
-		d->journal_failures++;
+	if (d->journal == NULL || journal_append(d->journal, r, ts, &json) < 0)
 		return -1;
-	}
 	snprintf(topic, sizeof(topic), "%s/events/%s", d->cfg->topic_prefix,
 	    r->kind);
 	/* A record goes out only if its commit succeeds: its id is then
@@ -106,10 +105,8 @@ on_check(uv_check_t *h)
 	bool committed = true;
 	size_t i;
 
-	if (d->journal != NULL && journal_commit(d->journal) < 0) {
-		d->journal_failures++;
+	if (d->journal != NULL && journal_commit(d->journal) < 0)
 		committed = false;
-	}
 	log_flush();
 	if (d->nout == 0)
 		return;
@@ -131,7 +128,6 @@ on_check(uv_check_t *h)
 				    d->unsent);
 		}
 		free(d->out[i].topic);
-		free(d->out[i].payload);
 	}
 	mqtt_flush(d->mqtt);
 	if (d->nout > 2)
@@ -388,8 +384,12 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 	const char *kind, *id, *sub;
 
 	d->last_input = uv_now(d->loop);
-	if (topic_split(d->cfg->topic_prefix, topic, &t) < 0)
+	if (topic_split(d->cfg->topic_prefix, topic, &t) < 0) {
+		log_debug("mqtt: not a device topic: %.80s",
+		    str_printable(topic, strlen(topic)) ? topic :
+		                                          "(unprintable)");
 		return;
+	}
 	kind = t.kind;
 	id = t.id;
 	sub = t.sub;

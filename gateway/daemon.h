@@ -21,7 +21,7 @@ struct device;
 
 struct outmsg {
 	char *topic;
-	char *payload;
+	char *payload; /* in the same allocation as topic */
 	size_t len;
 	int qos;
 	bool retain;
@@ -64,7 +64,6 @@ struct daemon {
 	uint64_t last_input;        /* uv_now() of the last message */
 	uint64_t unknown_warned_ms; /* unknown devices */
 	uint64_t rejected;          /* bad payloads, all */
-	uint64_t journal_failures;
 	unsigned journal_retry_ticks;
 	int lock_fd;     /* data_dir/gatewayd.lock, held */
 	uint64_t unsent; /* commands while disconnected */

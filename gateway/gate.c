@@ -91,8 +91,9 @@ gate_unknown(struct daemon *d, const char *id, const char *subtopic)
 	d->rejected++;
 	if (log_ratelimit(&d->unknown_warned_ms))
 		log_warnx("gate %s: a %s request from a device that is not in "
-		          "%s (logged once a minute)",
-		    id, subtopic, d->cfg->path);
+		          "%s (%" PRIu64 " bad requests so far; logged once a "
+		          "minute)",
+		    id, subtopic, d->cfg->path, d->rejected);
 	daemon_record(d, &r, now);
 }
 

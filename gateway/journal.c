@@ -432,12 +432,6 @@ journal_wal_fd(const struct journal *j)
 	return j->wal_fd;
 }
 
-int64_t
-journal_next_seq(const struct journal *j)
-{
-	return j->next_seq;
-}
-
 int
 journal_visitor_entries(struct journal *j,
     void (*cb)(void *, const char *, unsigned), void *arg)

@@ -53,8 +53,6 @@ bool journal_wants_checkpoint(const struct journal *, bool idle);
  * on a flash card's fsync.  -1 if there is none.
  */
 int journal_wal_fd(const struct journal *);
-/* The id the next row will get. */
-int64_t journal_next_seq(const struct journal *);
 
 /* Entries each visitor has used: one call per visitor with any. */
 int journal_visitor_entries(struct journal *,

@@ -455,12 +455,6 @@ mqtt_start(struct mqtt *m)
 	try_connect(m);
 }
 
-bool
-mqtt_connected(const struct mqtt *m)
-{
-	return m->state == MQTT_CONNECTED;
-}
-
 int
 mqtt_subscribe(struct mqtt *m, const char *pattern, int qos)
 {
@@ -471,6 +465,7 @@ mqtt_subscribe(struct mqtt *m, const char *pattern, int qos)
 		    mosquitto_strerror(rc));
 		return -1;
 	}
+	log_debug("mqtt: subscribe %s", pattern);
 	mqtt_update(m);
 	return 0;
 }

@@ -28,7 +28,6 @@ struct mqtt *mqtt_new(uv_loop_t *, const struct config *,
     const char *will_payload);
 /* Connect now, and keep reconnecting with backoff. */
 void mqtt_start(struct mqtt *);
-bool mqtt_connected(const struct mqtt *);
 int mqtt_subscribe(struct mqtt *, const char *pattern, int qos);
 int mqtt_publish(struct mqtt *, const char *topic, const void *payload,
     size_t len, int qos, bool retain);

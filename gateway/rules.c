@@ -84,6 +84,15 @@ decide_visitor(const struct rules_clock *c, struct rules_decision *d)
 	allow(d, RULES_VISITOR);
 }
 
+/* A request that proves nothing (doubtful, stale) names nobody. */
+static void
+forget(struct rules_decision *d)
+{
+	d->person = NULL;
+	d->visitor = NULL;
+	d->deny = NULL;
+}
+
 /* Who the request names, and whether they are on the deny list. */
 static void
 identify(struct access_tables *t, const struct access_request *req,
@@ -151,18 +160,14 @@ rules_gate(struct access_tables *t, const struct device *gate,
 	if (stale_ms > 0 && req->ts_ms != 0 &&
 	    (c->now_ms - req->ts_ms > stale_ms ||
 	        req->ts_ms - c->now_ms > stale_ms)) {
-		d->person = NULL;
-		d->visitor = NULL;
-		d->deny = NULL;
+		forget(d);
 		deny(d, RULES_STALE);
 		return;
 	}
 	/* A doubtful match says nothing about who it is. */
 	if (req->credential == CREDENTIAL_FACE &&
 	    req->score < gate->min_score) {
-		d->person = NULL;
-		d->visitor = NULL;
-		d->deny = NULL;
+		forget(d);
 		deny(d, RULES_LOW_SCORE);
 		return;
 	}

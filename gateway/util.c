@@ -57,6 +57,17 @@ utf8_valid(const char *s, size_t len)
 	return true;
 }
 
+bool
+str_printable(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
 size_t
 utf8_count(const char *s)
 {

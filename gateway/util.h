@@ -11,6 +11,11 @@
 
 /* Is s[0..len) well-formed UTF-8 (no overlongs, no surrogates)? */
 bool utf8_valid(const char *s, size_t len);
+/*
+ * No control characters (below 0x20, DEL, NUL) in s[0..len): outside
+ * input with a newline would forge a log line of its own.
+ */
+bool str_printable(const char *s, size_t len);
 /* Code points in a valid UTF-8 string. */
 size_t utf8_count(const char *s);
 

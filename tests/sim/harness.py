@@ -489,12 +489,7 @@ class Gatewayd:
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                return None
-        return self._reap()
+        return self.wait_exit(timeout)
 
     def wait_exit(self, timeout=10):
         """Wait for it to exit on its own; its status (None: it did not,

@@ -49,6 +49,10 @@ test_utf8(void **state)
 	assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
 	assert_true(utf8_valid("\xf0\x9f\x98\x80", 4));  /* emoji */
 	assert_int_equal(utf8_count("吉A12345"), 7);
+	assert_true(str_printable("张三 P0001", strlen("张三 P0001")));
+	assert_false(str_printable("r1\n<2>forged", 13));
+	assert_false(str_printable("a\x7f", 2));
+	assert_false(str_printable("a\0b", 3));
 }
 
 static void
