@@ -1,11 +1,20 @@
 /*
  * driver.h - the contract between the core and a kind of device.
  *
- * A driver turns one kind of device's wire format into events and the
- * core's commands into wire format.  It never touches MQTT, SQLite, HTTP
- * or timers: the core calls it with bytes and gets bytes back, so a
- * driver is tested without a socket.  Adding a vendor is adding one file
- * and one line in registry.c.
+ * A driver turns one kind of device's wire format into typed events and
+ * the core's typed commands into wire format.  It never touches the
+ * broker, a bus, the journal or a timer: the core hands it bytes (an MQTT
+ * payload) or register values (a Modbus poll) and gets events back, and
+ * asks it for the payload or the register writes of a command, which the
+ * core then sends.  So a driver is tested without a socket, and adding a
+ * vendor is adding one file and one line in registry.c.
+ *
+ * Lifecycle: the core allocates priv_size bytes (zeroed) for a device's
+ * own settings, calls defaults(), sets each key of its section through
+ * the schema in keys[], calls check() at the end of the section and,
+ * once every section of gateway.ini has been read, link() (a barrier
+ * names its camera).  After that the device and its priv are read-only:
+ * what changes while running is the core's live state, not the device's.
  */
 #ifndef DRIVER_H
 #define DRIVER_H
@@ -14,8 +23,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schema.h"
+
+struct config;
+
+/* What a device is for: routes its events to the right rules. */
 enum device_class {
 	DEVICE_GATE = 1, /* a pedestrian gate: face terminal, card reader */
+	DEVICE_LPR,      /* a plate camera */
+	DEVICE_BARRIER,  /* a parking barrier */
+	DEVICE_CAMERA,   /* a camera's (or an NVR's) analytics */
+	DEVICE_CHARGER,  /* a charging point */
+	DEVICE_METER,    /* an energy meter */
+	DEVICE_FIRE,     /* a fire panel's alarm */
+	DEVICE_CLASS_MAX,
 };
 
 enum direction {
@@ -24,26 +45,38 @@ enum direction {
 	DIRECTION_BOTH = 3, /* device setting only: the event says which */
 };
 
-/* One configured device: [device ID] in gateway.ini. */
+/* One configured device: [device ID] in gateway.ini.  Read-only once
+ * configured; live state (online, counters) is the core's. */
 struct device {
 	char *id;
 	const struct driver *driver;
-	void *priv;     /* the driver's own settings */
+	void *priv;     /* the driver's own settings: priv_size bytes */
 	unsigned index; /* position in config->devices */
 	char *file;     /* where it was configured */
 	int line;
+};
 
-	/* Set by the driver from its section; read by the rules. */
+/*
+ * What the access rules need of a gate, whatever its driver: a driver of
+ * class DEVICE_GATE keeps this at the start of its priv (device_gate()).
+ */
+struct gate_settings {
 	char *zone; /* optional */
 	enum direction direction;
-	double min_score; /* face gates */
+	double min_score; /* face matches below it prove nothing */
 	int open_ms;      /* how long an open lasts */
+};
 
-	/* Run-time state, owned by the core. */
-	int online;         /* -1 unknown, 0 offline, 1 online */
-	uint64_t rejected;  /* bad payloads seen */
-	uint64_t warned_ms; /* last rate-limited warning */
-	uint64_t direction_warned_ms;
+/* ---- events: what devices say ---- */
+
+enum event_type {
+	EVENT_ACCESS = 1, /* a person asks to pass: face or card */
+	EVENT_PLATE,      /* a plate camera read a plate */
+	EVENT_CAMERA,     /* camera analytics saw something */
+	EVENT_FIRE,       /* a fire panel's alarm state */
+	EVENT_TELEMETRY,  /* measurements: a charging port, a meter */
+	EVENT_INPUT,      /* digital inputs' levels: loop detector, contacts */
+	EVENT_STATUS,     /* the device says it is online or offline */
 };
 
 enum credential {
@@ -51,11 +84,14 @@ enum credential {
 	CREDENTIAL_CARD = 2,
 };
 
-#define REQUEST_ID_MAX 64 /* longer ids are unreadable */
-#define SUBJECT_MAX    64
-#define SNAPSHOT_MAX   512
+#define REQUEST_ID_MAX  64 /* longer ids are unreadable */
+#define SUBJECT_MAX     64
+#define SNAPSHOT_MAX    512
+#define PLATE_TEXT_MAX  40 /* a plate as read, before normalising */
+#define CAMERA_TYPE_MAX 32 /* "falling_object" */
+#define CAMERA_NAME_MAX 64 /* an NVR's camera */
 
-/* A person at a gate asking to pass: what a driver decodes. */
+/* A person at a gate asking to pass. */
 struct access_request {
 	char request[REQUEST_ID_MAX + 1]; /* "" when unreadable */
 	enum credential credential;
@@ -66,57 +102,232 @@ struct access_request {
 	char snapshot[SNAPSHOT_MAX + 1]; /* a URL on the device */
 };
 
-enum gate_action {
-	GATE_OPEN = 1,
-	GATE_DENY,
-	GATE_HOLD_OPEN,
-	GATE_NORMAL,
+/* A plate camera's read. */
+struct plate_read {
+	char request[REQUEST_ID_MAX + 1];
+	char plate[PLATE_TEXT_MAX + 1]; /* as read: the rules normalise */
+	char color[16];                 /* "blue", "green", ... or "" */
+	double confidence;              /* 0..1 */
+	enum direction direction;       /* 0: the camera does not know */
+	int64_t ts_ms;
+	char snapshot[SNAPSHOT_MAX + 1];
 };
 
-/* What the core tells a gate to do. */
-struct gate_command {
-	enum gate_action action;
+/* What a camera's analytics saw. */
+struct camera_event {
+	char request[REQUEST_ID_MAX + 1]; /* the event's id */
+	char type[CAMERA_TYPE_MAX + 1];   /* falling_object, ... */
+	char camera[CAMERA_NAME_MAX + 1]; /* an NVR's camera, or "" */
+	double score;
+	int64_t ts_ms;
+	char snapshot[SNAPSHOT_MAX + 1];
+};
+
+/* The fire panel's alarm: the state now, not an edge. */
+struct fire_state {
+	bool alarm;
+};
+
+enum port_state {
+	PORT_IDLE = 0,
+	PORT_PLUGGED = 1,
+	PORT_CHARGING = 2,
+	PORT_FINISHED = 3,
+	PORT_FAULT = 4,
+};
+
+/* Which members of a struct telemetry a device measured. */
+enum {
+	TELEMETRY_STATE = 1 << 0,
+	TELEMETRY_CURRENT = 1 << 1,
+	TELEMETRY_VOLTAGE = 1 << 2,
+	TELEMETRY_POWER = 1 << 3,
+	TELEMETRY_ENERGY = 1 << 4,
+	TELEMETRY_TEMP = 1 << 5,
+	TELEMETRY_FAULT = 1 << 6,
+	TELEMETRY_ENABLED = 1 << 7,
+};
+
+/* Measurements of one charging port, or of a meter (port 0). */
+struct telemetry {
+	unsigned port; /* from 1; 0: the device as a whole */
+	unsigned have; /* TELEMETRY_* */
+	enum port_state state;
+	double current_a, voltage_v, power_w, energy_wh, temp_c;
+	unsigned fault;
+	bool enabled; /* the port's output is on */
+};
+
+/* Digital inputs as read: levels, not edges (the core sees changes). */
+struct input_levels {
+	uint32_t mask;   /* bit n: input n was read */
+	uint32_t levels; /* bit n: input n is closed (on) */
+};
+
+/* A device's own word on whether it is there (its MQTT will, say). */
+struct device_status {
+	bool online;
+};
+
+struct event {
+	enum event_type type;
+	union {
+		struct access_request access;
+		struct plate_read plate;
+		struct camera_event camera;
+		struct fire_state fire;
+		struct telemetry telemetry;
+		struct input_levels input;
+		struct device_status status;
+	} u;
+};
+
+/* ---- commands: what the core tells devices to do ---- */
+
+enum command_action {
+	COMMAND_OPEN = 1,  /* let one through (a barrier: its open pulse) */
+	COMMAND_DENY,      /* refuse, with a reason on the device's screen */
+	COMMAND_HOLD_OPEN, /* fire: open, and stay open until NORMAL */
+	COMMAND_NORMAL,    /* end a HOLD_OPEN */
+	COMMAND_PULSE,     /* close a relay for open_ms, then let go */
+	COMMAND_CHARGER_START,
+	COMMAND_CHARGER_STOP,
+	COMMAND_CHARGER_LIMIT,
+	COMMAND_ACTION_MAX,
+};
+
+struct command {
+	enum command_action action;
 	const char *request; /* the id being answered, or NULL */
 	const char *reason;  /* machine-readable, deny only */
-	const char *display; /* text for the terminal's screen */
-	int open_ms;
+	const char *display; /* text for the device's screen, or NULL */
+	int open_ms;         /* OPEN, PULSE */
+	unsigned port;       /* CHARGER_*: from 1 */
+	double limit_a;      /* CHARGER_LIMIT, CHARGER_START (0: none) */
 };
 
+/* ---- transports ---- */
+
 enum driver_decode {
-	DRIVER_OK = 0,     /* out is a complete request */
-	DRIVER_BAD = -1,   /* malformed: err says why; out->request is
-	                    * set when the id could still be read */
-	DRIVER_IGNORE = 1, /* a subtopic this driver does not handle */
+	DRIVER_OK = 0,     /* out is a complete event */
+	DRIVER_BAD = -1,   /* malformed: err says why; the event's request
+	                    * id is set when it could still be read */
+	DRIVER_IGNORE = 1, /* nothing for the core (a subtopic it does not
+	                    * handle, an update that changes nothing) */
+};
+
+/*
+ * A device reached over MQTT: it publishes on
+ * <prefix>/<kind>/<id>/<subtopic> (and, for vendor formats, on topic())
+ * and is commanded on <prefix>/<kind>/<id>/cmd.
+ */
+struct driver_mqtt {
+	const char *kind;             /* "gate": the topic's <kind> */
+	const char *const *subtopics; /* subscribed, NULL-terminated */
+	/* A vendor topic outside <prefix> (Frigate's frigate/events), or
+	 * NULL.  Optional. */
+	const char *(*topic)(const struct device *);
+	/* A message on one of its topics into one event. */
+	enum driver_decode (*decode)(const struct device *,
+	    const char *subtopic, const void *payload, size_t len,
+	    struct event *out, char *err, size_t errlen);
+	/* A command as the payload for .../cmd: the length written (no NUL
+	 * counted); 0 when the command means nothing to this device; -1
+	 * when it does not fit.  Optional: a device that takes none. */
+	int (*encode)(const struct device *, const struct command *, char *buf,
+	    size_t size);
+};
+
+enum modbus_function {
+	MODBUS_READ_COILS = 1,
+	MODBUS_READ_DISCRETE_INPUTS = 2,
+	MODBUS_READ_HOLDING_REGISTERS = 3,
+	MODBUS_READ_INPUT_REGISTERS = 4,
+	/* value as sent: 0xFF00 on, 0x0000 off, or a relay board's raw
+	 * "flash" value (the bus then checks the echo itself) */
+	MODBUS_WRITE_COIL = 5,
+	MODBUS_WRITE_REGISTER = 6,
+	MODBUS_WRITE_REGISTERS = 16,
+};
+
+#define MODBUS_OP_REGS 125 /* the most one read may ask for */
+#define MODBUS_OP_BITS 256 /* coils or inputs one read may ask for */
+
+/* One Modbus transaction: a request, and the bus fills in the reply. */
+struct modbus_op {
+	enum modbus_function fn;
+	uint16_t addr;                 /* as on the wire, from 0 */
+	uint16_t count;                /* registers or bits to read or write */
+	uint16_t value;                /* WRITE_COIL, WRITE_REGISTER */
+	uint16_t regs[MODBUS_OP_REGS]; /* read: the reply; WRITE_REGISTERS */
+	uint8_t bits[MODBUS_OP_BITS];  /* read: one byte per bit, 0 or 1 */
+};
+
+/* Where a Modbus device is: its [bus NAME] and unit, and its pace. */
+struct modbus_address {
+	const char *bus;
+	int unit;    /* 1..247 */
+	int poll_ms; /* how often poll() is read; 0: never */
+};
+
+#define DRIVER_OPS_MAX 8 /* transactions in one poll or one command */
+
+/*
+ * A device on a Modbus bus.  Every hook is called on its bus's thread,
+ * never the loop's, and is pure: registers in, events out.
+ */
+struct driver_modbus {
+	void (*address)(const struct device *, struct modbus_address *);
+	/* What to read each poll, in as few transactions as its map
+	 * allows: the number of ops filled (at most max). */
+	int (*poll)(const struct device *, struct modbus_op *ops, size_t max);
+	/* The replies to poll()'s ops into events: the number filled (at
+	 * most max), or -1 with err when the reply makes no sense. */
+	int (*decode)(const struct device *, const struct modbus_op *ops,
+	    size_t nops, struct event *out, size_t max, char *err,
+	    size_t errlen);
+	/* A command as writes: the number of ops filled (at most max); 0
+	 * when the command means nothing to this device. */
+	int (*execute)(const struct device *, const struct command *,
+	    struct modbus_op *ops, size_t max);
 };
 
 struct driver {
 	const char *name; /* "driver = face_gate" */
 	enum device_class class;
-	const char *topic_kind; /* cg/<site>/<kind>/<id>/... */
-	/* Subtopics to subscribe to under cg/<site>/<kind>/<id>/. */
-	const char *const *subtopics;
 
-	/* Give the device its defaults.  0 or -1. */
-	int (*init)(struct device *);
-	/* One key of the device's section ("driver" is the core's).
-	 * 0, or -1 with err filled for an unknown key or a bad value. */
-	int (*set)(struct device *, const char *key, const char *value,
-	    char *err, size_t errlen);
-	/* The whole section has been read.  0, or -1 with err. */
-	int (*check)(struct device *, char *err, size_t errlen);
-	void (*free)(struct device *);
+	/* Configuration: the keys of its section besides "driver". */
+	size_t priv_size;
+	const struct schema_key *keys;
+	/* Defaults into priv, before any key.  Optional. */
+	void (*defaults)(void *priv);
+	/* The whole section has been read.  0, or -1 with err.  Optional. */
+	int (*check)(const struct device *, char *err, size_t errlen);
+	/* Every device is known: resolve the ones this one names.
+	 * 0, or -1 with err.  Optional. */
+	int (*link)(struct device *, const struct config *, char *err,
+	    size_t errlen);
+	/* Free what priv holds beyond the schema's strings.  Optional. */
+	void (*free)(void *priv);
 
-	/* An MQTT message on one of the subtopics. */
-	enum driver_decode (*decode)(const struct device *,
-	    const char *subtopic, const void *payload, size_t len,
-	    struct access_request *out, char *err, size_t errlen);
-	/* A command as the payload for cg/<site>/<kind>/<id>/cmd.
-	 * Returns the length written (no NUL counted), or -1. */
-	int (*encode)(const struct device *, const struct gate_command *,
-	    char *buf, size_t size);
+	/* How it is reached: one of the two, or both. */
+	const struct driver_mqtt *mqtt;
+	const struct driver_modbus *modbus;
 };
 
 /* registry.c: the driver called name, or NULL. */
 const struct driver *driver_find(const char *name);
+/* registry.c: a driver whose MQTT topics have this <kind>, or NULL. */
+const struct driver *driver_find_kind(const char *kind);
+
+/* A gate's settings (struct gate_settings at the start of its priv), or
+ * NULL when dev is not a gate. */
+static inline const struct gate_settings *
+device_gate(const struct device *dev)
+{
+	return dev->driver != NULL && dev->driver->class == DEVICE_GATE ?
+	    (const struct gate_settings *)dev->priv :
+	    NULL;
+}
 
 #endif

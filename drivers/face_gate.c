@@ -4,7 +4,7 @@
  * .../face and .../card, commands on .../cmd.  Face images and features
  * never come here: a terminal sends only the id it recognised.
  */
-#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,85 +17,54 @@
 #define DEFAULT_MIN_SCORE 0.80
 #define DEFAULT_OPEN_MS   3000
 
-static int
-face_gate_init(struct device *dev)
-{
-	dev->direction = DIRECTION_BOTH;
-	dev->min_score = DEFAULT_MIN_SCORE;
-	dev->open_ms = DEFAULT_OPEN_MS;
-	return 0;
-}
-
-static int
-face_gate_set(struct device *dev, const char *key, const char *value, char *err,
-    size_t errlen)
-{
-	char *end;
-	double d;
-	long l;
-
-	if (strcmp(key, "zone") == 0) {
-		free(dev->zone);
-		dev->zone = strdup(value);
-		return dev->zone ? 0 : -1;
-	}
-	if (strcmp(key, "direction") == 0) {
-		if (strcmp(value, "in") == 0)
-			dev->direction = DIRECTION_IN;
-		else if (strcmp(value, "out") == 0)
-			dev->direction = DIRECTION_OUT;
-		else if (strcmp(value, "both") == 0)
-			dev->direction = DIRECTION_BOTH;
-		else {
-			snprintf(err, errlen,
-			    "direction must be in, out or both, not '%s'",
-			    value);
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(key, "min_score") == 0) {
-		errno = 0;
-		d = strtod(value, &end);
-		if (errno || end == value || *end || d < 0 || d > 1) {
-			snprintf(err, errlen,
-			    "min_score must be a number from 0 to 1, not '%s'",
-			    value);
-			return -1;
-		}
-		dev->min_score = d;
-		return 0;
-	}
-	if (strcmp(key, "open_ms") == 0) {
-		errno = 0;
-		l = strtol(value, &end, 10);
-		if (errno || end == value || *end || l < 500 || l > 60000) {
-			snprintf(err, errlen,
-			    "open_ms must be 500 to 60000, not '%s'", value);
-			return -1;
-		}
-		dev->open_ms = (int)l;
-		return 0;
-	}
-	snprintf(err, errlen, "unknown key '%s' for driver face_gate", key);
-	return -1;
-}
-
-static int
-face_gate_check(struct device *dev, char *err, size_t errlen)
-{
-	(void)dev;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 static void
-face_gate_free(struct device *dev)
+face_gate_defaults(void *priv)
 {
-	free(dev->zone);
-	dev->zone = NULL;
+	struct gate_settings *g = priv;
+
+	g->direction = DIRECTION_BOTH;
+	g->min_score = DEFAULT_MIN_SCORE;
+	g->open_ms = DEFAULT_OPEN_MS;
 }
+
+static int
+set_direction(void *priv, const char *value, char *err, size_t errlen)
+{
+	struct gate_settings *g = priv;
+
+	if (strcmp(value, "in") == 0)
+		g->direction = DIRECTION_IN;
+	else if (strcmp(value, "out") == 0)
+		g->direction = DIRECTION_OUT;
+	else if (strcmp(value, "both") == 0)
+		g->direction = DIRECTION_BOTH;
+	else {
+		snprintf(err, errlen, "bad direction '%s' (in, out or both)",
+		    value);
+		return -1;
+	}
+	return 0;
+}
+
+#define G(member) offsetof(struct gate_settings, member)
+
+static const struct schema_key face_gate_keys[] = {
+	{ .name = "zone", .type = SCHEMA_STRING, .offset = G(zone) },
+	{ .name = "direction", .type = SCHEMA_CUSTOM, .set = set_direction },
+	{ .name = "min_score",
+	    .type = SCHEMA_DOUBLE,
+	    .offset = G(min_score),
+	    .dmin = 0,
+	    .dmax = 1 },
+	{ .name = "open_ms",
+	    .type = SCHEMA_INT,
+	    .offset = G(open_ms),
+	    .min = 500,
+	    .max = 60000 },
+	SCHEMA_END,
+};
+
+#undef G
 
 /* A string member of at most max bytes: 1 found, 0 absent, -1 wrong. */
 static int
@@ -128,9 +97,9 @@ bad(char *err, size_t errlen, const char *fmt, const char *what)
 
 static enum driver_decode
 face_gate_decode(const struct device *dev, const char *subtopic,
-    const void *payload, size_t len, struct access_request *out, char *err,
-    size_t errlen)
+    const void *payload, size_t len, struct event *ev, char *err, size_t errlen)
 {
+	struct access_request *out = &ev->u.access;
 	const char *subject_key;
 	json_error_t jerr;
 	json_t *root, *v;
@@ -139,7 +108,8 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 	int r;
 
 	(void)dev;
-	memset(out, 0, sizeof(*out));
+	memset(ev, 0, sizeof(*ev));
+	ev->type = EVENT_ACCESS;
 	out->score = -1;
 	if (strcmp(subtopic, "face") == 0) {
 		out->credential = CREDENTIAL_FACE;
@@ -218,21 +188,25 @@ done:
 	return rc;
 }
 
-static const char *const actions[] = {
-	[GATE_OPEN] = "open",
-	[GATE_DENY] = "deny",
-	[GATE_HOLD_OPEN] = "hold_open",
-	[GATE_NORMAL] = "normal",
+static const char *const actions[COMMAND_ACTION_MAX] = {
+	[COMMAND_OPEN] = "open",
+	[COMMAND_DENY] = "deny",
+	[COMMAND_HOLD_OPEN] = "hold_open",
+	[COMMAND_NORMAL] = "normal",
 };
 
 static int
-face_gate_encode(const struct device *dev, const struct gate_command *cmd,
-    char *buf, size_t size)
+face_gate_encode(const struct device *dev, const struct command *cmd, char *buf,
+    size_t size)
 {
 	json_t *o;
 	size_t n;
 
 	(void)dev;
+	/* A terminal has no relay to pulse and no charger. */
+	if (cmd->action <= 0 || cmd->action >= COMMAND_ACTION_MAX ||
+	    actions[cmd->action] == NULL)
+		return 0;
 	o = json_object();
 	if (o == NULL)
 		return -1;
@@ -243,7 +217,7 @@ face_gate_encode(const struct device *dev, const struct gate_command *cmd,
 		json_object_set_new(o, "reason", json_string(cmd->reason));
 	if (cmd->display)
 		json_object_set_new(o, "display", json_string(cmd->display));
-	if (cmd->action == GATE_OPEN)
+	if (cmd->action == COMMAND_OPEN)
 		json_object_set_new(o, "open_ms", json_integer(cmd->open_ms));
 	n = json_dumpb(o, buf, size, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -254,15 +228,18 @@ face_gate_encode(const struct device *dev, const struct gate_command *cmd,
 
 static const char *const face_gate_subtopics[] = { "face", "card", NULL };
 
+static const struct driver_mqtt face_gate_mqtt = {
+	.kind = "gate",
+	.subtopics = face_gate_subtopics,
+	.decode = face_gate_decode,
+	.encode = face_gate_encode,
+};
+
 const struct driver face_gate_driver = {
 	.name = "face_gate",
 	.class = DEVICE_GATE,
-	.topic_kind = "gate",
-	.subtopics = face_gate_subtopics,
-	.init = face_gate_init,
-	.set = face_gate_set,
-	.check = face_gate_check,
-	.free = face_gate_free,
-	.decode = face_gate_decode,
-	.encode = face_gate_encode,
+	.priv_size = sizeof(struct gate_settings),
+	.keys = face_gate_keys,
+	.defaults = face_gate_defaults,
+	.mqtt = &face_gate_mqtt,
 };

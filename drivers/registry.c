@@ -22,3 +22,15 @@ driver_find(const char *name)
 			return drivers[i];
 	return NULL;
 }
+
+const struct driver *
+driver_find_kind(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (drivers[i]->mqtt != NULL &&
+		    strcmp(drivers[i]->mqtt->kind, kind) == 0)
+			return drivers[i];
+	return NULL;
+}

@@ -1,33 +1,124 @@
 /*
  * config.c - gateway.ini, the installation: [gateway], [mqtt], [privacy]
- * and one [device ID] per device, handed key by key to its driver.  Every
- * problem is reported with file:line and parsing goes on.
+ * and one [device ID] per device.  Every section's keys are a schema
+ * table (schema.h), a device's are its driver's; every problem is
+ * reported with file:line and parsing goes on.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "driver.h"
 #include "inifile.h"
+#include "schema.h"
+#include "secret.h"
 
 #define ZONEINFO "/usr/share/zoneinfo"
-#define ID_MAX   32
 #define SEEN_MAX 32
-#define ID_RULE  "a-z, 0-9, '_' and '-', at most 32"
 
-enum section {
-	SEC_NONE,
-	SEC_SKIP, /* a bad or unsupported section: its keys say nothing */
-	SEC_GATEWAY,
-	SEC_MQTT,
-	SEC_PRIVACY,
-	SEC_DEVICE,
+static int set_timezone(void *obj, const char *value, char *err, size_t errlen);
+static int set_topic_prefix(void *obj, const char *value, char *err,
+    size_t errlen);
+
+#define C(member) offsetof(struct config, member)
+
+static const char *const sync_choices[] = { "normal", "full", NULL };
+static const char *const check_ts_choices[] = { "auto", "yes", "no", NULL };
+
+static const struct schema_key gateway_keys[] = {
+	{ .name = "site",
+	    .type = SCHEMA_ID,
+	    .offset = C(site),
+	    .required = true },
+	{ .name = "name", .type = SCHEMA_STRING, .offset = C(name) },
+	{ .name = "timezone", .type = SCHEMA_CUSTOM, .set = set_timezone },
+	{ .name = "data_dir",
+	    .type = SCHEMA_PATH,
+	    .offset = C(data_dir),
+	    .required = true },
+	{ .name = "access_dir",
+	    .type = SCHEMA_PATH,
+	    .offset = C(access_dir),
+	    .required = true },
+	{ .name = "sync",
+	    .type = SCHEMA_ENUM,
+	    .offset = C(sync),
+	    .choices = sync_choices },
+	{ .name = "check_ts",
+	    .type = SCHEMA_ENUM,
+	    .offset = C(check_ts),
+	    .choices = check_ts_choices },
+	{ .name = "stale_s",
+	    .type = SCHEMA_INT,
+	    .offset = C(stale_s),
+	    .min = 1,
+	    .max = 3600 },
+	SCHEMA_END,
+};
+
+static const struct schema_key mqtt_keys[] = {
+	{ .name = "host", .type = SCHEMA_STRING, .offset = C(mqtt_host) },
+	{ .name = "port",
+	    .type = SCHEMA_INT,
+	    .offset = C(mqtt_port),
+	    .min = 1,
+	    .max = 65535 },
+	{ .name = "client_id",
+	    .type = SCHEMA_STRING,
+	    .offset = C(mqtt_client_id) },
+	{ .name = "username",
+	    .type = SCHEMA_STRING,
+	    .offset = C(mqtt_username) },
+	{ .name = "password_file",
+	    .type = SCHEMA_PATH,
+	    .offset = C(mqtt_password_file) },
+	{ .name = "topic_prefix",
+	    .type = SCHEMA_CUSTOM,
+	    .set = set_topic_prefix },
+	{ .name = "keepalive",
+	    .type = SCHEMA_INT,
+	    .offset = C(mqtt_keepalive),
+	    .min = 5,
+	    .max = 3600 },
+	{ .name = "max_payload",
+	    .type = SCHEMA_SIZE,
+	    .offset = C(max_payload),
+	    .min = 256,
+	    .max = 1048576 },
+	SCHEMA_END,
+};
+
+static const struct schema_key privacy_keys[] = {
+	{ .name = "keep_snapshots",
+	    .type = SCHEMA_BOOL,
+	    .offset = C(keep_snapshots) },
+	SCHEMA_END,
+};
+
+#undef C
+
+/* The sections of gateway.ini that hold settings of the gateway itself. */
+static const struct {
+	const char *type;
+	const struct schema_key *keys;
+} sections[] = {
+	{ "gateway", gateway_keys },
+	{ "mqtt", mqtt_keys },
+	{ "privacy", privacy_keys },
+};
+
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+/* Sections of DESIGN §4.3 that later versions read. */
+static const char *const unsupported[] = {
+	"uplink",
+	"office",
+	"wechat",
+	"parking",
+	"bus",
 };
 
 struct parse {
@@ -37,10 +128,10 @@ struct parse {
 	char *dir;     /* gateway.ini's directory, or "" */
 	size_t errors; /* diag->n at the start */
 
-	enum section sec;
-	char *sec_text; /* "[device gate-north]" for messages */
+	const struct schema_key *keys; /* the section's; NULL: skip it */
+	char *sec_text;                /* "[device gate-north]" */
 	int sec_line;
-	int gateway_line, mqtt_line, privacy_line;
+	int first_line[NSECTIONS]; /* where each section was, or 0 */
 	struct {
 		char *key;
 		int line;
@@ -53,14 +144,6 @@ struct parse {
 	int sections;
 };
 
-static const char *const unsupported[] = {
-	"uplink",
-	"office",
-	"wechat",
-	"parking",
-	"bus",
-};
-
 static char *
 xstrdup(const char *s)
 {
@@ -69,86 +152,6 @@ xstrdup(const char *s)
 	if (d == NULL)
 		diag_oom();
 	return d;
-}
-
-/* A printf into a new string. */
-static char *xprintf(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static char *
-xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		diag_oom();
-	return s;
-}
-
-static void
-set_str(char **dst, const char *value)
-{
-	free(*dst);
-	*dst = xstrdup(value);
-}
-
-/* [a-z0-9_-]{1,32}: a site or device id, safe in topics and file names. */
-static bool
-valid_id(const char *s)
-{
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-");
-
-	return n > 0 && n <= ID_MAX && s[n] == '\0';
-}
-
-static int
-parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* A path from gateway.ini: relative ones are relative to gateway.ini. */
-static char *
-resolve(const struct parse *p, const char *path)
-{
-	size_t n = strlen(p->dir);
-
-	if (path[0] == '/' || n == 0)
-		return xstrdup(path);
-	return xprintf("%s%s%s", p->dir, p->dir[n - 1] == '/' ? "" : "/", path);
-}
-
-static void
-bad(struct parse *p, int line, const char *key, const char *value,
-    const char *want)
-{
-	diag_add(p->diag, p->file, line, "bad %s '%s' (%s)", key, value, want);
-}
-
-static void
-set_int(struct parse *p, int line, const char *key, const char *value, long min,
-    long max, long *out)
-{
-	char want[64];
-
-	if (parse_long(value, min, max, out) < 0) {
-		snprintf(want, sizeof(want), "an integer from %ld to %ld", min,
-		    max);
-		bad(p, line, key, value, want);
-	}
 }
 
 static bool
@@ -165,191 +168,90 @@ timezone_exists(const char *tz)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The first line of the n bytes read into buf (of size bytes). */
+static int
+set_timezone(void *obj, const char *value, char *err, size_t errlen)
+{
+	struct config *c = obj;
+
+	if (!timezone_exists(value)) {
+		snprintf(err, errlen,
+		    "unknown timezone '%s' (not in " ZONEINFO ")", value);
+		return -1;
+	}
+	free(c->timezone);
+	c->timezone = xstrdup(value);
+	return 0;
+}
+
+static int
+set_topic_prefix(void *obj, const char *value, char *err, size_t errlen)
+{
+	struct config *c = obj;
+
+	if (strpbrk(value, "+#") != NULL || value[strlen(value) - 1] == '/') {
+		snprintf(err, errlen,
+		    "bad topic_prefix '%s' (no '+' or '#', no '/' at the end)",
+		    value);
+		return -1;
+	}
+	free(c->topic_prefix);
+	c->topic_prefix = xstrdup(value);
+	return 0;
+}
+
+static int
+seen_line(const struct parse *p, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < p->nseen; i++)
+		if (strcmp(p->seen[i].key, key) == 0)
+			return p->seen[i].line;
+	return 0;
+}
+
+/* The password is read once the whole file is: its key may come first. */
 static void
-set_password(struct parse *p, int line, const char *path, char *buf, size_t n,
-    size_t size)
+read_password(struct parse *p, int line)
 {
 	struct config *c = p->cfg;
-	size_t len;
+	char err[512];
 
-	buf[n] = '\0';
-	len = strcspn(buf, "\r\n");
-	if (len == n && n == size - 1) {
-		diag_add(p->diag, p->file, line,
-		    "password_file %s: first line too long", path);
-		return;
-	}
-	if (c->mqtt_password != NULL) {
-		explicit_bzero(c->mqtt_password, strlen(c->mqtt_password));
-		free(c->mqtt_password);
-	}
-	c->mqtt_password = malloc(len + 1);
-	if (c->mqtt_password == NULL)
-		diag_oom();
-	memcpy(c->mqtt_password, buf, len);
-	c->mqtt_password[len] = '\0';
 	p->password_line = line;
+	secret_free(c->mqtt_password);
+	c->mqtt_password = NULL;
+	if (secret_read(c->mqtt_password_file, &c->mqtt_password, err,
+	        sizeof(err)) < 0)
+		diag_add(p->diag, p->file, line, "password_file %s", err);
 }
 
-/*
- * The first line of the password file.  The password is a secret: no
- * message here or anywhere else may contain it, and no buffer keeps it.
- */
 static void
-read_password(struct parse *p, int line, const char *value)
+device_driver(struct parse *p, int line, const char *value)
 {
-	char *path = resolve(p, value), buf[1024], ebuf[128];
-	struct stat st;
-	ssize_t n;
-	int fd;
+	struct device *dev = p->dev;
+	const struct driver *drv;
 
-	/* O_NONBLOCK: a FIFO must not hang -t; it is refused below. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		diag_add(p->diag, p->file, line, "password_file %s: %s", path,
-		    strerror_r(errno, ebuf, sizeof(ebuf)));
-		free(path);
+	drv = driver_find(value);
+	if (drv == NULL) {
+		diag_add(p->diag, p->file, line, "unknown driver '%s'", value);
+		p->dev_dead = true;
 		return;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		diag_add(p->diag, p->file, line,
-		    "password_file %s is not a regular file", path);
-	} else if (st.st_mode & 007) {
-		diag_add(p->diag, p->file, line,
-		    "password_file %s must not be accessible to others "
-		    "(chmod o-rwx %s)",
-		    path, path);
-	} else {
-		n = read(fd, buf, sizeof(buf) - 1);
-		if (n < 0)
-			diag_add(p->diag, p->file, line, "password_file %s: %s",
-			    path, strerror_r(errno, ebuf, sizeof(ebuf)));
-		else
-			set_password(p, line, path, buf, (size_t)n,
-			    sizeof(buf));
-		explicit_bzero(buf, sizeof(buf));
-	}
-	close(fd);
-	free(path);
-}
-
-static void
-gateway_key(struct parse *p, int line, const char *key, const char *value)
-{
-	struct config *c = p->cfg;
-	long v;
-
-	if (strcmp(key, "site") == 0) {
-		if (!valid_id(value))
-			bad(p, line, key, value, ID_RULE);
-		else
-			set_str(&c->site, value);
-	} else if (strcmp(key, "name") == 0) {
-		set_str(&c->name, value);
-	} else if (strcmp(key, "timezone") == 0) {
-		if (!timezone_exists(value))
-			diag_add(p->diag, p->file, line,
-			    "unknown timezone '%s' (not in " ZONEINFO ")",
-			    value);
-		else
-			set_str(&c->timezone, value);
-	} else if (strcmp(key, "data_dir") == 0) {
-		free(c->data_dir);
-		c->data_dir = resolve(p, value);
-	} else if (strcmp(key, "access_dir") == 0) {
-		free(c->access_dir);
-		c->access_dir = resolve(p, value);
-	} else if (strcmp(key, "sync") == 0) {
-		if (strcmp(value, "normal") == 0)
-			c->sync = CONFIG_SYNC_NORMAL;
-		else if (strcmp(value, "full") == 0)
-			c->sync = CONFIG_SYNC_FULL;
-		else
-			bad(p, line, key, value, "normal or full");
-	} else if (strcmp(key, "check_ts") == 0) {
-		if (strcmp(value, "auto") == 0)
-			c->check_ts = CONFIG_CHECK_TS_AUTO;
-		else if (strcmp(value, "yes") == 0)
-			c->check_ts = CONFIG_CHECK_TS_YES;
-		else if (strcmp(value, "no") == 0)
-			c->check_ts = CONFIG_CHECK_TS_NO;
-		else
-			bad(p, line, key, value, "auto, yes or no");
-	} else if (strcmp(key, "stale_s") == 0) {
-		v = c->stale_s;
-		set_int(p, line, key, value, 1, 3600, &v);
-		c->stale_s = (int)v;
-	} else {
-		diag_add(p->diag, p->file, line,
-		    "unknown key '%s' in [gateway]", key);
-	}
-}
-
-static void
-mqtt_key(struct parse *p, int line, const char *key, const char *value)
-{
-	struct config *c = p->cfg;
-	long v;
-
-	if (strcmp(key, "host") == 0) {
-		set_str(&c->mqtt_host, value);
-	} else if (strcmp(key, "port") == 0) {
-		v = c->mqtt_port;
-		set_int(p, line, key, value, 1, 65535, &v);
-		c->mqtt_port = (int)v;
-	} else if (strcmp(key, "client_id") == 0) {
-		set_str(&c->mqtt_client_id, value);
-	} else if (strcmp(key, "username") == 0) {
-		set_str(&c->mqtt_username, value);
-	} else if (strcmp(key, "password_file") == 0) {
-		read_password(p, line, value);
-	} else if (strcmp(key, "topic_prefix") == 0) {
-		if (strpbrk(value, "+#") != NULL ||
-		    value[strlen(value) - 1] == '/')
-			bad(p, line, key, value,
-			    "no '+' or '#', no '/' at the end");
-		else
-			set_str(&c->topic_prefix, value);
-	} else if (strcmp(key, "keepalive") == 0) {
-		v = c->mqtt_keepalive;
-		set_int(p, line, key, value, 5, 3600, &v);
-		c->mqtt_keepalive = (int)v;
-	} else if (strcmp(key, "max_payload") == 0) {
-		v = (long)c->max_payload;
-		set_int(p, line, key, value, 256, 1048576, &v);
-		c->max_payload = (size_t)v;
-	} else {
-		diag_add(p->diag, p->file, line, "unknown key '%s' in [mqtt]",
-		    key);
-	}
-}
-
-static void
-privacy_key(struct parse *p, int line, const char *key, const char *value)
-{
-	if (strcmp(key, "keep_snapshots") == 0) {
-		if (strcmp(value, "yes") == 0)
-			p->cfg->keep_snapshots = true;
-		else if (strcmp(value, "no") == 0)
-			p->cfg->keep_snapshots = false;
-		else
-			bad(p, line, key, value, "yes or no");
-	} else {
-		diag_add(p->diag, p->file, line,
-		    "unknown key '%s' in [privacy]", key);
-	}
+	dev->driver = drv;
+	dev->priv = calloc(1, drv->priv_size ? drv->priv_size : 1);
+	if (dev->priv == NULL)
+		diag_oom();
+	if (drv->defaults)
+		drv->defaults(dev->priv);
 }
 
 static void
 device_key(struct parse *p, int line, const char *key, const char *value)
 {
 	struct device *dev = p->dev;
-	const struct driver *drv;
-	char err[256];
+	const struct schema_key *k;
+	char err[512];
 
-	if (p->dev_dead)
-		return;
 	if (dev->driver == NULL) {
 		if (strcmp(key, "driver") != 0) {
 			diag_add(p->diag, p->file, line,
@@ -358,27 +260,25 @@ device_key(struct parse *p, int line, const char *key, const char *value)
 			p->dev_dead = true;
 			return;
 		}
-		drv = driver_find(value);
-		if (drv == NULL) {
-			diag_add(p->diag, p->file, line, "unknown driver '%s'",
-			    value);
-			p->dev_dead = true;
-			return;
-		}
-		dev->driver = drv;
-		if (drv->init && drv->init(dev) < 0) {
-			diag_add(p->diag, p->file, line,
-			    "device %s: driver %s cannot start", dev->id,
-			    drv->name);
-			p->dev_dead = true;
-		}
+		device_driver(p, line, value);
 		return;
 	}
-	err[0] = '\0';
-	if (dev->driver->set == NULL ||
-	    dev->driver->set(dev, key, value, err, sizeof(err)) < 0)
-		diag_add(p->diag, p->file, line, "device %s: %s", dev->id,
-		    err[0] ? err : "cannot set it");
+	k = schema_find(dev->driver->keys, key);
+	if (k == NULL)
+		diag_add(p->diag, p->file, line,
+		    "device %s: unknown key '%s' for driver %s", dev->id, key,
+		    dev->driver->name);
+	else if (schema_set(k, dev->priv, value, p->dir, err, sizeof(err)) < 0)
+		diag_add(p->diag, p->file, line, "device %s: %s", dev->id, err);
+}
+
+static void
+missing_keys(struct parse *p, const struct schema_key *keys)
+{
+	for (; keys != NULL && keys->name != NULL; keys++)
+		if (keys->required && seen_line(p, keys->name) == 0)
+			diag_add(p->diag, p->file, p->sec_line,
+			    "missing key '%s' in %s", keys->name, p->sec_text);
 }
 
 static void
@@ -386,35 +286,21 @@ section_end(void *user, bool damaged)
 {
 	struct parse *p = user;
 	struct device *dev = p->dev;
-	char err[256];
+	char err[512];
 	size_t i;
 
-	if (p->sec == SEC_GATEWAY && !damaged) {
-		static const char *const required[] = {
-			"site",
-			"data_dir",
-			"access_dir",
-		};
-
-		for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-			size_t k;
-
-			for (k = 0; k < p->nseen; k++)
-				if (strcmp(p->seen[k].key, required[i]) == 0)
-					break;
-			if (k == p->nseen)
-				diag_add(p->diag, p->file, p->sec_line,
-				    "missing key '%s' in [gateway]",
-				    required[i]);
-		}
-	}
-	if (p->sec == SEC_DEVICE && !p->dev_dead && !damaged) {
+	/* An unreadable line may hold what seems to be missing. */
+	if (p->keys != NULL && !damaged)
+		missing_keys(p, p->keys);
+	if (dev != NULL && !p->dev_dead && !damaged) {
 		if (dev->driver == NULL) {
 			diag_add(p->diag, p->file, p->sec_line,
 			    "missing key 'driver' in %s", p->sec_text);
-		} else if (dev->driver->check) {
+		} else {
+			missing_keys(p, dev->driver->keys);
 			err[0] = '\0';
-			if (dev->driver->check(dev, err, sizeof(err)) < 0)
+			if (dev->driver->check &&
+			    dev->driver->check(dev, err, sizeof(err)) < 0)
 				diag_add(p->diag, p->file, p->sec_line,
 				    "device %s: %s", dev->id,
 				    err[0] ? err : "incomplete");
@@ -425,35 +311,23 @@ section_end(void *user, bool damaged)
 	p->nseen = 0;
 	free(p->sec_text);
 	p->sec_text = NULL;
-	p->sec = SEC_NONE;
+	p->keys = NULL;
 	p->dev = NULL;
 	p->dev_dead = false;
-}
-
-/* Once per section: the first line it was seen at, or a duplicate. */
-static bool
-first_of(struct parse *p, int *seen_line, int line, const char *type)
-{
-	if (*seen_line != 0) {
-		diag_add(p->diag, p->file, line,
-		    "duplicate section [%s] (first at %s:%d)", type, p->file,
-		    *seen_line);
-		return false;
-	}
-	*seen_line = line;
-	return true;
 }
 
 static void
 new_device(struct parse *p, int line, const char *id)
 {
+	static const struct schema_key id_key = { .name = "device id",
+		.type = SCHEMA_ID };
 	struct config *c = p->cfg;
 	struct device *dev, **v;
+	char *checked = NULL, err[256];
 	size_t i;
 
-	if (!valid_id(id)) {
-		diag_add(p->diag, p->file, line,
-		    "bad device id '%s' (" ID_RULE ")", id);
+	if (schema_set(&id_key, &checked, id, NULL, err, sizeof(err)) < 0) {
+		diag_add(p->diag, p->file, line, "%s", err);
 		return;
 	}
 	for (i = 0; i < c->ndevices; i++) {
@@ -461,6 +335,7 @@ new_device(struct parse *p, int line, const char *id)
 			diag_add(p->diag, p->file, line,
 			    "duplicate device %s (first at %s:%d)", id,
 			    c->devices[i]->file, c->devices[i]->line);
+			free(checked);
 			return;
 		}
 	}
@@ -469,14 +344,12 @@ new_device(struct parse *p, int line, const char *id)
 	if (v == NULL || dev == NULL)
 		diag_oom();
 	c->devices = v;
-	dev->id = xstrdup(id);
+	dev->id = checked;
 	dev->file = xstrdup(p->file);
 	dev->line = line;
 	dev->index = (unsigned)c->ndevices;
-	dev->online = -1;
 	c->devices[c->ndevices++] = dev;
 	p->dev = dev;
-	p->sec = SEC_DEVICE;
 }
 
 static void
@@ -488,10 +361,12 @@ section_begin(void *user, const char *file, int line, const char *type,
 
 	(void)file;
 	p->sections++;
-	p->sec = SEC_SKIP;
+	p->keys = NULL;
 	p->sec_line = line;
-	p->sec_text =
-	    *name ? xprintf("[%s %s]", type, name) : xprintf("[%s]", type);
+	if (*name != '\0' && asprintf(&p->sec_text, "[%s %s]", type, name) < 0)
+		diag_oom();
+	if (*name == '\0' && asprintf(&p->sec_text, "[%s]", type) < 0)
+		diag_oom();
 	for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
 		if (strcmp(type, unsupported[i]) == 0) {
 			diag_add(p->diag, p->file, line,
@@ -508,8 +383,9 @@ section_begin(void *user, const char *file, int line, const char *type,
 			new_device(p, line, name);
 		return;
 	}
-	if (strcmp(type, "gateway") != 0 && strcmp(type, "mqtt") != 0 &&
-	    strcmp(type, "privacy") != 0) {
+	for (i = 0; i < NSECTIONS && strcmp(type, sections[i].type); i++)
+		;
+	if (i == NSECTIONS) {
 		diag_add(p->diag, p->file, line, "unknown section %s",
 		    p->sec_text);
 		return;
@@ -519,15 +395,14 @@ section_begin(void *user, const char *file, int line, const char *type,
 		    type);
 		return;
 	}
-	if (strcmp(type, "gateway") == 0 &&
-	    first_of(p, &p->gateway_line, line, type))
-		p->sec = SEC_GATEWAY;
-	else if (strcmp(type, "mqtt") == 0 &&
-	    first_of(p, &p->mqtt_line, line, type))
-		p->sec = SEC_MQTT;
-	else if (strcmp(type, "privacy") == 0 &&
-	    first_of(p, &p->privacy_line, line, type))
-		p->sec = SEC_PRIVACY;
+	if (p->first_line[i] != 0) {
+		diag_add(p->diag, p->file, line,
+		    "duplicate section [%s] (first at %s:%d)", type, p->file,
+		    p->first_line[i]);
+		return;
+	}
+	p->first_line[i] = line;
+	p->keys = sections[i].keys;
 }
 
 static void
@@ -535,19 +410,19 @@ key_value(void *user, const char *file, int line, const char *key,
     const char *value)
 {
 	struct parse *p = user;
-	size_t i;
+	const struct schema_key *k;
+	char err[512];
+	int first;
 
 	(void)file;
-	if (p->sec == SEC_SKIP || p->sec == SEC_NONE ||
-	    (p->sec == SEC_DEVICE && p->dev_dead))
+	if (p->keys == NULL && (p->dev == NULL || p->dev_dead))
 		return;
-	for (i = 0; i < p->nseen; i++) {
-		if (strcmp(p->seen[i].key, key) == 0) {
-			diag_add(p->diag, p->file, line,
-			    "duplicate key '%s' in %s (first at %s:%d)", key,
-			    p->sec_text, p->file, p->seen[i].line);
-			return;
-		}
+	first = seen_line(p, key);
+	if (first != 0) {
+		diag_add(p->diag, p->file, line,
+		    "duplicate key '%s' in %s (first at %s:%d)", key,
+		    p->sec_text, p->file, first);
+		return;
 	}
 	if (p->nseen < SEEN_MAX) {
 		p->seen[p->nseen].key = xstrdup(key);
@@ -556,25 +431,41 @@ key_value(void *user, const char *file, int line, const char *key,
 	}
 	if (*value == '\0') {
 		diag_add(p->diag, p->file, line, "no value for '%s'", key);
-		if (p->sec == SEC_DEVICE && p->dev->driver == NULL)
+		if (p->dev != NULL && p->dev->driver == NULL)
 			p->dev_dead = true;
 		return;
 	}
-	switch (p->sec) {
-	case SEC_GATEWAY:
-		gateway_key(p, line, key, value);
-		break;
-	case SEC_MQTT:
-		mqtt_key(p, line, key, value);
-		break;
-	case SEC_PRIVACY:
-		privacy_key(p, line, key, value);
-		break;
-	case SEC_DEVICE:
+	if (p->dev != NULL) {
 		device_key(p, line, key, value);
-		break;
-	default:
-		break;
+		return;
+	}
+	k = schema_find(p->keys, key);
+	if (k == NULL)
+		diag_add(p->diag, p->file, line, "unknown key '%s' in %s", key,
+		    p->sec_text);
+	else if (schema_set(k, p->cfg, value, p->dir, err, sizeof(err)) < 0)
+		diag_add(p->diag, p->file, line, "%s", err);
+	else if (strcmp(key, "password_file") == 0)
+		read_password(p, line);
+}
+
+/* Every device is known: each resolves the ones it names. */
+static void
+link_devices(struct parse *p)
+{
+	struct config *c = p->cfg;
+	struct device *dev;
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < c->ndevices; i++) {
+		dev = c->devices[i];
+		if (dev->driver == NULL || dev->driver->link == NULL)
+			continue;
+		err[0] = '\0';
+		if (dev->driver->link(dev, c, err, sizeof(err)) < 0)
+			diag_add(p->diag, dev->file, dev->line, "device %s: %s",
+			    dev->id, err[0] ? err : "cannot be linked");
 	}
 }
 
@@ -584,29 +475,32 @@ finish(struct parse *p)
 {
 	struct config *c = p->cfg;
 
-	if (p->gateway_line == 0)
+	if (p->first_line[0] == 0)
 		diag_add(p->diag, p->file, 0, "missing section [gateway]");
 	if (c->timezone == NULL) {
 		c->timezone = xstrdup("Asia/Shanghai");
 		if (!timezone_exists(c->timezone))
-			diag_add(p->diag, p->file, p->gateway_line,
+			diag_add(p->diag, p->file, p->first_line[0],
 			    "timezone %s is not in " ZONEINFO
 			    " (install tzdata)",
 			    c->timezone);
 	}
 	if (c->mqtt_host == NULL)
 		c->mqtt_host = xstrdup("127.0.0.1");
-	if (p->password_line != 0 && c->mqtt_username == NULL)
+	if (c->mqtt_password_file != NULL && c->mqtt_username == NULL)
 		diag_add(p->diag, p->file, p->password_line,
 		    "password_file needs a username");
+	link_devices(p);
 	if (c->site == NULL)
 		return;
 	if (c->name == NULL)
 		c->name = xstrdup(c->site);
-	if (c->mqtt_client_id == NULL)
-		c->mqtt_client_id = xprintf("cg-%s", c->site);
-	if (c->topic_prefix == NULL)
-		c->topic_prefix = xprintf("cg/%s", c->site);
+	if (c->mqtt_client_id == NULL &&
+	    asprintf(&c->mqtt_client_id, "cg-%s", c->site) < 0)
+		diag_oom();
+	if (c->topic_prefix == NULL &&
+	    asprintf(&c->topic_prefix, "cg/%s", c->site) < 0)
+		diag_oom();
 }
 
 struct config *
@@ -642,8 +536,8 @@ config_load(const char *path, struct diag *d)
 		p.dir = xstrdup("");
 	else if (slash == path)
 		p.dir = xstrdup("/");
-	else
-		p.dir = xprintf("%.*s", (int)(slash - path), path);
+	else if (asprintf(&p.dir, "%.*s", (int)(slash - path), path) < 0)
+		diag_oom();
 
 	inifile_parse(path, d, &handler, &p);
 	/* A file that cannot be read has said so: nothing else to add. */
@@ -667,27 +561,22 @@ config_free(struct config *c)
 		return;
 	for (i = 0; i < c->ndevices; i++) {
 		dev = c->devices[i];
-		if (dev->driver != NULL && dev->driver->free != NULL)
-			dev->driver->free(dev);
-		free(dev->zone);
+		if (dev->driver != NULL) {
+			if (dev->driver->free != NULL)
+				dev->driver->free(dev->priv);
+			schema_free(dev->driver->keys, dev->priv);
+		}
+		free(dev->priv);
 		free(dev->id);
 		free(dev->file);
 		free(dev);
 	}
 	free(c->devices);
-	if (c->mqtt_password != NULL) {
-		explicit_bzero(c->mqtt_password, strlen(c->mqtt_password));
-		free(c->mqtt_password);
-	}
+	secret_free(c->mqtt_password);
+	for (i = 0; i < NSECTIONS; i++)
+		schema_free(sections[i].keys, c);
 	free(c->path);
-	free(c->site);
-	free(c->name);
 	free(c->timezone);
-	free(c->data_dir);
-	free(c->access_dir);
-	free(c->mqtt_host);
-	free(c->mqtt_client_id);
-	free(c->mqtt_username);
 	free(c->topic_prefix);
 	free(c);
 }

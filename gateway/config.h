@@ -43,10 +43,11 @@ struct config {
 	int mqtt_port;        /* default 1883 */
 	char *mqtt_client_id; /* default "cg-<site>" */
 	char *mqtt_username;  /* optional */
-	char *mqtt_password;  /* read from password_file; never logged */
-	char *topic_prefix;   /* default "cg/<site>" */
-	int mqtt_keepalive;   /* seconds, default 30 */
-	size_t max_payload;   /* bytes, default 4096 */
+	char *mqtt_password_file;
+	char *mqtt_password; /* read from password_file; never logged */
+	char *topic_prefix;  /* default "cg/<site>" */
+	int mqtt_keepalive;  /* seconds, default 30 */
+	size_t max_payload;  /* bytes, default 4096 */
 
 	/* [privacy] */
 	bool keep_snapshots; /* default no */
@@ -65,7 +66,7 @@ void config_free(struct config *);
 
 /* The device with this id, or NULL. */
 struct device *config_device(const struct config *, const char *id);
-/* How many devices of the given driver class ("gate" ...) there are. */
+/* How many devices of the given class (enum device_class) there are. */
 size_t config_count_class(const struct config *, int device_class);
 
 #endif

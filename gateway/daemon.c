@@ -1,7 +1,7 @@
 /*
- * daemon.c - the running gateway on its libuv loop: start-up, topic
- * routing, the commit-then-publish step of each loop iteration, the
- * checkpoint and watchdog timers, reloads, and a clean stop.
+ * daemon.c - the running gateway on its libuv loop: start-up, MQTT
+ * messages to drivers and pipelines, the end of each loop iteration
+ * (commit, then let the outbox go), timers, signals and a clean stop.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,114 +25,50 @@
 #include "driver.h"
 #include "log.h"
 #include "mqtt.h"
+#include "outbox.h"
+#include "pipeline.h"
+#include "reload.h"
+#include "state.h"
 #include "topic.h"
 #include "util.h"
 
 #define CHECKPOINT_MS 1000
-#define DEBOUNCE_MS   300
-#define IDLE_MS       250    /* no request for this long: a quiet moment */
-#define DEDUP_MAX     131072 /* ids per generation: bounds memory */
+#define IDLE_MS       250 /* no request for this long: a quiet moment */
 
-static void
-queue(struct daemon *d, const char *topic, const char *payload, size_t len,
-    int qos, bool retain, bool record)
+static int
+sink_publish(void *arg, const char *topic, const void *payload, size_t len,
+    int qos, bool retain)
 {
-	struct outmsg *m;
-	size_t tlen;
+	struct daemon *d = arg;
 
-	if (d->nout == d->capout) {
-		size_t cap = d->capout ? d->capout * 2 : 64;
-		struct outmsg *v = realloc(d->out, cap * sizeof(*v));
-
-		if (v == NULL) {
-			log_errx("out of memory: dropped a message to %s",
-			    topic);
-			return;
-		}
-		d->out = v;
-		d->capout = cap;
-	}
-	m = &d->out[d->nout];
-	/* One allocation: the topic, its NUL, then the payload. */
-	tlen = strlen(topic) + 1;
-	m->topic = malloc(tlen + len);
-	if (m->topic == NULL) {
-		log_errx("out of memory: dropped a message to %s", topic);
-		return;
-	}
-	memcpy(m->topic, topic, tlen);
-	m->payload = m->topic + tlen;
-	memcpy(m->payload, payload, len);
-	m->len = len;
-	m->qos = qos;
-	m->retain = retain;
-	m->record = record;
-	d->nout++;
-}
-
-void
-daemon_send(struct daemon *d, const char *topic, const char *payload,
-    size_t len, int qos, bool retain)
-{
-	queue(d, topic, payload, len, qos, retain, false);
-}
-
-int
-daemon_record(struct daemon *d, const struct journal_record *r, int64_t ts)
-{
-	char topic[256], *json;
-
-	if (d->journal == NULL || journal_append(d->journal, r, ts, &json) < 0)
-		return -1;
-	snprintf(topic, sizeof(topic), "%s/events/%s", d->cfg->topic_prefix,
-	    r->kind);
-	/* A record goes out only if its commit succeeds: its id is then
-	 * taken for good, and the office de-duplicates on ids. */
-	queue(d, topic, json, strlen(json), 0, false, true);
-	free(json);
-	return 0;
+	return mqtt_publish(d->mqtt, topic, payload, len, qos, retain);
 }
 
 /*
  * After every loop iteration's I/O: commit what it journaled, and only
  * then let its commands and events out.  A kill -9 can lose a command,
- * never the record of one that was sent.
+ * never the record of one that was sent.  Even when the journal failed
+ * (disk full), the gates are answered: locking residents out helps
+ * nobody; the failure is logged.
  */
 static void
 on_check(uv_check_t *h)
 {
 	struct daemon *d = h->data;
-	bool committed = true;
-	size_t i;
+	struct pipeline *p = &d->pipe;
+	bool committed = true, cork;
 
-	if (d->journal != NULL && journal_commit(d->journal) < 0)
+	if (p->journal != NULL && journal_commit(p->journal) < 0)
 		committed = false;
 	log_flush();
-	if (d->nout == 0)
-		return;
-	/*
-	 * Even when the journal failed (disk full), the gates are answered:
-	 * locking residents out helps nobody; the failure is logged.
-	 */
-	if (d->nout > 2)
+	cork = outbox_pending(p->outbox) > 2;
+	if (cork)
 		mqtt_cork(d->mqtt, true);
-	for (i = 0; i < d->nout; i++) {
-		if ((committed || !d->out[i].record) &&
-		    mqtt_publish(d->mqtt, d->out[i].topic, d->out[i].payload,
-		        d->out[i].len, d->out[i].qos, d->out[i].retain) < 0 &&
-		    !d->out[i].record) {
-			d->unsent++;
-			if (log_ratelimit(&d->unsent_warned_ms))
-				log_warnx("mqtt: not connected: %" PRIu64
-				          " commands not sent so far",
-				    d->unsent);
-		}
-		free(d->out[i].topic);
-	}
+	outbox_release(p->outbox, p->ticket, committed);
 	mqtt_flush(d->mqtt);
-	if (d->nout > 2)
+	if (cork)
 		mqtt_cork(d->mqtt, false);
-	d->nout = 0;
+	p->ticket++;
 }
 
 static void
@@ -158,12 +94,7 @@ wal_sync_done(uv_work_t *w, int status)
 static void
 load_visitor_entries(void *arg, const char *visitor, unsigned n)
 {
-	struct access_visitor *v = access_find_visitor(arg, visitor);
-
-	/* The larger count: entries used while the journal was away are
-	 * only in memory. */
-	if (v != NULL && n > v->used)
-		v->used = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+	(void)state_entries_add(arg, visitor, n);
 }
 
 static void
@@ -178,10 +109,12 @@ load_request(void *arg, const char *device, const char *request, int64_t ts)
 static int
 load_journal_state(struct daemon *d)
 {
-	if (journal_visitor_entries(d->journal, load_visitor_entries,
-	        d->tables) < 0 ||
-	    journal_recent_requests(d->journal, now_ms() - DEDUP_WINDOW_MS,
-	        load_request, d->dedup) < 0)
+	struct state *st = d->pipe.state;
+
+	if (journal_visitor_entries(d->pipe.journal, load_visitor_entries, st) <
+	        0 ||
+	    journal_recent_requests(d->pipe.journal, now_ms() - DEDUP_WINDOW_MS,
+	        load_request, st->dedup) < 0)
 		return -1;
 	return 0;
 }
@@ -245,7 +178,7 @@ open_journal(struct daemon *d, bool at_start)
 	    d->cfg->sync == CONFIG_SYNC_FULL);
 	if (j == NULL)
 		return;
-	d->journal = j;
+	d->pipe.journal = j;
 	if (load_journal_state(d) < 0)
 		log_errx("journal: cannot read visitors' entries and recent "
 		         "requests: a visitor may get entries again");
@@ -258,7 +191,7 @@ reopen_journal(struct daemon *d)
 		return;
 	d->journal_retry_ticks = 0;
 	open_journal(d, false);
-	if (d->journal != NULL)
+	if (d->pipe.journal != NULL)
 		log_info("journal: open again in %s; decisions are journaled",
 		    d->cfg->data_dir);
 }
@@ -284,7 +217,7 @@ check_clock(struct daemon *d)
 		stale = (int64_t)d->cfg->stale_s * 1000;
 	else
 		stale = 0;
-	if (stale == d->stale_ms && d->clock_checked)
+	if (stale == d->pipe.stale_ms && d->clock_checked)
 		return;
 	if (d->cfg->check_ts == CONFIG_CHECK_TS_AUTO)
 		log_info(stale ?
@@ -292,7 +225,7 @@ check_clock(struct daemon *d)
 		        "are refused" :
 		        "the clock is not known to be "
 		        "synchronised: request timestamps are not checked");
-	d->stale_ms = stale;
+	d->pipe.stale_ms = stale;
 	d->clock_checked = true;
 }
 
@@ -307,17 +240,19 @@ on_checkpoint(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
+	struct journal *j = d->pipe.journal;
+
 	check_clock(d);
-	if (d->journal == NULL) {
+	if (j == NULL) {
 		reopen_journal(d);
 		return;
 	}
-	if (journal_wants_checkpoint(d->journal,
+	if (journal_wants_checkpoint(j,
 	        uv_now(d->loop) - d->last_input >= IDLE_MS))
-		journal_checkpoint(d->journal);
-	if (d->wal_syncing || journal_wal_fd(d->journal) < 0 || d->stopping)
+		journal_checkpoint(j);
+	if (d->wal_syncing || journal_wal_fd(j) < 0 || d->stopping)
 		return;
-	d->wal_sync_fd = journal_wal_fd(d->journal);
+	d->wal_sync_fd = journal_wal_fd(j);
 	d->wal_sync_req.data = d;
 	if (uv_queue_work(d->loop, &d->wal_sync_req, wal_sync_work,
 	        wal_sync_done) == 0)
@@ -332,47 +267,50 @@ on_watchdog(uv_timer_t *t)
 }
 
 static void
-system_event(struct daemon *d, const char *decision, const char *reason,
-    json_t *extra)
+system_event(struct daemon *d, const char *decision, const char *reason)
 {
 	struct journal_record r = {
 		.kind = "system",
 		.decision = decision,
 		.reason = reason,
-		.extra = extra,
 	};
 
-	daemon_record(d, &r, now_ms());
+	pipeline_record(&d->pipe, &r, now_ms());
 }
 
+/* A message on a device's topic: its driver decodes, its pipeline acts. */
 static void
-device_status(struct daemon *d, struct device *dev, const char *payload,
-    size_t len)
+device_message(struct daemon *d, const struct device *dev, const char *sub,
+    const void *payload, size_t len)
 {
-	struct journal_record r = {
-		.kind = "device",
-		.device = dev->id,
-	};
-	int online;
+	const struct driver_mqtt *m = dev->driver->mqtt;
+	struct event ev;
+	char err[160];
+	enum driver_decode rc;
 
-	if (len == 6 && memcmp(payload, "online", 6) == 0)
-		online = 1;
-	else if (len == 7 && memcmp(payload, "offline", 7) == 0)
-		online = 0;
-	else {
-		dev->rejected++;
-		if (log_ratelimit(&dev->warned_ms))
-			log_warnx("%s: status is neither online nor offline",
-			    dev->id);
+	if (len > d->cfg->max_payload) {
+		snprintf(err, sizeof(err),
+		    "payload of %zu bytes is over the limit of %zu", len,
+		    d->cfg->max_payload);
+		pipeline_rejected(&d->pipe, dev, NULL, err);
 		return;
 	}
-	if (dev->online == online)
+	rc = m->decode(dev, sub, payload, len, &ev, err, sizeof(err));
+	if (rc == DRIVER_IGNORE)
 		return;
-	dev->online = online;
-	r.decision = online ? "online" : "offline";
-	r.reason = online ? "device online" : "device offline";
-	log_info("%-12s %s", dev->id, r.decision);
-	daemon_record(d, &r, now_ms());
+	if (rc == DRIVER_BAD) {
+		/* Every event starts with its request id, if any. */
+		const char *request = ev.type == EVENT_ACCESS ?
+		    ev.u.access.request :
+		    ev.type == EVENT_PLATE  ? ev.u.plate.request :
+		    ev.type == EVENT_CAMERA ? ev.u.camera.request :
+		                              "";
+
+		pipeline_rejected(&d->pipe, dev, request[0] ? request : NULL,
+		    err);
+		return;
+	}
+	pipeline_event(&d->pipe, dev, &ev);
 }
 
 static void
@@ -381,7 +319,6 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 	struct daemon *d = arg;
 	struct device *dev;
 	struct topic t;
-	const char *kind, *id, *sub;
 
 	d->last_input = uv_now(d->loop);
 	if (topic_split(d->cfg->topic_prefix, topic, &t) < 0) {
@@ -390,28 +327,25 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 		                                          "(unprintable)");
 		return;
 	}
-	kind = t.kind;
-	id = t.id;
-	sub = t.sub;
-	dev = config_device(d->cfg, id);
-	if (dev != NULL && strcmp(dev->driver->topic_kind, kind) != 0)
+	dev = config_device(d->cfg, t.id);
+	if (dev != NULL &&
+	    (dev->driver->mqtt == NULL ||
+	        strcmp(dev->driver->mqtt->kind, t.kind) != 0))
 		dev = NULL;
-	if (strcmp(sub, "status") == 0) {
+	if (strcmp(t.sub, "status") == 0) {
 		if (dev != NULL)
-			device_status(d, dev, payload, len);
+			pipeline_status(&d->pipe, dev, payload, len);
 		return;
 	}
 	if (dev == NULL) {
-		if (strcmp(kind, "gate") == 0)
-			gate_unknown(d,
-			    utf8_valid(id, strlen(id)) && strlen(id) <= 64 ?
-			        id :
-			        "?",
-			    sub);
+		pipeline_unknown(&d->pipe, t.kind,
+		    utf8_valid(t.id, strlen(t.id)) && strlen(t.id) <= 64 ?
+		        t.id :
+		        "?",
+		    t.sub);
 		return;
 	}
-	if (dev->driver->class == DEVICE_GATE)
-		gate_message(d, dev, sub, payload, len);
+	device_message(d, dev, t.sub, payload, len);
 }
 
 static void
@@ -436,13 +370,14 @@ on_connected(void *arg)
 
 		for (j = 0; j < nseen && seen[j] != drv; j++)
 			;
-		if (j < nseen || nseen == sizeof(seen) / sizeof(seen[0]))
+		if (j < nseen || nseen == sizeof(seen) / sizeof(seen[0]) ||
+		    drv->mqtt == NULL)
 			continue;
 		seen[nseen++] = drv;
-		for (k = 0; drv->subtopics[k]; k++) {
+		for (k = 0; drv->mqtt->subtopics[k]; k++) {
 			snprintf(topic, sizeof(topic), "%s/%s/+/%s",
-			    d->cfg->topic_prefix, drv->topic_kind,
-			    drv->subtopics[k]);
+			    d->cfg->topic_prefix, drv->mqtt->kind,
+			    drv->mqtt->subtopics[k]);
 			mqtt_subscribe(d->mqtt, topic, 1);
 		}
 	}
@@ -458,147 +393,16 @@ on_connected(void *arg)
 	sd_notify(0, "STATUS=connected to the broker");
 }
 
-/* Reloads: parsed on a worker thread, swapped on the loop. */
-
-static void
-reload_work(uv_work_t *w)
-{
-	struct daemon *d = w->data;
-
-	d->reload_tables = access_load(d->cfg, &d->reload_diag);
-}
-
-static void start_reload(struct daemon *, const char *why);
-
-static void
-carry_over(struct access_tables *from, struct access_tables *to)
-{
-	struct access_visitor *nv, *ov;
-	size_t i;
-
-	for (i = 0; i < access_nvisitors(to); i++) {
-		nv = access_visitor_at(to, i);
-		ov = access_find_visitor(from, access_str(to, nv->id));
-		if (ov != NULL)
-			nv->used = ov->used;
-	}
-}
-
 static void
 log_counts(const struct daemon *d, const char *what)
 {
 	struct access_counts c;
 
-	access_counts(d->tables, &c);
+	access_counts(d->pipe.tables, &c);
 	log_info("%s: %zu gates, %zu groups, %zu persons, %zu visitors, "
 	         "%zu denied",
 	    what, config_count_class(d->cfg, DEVICE_GATE), c.groups, c.persons,
 	    c.visitors, c.denied);
-}
-
-static void
-reload_done(uv_work_t *w, int status)
-{
-	struct daemon *d = w->data;
-	json_t *extra, *errors;
-	char line[600];
-	size_t i;
-
-	(void)status;
-	d->reload_running = false;
-	if (d->stopping) {
-		access_free(d->reload_tables);
-		diag_free(&d->reload_diag);
-		return;
-	}
-	if (d->reload_tables != NULL) {
-		/* Entries used: from the old tables (entries counted while
-		 * the journal failed) and from the journal (a visitor removed
-		 * and added again), whichever is more. */
-		carry_over(d->tables, d->reload_tables);
-		if (d->journal != NULL &&
-		    journal_visitor_entries(d->journal, load_visitor_entries,
-		        d->reload_tables) < 0)
-			log_errx("journal: cannot read visitors' entries");
-		access_free(d->tables);
-		d->tables = d->reload_tables;
-		d->reload_tables = NULL;
-		snprintf(line, sizeof(line),
-		    "reloaded access tables in %.0f ms",
-		    (double)(uv_hrtime() - d->reload_started) / 1e6);
-		log_counts(d, line);
-		system_event(d, "ok", "reload", NULL);
-	} else {
-		diag_sort(&d->reload_diag);
-		extra = json_object();
-		errors = json_array();
-		for (i = 0; i < d->reload_diag.n; i++) {
-			const struct diag_entry *e = &d->reload_diag.v[i];
-
-			if (e->line)
-				snprintf(line, sizeof(line), "%s:%d: %s",
-				    e->file, e->line, e->msg);
-			else
-				snprintf(line, sizeof(line), "%s: %s", e->file,
-				    e->msg);
-			log_errx("%s", line);
-			if (i < 50)
-				json_array_append_new(errors,
-				    json_string(line));
-		}
-		log_errx("reload failed with %zu problems: the old access "
-		         "tables stay in force",
-		    d->reload_diag.n);
-		json_object_set_new(extra, "errors", errors);
-		system_event(d, "failed", "reload", extra);
-		json_decref(extra);
-	}
-	diag_free(&d->reload_diag);
-	if (d->reload_again) {
-		d->reload_again = false;
-		start_reload(d, "a change during the last reload");
-	}
-}
-
-static void
-start_reload(struct daemon *d, const char *why)
-{
-	if (d->stopping)
-		return;
-	if (d->reload_running) {
-		d->reload_again = true;
-		return;
-	}
-	log_info("reloading access tables (%s)", why);
-	diag_init(&d->reload_diag);
-	d->reload_tables = NULL;
-	d->reload_started = uv_hrtime();
-	d->reload_req.data = d;
-	if (uv_queue_work(d->loop, &d->reload_req, reload_work, reload_done) ==
-	    0)
-		d->reload_running = true;
-}
-
-static void
-on_debounce(uv_timer_t *t)
-{
-	start_reload(t->data, "access directory changed");
-}
-
-static void
-on_fs_event(uv_fs_event_t *h, const char *file, int events, int status)
-{
-	struct daemon *d = h->data;
-
-	(void)events;
-	if (status < 0) {
-		log_warnx("watch %s: %s", d->cfg->access_dir,
-		    uv_strerror(status));
-		return;
-	}
-	/* Editors write a temporary file and rename it: wait for quiet. */
-	if (file == NULL || file[0] != '.')
-		uv_timer_start(&d->debounce, on_debounce, DEBOUNCE_MS, 0);
 }
 
 static void
@@ -618,7 +422,7 @@ stop(struct daemon *d, const char *why)
 	d->stopping = true;
 	log_info("stopping (%s)", why);
 	sd_notify(0, "STOPPING=1");
-	system_event(d, "stop", why, NULL);
+	system_event(d, "stop", why);
 	on_check(&d->commit);
 	snprintf(topic, sizeof(topic), "%s/gateway/status",
 	    d->cfg->topic_prefix);
@@ -627,11 +431,10 @@ stop(struct daemon *d, const char *why)
 	close_handle((uv_handle_t *)&d->commit);
 	close_handle((uv_handle_t *)&d->checkpoint);
 	close_handle((uv_handle_t *)&d->watchdog);
-	close_handle((uv_handle_t *)&d->debounce);
 	close_handle((uv_handle_t *)&d->sigterm);
 	close_handle((uv_handle_t *)&d->sigint);
 	close_handle((uv_handle_t *)&d->sighup);
-	close_handle((uv_handle_t *)&d->watch);
+	reload_close(d->reload);
 }
 
 static void
@@ -640,7 +443,7 @@ on_signal(uv_signal_t *s, int signum)
 	struct daemon *d = s->data;
 
 	if (signum == SIGHUP)
-		start_reload(d, "SIGHUP");
+		reload_start(d->reload, "SIGHUP");
 	else
 		stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
@@ -651,11 +454,9 @@ init_handle_data(struct daemon *d)
 	d->commit.data = d;
 	d->checkpoint.data = d;
 	d->watchdog.data = d;
-	d->debounce.data = d;
 	d->sigterm.data = d;
 	d->sigint.data = d;
 	d->sighup.data = d;
-	d->watch.data = d;
 }
 
 int
@@ -666,24 +467,30 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 		.message = on_message,
 	};
 	struct daemon d = { 0 };
+	struct outbox_sinks sinks = {
+		.publish = sink_publish,
+		.arg = &d,
+	};
 	char will_topic[256], will[128];
 	uint64_t wd_usec;
-	int rc;
 
 	/* Reloads and WAL syncs are all the workers do: two are plenty. */
 	setenv("UV_THREADPOOL_SIZE", "2", 0);
 	d.cfg = cfg;
-	d.tables = tables;
+	d.pipe.cfg = cfg;
+	d.pipe.tables = tables;
+	d.pipe.ticket = 1;
 	d.loop = uv_default_loop();
 	cb.arg = &d;
 	init_handle_data(&d);
 
 	d.lock_fd = -1;
-	d.dedup = dedup_new(DEDUP_WINDOW_MS, DEDUP_MAX);
-	if (d.dedup == NULL)
+	d.pipe.state = state_new(cfg->ndevices);
+	d.pipe.outbox = outbox_new(&sinks, cfg->topic_prefix);
+	if (d.pipe.state == NULL || d.pipe.outbox == NULL)
 		fatalx("out of memory");
 	open_journal(&d, true);
-	if (d.journal == NULL)
+	if (d.pipe.journal == NULL)
 		log_errx("journal: cannot open it in %s: the gates are decided "
 		         "all the same, unjournaled, and visitors' entries "
 		         "used "
@@ -707,22 +514,19 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	if (sd_watchdog_enabled(0, &wd_usec) > 0)
 		uv_timer_start(&d.watchdog, on_watchdog, wd_usec / 2000,
 		    wd_usec / 2000);
-	uv_timer_init(d.loop, &d.debounce);
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_init(d.loop, &d.sighup);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
-	uv_fs_event_init(d.loop, &d.watch);
-	rc = uv_fs_event_start(&d.watch, on_fs_event, cfg->access_dir, 0);
-	if (rc < 0)
-		log_warnx("watch %s: %s: reload with SIGHUP", cfg->access_dir,
-		    uv_strerror(rc));
+	d.reload = reload_new(d.loop, &d.pipe);
+	if (d.reload == NULL)
+		fatalx("out of memory");
 
-	system_event(&d, "start", "start", NULL);
-	if (d.journal != NULL)
-		journal_commit(d.journal);
+	system_event(&d, "start", "start");
+	if (d.pipe.journal != NULL)
+		journal_commit(d.pipe.journal);
 	mqtt_start(d.mqtt);
 	log_counts(&d, "ready");
 	sd_notify(0, "READY=1");
@@ -732,11 +536,12 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	log_batch(false);
 
 	/* Handles are closed; only the journal and memory remain. */
-	journal_close(d.journal);
+	journal_close(d.pipe.journal);
 	mqtt_free(d.mqtt);
-	dedup_free(d.dedup);
-	access_free(d.tables);
-	free(d.out);
+	reload_free(d.reload);
+	outbox_free(d.pipe.outbox);
+	state_free(d.pipe.state);
+	access_free((struct access_tables *)d.pipe.tables);
 	uv_loop_close(d.loop);
 	return 0;
 }

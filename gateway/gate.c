@@ -1,7 +1,7 @@
 /*
- * gate.c - a request at a pedestrian gate, from payload to command:
- * decode (driver), de-duplicate, decide (rules), journal, answer.  The
- * decision row is committed before the command leaves (daemon.c).
+ * gate.c - the pedestrian gates' pipeline: a decoded request is
+ * de-duplicated, decided (rules.c), journaled and answered.  The answer
+ * leaves once the decision is committed (outbox.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,11 +11,12 @@
 
 #include "access.h"
 #include "config.h"
-#include "daemon.h"
 #include "dedup.h"
 #include "driver.h"
 #include "log.h"
+#include "pipeline.h"
 #include "rules.h"
+#include "state.h"
 #include "util.h"
 
 static const char *
@@ -24,77 +25,20 @@ direction_name(enum direction d)
 	return d == DIRECTION_OUT ? "out" : "in";
 }
 
-static void
-send_command(struct daemon *d, const struct device *dev,
-    const struct gate_command *cmd)
-{
-	char topic[256], buf[1024];
-	int n;
-
-	n = dev->driver->encode(dev, cmd, buf, sizeof(buf));
-	if (n < 0) {
-		log_errx("%s: cannot encode command", dev->id);
-		return;
-	}
-	snprintf(topic, sizeof(topic), "%s/%s/%s/cmd", d->cfg->topic_prefix,
-	    dev->driver->topic_kind, dev->id);
-	/*
-	 * QoS 0: an open is worth something now or never.  With QoS 1 a
-	 * command caught in a reconnection would be delivered late, and a
-	 * gate would open for nobody.
-	 */
-	daemon_send(d, topic, buf, (size_t)n, 0, false);
-}
-
-/* A payload we cannot use: count it, journal it, answer if we can. */
-static void
-reject(struct daemon *d, struct device *dev, const char *request,
+/* A request whose id could be read is answered, even when bad. */
+void
+gate_rejected(struct pipeline *p, const struct device *dev, const char *request,
     const char *why)
 {
-	struct journal_record r = {
-		.kind = "access",
-		.device = dev->id,
-		.request = request,
-		.decision = "rejected",
-		.reason = why,
-	};
-	struct gate_command cmd = {
-		.action = GATE_DENY,
+	struct command cmd = {
+		.action = COMMAND_DENY,
 		.request = request,
 		.reason = "invalid",
 		.display = "请求无效",
 	};
-	int64_t now = now_ms();
 
-	dev->rejected++;
-	d->rejected++;
-	if (log_ratelimit(&dev->warned_ms))
-		log_warnx("%s: rejected a request: %s (%" PRIu64 " so far; "
-		          "logged once a minute)",
-		    dev->id, why, dev->rejected);
-	daemon_record(d, &r, now);
-	if (request != NULL)
-		send_command(d, dev, &cmd);
-}
-
-void
-gate_unknown(struct daemon *d, const char *id, const char *subtopic)
-{
-	struct journal_record r = {
-		.kind = "access",
-		.device = id,
-		.decision = "rejected",
-		.reason = "unknown device",
-	};
-	int64_t now = now_ms();
-
-	d->rejected++;
-	if (log_ratelimit(&d->unknown_warned_ms))
-		log_warnx("gate %s: a %s request from a device that is not in "
-		          "%s (%" PRIu64 " bad requests so far; logged once a "
-		          "minute)",
-		    id, subtopic, d->cfg->path, d->rejected);
-	daemon_record(d, &r, now);
+	(void)why;
+	pipeline_command(p, dev, &cmd);
 }
 
 /* The last four digits: enough for staff to find the card. */
@@ -127,9 +71,9 @@ who(const struct access_tables *t, const struct rules_decision *dec,
 
 /* Why, for the same log line. */
 static void
-why(const struct access_tables *t, const struct device *dev,
+why(const struct access_tables *t, const struct gate_settings *gate,
     const struct rules_decision *dec, const struct access_request *req,
-    char *out, size_t size)
+    unsigned used, char *out, size_t size)
 {
 	switch (dec->reason) {
 	case RULES_GROUP:
@@ -137,7 +81,7 @@ why(const struct access_tables *t, const struct device *dev,
 		break;
 	case RULES_VISITOR:
 		snprintf(out, size, "visitor of %s (entry %u of %u)",
-		    access_str(t, dec->visitor->host), dec->visitor->used + 1,
+		    access_str(t, dec->visitor->host), used + 1,
 		    dec->visitor->entries);
 		break;
 	case RULES_EXIT:
@@ -166,7 +110,7 @@ why(const struct access_tables *t, const struct device *dev,
 		break;
 	case RULES_LOW_SCORE:
 		snprintf(out, size, "low score %.2f < %.2f", req->score,
-		    dev->min_score);
+		    gate->min_score);
 		break;
 	case RULES_OUTSIDE_HOURS:
 		snprintf(out, size, "outside the hours of %s",
@@ -189,11 +133,11 @@ why(const struct access_tables *t, const struct device *dev,
 }
 
 static void
-journal_decision(struct daemon *d, const struct device *dev,
+journal_decision(struct pipeline *p, const struct device *dev,
     const struct access_request *req, const struct rules_decision *dec,
     int64_t now)
 {
-	const struct access_tables *t = d->tables;
+	const struct access_tables *t = p->tables;
 	char reason[96];
 	json_t *extra = json_object();
 	struct journal_record r = {
@@ -229,15 +173,15 @@ journal_decision(struct daemon *d, const struct device *dev,
 	    json_string(req->credential == CREDENTIAL_CARD ? "card" : "face"));
 	if (req->credential == CREDENTIAL_FACE)
 		json_object_set_new(extra, "score", json_real(req->score));
-	if (d->cfg->keep_snapshots && req->snapshot[0])
+	if (p->cfg->keep_snapshots && req->snapshot[0])
 		json_object_set_new(extra, "snapshot",
 		    json_string(req->snapshot));
-	daemon_record(d, &r, now);
+	pipeline_record(p, &r, now);
 	json_decref(extra);
 }
 
 static void
-duplicate(struct daemon *d, struct device *dev,
+duplicate(struct pipeline *p, const struct device *dev,
     const struct access_request *req, int64_t first, int64_t now)
 {
 	char when[40];
@@ -253,73 +197,64 @@ duplicate(struct daemon *d, struct device *dev,
 	rfc3339_format(first, when, sizeof(when));
 	json_object_set_new(extra, "first_seen", json_string(when));
 	r.extra = extra;
-	daemon_record(d, &r, now);
+	pipeline_record(p, &r, now);
 	json_decref(extra);
 	log_info("%-12s %-5s  request %s seen at %s: not acted on again",
 	    dev->id, "dup", req->request, when);
 }
 
 void
-gate_message(struct daemon *d, struct device *dev, const char *subtopic,
-    const void *payload, size_t len)
+gate_event(struct pipeline *p, const struct device *dev,
+    const struct access_request *req)
 {
-	struct access_request req;
+	const struct gate_settings *gate = device_gate(dev);
+	struct device_state *ds = state_device(p->state, dev->index);
+	const struct access_tables *t = p->tables;
 	struct rules_decision dec;
 	struct rules_clock clk;
-	struct gate_command cmd = { 0 };
-	char err[160], name[96], text[160], display[128];
+	struct command cmd = { 0 };
+	char name[96], text[160], display[128];
 	int64_t now = now_ms(), first;
-	enum driver_decode rc;
+	unsigned used = 0;
 
-	if (len > d->cfg->max_payload) {
-		snprintf(err, sizeof(err),
-		    "payload of %zu bytes is over the "
-		    "limit of %zu",
-		    len, d->cfg->max_payload);
-		reject(d, dev, NULL, err);
-		return;
-	}
-	rc = dev->driver->decode(dev, subtopic, payload, len, &req, err,
-	    sizeof(err));
-	if (rc == DRIVER_IGNORE)
-		return;
-	if (rc == DRIVER_BAD) {
-		reject(d, dev, req.request[0] ? req.request : NULL, err);
-		return;
-	}
-	if (dedup_seen(d->dedup, dev->id, req.request, now, &first)) {
-		duplicate(d, dev, &req, first, now);
+	if (dedup_seen(p->state->dedup, dev->id, req->request, now, &first)) {
+		duplicate(p, dev, req, first, now);
 		return;
 	}
 
-	if (req.direction && dev->direction != DIRECTION_BOTH &&
-	    req.direction != dev->direction &&
-	    log_ratelimit(&dev->direction_warned_ms))
+	if (req->direction && gate->direction != DIRECTION_BOTH &&
+	    req->direction != gate->direction &&
+	    log_ratelimit(&ds->direction_warned_ms))
 		log_warnx("%s: the terminal says '%s' but the gate is set up "
 		          "for '%s' only: decided as coming in; check the "
 		          "terminal's settings",
-		    dev->id, direction_name(req.direction),
-		    direction_name(dev->direction));
+		    dev->id, direction_name(req->direction),
+		    direction_name(gate->direction));
 	rules_clock_at(now, &clk);
-	rules_gate(d->tables, dev, &req, &clk, d->stale_ms, &dec);
-	journal_decision(d, dev, &req, &dec, now);
+	rules_gate(t, dev, p->state, req, &clk, p->stale_ms, &dec);
+	if (dec.visitor)
+		used = state_entries_used(p->state,
+		    access_str(t, dec.visitor->id));
+	journal_decision(p, dev, req, &dec, now);
 
-	who(d->tables, &dec, &req, name, sizeof(name));
-	why(d->tables, dev, &dec, &req, text, sizeof(text));
+	who(t, &dec, req, name, sizeof(name));
+	why(t, gate, &dec, req, used, text, sizeof(text));
 	log_info("%-12s %-5s  %-8s %-9s %s", dev->id,
 	    dec.allow ? "allow" : "deny", name,
-	    dec.person && *access_str(d->tables, dec.person->household) ?
-	        access_str(d->tables, dec.person->household) :
-	        dec.visitor ? access_str(d->tables, dec.visitor->host) :
+	    dec.person && *access_str(t, dec.person->household) ?
+	        access_str(t, dec.person->household) :
+	        dec.visitor ? access_str(t, dec.visitor->host) :
 	                      "-",
 	    text);
-	if (dec.uses_entry)
-		dec.visitor->used++;
+	if (dec.uses_entry &&
+	    state_entries_add(p->state, access_str(t, dec.visitor->id), 1) < 0)
+		log_errx("out of memory: an entry of visitor %s not counted",
+		    access_str(t, dec.visitor->id));
 
-	cmd.request = req.request;
+	cmd.request = req->request;
 	if (dec.allow) {
-		cmd.action = GATE_OPEN;
-		cmd.open_ms = dev->open_ms;
+		cmd.action = COMMAND_OPEN;
+		cmd.open_ms = gate->open_ms;
 		if (dec.person || dec.visitor)
 			snprintf(display, sizeof(display), "%s %s", name,
 			    rules_reason_display(dec.reason));
@@ -327,11 +262,11 @@ gate_message(struct daemon *d, struct device *dev, const char *subtopic,
 			str_copy(display, rules_reason_display(dec.reason),
 			    sizeof(display));
 	} else {
-		cmd.action = GATE_DENY;
+		cmd.action = COMMAND_DENY;
 		cmd.reason = rules_reason_code(dec.reason);
 		str_copy(display, rules_reason_display(dec.reason),
 		    sizeof(display));
 	}
 	cmd.display = display;
-	send_command(d, dev, &cmd);
+	pipeline_command(p, dev, &cmd);
 }

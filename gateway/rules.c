@@ -67,7 +67,8 @@ decide_person(const struct access_tables *t, const struct device *gate,
 }
 
 static void
-decide_visitor(const struct rules_clock *c, struct rules_decision *d)
+decide_visitor(const struct access_tables *t, const struct state *st,
+    const struct rules_clock *c, struct rules_decision *d)
 {
 	const struct access_visitor *v = d->visitor;
 	int64_t now = c->now_ms / 1000;
@@ -76,7 +77,7 @@ decide_visitor(const struct rules_clock *c, struct rules_decision *d)
 		deny(d, RULES_VISITOR_WINDOW);
 		return;
 	}
-	if (v->used >= v->entries) {
+	if (state_entries_used(st, access_str(t, v->id)) >= v->entries) {
 		deny(d, RULES_NO_ENTRIES);
 		return;
 	}
@@ -95,7 +96,7 @@ forget(struct rules_decision *d)
 
 /* Who the request names, and whether they are on the deny list. */
 static void
-identify(struct access_tables *t, const struct access_request *req,
+identify(const struct access_tables *t, const struct access_request *req,
     struct rules_decision *d)
 {
 	const char *who;
@@ -124,10 +125,11 @@ identify(struct access_tables *t, const struct access_request *req,
 }
 
 void
-rules_gate(struct access_tables *t, const struct device *gate,
-    const struct access_request *req, const struct rules_clock *c,
-    int64_t stale_ms, struct rules_decision *d)
+rules_gate(const struct access_tables *t, const struct device *dev,
+    const struct state *st, const struct access_request *req,
+    const struct rules_clock *c, int64_t stale_ms, struct rules_decision *d)
 {
+	const struct gate_settings *gate = device_gate(dev);
 	bool free_exit;
 
 	memset(d, 0, sizeof(*d));
@@ -186,9 +188,9 @@ rules_gate(struct access_tables *t, const struct device *gate,
 		return;
 	}
 	if (d->person)
-		decide_person(t, gate, c, d);
+		decide_person(t, dev, c, d);
 	else if (d->visitor)
-		decide_visitor(c, d);
+		decide_visitor(t, st, c, d);
 	else
 		deny(d, RULES_UNKNOWN);
 }

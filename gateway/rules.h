@@ -11,6 +11,7 @@
 
 #include "access.h"
 #include "driver.h"
+#include "state.h"
 
 /* The time as the rules see it: now, and the local calendar. */
 struct rules_clock {
@@ -40,7 +41,7 @@ struct rules_decision {
 	enum rules_reason reason;
 	enum direction direction;           /* in or out */
 	const struct access_person *person; /* who it was, if known */
-	struct access_visitor *visitor;
+	const struct access_visitor *visitor;
 	const struct access_group *group; /* the group that allowed,
 	                                   * or whose hours refused */
 	const struct access_deny *deny;
@@ -51,13 +52,14 @@ struct rules_decision {
 void rules_clock_at(int64_t ms, struct rules_clock *);
 
 /*
- * Decide a request at a gate.  stale_ms > 0 refuses requests whose own
- * timestamp is further than that from now.  The caller counts a visitor's
- * entry (visitor->used++) once the decision is journaled.
+ * Decide a request at a gate.  The live state says how many entries each
+ * visitor has used.  stale_ms > 0 refuses requests whose own timestamp is
+ * further than that from now.  The caller counts a visitor's entry
+ * (uses_entry) once the decision is journaled.
  */
-void rules_gate(struct access_tables *, const struct device *,
-    const struct access_request *, const struct rules_clock *, int64_t stale_ms,
-    struct rules_decision *);
+void rules_gate(const struct access_tables *, const struct device *,
+    const struct state *, const struct access_request *,
+    const struct rules_clock *, int64_t stale_ms, struct rules_decision *);
 
 /* "group", "unknown", "low_score" ...: the reason a gate and the office see. */
 const char *rules_reason_code(enum rules_reason);

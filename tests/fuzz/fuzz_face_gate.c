@@ -14,6 +14,7 @@
 
 static const struct driver *drv;
 static struct device gate;
+static struct gate_settings settings;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,22 +25,24 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	drv = driver_find("face_gate");
-	if (drv == NULL || drv->init(&gate) < 0)
+	if (drv == NULL || drv->priv_size != sizeof(settings))
 		abort();
+	drv->defaults(&settings);
 	gate.id = "gate-north";
 	gate.driver = drv;
+	gate.priv = &settings;
 	return 0;
 }
 
 /* Encode cmd as gate.c does, and check the gate would read the id back. */
 static void
-answer(const struct gate_command *cmd)
+answer(const struct command *cmd)
 {
-	char buf[1024], small[16]; /* buf: gate.c's send_command */
+	char buf[1024], small[16]; /* buf: outbox.c's ENCODED_MAX */
 	json_t *root, *v;
 	int n;
 
-	n = drv->encode(&gate, cmd, buf, sizeof(buf));
+	n = drv->mqtt->encode(&gate, cmd, buf, sizeof(buf));
 	/* Every readable id gets its answer (DESIGN 4.1). */
 	if (n <= 0 || (size_t)n >= sizeof(buf))
 		abort();
@@ -50,7 +53,7 @@ answer(const struct gate_command *cmd)
 	json_decref(root);
 
 	/* Too small a buffer must fail cleanly, not write past it. */
-	n = drv->encode(&gate, cmd, small, sizeof(small));
+	n = drv->mqtt->encode(&gate, cmd, small, sizeof(small));
 	if (n >= (int)sizeof(small))
 		abort();
 }
@@ -58,15 +61,19 @@ answer(const struct gate_command *cmd)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct access_request req;
-	struct gate_command cmd = { 0 };
+	struct event ev;
+	struct access_request *r = &ev.u.access, req;
+	struct command cmd = { 0 };
 	enum driver_decode rc;
 	char err[160], name[64], display[128];
 
 	if (size < 1)
 		return 0;
-	rc = drv->decode(&gate, data[0] & 1 ? "card" : "face", data + 1,
-	    size - 1, &req, err, sizeof(err));
+	rc = drv->mqtt->decode(&gate, data[0] & 1 ? "card" : "face", data + 1,
+	    size - 1, &ev, err, sizeof(err));
+	if (ev.type != EVENT_ACCESS)
+		abort();
+	req = *r;
 	if (rc == DRIVER_IGNORE)
 		abort(); /* both subtopics are the driver's own */
 	if (memchr(req.request, '\0', sizeof(req.request)) == NULL ||
@@ -78,7 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (req.request[0] == '\0')
 			return 0; /* journaled as rejected, no answer */
-		cmd.action = GATE_DENY;
+		cmd.action = COMMAND_DENY;
 		cmd.request = req.request;
 		cmd.reason = "invalid";
 		cmd.display = "请求无效";
@@ -91,12 +98,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Both answers a decoded request can get, with a masked name. */
 	mask_name(req.subject, name, sizeof(name));
 	snprintf(display, sizeof(display), "%s %s", name, "欢迎回家");
-	cmd.action = GATE_OPEN;
+	cmd.action = COMMAND_OPEN;
 	cmd.request = req.request;
 	cmd.display = display;
-	cmd.open_ms = gate.open_ms;
+	cmd.open_ms = settings.open_ms;
 	answer(&cmd);
-	cmd.action = GATE_DENY;
+	cmd.action = COMMAND_DENY;
 	cmd.reason = "expired";
 	cmd.display = "已过期";
 	answer(&cmd);

@@ -210,7 +210,7 @@ test_notepad(void **state)
 	assert_string_equal(c->name, "金鼎5栋楼");
 	assert_string_equal(c->access_dir, "access.d");
 	assert_int_equal(c->ndevices, 1);
-	assert_string_equal(c->devices[0]->zone, "北门");
+	assert_string_equal(device_gate(c->devices[0])->zone, "北门");
 	assert_int_equal(c->devices[0]->line, 8);
 	config_free(c);
 }
@@ -240,13 +240,14 @@ test_inline_comments(void **state)
 	assert_string_equal(c->access_dir, "access.d");
 	assert_int_equal(c->mqtt_port, 1884);
 	assert_int_equal(c->ndevices, 1);
-	assert_int_equal(c->devices[0]->direction, DIRECTION_IN);
+	assert_int_equal(device_gate(c->devices[0])->direction, DIRECTION_IN);
 	config_free(c);
 }
 
 static void
 test_devices(void **state)
 {
+	const struct gate_settings *g;
 	const struct device *d;
 	struct config *c;
 
@@ -272,18 +273,20 @@ test_devices(void **state)
 	assert_int_equal(d->index, 0);
 	assert_string_equal(d->file, "dev.ini");
 	assert_int_equal(d->line, 5);
-	assert_string_equal(d->zone, "north");
-	assert_int_equal(d->direction, DIRECTION_IN);
-	assert_true(d->min_score > 0.909 && d->min_score < 0.911);
-	assert_int_equal(d->open_ms, 5000);
-	assert_int_equal(d->online, -1);
+	g = device_gate(d);
+	assert_non_null(g);
+	assert_string_equal(g->zone, "north");
+	assert_int_equal(g->direction, DIRECTION_IN);
+	assert_true(g->min_score > 0.909 && g->min_score < 0.911);
+	assert_int_equal(g->open_ms, 5000);
 	d = config_device(c, "gate-south");
 	assert_int_equal(d->index, 1);
 	assert_int_equal(d->line, 12);
 	/* The driver's own defaults. */
-	assert_null(d->zone);
-	assert_int_equal(d->direction, DIRECTION_BOTH);
-	assert_true(d->min_score > 0.79 && d->min_score < 0.81);
+	g = device_gate(d);
+	assert_null(g->zone);
+	assert_int_equal(g->direction, DIRECTION_BOTH);
+	assert_true(g->min_score > 0.79 && g->min_score < 0.81);
 	assert_null(config_device(c, "gate"));
 	config_free(c);
 }
@@ -473,10 +476,10 @@ test_device_problems(void **state)
 	    "d.ini:6: 'driver' must be the first key in [device "
 	    "gate-north]\n"
 	    "d.ini:9: unknown driver 'face_gaet'\n"
-	    "d.ini:13: device gate-east: min_score must be a number from 0 "
-	    "to 1, not '2'\n"
-	    "d.ini:14: device gate-east: direction must be in, out or "
-	    "both, not 'sideways'\n"
+	    "d.ini:13: device gate-east: bad min_score '2' (a number from 0 "
+	    "to 1)\n"
+	    "d.ini:14: device gate-east: bad direction 'sideways' (in, out "
+	    "or both)\n"
 	    "d.ini:15: device gate-east: unknown key 'colour' for driver "
 	    "face_gate\n"
 	    "d.ini:16: duplicate key 'driver' in [device gate-east] (first "

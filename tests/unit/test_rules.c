@@ -79,6 +79,7 @@ static const char access_ini[] = "[group resident]\n"
 
 static struct config *cfg;
 static struct access_tables *tables;
+static struct state *live; /* entries used: the loop's, not the tables' */
 
 static int
 setup(void **state)
@@ -98,13 +99,15 @@ setup(void **state)
 		tables = access_load(cfg, &diag);
 	diag_print(stderr, &diag);
 	diag_free(&diag);
-	return cfg && tables ? 0 : -1;
+	live = state_new(cfg ? cfg->ndevices : 0);
+	return cfg && tables && live ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
+	state_free(live);
 	access_free(tables);
 	config_free(cfg);
 	return scratch_leave();
@@ -156,7 +159,7 @@ decide(const char *gate, struct access_request r, const struct rules_clock *c)
 {
 	struct rules_decision d;
 
-	rules_gate(tables, config_device(cfg, gate), &r, c, 30000, &d);
+	rules_gate(tables, config_device(cfg, gate), live, &r, c, 30000, &d);
 	return d;
 }
 
@@ -298,13 +301,13 @@ test_unknown_and_denied(void **state)
 static void
 test_visitor(void **state)
 {
-	struct access_visitor *v = access_find_visitor(tables, "V1");
+	const struct access_visitor *v = access_find_visitor(tables, "V1");
 	struct rules_clock c;
 	struct rules_decision d;
 
 	(void)state;
 	assert_non_null(v);
-	v->used = 0;
+	assert_int_equal(state_entries_used(live, "V1"), 0);
 	at(&c, 2026, 11, 23, 8, 59);
 	DENIES(decide("gate-north", face("PV001", 0.9, 0), &c),
 	    "visitor_window");
@@ -313,10 +316,13 @@ test_visitor(void **state)
 	ALLOWS(d, "visitor");
 	assert_true(d.uses_entry);
 	assert_ptr_equal(d.visitor, v);
-	v->used++;
+	assert_int_equal(state_entries_add(live, "V1", 1), 0);
 	d = decide("gate-south", card("99887766"), &c);
 	ALLOWS(d, "visitor");
-	v->used++;
+	assert_int_equal(state_entries_add(live, "V1", 1), 0);
+	assert_int_equal(state_entries_used(live, "V1"), 2);
+	/* Another visitor's entries are their own. */
+	assert_int_equal(state_entries_used(live, "V2"), 0);
 	DENIES(decide("gate-north", face("PV001", 0.9, 0), &c), "no_entries");
 	/* Going out uses no entry, and works after the window too. */
 	d = decide("gate-north", face("PV001", 0.9, DIRECTION_OUT), &c);
@@ -325,7 +331,6 @@ test_visitor(void **state)
 	at(&c, 2026, 11, 23, 21, 0);
 	ALLOWS(decide("gate-north", face("PV001", 0.9, DIRECTION_OUT), &c),
 	    "exit");
-	v->used = 0;
 	DENIES(decide("gate-north", face("PV001", 0.9, 0), &c),
 	    "visitor_window");
 }
@@ -374,7 +379,8 @@ test_direction_and_stale(void **state)
 	r.ts_ms = c.now_ms + 60000;
 	r.direction = 0;
 	/* stale_ms 0: not checked (clock not trusted). */
-	rules_gate(tables, config_device(cfg, "gate-north"), &r, &c, 0, &d);
+	rules_gate(tables, config_device(cfg, "gate-north"), live, &r, &c, 0,
+	    &d);
 	ALLOWS(d, "group");
 }
 

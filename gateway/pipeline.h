@@ -1,0 +1,61 @@
+/*
+ * pipeline.h - from a device's event to a decision and its actions.  A
+ * pipeline (gate.c now; vehicles, charging, cameras next) decides with
+ * the rules, journals the decision and hands its commands to the outbox,
+ * which lets them go once the journal has committed the decision.  It
+ * calls down into the journal and the outbox, never up into the daemon.
+ */
+#ifndef PIPELINE_H
+#define PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "driver.h"
+#include "journal.h"
+
+struct access_tables;
+struct config;
+struct outbox;
+struct state;
+
+/* What every pipeline works with; the daemon owns it. */
+struct pipeline {
+	const struct config *cfg;
+	const struct access_tables *tables; /* swapped whole on reload */
+	struct state *state;
+	struct journal *journal; /* NULL: not open; decisions go on */
+	struct outbox *outbox;
+	uint64_t ticket;  /* the journal batch being filled */
+	int64_t stale_ms; /* 0: request timestamps are not checked */
+};
+
+/* Journal a record; it is published once committed.  0 or -1. */
+int pipeline_record(struct pipeline *, const struct journal_record *,
+    int64_t ts_ms);
+/* A command for a device, sent once what came before is committed. */
+void pipeline_command(struct pipeline *, const struct device *,
+    const struct command *);
+
+/* An event a device's driver decoded: to its class's rules. */
+void pipeline_event(struct pipeline *, const struct device *,
+    const struct event *);
+/* A message its driver could not use: counted, journaled, and answered
+ * when its request id could be read (request not NULL). */
+void pipeline_rejected(struct pipeline *, const struct device *,
+    const char *request, const char *why);
+/* A message on <kind>/<id>/<sub> of a device nobody configured. */
+void pipeline_unknown(struct pipeline *, const char *kind, const char *id,
+    const char *sub);
+/* A device's own word on its status (its MQTT will): "online", ... */
+void pipeline_status(struct pipeline *, const struct device *,
+    const void *payload, size_t len);
+
+/* gate.c: the pedestrian gates' pipeline. */
+void gate_event(struct pipeline *, const struct device *,
+    const struct access_request *);
+void gate_rejected(struct pipeline *, const struct device *,
+    const char *request, const char *why);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * reload.c - access tables parsed on a libuv worker and swapped on the
+ * loop.  Editors write a temporary file and rename it, so changes in
+ * access.d are taken after a moment of quiet.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "access.h"
+#include "config.h"
+#include "diag.h"
+#include "log.h"
+#include "pipeline.h"
+#include "reload.h"
+#include "util.h"
+
+#define DEBOUNCE_MS 300
+
+struct reload {
+	uv_loop_t *loop;
+	struct pipeline *p;
+	uv_fs_event_t watch;
+	uv_timer_t debounce;
+	uv_work_t work;
+	struct access_tables *tables; /* the worker's result */
+	struct diag diag;
+	uint64_t started; /* uv_hrtime() */
+	bool running, again, closing;
+};
+
+static void
+work(uv_work_t *w)
+{
+	struct reload *r = w->data;
+
+	r->tables = access_load(r->p->cfg, &r->diag);
+}
+
+static void
+system_event(struct reload *r, const char *decision, json_t *extra)
+{
+	struct journal_record rec = {
+		.kind = "system",
+		.decision = decision,
+		.reason = "reload",
+		.extra = extra,
+	};
+
+	pipeline_record(r->p, &rec, now_ms());
+}
+
+static void
+failed(struct reload *r)
+{
+	json_t *extra, *errors;
+	char line[600];
+	size_t i;
+
+	diag_sort(&r->diag);
+	extra = json_object();
+	errors = json_array();
+	for (i = 0; i < r->diag.n; i++) {
+		const struct diag_entry *e = &r->diag.v[i];
+
+		if (e->line)
+			snprintf(line, sizeof(line), "%s:%d: %s", e->file,
+			    e->line, e->msg);
+		else
+			snprintf(line, sizeof(line), "%s: %s", e->file, e->msg);
+		log_errx("%s", line);
+		if (i < 50)
+			json_array_append_new(errors, json_string(line));
+	}
+	log_errx("reload failed with %zu problems: the old access tables "
+	         "stay in force",
+	    r->diag.n);
+	json_object_set_new(extra, "errors", errors);
+	system_event(r, "failed", extra);
+	json_decref(extra);
+}
+
+static void
+done(uv_work_t *w, int status)
+{
+	struct reload *r = w->data;
+	struct access_counts c;
+
+	(void)status;
+	r->running = false;
+	if (r->closing) {
+		access_free(r->tables);
+		r->tables = NULL;
+		diag_free(&r->diag);
+		return;
+	}
+	if (r->tables != NULL) {
+		/* The tables hold no live state: the swap is all. */
+		access_free((struct access_tables *)r->p->tables);
+		r->p->tables = r->tables;
+		r->tables = NULL;
+		access_counts(r->p->tables, &c);
+		log_info("reloaded access tables in %.0f ms: %zu gates, "
+		         "%zu groups, %zu persons, %zu visitors, %zu denied",
+		    (double)(uv_hrtime() - r->started) / 1e6,
+		    config_count_class(r->p->cfg, DEVICE_GATE), c.groups,
+		    c.persons, c.visitors, c.denied);
+		system_event(r, "ok", NULL);
+	} else {
+		failed(r);
+	}
+	diag_free(&r->diag);
+	if (r->again) {
+		r->again = false;
+		reload_start(r, "a change during the last reload");
+	}
+}
+
+void
+reload_start(struct reload *r, const char *why)
+{
+	if (r->closing)
+		return;
+	if (r->running) {
+		r->again = true;
+		return;
+	}
+	log_info("reloading access tables (%s)", why);
+	diag_init(&r->diag);
+	r->tables = NULL;
+	r->started = uv_hrtime();
+	r->work.data = r;
+	if (uv_queue_work(r->loop, &r->work, work, done) == 0)
+		r->running = true;
+}
+
+static void
+on_debounce(uv_timer_t *t)
+{
+	reload_start(t->data, "access directory changed");
+}
+
+static void
+on_fs_event(uv_fs_event_t *h, const char *file, int events, int status)
+{
+	struct reload *r = h->data;
+
+	(void)events;
+	if (status < 0) {
+		log_warnx("watch %s: %s", r->p->cfg->access_dir,
+		    uv_strerror(status));
+		return;
+	}
+	/* Editors write a temporary file and rename it: wait for quiet. */
+	if (file == NULL || file[0] != '.')
+		uv_timer_start(&r->debounce, on_debounce, DEBOUNCE_MS, 0);
+}
+
+struct reload *
+reload_new(uv_loop_t *loop, struct pipeline *p)
+{
+	struct reload *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (r == NULL)
+		return NULL;
+	r->loop = loop;
+	r->p = p;
+	r->watch.data = r;
+	r->debounce.data = r;
+	uv_timer_init(loop, &r->debounce);
+	uv_fs_event_init(loop, &r->watch);
+	rc = uv_fs_event_start(&r->watch, on_fs_event, p->cfg->access_dir, 0);
+	if (rc < 0)
+		log_warnx("watch %s: %s: reload with SIGHUP",
+		    p->cfg->access_dir, uv_strerror(rc));
+	return r;
+}
+
+void
+reload_close(struct reload *r)
+{
+	r->closing = true;
+	if (!uv_is_closing((uv_handle_t *)&r->watch))
+		uv_close((uv_handle_t *)&r->watch, NULL);
+	if (!uv_is_closing((uv_handle_t *)&r->debounce))
+		uv_close((uv_handle_t *)&r->debounce, NULL);
+}
+
+void
+reload_free(struct reload *r)
+{
+	free(r);
+}

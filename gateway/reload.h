@@ -1,0 +1,24 @@
+/*
+ * reload.h - new access tables while the gateway runs: on SIGHUP, and
+ * when a file in access.d changes.  Parsed and checked whole on a worker
+ * thread, swapped on the loop in one step; a bad file keeps the old
+ * tables in force and says file:line: what is wrong.
+ */
+#ifndef RELOAD_H
+#define RELOAD_H
+
+#include <uv.h>
+
+struct pipeline;
+struct reload;
+
+/* Watches cfg's access_dir; swaps tables into p->tables. */
+struct reload *reload_new(uv_loop_t *, struct pipeline *);
+/* Reload now (or after the one running); why goes to the log. */
+void reload_start(struct reload *, const char *why);
+/* Stop watching; a reload under way is dropped when it ends. */
+void reload_close(struct reload *);
+/* After reload_close, once the loop has run its close callbacks. */
+void reload_free(struct reload *);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * state.h - the loop's live state: what changes while the gateway runs,
+ * kept apart from the configuration and the access tables (which never
+ * change after load, so a reload is one pointer swap).  Rebuilt from
+ * the journal at start.  Only the loop thread touches it.
+ */
+#ifndef STATE_H
+#define STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dedup;
+
+/* One device's live state, by its index in config->devices. */
+struct device_state {
+	int online;         /* -1 unknown, 0 offline, 1 online */
+	uint64_t rejected;  /* bad payloads seen */
+	uint64_t warned_ms; /* last rate-limited warning */
+	uint64_t direction_warned_ms;
+};
+
+struct state {
+	struct dedup *dedup; /* request ids seen, per device */
+	struct device_state *devices;
+	size_t ndevices;
+	uint64_t rejected;          /* bad payloads, all devices */
+	uint64_t unknown_warned_ms; /* messages from unknown devices */
+
+	/* Visitors' entries used, by visitor id: private to state.c. */
+	struct state_visit *visits;
+	uint32_t visits_mask, nvisits;
+};
+
+struct state *state_new(size_t ndevices);
+void state_free(struct state *);
+
+struct device_state *state_device(struct state *, unsigned index);
+
+/* Entries a visitor has used; 0 for one never seen. */
+unsigned state_entries_used(const struct state *, const char *visitor);
+/* Count n more entries used by visitor.  0 or -1 (out of memory). */
+int state_entries_add(struct state *, const char *visitor, unsigned n);
+
+#endif
