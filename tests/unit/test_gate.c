@@ -1,0 +1,361 @@
+/*
+ * test_gate.c - the gate pipeline from a decoded request to its record
+ * and its command, against a stub of the commit-then-act module: the
+ * journal's append and the outbox are replaced here, so what gate.c
+ * journals and what it asks to send are seen exactly, in order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "scratch.h"
+
+#include "access.h"
+#include "config.h"
+#include "driver.h"
+#include "journal.h"
+#include "outbox.h"
+#include "pipeline.h"
+#include "state.h"
+#include "util.h"
+
+static const char gateway_ini[] = "[gateway]\n"
+                                  "site = test\n"
+                                  "data_dir = data\n"
+                                  "access_dir = access.d\n"
+                                  "[device gate-north]\n"
+                                  "driver = face_gate\n"
+                                  "open_ms = 4000\n"
+                                  "[device gate-exit]\n"
+                                  "driver = face_gate\n"
+                                  "direction = out\n";
+
+/* The visitor's window is written around the real time: see setup(). */
+static const char access_fmt[] = "[group resident]\n"
+                                 "gates = *\n"
+                                 "[person P0001]\n"
+                                 "name = 张三丰\n"
+                                 "household = 5-2-301\n"
+                                 "groups = resident\n"
+                                 "cards = 0012345678\n"
+                                 "[visitor V1]\n"
+                                 "host = 5-2-301\n"
+                                 "name = 李四\n"
+                                 "person = PV001\n"
+                                 "from = %s\n"
+                                 "until = %s\n"
+                                 "entries = 1\n";
+
+/* ---- the stub: what gate.c journals and sends ---- */
+
+#define MAX_SEEN 16
+
+struct seen_record {
+	char kind[16], decision[16], reason[64], subject[64], request[80];
+	uint64_t ticket;
+};
+
+struct seen_command {
+	const struct device *dev;
+	enum command_action action;
+	char request[80], reason[32], display[128];
+	int open_ms;
+	uint64_t ticket;
+};
+
+static struct seen_record records[MAX_SEEN];
+static struct seen_command commands[MAX_SEEN];
+static size_t nrecords, ncommands;
+static struct pipeline p;
+static const struct journal_record *last_record;
+
+static void
+keep(char *dst, const char *src, size_t size)
+{
+	str_copy(dst, src ? src : "", size);
+}
+
+int
+journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms,
+    char **json)
+{
+	struct seen_record *s = &records[nrecords++];
+
+	(void)j;
+	(void)ts_ms;
+	assert_true(nrecords <= MAX_SEEN);
+	keep(s->kind, r->kind, sizeof(s->kind));
+	keep(s->decision, r->decision, sizeof(s->decision));
+	keep(s->reason, r->reason, sizeof(s->reason));
+	keep(s->subject, r->subject_id, sizeof(s->subject));
+	keep(s->request, r->request, sizeof(s->request));
+	last_record = r;
+	*json = strdup("{}");
+	return 0;
+}
+
+void
+outbox_record(struct outbox *o, uint64_t ticket, const char *kind,
+    const char *json, size_t len)
+{
+	(void)o;
+	(void)kind;
+	(void)json;
+	(void)len;
+	records[nrecords - 1].ticket = ticket;
+}
+
+void
+outbox_command(struct outbox *o, uint64_t ticket, const struct device *dev,
+    const struct command *cmd)
+{
+	struct seen_command *s = &commands[ncommands++];
+
+	(void)o;
+	assert_true(ncommands <= MAX_SEEN);
+	s->dev = dev;
+	s->action = cmd->action;
+	keep(s->request, cmd->request, sizeof(s->request));
+	keep(s->reason, cmd->reason, sizeof(s->reason));
+	keep(s->display, cmd->display, sizeof(s->display));
+	s->open_ms = cmd->open_ms;
+	s->ticket = ticket;
+}
+
+/* ---- fixtures ---- */
+
+static struct config *cfg;
+static struct access_tables *tables;
+
+static int
+setup(void **state)
+{
+	char from[32], until[32], text[sizeof(access_fmt) + 64];
+	time_t now = time(NULL), t;
+	struct diag diag;
+	struct tm tm;
+
+	(void)state;
+	setenv("TZ", "Asia/Shanghai", 1);
+	tzset();
+	if (scratch_enter("test_gate") < 0 || mkdir("access.d", 0700) < 0)
+		return -1;
+	t = now - 3600;
+	localtime_r(&t, &tm);
+	strftime(from, sizeof(from), "%Y-%m-%d %H:%M", &tm);
+	t = now + 3600;
+	localtime_r(&t, &tm);
+	strftime(until, sizeof(until), "%Y-%m-%d %H:%M", &tm);
+	snprintf(text, sizeof(text), access_fmt, from, until);
+	scratch_write("gateway.ini", gateway_ini);
+	scratch_write("access.d/compound.ini", text);
+	diag_init(&diag);
+	cfg = config_load("gateway.ini", &diag);
+	if (cfg)
+		tables = access_load(cfg, &diag);
+	diag_print(stderr, &diag);
+	diag_free(&diag);
+	return cfg && tables ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	access_free(tables);
+	config_free(cfg);
+	return scratch_leave();
+}
+
+/* A fresh pipeline and stub before each case. */
+static int
+fresh(void **state)
+{
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.tables = tables;
+	p.state = state_new(cfg->ndevices);
+	p.journal = (struct journal *)&p; /* opaque to gate.c: any non-NULL */
+	p.ticket = 7;
+	nrecords = ncommands = 0;
+	return p.state ? 0 : -1;
+}
+
+static int
+done(void **state)
+{
+	(void)state;
+	state_free(p.state);
+	return 0;
+}
+
+static struct access_request
+face(const char *request, const char *person, double score)
+{
+	struct access_request r = { 0 };
+
+	str_copy(r.request, request, sizeof(r.request));
+	str_copy(r.subject, person, sizeof(r.subject));
+	r.credential = CREDENTIAL_FACE;
+	r.score = score;
+	return r;
+}
+
+/* ---- cases ---- */
+
+static void
+test_allow_is_journaled_then_answered(void **state)
+{
+	const struct device *north = config_device(cfg, "gate-north");
+	struct access_request r = face("req-1", "P0001", 0.93);
+
+	(void)state;
+	gate_event(&p, north, &r);
+	assert_int_equal(nrecords, 1);
+	assert_string_equal(records[0].kind, "access");
+	assert_string_equal(records[0].decision, "allow");
+	assert_string_equal(records[0].reason, "group resident");
+	assert_string_equal(records[0].subject, "P0001");
+	assert_string_equal(records[0].request, "req-1");
+	/* One command, behind the record's batch. */
+	assert_int_equal(ncommands, 1);
+	assert_ptr_equal(commands[0].dev, north);
+	assert_int_equal(commands[0].action, COMMAND_OPEN);
+	assert_string_equal(commands[0].request, "req-1");
+	assert_string_equal(commands[0].display, "张** 欢迎回家");
+	assert_int_equal(commands[0].open_ms, 4000);
+	assert_int_equal(commands[0].ticket, records[0].ticket);
+	assert_int_equal(commands[0].ticket, 7);
+}
+
+static void
+test_deny_has_a_reason(void **state)
+{
+	const struct device *north = config_device(cfg, "gate-north");
+	struct access_request r = face("req-2", "P0099", 0.99);
+
+	(void)state;
+	gate_event(&p, north, &r);
+	assert_string_equal(records[0].decision, "deny");
+	assert_string_equal(records[0].reason, "unknown");
+	assert_int_equal(commands[0].action, COMMAND_DENY);
+	assert_string_equal(commands[0].reason, "unknown");
+	assert_string_equal(commands[0].display, "未登记人员，请联系物业");
+}
+
+static void
+test_duplicate_acts_once(void **state)
+{
+	const struct device *north = config_device(cfg, "gate-north");
+	struct access_request r = face("req-3", "P0001", 0.93);
+
+	(void)state;
+	gate_event(&p, north, &r);
+	gate_event(&p, north, &r);
+	assert_int_equal(nrecords, 2);
+	assert_string_equal(records[1].decision, "duplicate");
+	assert_int_equal(ncommands, 1); /* no second open */
+	/* The same id from another gate is another request. */
+	gate_event(&p, config_device(cfg, "gate-exit"), &r);
+	assert_int_equal(ncommands, 2);
+}
+
+static void
+test_visitor_entries_are_live_state(void **state)
+{
+	const struct device *north = config_device(cfg, "gate-north");
+	struct access_request r = face("req-4", "PV001", 0.9);
+
+	(void)state;
+	gate_event(&p, north, &r);
+	assert_string_equal(records[0].decision, "allow");
+	assert_int_equal(state_entries_used(p.state, "V1"), 1);
+	r = face("req-5", "PV001", 0.9);
+	gate_event(&p, north, &r);
+	assert_string_equal(records[1].decision, "deny");
+	assert_string_equal(records[1].reason, "no_entries");
+	/* Going out uses none. */
+	r = face("req-6", "PV001", 0.9);
+	r.direction = DIRECTION_OUT;
+	gate_event(&p, north, &r);
+	assert_string_equal(records[2].decision, "allow");
+	assert_int_equal(state_entries_used(p.state, "V1"), 1);
+}
+
+static void
+test_exit_opens_for_anyone(void **state)
+{
+	struct access_request r = face("req-7", "nobody", 0.1);
+
+	(void)state;
+	gate_event(&p, config_device(cfg, "gate-exit"), &r);
+	assert_string_equal(records[0].decision, "allow");
+	assert_string_equal(records[0].reason, "exit");
+	assert_int_equal(commands[0].action, COMMAND_OPEN);
+	assert_string_equal(commands[0].display, "一路平安");
+}
+
+static void
+test_rejected_is_answered_when_it_can_be(void **state)
+{
+	const struct device *north = config_device(cfg, "gate-north");
+
+	(void)state;
+	pipeline_rejected(&p, north, "req-8", "missing 'score'");
+	assert_int_equal(nrecords, 1);
+	assert_string_equal(records[0].decision, "rejected");
+	assert_string_equal(records[0].reason, "missing 'score'");
+	assert_int_equal(ncommands, 1);
+	assert_int_equal(commands[0].action, COMMAND_DENY);
+	assert_string_equal(commands[0].reason, "invalid");
+	/* No readable id: journaled, no answer. */
+	pipeline_rejected(&p, north, NULL, "malformed json");
+	assert_int_equal(nrecords, 2);
+	assert_int_equal(ncommands, 1);
+	assert_int_equal(state_device(p.state, north->index)->rejected, 2);
+}
+
+static void
+test_unjournaled_decisions_still_answer(void **state)
+{
+	struct access_request r = face("req-9", "P0001", 0.93);
+
+	(void)state;
+	p.journal = NULL; /* the journal could not be opened */
+	gate_event(&p, config_device(cfg, "gate-north"), &r);
+	assert_int_equal(nrecords, 0);
+	assert_int_equal(ncommands, 1);
+	assert_int_equal(commands[0].action, COMMAND_OPEN);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_allow_is_journaled_then_answered, fresh, done),
+		cmocka_unit_test_setup_teardown(test_deny_has_a_reason, fresh,
+		    done),
+		cmocka_unit_test_setup_teardown(test_duplicate_acts_once, fresh,
+		    done),
+		cmocka_unit_test_setup_teardown(
+		    test_visitor_entries_are_live_state, fresh, done),
+		cmocka_unit_test_setup_teardown(test_exit_opens_for_anyone,
+		    fresh, done),
+		cmocka_unit_test_setup_teardown(
+		    test_rejected_is_answered_when_it_can_be, fresh, done),
+		cmocka_unit_test_setup_teardown(
+		    test_unjournaled_decisions_still_answer, fresh, done),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
