@@ -28,6 +28,7 @@
 #include "outbox.h"
 #include "pipeline.h"
 #include "reload.h"
+#include "snapshot.h"
 #include "state.h"
 #include "topic.h"
 #include "util.h"
@@ -348,11 +349,37 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 	device_message(d, dev, t.sub, payload, len);
 }
 
+/* Retained on <prefix>/gateway/status; "access" says which tables rule. */
 static void
-status_payload(char *buf, size_t size, const char *state)
+status_payload(const struct daemon *d, char *buf, size_t size,
+    const char *state)
 {
-	snprintf(buf, size, "{\"state\":\"%s\",\"version\":\"%s\"}", state,
-	    GATEWAY_VERSION);
+	snprintf(buf, size,
+	    "{\"state\":\"%s\",\"version\":\"%s\",\"access\":\"%s\"}", state,
+	    GATEWAY_VERSION, d->pipe.state->on_snapshot ? "snapshot" : "ok");
+}
+
+static void
+announce(struct daemon *d)
+{
+	char topic[256], status[192];
+
+	snprintf(topic, sizeof(topic), "%s/gateway/status",
+	    d->cfg->topic_prefix);
+	status_payload(d, status, sizeof(status), "online");
+	mqtt_publish(d->mqtt, topic, status, strlen(status), 1, true);
+}
+
+/* After a reload: the status may no longer say "snapshot". */
+static void
+on_swapped(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->announced_snapshot && !d->pipe.state->on_snapshot) {
+		d->announced_snapshot = false;
+		announce(d);
+	}
 }
 
 static void
@@ -361,7 +388,7 @@ on_connected(void *arg)
 	struct daemon *d = arg;
 	const struct driver *seen[16];
 	size_t i, j, k, nseen = 0;
-	char topic[256], status[128];
+	char topic[256];
 
 	/* One wildcard subscription per (kind, subtopic) of the drivers used.
 	 */
@@ -384,12 +411,10 @@ on_connected(void *arg)
 	snprintf(topic, sizeof(topic), "%s/+/+/status", d->cfg->topic_prefix);
 	mqtt_subscribe(d->mqtt, topic, 1);
 
-	/* Announced after the subscriptions: whoever sees "online" can ask. */
-	snprintf(topic, sizeof(topic), "%s/gateway/status",
-	    d->cfg->topic_prefix);
-	status_payload(status, sizeof(status), "online");
-	/* Queued: libmosquitto is in its callback; on_poll writes it. */
-	mqtt_publish(d->mqtt, topic, status, strlen(status), 1, true);
+	/* Announced after the subscriptions: whoever sees "online" can ask.
+	 * Queued: libmosquitto is in its callback; on_poll writes it. */
+	announce(d);
+	d->announced_snapshot = d->pipe.state->on_snapshot;
 	sd_notify(0, "STATUS=connected to the broker");
 }
 
@@ -415,7 +440,7 @@ close_handle(uv_handle_t *h)
 static void
 stop(struct daemon *d, const char *why)
 {
-	char topic[256], status[128];
+	char topic[256], status[192];
 
 	if (d->stopping)
 		return;
@@ -426,7 +451,7 @@ stop(struct daemon *d, const char *why)
 	on_check(&d->commit);
 	snprintf(topic, sizeof(topic), "%s/gateway/status",
 	    d->cfg->topic_prefix);
-	status_payload(status, sizeof(status), "offline");
+	status_payload(d, status, sizeof(status), "offline");
 	mqtt_stop(d->mqtt, topic, status);
 	close_handle((uv_handle_t *)&d->commit);
 	close_handle((uv_handle_t *)&d->checkpoint);
@@ -459,8 +484,47 @@ init_handle_data(struct daemon *d)
 	d->sighup.data = d;
 }
 
+static void
+snapshot_work(uv_work_t *w)
+{
+	struct daemon *d = w->data;
+
+	(void)snapshot_save(d->cfg->access_dir, d->cfg->data_dir);
+}
+
+static void
+snapshot_done(uv_work_t *w, int status)
+{
+	(void)w;
+	(void)status;
+}
+
+/* The start: the tables in force, and where they came from. */
+static void
+started(struct daemon *d, size_t problems)
+{
+	char why[160];
+
+	log_counts(d, "ready");
+	if (problems == 0) {
+		/* Kept off the loop's way: the gates are answered first. */
+		d->snapshot_req.data = d;
+		if (uv_queue_work(d->loop, &d->snapshot_req, snapshot_work,
+		        snapshot_done) < 0)
+			log_warnx("snapshot: cannot queue the copy of %s",
+			    d->cfg->access_dir);
+		system_event(d, "start", "start");
+		return;
+	}
+	d->pipe.state->on_snapshot = true;
+	snprintf(why, sizeof(why),
+	    "access.d has %zu problems: started on the last good tables",
+	    problems);
+	system_event(d, "snapshot", why);
+}
+
 int
-daemon_run(struct config *cfg, struct access_tables *tables)
+daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 {
 	struct mqtt_callbacks cb = {
 		.connected = on_connected,
@@ -471,7 +535,7 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 		.publish = sink_publish,
 		.arg = &d,
 	};
-	char will_topic[256], will[128];
+	char will_topic[256], will[192];
 	uint64_t wd_usec;
 
 	/* Reloads and WAL syncs are all the workers do: two are plenty. */
@@ -500,7 +564,7 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 
 	snprintf(will_topic, sizeof(will_topic), "%s/gateway/status",
 	    cfg->topic_prefix);
-	status_payload(will, sizeof(will), "offline");
+	status_payload(&d, will, sizeof(will), "offline");
 	d.mqtt = mqtt_new(d.loop, cfg, &cb, will_topic, will);
 	if (d.mqtt == NULL)
 		fatalx("cannot set up mqtt");
@@ -520,15 +584,14 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_init(d.loop, &d.sighup);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
-	d.reload = reload_new(d.loop, &d.pipe);
+	d.reload = reload_new(d.loop, &d.pipe, on_swapped, &d);
 	if (d.reload == NULL)
 		fatalx("out of memory");
 
-	system_event(&d, "start", "start");
+	started(&d, problems);
 	if (d.pipe.journal != NULL)
 		journal_commit(d.pipe.journal);
 	mqtt_start(d.mqtt);
-	log_counts(&d, "ready");
 	sd_notify(0, "READY=1");
 	log_batch(true);
 

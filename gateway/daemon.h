@@ -31,6 +31,7 @@ struct daemon {
 	uv_signal_t sigterm, sigint, sighup;
 	bool stopping;
 
+	uv_work_t snapshot_req;
 	uv_work_t wal_sync_req;
 	int wal_sync_fd;
 	int wal_sync_errno;
@@ -41,9 +42,13 @@ struct daemon {
 	unsigned journal_retry_ticks;
 	int lock_fd; /* data_dir/gatewayd.lock, held */
 	bool clock_checked;
+	bool announced_snapshot; /* the status says "snapshot" */
 };
 
-/* Run the gateway until SIGTERM.  Returns the exit status. */
-int daemon_run(struct config *, struct access_tables *);
+/*
+ * Run the gateway until SIGTERM.  problems > 0: access.d had that many
+ * and tables are the last good snapshot.  Returns the exit status.
+ */
+int daemon_run(struct config *, struct access_tables *, size_t problems);
 
 #endif

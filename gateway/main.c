@@ -17,6 +17,8 @@
 #include "diag.h"
 #include "driver.h"
 #include "log.h"
+#include "snapshot.h"
+#include "util.h"
 
 #define DEFAULT_CONFIG "/etc/community-gateway/gateway.ini"
 
@@ -36,6 +38,36 @@ usage(FILE *f)
 	    DEFAULT_CONFIG);
 }
 
+/*
+ * access.d does not validate, at start: the last tables that loaded,
+ * from data_dir, rather than no gate answered until someone fixes the
+ * file.  NULL when there is no usable snapshot.
+ */
+static struct access_tables *
+load_snapshot(const struct config *cfg, size_t problems)
+{
+	struct access_tables *t;
+	struct config snap = *cfg;
+	struct diag diag;
+	char path[4096], when[40];
+	int64_t saved;
+
+	if (snapshot_find(cfg->data_dir, path, sizeof(path), &saved) < 0)
+		return NULL;
+	snap.access_dir = path;
+	diag_init(&diag);
+	t = access_load(&snap, &diag);
+	diag_free(&diag);
+	if (t == NULL)
+		return NULL;
+	rfc3339_format(saved, when, sizeof(when));
+	log_errx("%s has %zu problems (above): started on the last good "
+	         "access tables, saved %s; fix the files, a reload then "
+	         "takes them",
+	    cfg->access_dir, problems, when);
+	return t;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -45,6 +77,7 @@ main(int argc, char *argv[])
 	struct config *cfg;
 	struct diag diag;
 	int ch, check = 0, verbose = 0, rc;
+	size_t problems = 0;
 
 	while ((ch = getopt(argc, argv, "c:htvV")) != -1) {
 		switch (ch) {
@@ -82,9 +115,15 @@ main(int argc, char *argv[])
 		tzset();
 		tables = access_load(cfg, &diag);
 	}
-	if (cfg == NULL || tables == NULL) {
-		diag_sort(&diag);
+	diag_sort(&diag);
+	if (cfg != NULL && tables == NULL && !check) {
 		diag_print(stderr, &diag);
+		problems = diag.n;
+		tables = load_snapshot(cfg, problems);
+	}
+	if (cfg == NULL || tables == NULL) {
+		if (problems == 0)
+			diag_print(stderr, &diag);
 		if (!check)
 			fprintf(stderr,
 			    "gatewayd: %zu problems in the "
@@ -108,7 +147,7 @@ main(int argc, char *argv[])
 	}
 
 	mosquitto_lib_init();
-	rc = daemon_run(cfg, tables);
+	rc = daemon_run(cfg, tables, problems);
 	mosquitto_lib_cleanup();
 	config_free(cfg);
 	return rc;

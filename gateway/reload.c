@@ -14,6 +14,8 @@
 #include "log.h"
 #include "pipeline.h"
 #include "reload.h"
+#include "snapshot.h"
+#include "state.h"
 #include "util.h"
 
 #define DEBOUNCE_MS 300
@@ -21,6 +23,8 @@
 struct reload {
 	uv_loop_t *loop;
 	struct pipeline *p;
+	void (*swapped)(void *);
+	void *arg;
 	uv_fs_event_t watch;
 	uv_timer_t debounce;
 	uv_work_t work;
@@ -36,6 +40,9 @@ work(uv_work_t *w)
 	struct reload *r = w->data;
 
 	r->tables = access_load(r->p->cfg, &r->diag);
+	/* What loaded is what a start with a broken access.d runs on. */
+	if (r->tables != NULL)
+		(void)snapshot_save(r->p->cfg->access_dir, r->p->cfg->data_dir);
 }
 
 static void
@@ -107,6 +114,14 @@ done(uv_work_t *w, int status)
 		    config_count_class(r->p->cfg, DEVICE_GATE), c.groups,
 		    c.persons, c.visitors, c.denied);
 		system_event(r, "ok", NULL);
+		if (r->p->state->on_snapshot) {
+			r->p->state->on_snapshot = false;
+			log_info("%s loads again: the last good tables from "
+			         "the snapshot are replaced",
+			    r->p->cfg->access_dir);
+		}
+		if (r->swapped)
+			r->swapped(r->arg);
 	} else {
 		failed(r);
 	}
@@ -158,7 +173,8 @@ on_fs_event(uv_fs_event_t *h, const char *file, int events, int status)
 }
 
 struct reload *
-reload_new(uv_loop_t *loop, struct pipeline *p)
+reload_new(uv_loop_t *loop, struct pipeline *p, void (*swapped)(void *),
+    void *arg)
 {
 	struct reload *r = calloc(1, sizeof(*r));
 	int rc;
@@ -167,6 +183,8 @@ reload_new(uv_loop_t *loop, struct pipeline *p)
 		return NULL;
 	r->loop = loop;
 	r->p = p;
+	r->swapped = swapped;
+	r->arg = arg;
 	r->watch.data = r;
 	r->debounce.data = r;
 	uv_timer_init(loop, &r->debounce);

@@ -12,8 +12,13 @@
 struct pipeline;
 struct reload;
 
-/* Watches cfg's access_dir; swaps tables into p->tables. */
-struct reload *reload_new(uv_loop_t *, struct pipeline *);
+/*
+ * Watches cfg's access_dir; swaps tables into p->tables, and calls
+ * swapped(arg) after each swap.  Each table that loads is saved as the
+ * snapshot a start falls back on (snapshot.h).
+ */
+struct reload *reload_new(uv_loop_t *, struct pipeline *,
+    void (*swapped)(void *), void *arg);
 /* Reload now (or after the one running); why goes to the log. */
 void reload_start(struct reload *, const char *why);
 /* Stop watching; a reload under way is dropped when it ends. */

@@ -25,6 +25,9 @@ struct state {
 	struct dedup *dedup; /* request ids seen, per device */
 	struct device_state *devices;
 	size_t ndevices;
+	/* access.d did not validate at start: the tables in force are the
+	 * last good ones from data_dir, until a reload succeeds. */
+	bool on_snapshot;
 	uint64_t rejected;          /* bad payloads, all devices */
 	uint64_t unknown_warned_ms; /* messages from unknown devices */
 
