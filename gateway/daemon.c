@@ -240,10 +240,10 @@ static void
 on_checkpoint(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
-
 	struct journal *j = d->pipe.journal;
 
 	check_clock(d);
+	pipeline_tick(&d->pipe, now_ms(), false);
 	if (j == NULL) {
 		reopen_journal(d);
 		return;
@@ -447,6 +447,7 @@ stop(struct daemon *d, const char *why)
 	d->stopping = true;
 	log_info("stopping (%s)", why);
 	sd_notify(0, "STOPPING=1");
+	pipeline_tick(&d->pipe, now_ms(), true);
 	system_event(d, "stop", why);
 	on_check(&d->commit);
 	snprintf(topic, sizeof(topic), "%s/gateway/status",

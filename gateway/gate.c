@@ -180,29 +180,6 @@ journal_decision(struct pipeline *p, const struct device *dev,
 	json_decref(extra);
 }
 
-static void
-duplicate(struct pipeline *p, const struct device *dev,
-    const struct access_request *req, int64_t first, int64_t now)
-{
-	char when[40];
-	struct journal_record r = {
-		.kind = "access",
-		.device = dev->id,
-		.request = req->request,
-		.decision = "duplicate",
-		.reason = "request id seen before",
-	};
-	json_t *extra = json_object();
-
-	rfc3339_format(first, when, sizeof(when));
-	json_object_set_new(extra, "first_seen", json_string(when));
-	r.extra = extra;
-	pipeline_record(p, &r, now);
-	json_decref(extra);
-	log_info("%-12s %-5s  request %s seen at %s: not acted on again",
-	    dev->id, "dup", req->request, when);
-}
-
 void
 gate_event(struct pipeline *p, const struct device *dev,
     const struct access_request *req)
@@ -218,7 +195,7 @@ gate_event(struct pipeline *p, const struct device *dev,
 	unsigned used = 0;
 
 	if (dedup_seen(p->state->dedup, dev->id, req->request, now, &first)) {
-		duplicate(p, dev, req, first, now);
+		pipeline_duplicate(p, dev, req->request, first);
 		return;
 	}
 

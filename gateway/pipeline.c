@@ -4,6 +4,7 @@
  * behind it, bad and unknown input, a device's status.
  */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,19 +63,96 @@ pipeline_event(struct pipeline *p, const struct device *dev,
 	}
 }
 
+#define JUNK_MINUTE_MS 60000
+
+static const char *
+record_kind(const struct device *dev)
+{
+	const char *kind = classes[dev->driver->class].record_kind;
+
+	return kind ? kind : "device";
+}
+
+/*
+ * Is this message the first of its minute (journal it), or one more to
+ * count?  sample: what the aggregate shows of the first one counted.
+ */
+static bool
+junk_first(struct junk *j, int64_t now, const char *sample)
+{
+	if (j->since_ms == 0) {
+		j->since_ms = now;
+		j->count = 0;
+		return true;
+	}
+	if (j->count++ == 0)
+		str_copy(j->sample, sample, sizeof(j->sample));
+	j->last_ms = now;
+	return false;
+}
+
+/* The minute is over: one record for what it counted, if anything. */
+static void
+junk_flush(struct pipeline *p, struct junk *j, const char *kind,
+    const char *device, const char *decision, int64_t now, bool all)
+{
+	char from[40], until[40];
+	struct journal_record r = {
+		.kind = kind,
+		.device = device,
+		.decision = decision,
+		.reason = j->sample,
+	};
+	json_t *extra;
+
+	if (j->since_ms == 0 || (now - j->since_ms < JUNK_MINUTE_MS && !all))
+		return;
+	if (j->count > 0) {
+		rfc3339_format(j->since_ms, from, sizeof(from));
+		rfc3339_format(j->last_ms, until, sizeof(until));
+		extra = json_pack("{s:i,s:s,s:s}", "count",
+		    (json_int_t)j->count, "from", from, "until", until);
+		r.extra = extra;
+		pipeline_record(p, &r, now);
+		json_decref(extra);
+	}
+	j->since_ms = 0;
+	j->count = 0;
+}
+
+void
+pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
+{
+	const struct device *dev;
+	struct device_state *ds;
+	size_t i;
+
+	for (i = 0; i < p->cfg->ndevices; i++) {
+		dev = p->cfg->devices[i];
+		ds = state_device(p->state, dev->index);
+		junk_flush(p, &ds->rejected_junk, record_kind(dev), dev->id,
+		    "rejected", now, stopping);
+		junk_flush(p, &ds->duplicate_junk, record_kind(dev), dev->id,
+		    "duplicate", now, stopping);
+	}
+	/* Unknown devices share one count: their ids are the attacker's. */
+	junk_flush(p, &p->state->unknown_junk, "device", NULL, "rejected", now,
+	    stopping);
+}
+
 void
 pipeline_rejected(struct pipeline *p, const struct device *dev,
     const char *request, const char *why)
 {
-	const char *kind = classes[dev->driver->class].record_kind;
 	struct device_state *ds = state_device(p->state, dev->index);
 	struct journal_record r = {
-		.kind = kind ? kind : "device",
+		.kind = record_kind(dev),
 		.device = dev->id,
 		.request = request,
 		.decision = "rejected",
 		.reason = why,
 	};
+	int64_t now = now_ms();
 
 	ds->rejected++;
 	p->state->rejected++;
@@ -82,9 +160,41 @@ pipeline_rejected(struct pipeline *p, const struct device *dev,
 		log_warnx("%s: rejected a request: %s (%" PRIu64 " so far; "
 		          "logged once a minute)",
 		    dev->id, why, ds->rejected);
-	pipeline_record(p, &r, now_ms());
+	if (junk_first(&ds->rejected_junk, now, why))
+		pipeline_record(p, &r, now);
 	if (request != NULL && classes[dev->driver->class].rejected)
 		classes[dev->driver->class].rejected(p, dev, request, why);
+}
+
+void
+pipeline_duplicate(struct pipeline *p, const struct device *dev,
+    const char *request, int64_t first_ms)
+{
+	struct device_state *ds = state_device(p->state, dev->index);
+	struct journal_record r = {
+		.kind = record_kind(dev),
+		.device = dev->id,
+		.request = request,
+		.decision = "duplicate",
+		.reason = "request id seen before",
+	};
+	int64_t now = now_ms();
+	char when[40];
+	json_t *extra;
+
+	ds->duplicates++;
+	rfc3339_format(first_ms, when, sizeof(when));
+	if (log_ratelimit(&ds->duplicate_warned_ms))
+		log_info("%-12s %-5s  request %s seen at %s: not acted on "
+		         "again (%" PRIu64 " duplicates so far; logged once a "
+		         "minute)",
+		    dev->id, "dup", request, when, ds->duplicates);
+	if (!junk_first(&ds->duplicate_junk, now, request))
+		return;
+	extra = json_pack("{s:s}", "first_seen", when);
+	r.extra = extra;
+	pipeline_record(p, &r, now);
+	json_decref(extra);
 }
 
 void
@@ -92,6 +202,7 @@ pipeline_unknown(struct pipeline *p, const char *kind, const char *id,
     const char *sub)
 {
 	const struct driver *drv = driver_find_kind(kind);
+	char sample[96];
 	struct journal_record r = {
 		.kind = "device",
 		.device = id,
@@ -110,7 +221,9 @@ pipeline_unknown(struct pipeline *p, const char *kind, const char *id,
 		          "%s (%" PRIu64 " bad requests so far; logged once a "
 		          "minute)",
 		    kind, id, sub, p->cfg->path, p->state->rejected);
-	pipeline_record(p, &r, now_ms());
+	snprintf(sample, sizeof(sample), "unknown device %s", id);
+	if (junk_first(&p->state->unknown_junk, now_ms(), sample))
+		pipeline_record(p, &r, now_ms());
 }
 
 void
@@ -140,6 +253,8 @@ pipeline_status(struct pipeline *p, const struct device *dev,
 	ds->online = online;
 	r.decision = online ? "online" : "offline";
 	r.reason = online ? "device online" : "device offline";
-	log_info("%-12s %s", dev->id, r.decision);
+	/* A flapping device is journaled each time, logged once a minute. */
+	if (log_ratelimit(&ds->status_warned_ms))
+		log_info("%-12s %s", dev->id, r.decision);
 	pipeline_record(p, &r, now_ms());
 }

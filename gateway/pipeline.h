@@ -48,6 +48,13 @@ void pipeline_rejected(struct pipeline *, const struct device *,
 /* A message on <kind>/<id>/<sub> of a device nobody configured. */
 void pipeline_unknown(struct pipeline *, const char *kind, const char *id,
     const char *sub);
+/* A request id seen before on this device (at first_ms): it acts on
+ * nothing and gets no second answer. */
+void pipeline_duplicate(struct pipeline *, const struct device *,
+    const char *request, int64_t first_ms);
+/* About once a second: journal the aggregates of minutes that ended
+ * (all of them, ended or not, when the gateway stops). */
+void pipeline_tick(struct pipeline *, int64_t now_ms, bool stopping);
 /* A device's own word on its status (its MQTT will): "online", ... */
 void pipeline_status(struct pipeline *, const struct device *,
     const void *payload, size_t len);

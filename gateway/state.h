@@ -13,12 +13,29 @@
 
 struct dedup;
 
+/*
+ * Messages that act on nothing (rejected, duplicates, unknown devices),
+ * journaled as aggregates so that a flood cannot fill the card: the
+ * first of a minute gets its own record, the rest of that minute one
+ * record with their count and a sample.
+ */
+struct junk {
+	int64_t since_ms; /* the minute being counted began; 0: none */
+	int64_t last_ms;
+	uint32_t count;  /* in this minute, not journaled one by one */
+	char sample[96]; /* the first of them: why, or which device */
+};
+
 /* One device's live state, by its index in config->devices. */
 struct device_state {
-	int online;         /* -1 unknown, 0 offline, 1 online */
-	uint64_t rejected;  /* bad payloads seen */
+	int online;        /* -1 unknown, 0 offline, 1 online */
+	uint64_t rejected; /* bad payloads seen */
+	uint64_t duplicates;
 	uint64_t warned_ms; /* last rate-limited warning */
 	uint64_t direction_warned_ms;
+	uint64_t duplicate_warned_ms;
+	uint64_t status_warned_ms;
+	struct junk rejected_junk, duplicate_junk;
 };
 
 struct state {
@@ -30,6 +47,7 @@ struct state {
 	bool on_snapshot;
 	uint64_t rejected;          /* bad payloads, all devices */
 	uint64_t unknown_warned_ms; /* messages from unknown devices */
+	struct junk unknown_junk;
 
 	/* Visitors' entries used, by visitor id: private to state.c. */
 	struct state_visit *visits;

@@ -1,8 +1,10 @@
 """Bad input never stops the gateway: malformed JSON, missing or mistyped
-fields, invalid UTF-8, oversized payloads and unknown gates are each
-journaled as rejected; a request whose id can be read is answered with a
-deny "invalid"; and valid requests after them are still decided
-(DESIGN §4.1, issue 2)."""
+fields, invalid UTF-8, oversized payloads and unknown gates are counted
+and journaled as rejected — the first of a minute on its own, the rest
+of that minute as one aggregate with their count, so that a flood cannot
+fill the card; a request whose id can be read is answered with a deny
+"invalid"; and valid requests after them are still decided (DESIGN §4.1,
+issues 2 and 6)."""
 
 import json
 
@@ -63,9 +65,6 @@ def test_bad_payloads_are_rejected_and_the_gateway_goes_on(compound):
         cmd = north.wait_cmd(body["id"], timeout=1)
         assert (cmd["action"], cmd.get("reason")) == ("deny", "invalid"), cmd
         assert len(north.cmds_for(body["id"])) == 1
-        row = c.row(body["id"], "gate-north")
-        assert (row["kind"], row["decision"]) == ("access", "rejected")
-        assert row["reason"], row
 
     # The rest got no answer at all: only the ones above and the valid
     # one.  (Whether an oversized request is parsed far enough to answer
@@ -74,16 +73,36 @@ def test_bad_payloads_are_rejected_and_the_gateway_goes_on(compound):
     expected = {b["id"] for _, b in WITH_ID} | {request}
     assert expected <= answered <= expected | {"bad-oversized"}, answered
 
+    # The first is journaled as it comes, with its reason.
     rejected = c.journal.rows("seq > ? AND decision = 'rejected'",
                               (rows_before,))
-    assert all(r["kind"] == "access" and r["device"] == "gate-north"
-               for r in rejected), rejected
+    assert len(rejected) == 1, rejected
+    assert (rejected[0]["kind"], rejected[0]["device"],
+            rejected[0]["request"]) == ("access", "gate-north", None)
+    assert "malformed json" in rejected[0]["reason"]
+
+    # The rest of the minute: one record with their count, at the
+    # minute's end or, as here, when the gateway stops.
+    assert c.gw.stop() == 0
+    rejected = c.journal.rows("seq > ? AND decision = 'rejected'",
+                              (rows_before,))
+    assert len(rejected) == 2, rejected
+    body = rejected[1]["body"]
     # NO_ID, WITH_ID, the oversized one and the bad UTF-8 one.
-    assert len(rejected) == len(NO_ID) + len(WITH_ID) + 2, rejected
-    anonymous = sum(1 for r in rejected if r["request"] is None)
-    assert len(NO_ID) + 1 <= anonymous <= len(NO_ID) + 2, rejected
-    big = [r for r in rejected if "4096" in (r["reason"] or "")]
-    assert len(big) == 1, rejected
+    assert body["count"] == len(NO_ID) + len(WITH_ID) + 2 - 1, body
+    assert (body["kind"], body["device"]) == ("access", "gate-north")
+    assert body["reason"] and body["from"] <= body["until"], body
+
+
+def test_oversized_payload_is_refused_by_its_size(compound):
+    c = compound
+    c.start()
+    north = c.terminal("gate-north")
+    north.send("face", oversized())
+    row = c.journal.wait_rows("decision = 'rejected'")[0]
+    assert "over the limit of 4096" in row["reason"], row
+    _, cmd = c.ask("gate-north", "P0001")
+    assert cmd["action"] == "open"
 
 
 def test_unknown_gate_is_rejected_without_answer(compound):
@@ -119,3 +138,41 @@ def test_flood_of_garbage_is_survived(compound):
     request, cmd = c.ask("gate-north", "P0001", timeout=20)
     assert cmd["action"] == "open"
     assert c.gw.running()
+
+
+def test_junk_flood_cannot_fill_the_card(compound):
+    """Thousands of malformed messages, replays and unknown devices from
+    one client: a handful of rows, not one each (issue 6 item 6)."""
+    c = compound
+    c.start()
+    before = c.journal.max_seq()
+    north = c.terminal("gate-north")
+    stranger = FaceTerminal(c.broker.port, "gate-nowhere",
+                            site=c.site).connect()
+    try:
+        request, cmd = c.ask("gate-north", "P0001")
+        assert cmd["action"] == "open"
+        for i in range(2000):
+            north.send("face", b'{"id":')
+        for i in range(500):
+            north.send("face", json.dumps({"id": request, "person": "P0001",
+                                           "score": 0.93}))
+        for i in range(500):
+            stranger.face("P0001")
+        # Still deciding, and at once.
+        request2, cmd = c.ask("gate-north", "P0001", timeout=20)
+        assert cmd["action"] == "open"
+        junk = c.journal.rows("seq > ? AND decision IN "
+                              "('rejected', 'duplicate')", (before,))
+        assert len(junk) == 3, junk   # the first of each kind
+        assert c.gw.stop() == 0
+    finally:
+        stranger.close()
+    junk = c.journal.rows("seq > ? AND decision IN ('rejected', 'duplicate')",
+                          (before,))
+    assert len(junk) == 6, junk
+    counts = {(r["device"], r["decision"]): r["body"]["count"]
+              for r in junk if "count" in r["body"]}
+    assert counts == {("gate-north", "rejected"): 1999,
+                      ("gate-north", "duplicate"): 499,
+                      (None, "rejected"): 499}, counts

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "scratch.h"
 
@@ -60,6 +61,7 @@ static const char access_fmt[] = "[group resident]\n"
 
 struct seen_record {
 	char kind[16], decision[16], reason[64], subject[64], request[80];
+	long long count; /* an aggregate's; 0 for one message */
 	uint64_t ticket;
 };
 
@@ -97,6 +99,9 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms,
 	keep(s->reason, r->reason, sizeof(s->reason));
 	keep(s->subject, r->subject_id, sizeof(s->subject));
 	keep(s->request, r->request, sizeof(s->request));
+	s->count = r->extra ?
+	    json_integer_value(json_object_get(r->extra, "count")) :
+	    0;
 	last_record = r;
 	*json = strdup("{}");
 	return 0;
@@ -317,11 +322,50 @@ test_rejected_is_answered_when_it_can_be(void **state)
 	assert_int_equal(ncommands, 1);
 	assert_int_equal(commands[0].action, COMMAND_DENY);
 	assert_string_equal(commands[0].reason, "invalid");
-	/* No readable id: journaled, no answer. */
+	/* No readable id: no answer; and the second of its minute is only
+	 * counted, not journaled on its own. */
 	pipeline_rejected(&p, north, NULL, "malformed json");
-	assert_int_equal(nrecords, 2);
+	assert_int_equal(nrecords, 1);
 	assert_int_equal(ncommands, 1);
 	assert_int_equal(state_device(p.state, north->index)->rejected, 2);
+}
+
+static void
+test_junk_is_journaled_as_aggregates(void **state)
+{
+	const struct device *north = config_device(cfg, "gate-north");
+	struct access_request r = face("req-10", "P0001", 0.93);
+	int64_t now = now_ms();
+	int i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++)
+		pipeline_rejected(&p, north, NULL, i ? "bad 'score'" : "first");
+	gate_event(&p, north, &r);
+	for (i = 0; i < 500; i++)
+		gate_event(&p, north, &r);
+	/* The first of each, and the decision. */
+	assert_int_equal(nrecords, 3);
+	assert_string_equal(records[0].reason, "first");
+	assert_string_equal(records[2].decision, "duplicate");
+	pipeline_tick(&p, now + 30000, false);
+	assert_int_equal(nrecords, 3); /* the minute is not over */
+	pipeline_tick(&p, now + 61000, false);
+	assert_int_equal(nrecords, 5);
+	assert_string_equal(records[3].decision, "rejected");
+	assert_string_equal(records[3].reason, "bad 'score'");
+	assert_int_equal(records[3].count, 999);
+	assert_string_equal(records[4].decision, "duplicate");
+	assert_int_equal(records[4].count, 499);
+	/* A new minute starts with its own first record; a stop journals
+	 * what is counted so far. */
+	pipeline_rejected(&p, north, NULL, "again");
+	pipeline_rejected(&p, north, NULL, "and again");
+	assert_int_equal(nrecords, 6);
+	pipeline_tick(&p, now + 62000, true);
+	assert_int_equal(nrecords, 7);
+	assert_int_equal(records[6].count, 1);
+	assert_int_equal(ncommands, 1); /* only the decision was answered */
 }
 
 static void
@@ -355,6 +399,8 @@ main(void)
 		    test_rejected_is_answered_when_it_can_be, fresh, done),
 		cmocka_unit_test_setup_teardown(
 		    test_unjournaled_decisions_still_answer, fresh, done),
+		cmocka_unit_test_setup_teardown(
+		    test_junk_is_journaled_as_aggregates, fresh, done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
