@@ -91,6 +91,17 @@ num(const char *s)
 	return v;
 }
 
+/* The per-mille q of n sorted latencies, in µs; -1 when there are none. */
+static double
+quantile(const int64_t *sorted, long n, long q)
+{
+	long i = n * q / 1000;
+
+	if (n == 0)
+		return -1.0;
+	return sorted[i < n ? i : n - 1] / 1e3;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -196,11 +207,9 @@ main(int argc, char *argv[])
 	qsort(sorted, n, sizeof(*sorted), cmp);
 	printf("{\"sent\":%ld,\"answered\":%ld,\"seconds\":%.3f,"
 	       "\"answers_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
-	       "\"max_us\":%.0f}\n",
+	       "\"p999_us\":%.0f,\"max_us\":%.0f}\n",
 	    count, n, (end - start) / 1e9, n / ((end - start) / 1e9),
-	    n ? sorted[n / 2] / 1e3 : -1.0,
-	    n ? sorted[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1e3 :
-	        -1.0,
-	    n ? sorted[n - 1] / 1e3 : -1.0);
+	    quantile(sorted, n, 500), quantile(sorted, n, 990),
+	    quantile(sorted, n, 999), n ? sorted[n - 1] / 1e3 : -1.0);
 	return 0;
 }
