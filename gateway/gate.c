@@ -181,9 +181,9 @@ journal_decision(struct pipeline *p, const struct device *dev,
 }
 
 void
-gate_event(struct pipeline *p, const struct device *dev,
-    const struct access_request *req)
+gate_event(struct pipeline *p, const struct device *dev, const struct event *ev)
 {
+	const struct access_request *req = &ev->u.access;
 	const struct gate_settings *gate = device_gate(dev);
 	struct device_state *ds = state_device(p->state, dev->index);
 	const struct access_tables *t = p->tables;
@@ -194,6 +194,8 @@ gate_event(struct pipeline *p, const struct device *dev,
 	int64_t now = now_ms(), first;
 	unsigned used = 0;
 
+	if (ev->type != EVENT_ACCESS)
+		return; /* a gate's status is the core's */
 	if (dedup_seen(p->state->dedup, dev->id, req->request, now, &first)) {
 		pipeline_duplicate(p, dev, req->request, first);
 		return;

@@ -16,13 +16,20 @@
 #include "state.h"
 #include "util.h"
 
-/* Each class of device: its rules, and the kind of record it makes. */
+/*
+ * Each class of device: the pipeline its events go to, how it answers a
+ * request it could not read, and the kind of record it makes.  Plate
+ * cameras, barriers, cameras, chargers and fire panels get theirs with
+ * their rules.
+ */
 static const struct {
 	const char *record_kind;
+	void (*event)(struct pipeline *, const struct device *,
+	    const struct event *);
 	void (*rejected)(struct pipeline *, const struct device *,
 	    const char *request, const char *why);
 } classes[DEVICE_CLASS_MAX] = {
-	[DEVICE_GATE] = { "access", gate_rejected },
+	[DEVICE_GATE] = { "access", gate_event, gate_rejected },
 };
 
 int
@@ -50,17 +57,11 @@ void
 pipeline_event(struct pipeline *p, const struct device *dev,
     const struct event *ev)
 {
-	switch (ev->type) {
-	case EVENT_ACCESS:
-		if (dev->driver->class == DEVICE_GATE)
-			gate_event(p, dev, &ev->u.access);
-		break;
-	default:
-		/* Rules for plates, cameras, fire, telemetry and inputs
-		 * come with their pipelines. */
-		log_debug("%s: event %d has no rules yet", dev->id, ev->type);
-		break;
+	if (classes[dev->driver->class].event == NULL) {
+		log_debug("%s: no rules for its class yet", dev->id);
+		return;
 	}
+	classes[dev->driver->class].event(p, dev, ev);
 }
 
 #define JUNK_MINUTE_MS 60000

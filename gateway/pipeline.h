@@ -59,9 +59,8 @@ void pipeline_tick(struct pipeline *, int64_t now_ms, bool stopping);
 void pipeline_status(struct pipeline *, const struct device *,
     const void *payload, size_t len);
 
-/* gate.c: the pedestrian gates' pipeline. */
-void gate_event(struct pipeline *, const struct device *,
-    const struct access_request *);
+/* gate.c: the pedestrian gates' pipeline (access requests). */
+void gate_event(struct pipeline *, const struct device *, const struct event *);
 void gate_rejected(struct pipeline *, const struct device *,
     const char *request, const char *why);
 

@@ -203,16 +203,17 @@ done(void **state)
 	return 0;
 }
 
-static struct access_request
+static struct event
 face(const char *request, const char *person, double score)
 {
-	struct access_request r = { 0 };
+	struct event ev = { .type = EVENT_ACCESS };
+	struct access_request *r = &ev.u.access;
 
-	str_copy(r.request, request, sizeof(r.request));
-	str_copy(r.subject, person, sizeof(r.subject));
-	r.credential = CREDENTIAL_FACE;
-	r.score = score;
-	return r;
+	str_copy(r->request, request, sizeof(r->request));
+	str_copy(r->subject, person, sizeof(r->subject));
+	r->credential = CREDENTIAL_FACE;
+	r->score = score;
+	return ev;
 }
 
 /* ---- cases ---- */
@@ -221,7 +222,7 @@ static void
 test_allow_is_journaled_then_answered(void **state)
 {
 	const struct device *north = config_device(cfg, "gate-north");
-	struct access_request r = face("req-1", "P0001", 0.93);
+	struct event r = face("req-1", "P0001", 0.93);
 
 	(void)state;
 	gate_event(&p, north, &r);
@@ -246,7 +247,7 @@ static void
 test_deny_has_a_reason(void **state)
 {
 	const struct device *north = config_device(cfg, "gate-north");
-	struct access_request r = face("req-2", "P0099", 0.99);
+	struct event r = face("req-2", "P0099", 0.99);
 
 	(void)state;
 	gate_event(&p, north, &r);
@@ -261,7 +262,7 @@ static void
 test_duplicate_acts_once(void **state)
 {
 	const struct device *north = config_device(cfg, "gate-north");
-	struct access_request r = face("req-3", "P0001", 0.93);
+	struct event r = face("req-3", "P0001", 0.93);
 
 	(void)state;
 	gate_event(&p, north, &r);
@@ -278,7 +279,7 @@ static void
 test_visitor_entries_are_live_state(void **state)
 {
 	const struct device *north = config_device(cfg, "gate-north");
-	struct access_request r = face("req-4", "PV001", 0.9);
+	struct event r = face("req-4", "PV001", 0.9);
 
 	(void)state;
 	gate_event(&p, north, &r);
@@ -290,7 +291,7 @@ test_visitor_entries_are_live_state(void **state)
 	assert_string_equal(records[1].reason, "no_entries");
 	/* Going out uses none. */
 	r = face("req-6", "PV001", 0.9);
-	r.direction = DIRECTION_OUT;
+	r.u.access.direction = DIRECTION_OUT;
 	gate_event(&p, north, &r);
 	assert_string_equal(records[2].decision, "allow");
 	assert_int_equal(state_entries_used(p.state, "V1"), 1);
@@ -299,7 +300,7 @@ test_visitor_entries_are_live_state(void **state)
 static void
 test_exit_opens_for_anyone(void **state)
 {
-	struct access_request r = face("req-7", "nobody", 0.1);
+	struct event r = face("req-7", "nobody", 0.1);
 
 	(void)state;
 	gate_event(&p, config_device(cfg, "gate-exit"), &r);
@@ -334,7 +335,7 @@ static void
 test_junk_is_journaled_as_aggregates(void **state)
 {
 	const struct device *north = config_device(cfg, "gate-north");
-	struct access_request r = face("req-10", "P0001", 0.93);
+	struct event r = face("req-10", "P0001", 0.93);
 	int64_t now = now_ms();
 	int i;
 
@@ -371,7 +372,7 @@ test_junk_is_journaled_as_aggregates(void **state)
 static void
 test_unjournaled_decisions_still_answer(void **state)
 {
-	struct access_request r = face("req-9", "P0001", 0.93);
+	struct event r = face("req-9", "P0001", 0.93);
 
 	(void)state;
 	p.journal = NULL; /* the journal could not be opened */
