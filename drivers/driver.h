@@ -67,6 +67,19 @@ struct gate_settings {
 	int open_ms;      /* how long an open lasts */
 };
 
+/*
+ * What the vehicle rules need of a barrier, whatever its driver: a driver
+ * of class DEVICE_BARRIER keeps this at the start of its priv
+ * (device_barrier()).
+ */
+struct barrier_settings {
+	enum direction lane;         /* the way cars may pass */
+	int open_ms;                 /* how long an open pulse lasts */
+	int loop_input;              /* its loop detector's bit in EVENT_INPUT
+	                              * levels; -1: no loop */
+	const struct device *camera; /* its plate camera, or NULL (link()) */
+};
+
 /* ---- events: what devices say ---- */
 
 enum event_type {
@@ -327,6 +340,16 @@ device_gate(const struct device *dev)
 {
 	return dev->driver != NULL && dev->driver->class == DEVICE_GATE ?
 	    (const struct gate_settings *)dev->priv :
+	    NULL;
+}
+
+/* A barrier's settings (struct barrier_settings at the start of its
+ * priv), or NULL when dev is not a barrier. */
+static inline const struct barrier_settings *
+device_barrier(const struct device *dev)
+{
+	return dev->driver != NULL && dev->driver->class == DEVICE_BARRIER ?
+	    (const struct barrier_settings *)dev->priv :
 	    NULL;
 }
 

@@ -27,30 +27,21 @@ face_gate_defaults(void *priv)
 	g->open_ms = DEFAULT_OPEN_MS;
 }
 
-static int
-set_direction(void *priv, const char *value, char *err, size_t errlen)
-{
-	struct gate_settings *g = priv;
-
-	if (strcmp(value, "in") == 0)
-		g->direction = DIRECTION_IN;
-	else if (strcmp(value, "out") == 0)
-		g->direction = DIRECTION_OUT;
-	else if (strcmp(value, "both") == 0)
-		g->direction = DIRECTION_BOTH;
-	else {
-		snprintf(err, errlen, "bad direction '%s' (in, out or both)",
-		    value);
-		return -1;
-	}
-	return 0;
-}
+static const char *const direction_choices[] = { "in", "out", "both", NULL };
+static const int direction_values[] = { DIRECTION_IN, DIRECTION_OUT,
+	DIRECTION_BOTH };
+/* The schema stores an enum key through an int. */
+_Static_assert(sizeof(enum direction) == sizeof(int), "enum direction");
 
 #define G(member) offsetof(struct gate_settings, member)
 
 static const struct schema_key face_gate_keys[] = {
 	{ .name = "zone", .type = SCHEMA_STRING, .offset = G(zone) },
-	{ .name = "direction", .type = SCHEMA_CUSTOM, .set = set_direction },
+	{ .name = "direction",
+	    .type = SCHEMA_ENUM,
+	    .offset = G(direction),
+	    .choices = direction_choices,
+	    .values = direction_values },
 	{ .name = "min_score",
 	    .type = SCHEMA_DOUBLE,
 	    .offset = G(min_score),

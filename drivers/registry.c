@@ -6,10 +6,12 @@
 
 #include "driver.h"
 
+extern const struct driver barrier_relay_driver;
 extern const struct driver face_gate_driver;
 
 static const struct driver *const drivers[] = {
 	&face_gate_driver,
+	&barrier_relay_driver,
 };
 
 const struct driver *

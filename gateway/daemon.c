@@ -430,6 +430,27 @@ log_counts(const struct daemon *d, const char *what)
 	    c.visitors, c.denied);
 }
 
+/*
+ * gateway.ini may already name devices on a Modbus bus (a relay barrier),
+ * but this version has no bus to reach them: say so once, at start, so an
+ * installer does not wait at a barrier that cannot open.  The gates are
+ * not held back by it: such a device's commands are counted as not sent.
+ */
+static void
+warn_unreachable(const struct config *cfg)
+{
+	const struct device *dev;
+	size_t i;
+
+	for (i = 0; i < cfg->ndevices; i++) {
+		dev = cfg->devices[i];
+		if (dev->driver->mqtt == NULL)
+			log_warnx("%s: this version does not drive Modbus "
+			          "devices yet: nothing is sent to it",
+			    dev->id);
+	}
+}
+
 static void
 close_handle(uv_handle_t *h)
 {
@@ -593,6 +614,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	if (d.pipe.journal != NULL)
 		journal_commit(d.pipe.journal);
 	mqtt_start(d.mqtt);
+	warn_unreachable(cfg);
 	sd_notify(0, "READY=1");
 	log_batch(true);
 

@@ -94,7 +94,7 @@ set_enum(const struct schema_key *k, const char *value, int *out, char *err,
 
 	for (i = 0; k->choices[i] != NULL; i++) {
 		if (strcmp(k->choices[i], value) == 0) {
-			*out = i;
+			*out = k->values != NULL ? k->values[i] : i;
 			return 0;
 		}
 	}

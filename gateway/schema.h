@@ -16,7 +16,7 @@ enum schema_type {
 	SCHEMA_SIZE,       /* size_t, within [min, max] */
 	SCHEMA_DOUBLE,     /* double, within [dmin, dmax] */
 	SCHEMA_BOOL,       /* bool: yes or no */
-	SCHEMA_ENUM,       /* int: the index of the value in choices[] */
+	SCHEMA_ENUM,       /* int: values[i] (or i) for choices[i] */
 	SCHEMA_ID,         /* char *: [a-z0-9_-]{1,32}, as device ids */
 	SCHEMA_PATH,       /* char *: relative to gateway.ini's directory */
 	SCHEMA_CUSTOM,     /* set() decides */
@@ -29,6 +29,9 @@ struct schema_key {
 	long min, max;
 	double dmin, dmax;
 	const char *const *choices; /* SCHEMA_ENUM, NULL-terminated */
+	/* SCHEMA_ENUM: what each choice stores, when that is not its index
+	 * (an enum that starts at 1, as enum direction does).  Optional. */
+	const int *values;
 	/*
 	 * SCHEMA_CUSTOM: store value into obj (the struct being filled).
 	 * 0, or -1 with err saying what is wrong with it.

@@ -1,0 +1,303 @@
+/*
+ * barrier_relay.c - a parking barrier wired to one relay of a Waveshare
+ * Modbus RTU relay board (DESIGN §4.2), its vehicle loop detector on one
+ * of the board's discrete inputs.  Register maps only: the bus is not here.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "driver.h"
+
+#define DEFAULT_OPEN_MS 1000
+#define DEFAULT_POLL_MS 200
+#define OPEN_MS_MIN     100
+#define OPEN_MS_MAX     25500
+#define FLASH_UNIT_MS   100    /* the board counts a flash in tenths of a s */
+#define FLASH_COIL      0x0200 /* coil 0x0200+n: "flash on" relay n */
+#define COIL_ON         0xFF00
+#define COIL_OFF        0x0000
+#define INPUTS          8 /* discrete inputs 0..7, read in one go */
+
+struct barrier_relay {
+	struct barrier_settings b; /* first: device_barrier() reads it */
+	char *bus;                 /* the name of its [bus NAME] */
+	int unit;
+	int coil; /* the relay that opens the barrier */
+	int poll_ms;
+	char *camera_id; /* link() resolves it into b.camera */
+};
+
+static void
+barrier_relay_defaults(void *priv)
+{
+	struct barrier_relay *r = priv;
+
+	r->b.lane = DIRECTION_BOTH;
+	r->b.open_ms = DEFAULT_OPEN_MS;
+	r->b.loop_input = -1;
+	r->poll_ms = DEFAULT_POLL_MS;
+}
+
+/*
+ * The board takes the flash delay in tenths of a second.  A value it
+ * cannot take is refused, not rounded: open_ms is what the installer
+ * measured for this barrier's controller, and changing it silently would
+ * be found out at the barrier, not at gatewayd -t.
+ */
+static int
+set_open_ms(void *priv, const char *value, char *err, size_t errlen)
+{
+	static const struct schema_key range = {
+		.name = "open_ms",
+		.type = SCHEMA_INT,
+		.offset = offsetof(struct barrier_relay, b.open_ms),
+		.min = OPEN_MS_MIN,
+		.max = OPEN_MS_MAX,
+	};
+	struct barrier_relay *r = priv;
+	int old = r->b.open_ms;
+
+	if (schema_set(&range, priv, value, NULL, err, errlen) < 0 ||
+	    r->b.open_ms % FLASH_UNIT_MS != 0) {
+		r->b.open_ms = old;
+		snprintf(err, errlen,
+		    "bad open_ms '%s' (%d to %d in steps of %d: the relay "
+		    "board counts tenths of a second)",
+		    value, OPEN_MS_MIN, OPEN_MS_MAX, FLASH_UNIT_MS);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const lane_choices[] = { "in", "out", "both", NULL };
+static const int lane_values[] = { DIRECTION_IN, DIRECTION_OUT,
+	DIRECTION_BOTH };
+/* The schema stores an enum key through an int. */
+_Static_assert(sizeof(enum direction) == sizeof(int), "enum direction");
+
+#define R(member) offsetof(struct barrier_relay, member)
+
+static const struct schema_key barrier_relay_keys[] = {
+	/* [bus NAME] sections are not read by this version (config.c
+	 * refuses them as unsupported), so the name is only checked for its
+	 * form here; the bus layer will check that the bus exists. */
+	{ .name = "bus",
+	    .type = SCHEMA_ID,
+	    .offset = R(bus),
+	    .required = true },
+	{ .name = "unit",
+	    .type = SCHEMA_INT,
+	    .offset = R(unit),
+	    .min = 1,
+	    .max = 247,
+	    .required = true },
+	{ .name = "coil",
+	    .type = SCHEMA_INT,
+	    .offset = R(coil),
+	    .min = 0,
+	    .max = 7,
+	    .required = true },
+	{ .name = "open_ms", .type = SCHEMA_CUSTOM, .set = set_open_ms },
+	{ .name = "loop_input",
+	    .type = SCHEMA_INT,
+	    .offset = R(b.loop_input),
+	    .min = 0,
+	    .max = INPUTS - 1 },
+	{ .name = "lane",
+	    .type = SCHEMA_ENUM,
+	    .offset = R(b.lane),
+	    .choices = lane_choices,
+	    .values = lane_values },
+	{ .name = "camera", .type = SCHEMA_ID, .offset = R(camera_id) },
+	/* Often enough to see a car cross the loop: a loop detector's
+	 * presence output stays closed only while the car is over it. */
+	{ .name = "poll_ms",
+	    .type = SCHEMA_INT,
+	    .offset = R(poll_ms),
+	    .min = 50,
+	    .max = 60000 },
+	SCHEMA_END,
+};
+
+#undef R
+
+/*
+ * Its camera's plates open this barrier, so the camera must be a plate
+ * camera and open no other barrier: a copied section that named the same
+ * camera would open both barriers for every car.  Devices are linked in
+ * file order, so the earlier barrier holds the camera and the later one
+ * is the problem reported.  cfg->devices is read directly rather than
+ * through config_device(): a driver links against nothing of config.c.
+ */
+static int
+barrier_relay_link(struct device *dev, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct barrier_relay *r = dev->priv;
+	const struct barrier_settings *other;
+	const struct device *cam = NULL;
+	size_t i;
+
+	if (r->camera_id == NULL)
+		return 0;
+	for (i = 0; i < cfg->ndevices && cam == NULL; i++)
+		if (strcmp(cfg->devices[i]->id, r->camera_id) == 0)
+			cam = cfg->devices[i];
+	if (cam == NULL) {
+		snprintf(err, errlen, "unknown camera '%s'", r->camera_id);
+		return -1;
+	}
+	if (cam->driver == NULL || cam->driver->class != DEVICE_LPR) {
+		snprintf(err, errlen, "camera %s is not a plate camera (%s%s)",
+		    cam->id, cam->driver ? "driver " : "no driver",
+		    cam->driver ? cam->driver->name : "");
+		return -1;
+	}
+	for (i = 0; i < cfg->ndevices && cfg->devices[i] != dev; i++) {
+		other = device_barrier(cfg->devices[i]);
+		if (other != NULL && other->camera == cam) {
+			snprintf(err, errlen,
+			    "camera %s already opens barrier %s", cam->id,
+			    cfg->devices[i]->id);
+			return -1;
+		}
+	}
+	r->b.camera = cam;
+	return 0;
+}
+
+static void
+barrier_relay_address(const struct device *dev, struct modbus_address *a)
+{
+	const struct barrier_relay *r = dev->priv;
+
+	a->bus = r->bus;
+	a->unit = r->unit;
+	/* Without a loop there is nothing to read. */
+	a->poll_ms = r->b.loop_input >= 0 ? r->poll_ms : 0;
+}
+
+/* One op, zeroed but for what a transaction needs; -1 without room. */
+static int
+one_op(struct modbus_op *ops, size_t max, enum modbus_function fn,
+    uint16_t addr, uint16_t count, uint16_t value)
+{
+	if (max < 1)
+		return -1;
+	memset(&ops[0], 0, sizeof(ops[0]));
+	ops[0].fn = fn;
+	ops[0].addr = addr;
+	ops[0].count = count;
+	ops[0].value = value;
+	return 1;
+}
+
+/* All eight inputs cost the same one transaction as the loop's alone. */
+static int
+barrier_relay_poll(const struct device *dev, struct modbus_op *ops, size_t max)
+{
+	const struct barrier_relay *r = dev->priv;
+
+	if (r->b.loop_input < 0)
+		return 0;
+	return one_op(ops, max, MODBUS_READ_DISCRETE_INPUTS, 0, INPUTS, 0);
+}
+
+static int
+barrier_relay_decode(const struct device *dev, const struct modbus_op *ops,
+    size_t nops, struct event *out, size_t max, char *err, size_t errlen)
+{
+	struct input_levels *in;
+	unsigned i;
+
+	(void)dev;
+	if (nops != 1) {
+		snprintf(err, errlen, "%zu replies to a poll of one read",
+		    nops);
+		return -1;
+	}
+	if (ops[0].fn != MODBUS_READ_DISCRETE_INPUTS || ops[0].addr != 0 ||
+	    ops[0].count != INPUTS) {
+		snprintf(err, errlen,
+		    "reply to function %d at %u for %u, not to a read of "
+		    "discrete inputs 0..%d",
+		    (int)ops[0].fn, ops[0].addr, ops[0].count, INPUTS - 1);
+		return -1;
+	}
+	if (max < 1) {
+		snprintf(err, errlen, "no room for its event");
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	out->type = EVENT_INPUT;
+	in = &out->u.input;
+	for (i = 0; i < INPUTS; i++) {
+		if (ops[0].bits[i] > 1) {
+			snprintf(err, errlen, "input %u reads %u, not 0 or 1",
+			    i, ops[0].bits[i]);
+			return -1;
+		}
+		in->levels |= (uint32_t)ops[0].bits[i] << i;
+	}
+	in->mask = (1u << INPUTS) - 1;
+	return 1;
+}
+
+/*
+ * The gateway never closes a barrier.  Lowering the arm is the barrier
+ * controller's own job: its loop or radar knows whether a car is under
+ * the arm, and the gateway does not.  So an open is the board's "flash
+ * on", which closes the relay and lets it go by itself after the delay:
+ * the open ends even if the Pi dies mid-command, and nothing the gateway
+ * sends ever brings the arm down.  The command's own open_ms is not used:
+ * the pulse the controller needs is the installer's open_ms, checked
+ * against what the board can count when gateway.ini was read.
+ *
+ * The one exception is the fire alarm.  HOLD_OPEN writes the relay on,
+ * and the board keeps it on by itself, so a gateway that dies during the
+ * alarm leaves the barrier open (fail-safe).  Only NORMAL, after staff
+ * reset the alarm, writes it off again.  As the board's manual describes
+ * flash on, the relay ends off whatever it was before: an OPEN sent to a
+ * held barrier would end the hold after open_ms, so the fire rules must
+ * not send one.
+ */
+static int
+barrier_relay_execute(const struct device *dev, const struct command *cmd,
+    struct modbus_op *ops, size_t max)
+{
+	const struct barrier_relay *r = dev->priv;
+	uint16_t coil = (uint16_t)r->coil;
+
+	switch (cmd->action) {
+	case COMMAND_OPEN:
+	case COMMAND_PULSE:
+		return one_op(ops, max, MODBUS_WRITE_COIL, FLASH_COIL + coil, 1,
+		    (uint16_t)(r->b.open_ms / FLASH_UNIT_MS));
+	case COMMAND_HOLD_OPEN:
+		return one_op(ops, max, MODBUS_WRITE_COIL, coil, 1, COIL_ON);
+	case COMMAND_NORMAL:
+		return one_op(ops, max, MODBUS_WRITE_COIL, coil, 1, COIL_OFF);
+	default:
+		/* A deny shows on no screen here; chargers are not barriers. */
+		return 0;
+	}
+}
+
+static const struct driver_modbus barrier_relay_modbus = {
+	.address = barrier_relay_address,
+	.poll = barrier_relay_poll,
+	.decode = barrier_relay_decode,
+	.execute = barrier_relay_execute,
+};
+
+const struct driver barrier_relay_driver = {
+	.name = "barrier_relay",
+	.class = DEVICE_BARRIER,
+	.priv_size = sizeof(struct barrier_relay),
+	.keys = barrier_relay_keys,
+	.defaults = barrier_relay_defaults,
+	.link = barrier_relay_link,
+	.modbus = &barrier_relay_modbus,
+};
