@@ -14,14 +14,14 @@ PREFIX	?= /usr/local
 SYSCONFDIR ?= /etc/community-gateway
 DEMO_SECONDS ?= 0
 
-PKGS	:= libmosquitto libmodbus sqlite3 libcurl libuv inih jansson libsystemd
+PKGS	:= libmosquitto libmodbus sqlite3 libcurl libuv inih jansson
 CMOCKA	:= cmocka
 
 # Debian packages: the build's, then the tests'.
 DEB_BUILD := build-essential pkg-config clang-format libmosquitto-dev \
 	libmodbus-dev \
 	libsqlite3-dev libcurl4-openssl-dev libuv1-dev libinih-dev \
-	libjansson-dev libsystemd-dev
+	libjansson-dev
 DEB_TEST := mosquitto libcmocka-dev python3-pytest python3-paho-mqtt \
 	python3-pymodbus socat sqlite3 tzdata
 

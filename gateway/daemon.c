@@ -16,8 +16,6 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "access.h"
 #include "config.h"
 #include "daemon.h"
@@ -25,6 +23,7 @@
 #include "driver.h"
 #include "log.h"
 #include "mqtt.h"
+#include "notify.h"
 #include "topic.h"
 #include "util.h"
 
@@ -328,7 +327,7 @@ static void
 on_watchdog(uv_timer_t *t)
 {
 	(void)t;
-	sd_notify(0, "WATCHDOG=1");
+	notify_send("WATCHDOG=1");
 }
 
 static void
@@ -455,7 +454,7 @@ on_connected(void *arg)
 	status_payload(status, sizeof(status), "online");
 	/* Queued: libmosquitto is in its callback; on_poll writes it. */
 	mqtt_publish(d->mqtt, topic, status, strlen(status), 1, true);
-	sd_notify(0, "STATUS=connected to the broker");
+	notify_send("STATUS=connected to the broker");
 }
 
 /* Reloads: parsed on a worker thread, swapped on the loop. */
@@ -617,7 +616,7 @@ stop(struct daemon *d, const char *why)
 		return;
 	d->stopping = true;
 	log_info("stopping (%s)", why);
-	sd_notify(0, "STOPPING=1");
+	notify_send("STOPPING=1");
 	system_event(d, "stop", why, NULL);
 	on_check(&d->commit);
 	snprintf(topic, sizeof(topic), "%s/gateway/status",
@@ -704,7 +703,7 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	uv_timer_start(&d.checkpoint, on_checkpoint, CHECKPOINT_MS,
 	    CHECKPOINT_MS);
 	uv_timer_init(d.loop, &d.watchdog);
-	if (sd_watchdog_enabled(0, &wd_usec) > 0)
+	if (notify_watchdog_usec(&wd_usec))
 		uv_timer_start(&d.watchdog, on_watchdog, wd_usec / 2000,
 		    wd_usec / 2000);
 	uv_timer_init(d.loop, &d.debounce);
@@ -725,7 +724,7 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 		journal_commit(d.journal);
 	mqtt_start(d.mqtt);
 	log_counts(&d, "ready");
-	sd_notify(0, "READY=1");
+	notify_send("READY=1");
 	log_batch(true);
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
