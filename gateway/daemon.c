@@ -16,8 +16,6 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "access.h"
 #include "config.h"
 #include "daemon.h"
@@ -25,6 +23,7 @@
 #include "driver.h"
 #include "log.h"
 #include "mqtt.h"
+#include "notify.h"
 #include "outbox.h"
 #include "pipeline.h"
 #include "reload.h"
@@ -264,7 +263,7 @@ static void
 on_watchdog(uv_timer_t *t)
 {
 	(void)t;
-	sd_notify(0, "WATCHDOG=1");
+	notify_send("WATCHDOG=1");
 }
 
 static void
@@ -415,7 +414,7 @@ on_connected(void *arg)
 	 * Queued: libmosquitto is in its callback; on_poll writes it. */
 	announce(d);
 	d->announced_snapshot = d->pipe.state->on_snapshot;
-	sd_notify(0, "STATUS=connected to the broker");
+	notify_send("STATUS=connected to the broker");
 }
 
 static void
@@ -467,7 +466,7 @@ stop(struct daemon *d, const char *why)
 		return;
 	d->stopping = true;
 	log_info("stopping (%s)", why);
-	sd_notify(0, "STOPPING=1");
+	notify_send("STOPPING=1");
 	pipeline_tick(&d->pipe, now_ms(), true);
 	system_event(d, "stop", why);
 	on_check(&d->commit);
@@ -597,7 +596,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	uv_timer_start(&d.checkpoint, on_checkpoint, CHECKPOINT_MS,
 	    CHECKPOINT_MS);
 	uv_timer_init(d.loop, &d.watchdog);
-	if (sd_watchdog_enabled(0, &wd_usec) > 0)
+	if (notify_watchdog_usec(&wd_usec))
 		uv_timer_start(&d.watchdog, on_watchdog, wd_usec / 2000,
 		    wd_usec / 2000);
 	uv_signal_init(d.loop, &d.sigterm);
@@ -615,7 +614,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		journal_commit(d.pipe.journal);
 	mqtt_start(d.mqtt);
 	warn_unreachable(cfg);
-	sd_notify(0, "READY=1");
+	notify_send("READY=1");
 	log_batch(true);
 
 	uv_run(d.loop, UV_RUN_DEFAULT);

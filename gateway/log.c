@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "util.h"
 
 static int log_verbose;
 static bool log_journal; /* stderr is connected to journald */
@@ -37,11 +38,13 @@ log_init(int verbose)
 static void
 vlog(int prio, const char *fmt, va_list ap, const char *suffix)
 {
-	char msg[1024], stamp[16];
+	char raw[1024], msg[2048], stamp[16];
 	struct tm tm;
 	time_t t;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* Ids and topics come from devices: one line, shown as it is. */
+	str_escape(raw, msg, sizeof(msg));
 	if (log_journal) {
 		fprintf(stderr, "<%d>%s%s\n", prio, msg, suffix ? suffix : "");
 		goto out;

@@ -1,6 +1,7 @@
 /*
  * log.h - one line per event on stderr, in the form journald reads:
- * "<N>" priority prefixes under systemd, a local time otherwise.
+ * "<N>" priority prefixes under systemd, a local time otherwise.  What
+ * could break or disguise a line (controls, bidi) is escaped.
  */
 #ifndef LOG_H
 #define LOG_H

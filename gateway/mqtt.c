@@ -1,8 +1,9 @@
 /*
  * mqtt.c - libmosquitto as a citizen of the libuv loop: a uv_poll on its
  * socket calls loop_read/loop_write, a one-second timer calls loop_misc
- * (keepalive), and a backoff timer reconnects.  Nagle is off: at a gate's
- * pace it alone would add about 40 ms to every answer.
+ * (keepalive), and a retry timer reconnects: at once after a connection
+ * is lost, with backoff only while connects fail.  Nagle is off: at a
+ * gate's pace it alone would add about 40 ms to every answer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@
 #define BACKOFF_MAX_MS     30000
 #define READ_BURST         512 /* packets read per wake-up, for fairness */
 #define CONNECT_TIMEOUT_MS 10000
-#define STABLE_MS          30000 /* up this long: the backoff starts again */
+#define STABLE_MS          30000 /* up less than this: lost "soon" */
 
 /*
  * IDLE: no connection; a retry is scheduled.  RESOLVING: looking the
@@ -59,7 +60,10 @@ struct mqtt {
 	char addr[INET6_ADDRSTRLEN]; /* the one being tried */
 	enum mqtt_state state;
 	uint64_t connected_at; /* uv_now() */
-	unsigned backoff_ms;
+	unsigned backoff_ms;   /* the next wait after a failed connect */
+	/* Connections in a row lost soon after they were made, with no
+	 * failed connect between: another client taking our id. */
+	unsigned flaps;
 	bool stopping;
 };
 
@@ -86,8 +90,9 @@ drop_poll(struct mqtt *m)
 	m->events = 0;
 }
 
+/* Wait the backoff, which doubles for the next time. */
 static void
-schedule_retry(struct mqtt *m)
+retry_later(struct mqtt *m)
 {
 	unsigned delay;
 
@@ -110,6 +115,41 @@ free_addrs(struct mqtt *m)
 	m->next_addr = NULL;
 }
 
+/* A connect failed (refused, no answer, no address): wait, longer each
+ * time, until one succeeds. */
+static void
+connect_failed(struct mqtt *m)
+{
+	uv_timer_stop(&m->timeout);
+	free_addrs(m);
+	m->flaps = 0;
+	retry_later(m);
+}
+
+/*
+ * A connection that was up is gone.  Most often the broker restarted and
+ * is back in a moment: try again at once (from the loop, not from inside
+ * libmosquitto), then back off only while connects fail.  A connection
+ * lost soon after the one before was too, with connects succeeding in
+ * between, is another client taking our client id: then wait, or the two
+ * would knock each other off as fast as the broker allows.
+ */
+static void
+connection_lost(struct mqtt *m)
+{
+	if (uv_now(m->loop) - m->connected_at >= STABLE_MS)
+		m->flaps = 0;
+	else
+		m->flaps++;
+	if (m->flaps > 1) {
+		retry_later(m);
+		return;
+	}
+	m->state = MQTT_IDLE;
+	if (!m->stopping)
+		uv_timer_start(&m->retry, on_retry, 0, 0);
+}
+
 static void
 on_connect(struct mosquitto *mosq, void *arg, int rc)
 {
@@ -125,6 +165,10 @@ on_connect(struct mosquitto *mosq, void *arg, int rc)
 	log_info("mqtt %s:%d: connected", m->host, m->port);
 	m->state = MQTT_CONNECTED;
 	m->connected_at = uv_now(m->loop);
+	/* The next failure starts from the shortest wait, unless we are
+	 * being knocked off again and again. */
+	if (m->flaps == 0)
+		m->backoff_ms = BACKOFF_MIN_MS;
 	uv_timer_stop(&m->timeout);
 	uv_timer_stop(&m->retry);
 	free_addrs(m);
@@ -141,10 +185,6 @@ on_disconnect(struct mosquitto *mosq, void *arg, int rc)
 	if (m->state == MQTT_CONNECTED && !m->stopping) {
 		log_warnx("mqtt %s:%d: connection lost%s%s", m->host, m->port,
 		    rc ? ": " : "", rc ? mosquitto_strerror(rc) : "");
-		/* Kicked off at once again and again (another gateway with
-		 * our client id): the backoff keeps growing. */
-		if (uv_now(m->loop) - m->connected_at >= STABLE_MS)
-			m->backoff_ms = BACKOFF_MIN_MS;
 	} else if (m->state == MQTT_CONNECTING && !m->stopping) {
 		log_warnx("mqtt %s:%d: connect to %s: %s", m->host, m->port,
 		    m->addr,
@@ -175,14 +215,16 @@ on_poll(uv_poll_t *p, int status, int events)
 	int i, pending, rc = MOSQ_ERR_SUCCESS;
 
 	if (status < 0) {
-		log_warnx("mqtt %s:%d: poll: %s", m->host, m->port,
-		    uv_strerror(status));
-		/* No DISCONNECT: the broker should publish our will.  The
-		 * retry's connect replaces the socket. */
-		drop_poll(m);
-		uv_timer_stop(&m->timeout);
-		schedule_retry(m);
-		return;
+		/*
+		 * POLLERR, which libuv reports as EBADF: the connection was
+		 * reset or refused, and libuv has stopped watching.  Reading
+		 * takes the error: libmosquitto closes its socket and calls
+		 * on_disconnect, and mqtt_update moves on.  Dropping only the
+		 * watcher would leave the dead socket open, to be watched and
+		 * fail again every second until the next connect.
+		 */
+		m->events = 0;
+		events = UV_READABLE;
 	}
 	if (events & UV_READABLE) {
 		/*
@@ -218,14 +260,12 @@ mqtt_update(struct mqtt *m)
 	if (fd != m->fd)
 		drop_poll(m);
 	if (fd < 0) {
-		if (m->state == MQTT_CONNECTING && m->next_addr != NULL) {
+		if (m->state == MQTT_CONNECTING && m->next_addr != NULL)
 			connect_next(m);
-		} else if (m->state == MQTT_CONNECTING ||
-		    m->state == MQTT_CONNECTED) {
-			uv_timer_stop(&m->timeout);
-			free_addrs(m);
-			schedule_retry(m);
-		}
+		else if (m->state == MQTT_CONNECTING)
+			connect_failed(m);
+		else if (m->state == MQTT_CONNECTED)
+			connection_lost(m);
 		return;
 	}
 	if (m->poll == NULL) {
@@ -304,8 +344,7 @@ connect_next(struct mqtt *m)
 		if (start_connect(m, addr) == 0)
 			return;
 	}
-	free_addrs(m);
-	schedule_retry(m);
+	connect_failed(m);
 }
 
 static void
@@ -321,7 +360,7 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		log_warnx("mqtt %s: cannot resolve: %s", m->host,
 		    status ? uv_strerror(status) : "no address");
 		uv_freeaddrinfo(res);
-		schedule_retry(m);
+		connect_failed(m);
 		return;
 	}
 	m->addrs = res;
@@ -344,7 +383,7 @@ try_connect(struct mqtt *m)
 	if (inet_pton(AF_INET, m->host, buf) == 1 ||
 	    inet_pton(AF_INET6, m->host, buf) == 1) {
 		if (start_connect(m, m->host) < 0)
-			schedule_retry(m);
+			connect_failed(m);
 		return;
 	}
 	/* libmosquitto would resolve a name with a blocking getaddrinfo. */
@@ -353,7 +392,7 @@ try_connect(struct mqtt *m)
 	        &hints) == 0)
 		m->state = MQTT_RESOLVING;
 	else
-		schedule_retry(m);
+		connect_failed(m);
 }
 
 static void
@@ -367,12 +406,10 @@ on_connect_timeout(uv_timer_t *t)
 	    m->addr, CONNECT_TIMEOUT_MS / 1000);
 	/* The next connect replaces the pending socket. */
 	drop_poll(m);
-	if (m->next_addr != NULL) {
+	if (m->next_addr != NULL)
 		connect_next(m);
-	} else {
-		free_addrs(m);
-		schedule_retry(m);
-	}
+	else
+		connect_failed(m);
 }
 
 static void

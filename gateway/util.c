@@ -68,6 +68,79 @@ str_printable(const char *s, size_t len)
 	return true;
 }
 
+/* The code point of the well-formed k-byte sequence at s. */
+static uint32_t
+utf8_decode(const unsigned char *s, size_t k)
+{
+	switch (k) {
+	case 1:
+		return s[0];
+	case 2:
+		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	case 3:
+		return (uint32_t)(s[0] & 0x0f) << 12 |
+		    (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	default:
+		return (uint32_t)(s[0] & 0x07) << 18 |
+		    (uint32_t)(s[1] & 0x3f) << 12 |
+		    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	}
+}
+
+/*
+ * Characters that make a log line say something other than its bytes:
+ * C0 and C1 controls and DEL (a newline forges a line, ESC or the C1 CSI
+ * drives the terminal), the bidi controls (Unicode's Bidi_Control: U+202E
+ * shows "req-\u202egpj.exe" as "req-exe.jpg") and the line and paragraph
+ * separators.
+ */
+static bool
+deceptive(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+	    cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069);
+}
+
+void
+str_escape(const char *s, char *out, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, o = 0, k, n;
+	const char *from;
+	char esc[8];
+	uint32_t cp;
+
+	if (size == 0)
+		return;
+	while (i < len) {
+		k = utf8_seq(p + i, len - i);
+		from = s + i;
+		n = k;
+		if (k == 0) {
+			/* Not UTF-8: the byte, so that nothing is lost. */
+			k = 1;
+			n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", p[i]);
+			from = esc;
+		} else {
+			cp = utf8_decode(p + i, k);
+			if (deceptive(cp)) {
+				n = (size_t)snprintf(esc, sizeof(esc),
+				    cp < 0x80 ? "\\x%02x" : "\\u%04x",
+				    (unsigned)cp);
+				from = esc;
+			}
+		}
+		/* Whole characters and whole escapes, or nothing. */
+		if (o + n >= size)
+			break;
+		memcpy(out + o, from, n);
+		o += n;
+		i += k;
+	}
+	out[o] = '\0';
+}
+
 size_t
 utf8_count(const char *s)
 {

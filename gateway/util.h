@@ -16,6 +16,14 @@ bool utf8_valid(const char *s, size_t len);
  * input with a newline would forge a log line of its own.
  */
 bool str_printable(const char *s, size_t len);
+/*
+ * s as a log line may show it: C0 and C1 controls, DEL and bytes that are
+ * not UTF-8 as \xNN; bidi controls (U+061C, U+200E/F, U+202A-U+202E,
+ * U+2066-U+2069) and the separators U+2028/U+2029 as \uNNNN.  Always
+ * NUL-terminates out; cuts before a character or escape that does not
+ * fit, never inside one.
+ */
+void str_escape(const char *s, char *out, size_t size);
 /* Code points in a valid UTF-8 string. */
 size_t utf8_count(const char *s);
 

@@ -199,6 +199,7 @@ class Compound:
         self.terminals = {}
         self.recorders = []
         self.env = {}
+        self.notify_path = None     # None: an abstract NOTIFY_SOCKET
         self.write_access("people.ini", people_ini(self.schedule))
         self.write_access("visitors.ini", visitors_ini(self.schedule))
         self.write_access("deny.ini", DENY_INI)
@@ -220,7 +221,8 @@ class Compound:
         self.write_ini(overrides)
         self.gw = harness.Gatewayd(self.binary, self.ini, self.root,
                                    self.site, self.broker.port,
-                                   env=self.env)
+                                   env=self.env,
+                                   notify_path=self.notify_path)
         self.gw.start()
         return self
 

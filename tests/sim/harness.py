@@ -330,18 +330,23 @@ class Recorder:
 
 
 class NotifySocket:
-    """The sd_notify end systemd would hold: an abstract AF_UNIX datagram
-    socket (no path length limits in deep temporary directories)."""
+    """The sd_notify end systemd would hold: an AF_UNIX datagram socket,
+    abstract by default (no path length limits in deep temporary
+    directories), or bound to path as systemd's own /run/systemd/notify."""
 
     _count = 0
 
-    def __init__(self):
+    def __init__(self, path=None):
         NotifySocket._count += 1
-        name = "cg-notify-%d-%d-%d" % (os.getpid(), NotifySocket._count,
-                                       int(time.time() * 1000) % 100000)
-        self.address = "@" + name
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + name)
+        if path is not None:
+            self.address = str(path)
+            self.sock.bind(self.address)
+        else:
+            name = "cg-notify-%d-%d-%d" % (os.getpid(), NotifySocket._count,
+                                           int(time.time() * 1000) % 100000)
+            self.address = "@" + name
+            self.sock.bind("\0" + name)
         self.datagrams = []
         self.cond = threading.Condition()
         self._closed = False
@@ -394,11 +399,13 @@ class Gatewayd:
     """The gatewayd binary under test, restartable on the same config.
 
     Its output (stderr and stdout, one stream) goes to a file in workdir
-    and, line by line, to on_line when given (the demo prints it).
+    and, line by line, to on_line when given (the demo prints it).  Its
+    NOTIFY_SOCKET is an abstract name, or notify_path when given.
     """
 
     def __init__(self, binary, ini_path, workdir, site, mqtt_port,
-                 mqtt_host=LOCALHOST, env=None, on_line=None):
+                 mqtt_host=LOCALHOST, env=None, on_line=None,
+                 notify_path=None):
         self.binary = str(binary)
         self.ini_path = str(ini_path)
         self.workdir = str(workdir)
@@ -408,7 +415,7 @@ class Gatewayd:
         self.log_path = os.path.join(self.workdir, "gatewayd.log")
         self.lines = []
         self.lines_cond = threading.Condition()
-        self.notify = NotifySocket()
+        self.notify = NotifySocket(notify_path)
         self.status_topic = "cg/%s/gateway/status" % site
         self.status = Recorder(mqtt_port, [self.status_topic],
                                host=mqtt_host, name="gw-status")

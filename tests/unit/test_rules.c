@@ -22,6 +22,7 @@
 #include "config.h"
 #include "driver.h"
 #include "rules.h"
+#include "util.h"
 
 static const char gateway_ini[] = "[gateway]\n"
                                   "site = test\n"
@@ -134,8 +135,8 @@ face(const char *person, double score, enum direction dir)
 {
 	struct access_request r = { 0 };
 
-	strcpy(r.request, "req-1");
-	strcpy(r.subject, person);
+	str_copy(r.request, "req-1", sizeof(r.request));
+	str_copy(r.subject, person, sizeof(r.subject));
 	r.credential = CREDENTIAL_FACE;
 	r.score = score;
 	r.direction = dir;
@@ -147,8 +148,8 @@ card(const char *number)
 {
 	struct access_request r = { 0 };
 
-	strcpy(r.request, "req-2");
-	strcpy(r.subject, number);
+	str_copy(r.request, "req-2", sizeof(r.request));
+	str_copy(r.subject, number, sizeof(r.subject));
 	r.credential = CREDENTIAL_CARD;
 	r.score = -1;
 	return r;

@@ -55,6 +55,61 @@ test_utf8(void **state)
 	assert_false(str_printable("a\0b", 3));
 }
 
+/* str_escape(in) into a buffer of size bytes, compared with want. */
+static void
+escaped(const char *in, size_t size, const char *want)
+{
+	char out[128];
+
+	assert_true(size <= sizeof(out));
+	memset(out, 'Z', sizeof(out));
+	str_escape(in, out, size);
+	assert_string_equal(out, want);
+}
+
+static void
+test_escape(void **state)
+{
+	(void)state;
+	/* Text, Chinese included, stays as it is. */
+	escaped("gate-north allow 张* 5-2-301", 128,
+	    "gate-north allow 张* 5-2-301");
+	/* C0 controls and DEL: a newline cannot forge a second line. */
+	escaped("r1\n<2>forged", 128, "r1\\x0a<2>forged");
+	escaped("\x1b[31mred\t\x7f", 128, "\\x1b[31mred\\x09\\x7f");
+	/* C1 controls, U+0080..U+009F (CSI is U+009B). */
+	escaped("a\xc2\x80"
+	        "b\xc2\x9b\xc2\x9f",
+	    128, "a\\u0080b\\u009b\\u009f");
+	/* U+00A0 (no-break space) is the first that is not C1. */
+	escaped("\xc2\xa0", 128, "\xc2\xa0");
+	/* The bidi controls: shown as escapes, never obeyed. */
+	escaped("req-\xe2\x80\xaegpj.exe", 128, "req-\\u202egpj.exe");
+	escaped("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad", 128,
+	    "\\u202a\\u202b\\u202c\\u202d");
+	escaped("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9", 128,
+	    "\\u2066\\u2067\\u2068\\u2069");
+	escaped("\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 128,
+	    "\\u200e\\u200f\\u061c");
+	/* Line and paragraph separators. */
+	escaped("a\xe2\x80\xa8"
+	        "b\xe2\x80\xa9",
+	    128, "a\\u2028b\\u2029");
+	/* Their neighbours are ordinary text (U+2027, U+202F, U+2065). */
+	escaped("\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5", 128,
+	    "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5");
+	/* Not UTF-8: each byte shown, nothing lost; an emoji is kept. */
+	escaped("bad-\xff\xfe \xe5\x8c", 128, "bad-\\xff\\xfe \\xe5\\x8c");
+	escaped("\xf0\x9f\x98\x80", 128, "\xf0\x9f\x98\x80");
+	/* Cut before what does not fit, never inside an escape or a
+	 * character. */
+	escaped("ab\ncd", 6, "ab");
+	escaped("ab\ncd", 7, "ab\\x0a");
+	escaped("a张三", 5, "a张");
+	escaped("a张三", 4, "a");
+	escaped("abc", 1, "");
+}
+
 static void
 test_rfc3339(void **state)
 {
@@ -95,6 +150,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_rfc3339),
 	};
 
