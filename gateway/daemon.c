@@ -322,9 +322,8 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 
 	d->last_input = uv_now(d->loop);
 	if (topic_split(d->cfg->topic_prefix, topic, &t) < 0) {
-		log_debug("mqtt: not a device topic: %.80s",
-		    str_printable(topic, strlen(topic)) ? topic :
-		                                          "(unprintable)");
+		/* log.c escapes what a topic could forge a line with. */
+		log_debug("mqtt: not a device topic: %.80s", topic);
 		return;
 	}
 	dev = config_device(d->cfg, t.id);
@@ -596,9 +595,11 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	uv_timer_start(&d.checkpoint, on_checkpoint, CHECKPOINT_MS,
 	    CHECKPOINT_MS);
 	uv_timer_init(d.loop, &d.watchdog);
+	/* Pinged at half the interval; never a 0 ms timer, which fires once. */
 	if (notify_watchdog_usec(&wd_usec))
-		uv_timer_start(&d.watchdog, on_watchdog, wd_usec / 2000,
-		    wd_usec / 2000);
+		uv_timer_start(&d.watchdog, on_watchdog,
+		    wd_usec >= 2000 ? wd_usec / 2000 : 1,
+		    wd_usec >= 2000 ? wd_usec / 2000 : 1);
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_init(d.loop, &d.sigint);
