@@ -1,7 +1,7 @@
 /*
  * access.c - who may pass: the access.d files read into compact tables.
- * All strings live in one pool and are referred to by offset; every lookup is
- * an open-addressing hash over 32-bit indices.  Nothing here is global,
+ * All strings live in one strpool and are referred to by offset; every
+ * lookup is an htab over 32-bit indices.  Nothing here is global,
  * so a reload can be parsed on a worker thread while the old tables serve.
  */
 #include <dirent.h>
@@ -14,23 +14,14 @@
 #include "access.h"
 #include "config.h"
 #include "driver.h"
+#include "htab.h"
 #include "inifile.h"
 #include "plate.h"
+#include "strpool.h"
 #include "util.h"
 
 #define REF_MAX     64          /* bytes in an id, a card or a group name */
 #define VISITOR_BIT 0x80000000u /* a card's owner is a visitor */
-
-/* An open-addressing hash: slot idx is the entry's index + 1, 0 empty. */
-struct slot {
-	uint32_t hash, idx;
-};
-
-struct htab {
-	struct slot *v;
-	uint32_t mask; /* size - 1; size is a power of 2 */
-	uint32_t n;
-};
 
 struct card {
 	access_str_t card;
@@ -38,8 +29,7 @@ struct card {
 };
 
 struct access_tables {
-	char *pool;
-	size_t pool_len, pool_cap;
+	struct strpool pool;
 
 	struct access_group groups[ACCESS_MAX_GROUPS];
 	unsigned ngroups;
@@ -61,84 +51,45 @@ struct access_tables {
 /* The key an index stands for, in one table. */
 typedef const char *(*key_fn)(const struct access_tables *, uint32_t);
 
-/* FNV-1a: short keys, no adversary worth a keyed hash (staff write them). */
-static uint32_t
-hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
+/* An index's entries compared by their key in the tables. */
+struct keyed {
+	const struct access_tables *t;
+	key_fn key;
+};
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
+static bool
+key_eq(const void *ctx, uint32_t ref, const void *k)
+{
+	const struct keyed *c = ctx;
+
+	return strcmp(c->key(c->t, ref), k) == 0;
 }
 
 static int64_t
-htab_find(const struct htab *h, const struct access_tables *t, key_fn key,
-    const char *k, uint32_t hash)
+index_find(const struct htab *h, const struct access_tables *t, key_fn key,
+    const char *k)
 {
-	uint32_t i;
+	struct keyed c = { t, key };
 
-	if (h->v == NULL)
-		return -1;
-	for (i = hash & h->mask; h->v[i].idx != 0; i = (i + 1) & h->mask)
-		if (h->v[i].hash == hash &&
-		    strcmp(key(t, h->v[i].idx - 1), k) == 0)
-			return h->v[i].idx - 1;
-	return -1;
-}
-
-static void
-htab_put(struct htab *h, uint32_t hash, uint32_t idx)
-{
-	uint32_t i;
-
-	for (i = hash & h->mask; h->v[i].idx != 0; i = (i + 1) & h->mask)
-		;
-	h->v[i].hash = hash;
-	h->v[i].idx = idx + 1;
-	h->n++;
+	return htab_find(h, htab_hash_str(k), key_eq, &c, k);
 }
 
 /* Add idx under its key: -1 when added, else the index already there. */
 static int64_t
-htab_add(struct htab *h, const struct access_tables *t, key_fn key,
+index_add(struct htab *h, const struct access_tables *t, key_fn key,
     uint32_t idx)
 {
+	struct keyed c = { t, key };
 	const char *k = key(t, idx);
-	uint32_t hash = hash_str(k), size, i;
-	struct slot *old;
+	uint32_t hash = htab_hash_str(k);
 	int64_t found;
 
-	found = htab_find(h, t, key, k, hash);
+	found = htab_find(h, hash, key_eq, &c, k);
 	if (found >= 0)
 		return found;
-	if (h->v == NULL || (h->n + 1) * 2 > h->mask + 1) {
-		old = h->v;
-		size = h->v ? (h->mask + 1) * 2 : 16;
-		h->v = calloc(size, sizeof(*h->v));
-		if (h->v == NULL)
-			diag_oom();
-		i = old ? h->mask + 1 : 0;
-		h->mask = size - 1;
-		h->n = 0;
-		while (i-- > 0)
-			if (old[i].idx != 0)
-				htab_put(h, old[i].hash, old[i].idx - 1);
-		free(old);
-	}
-	htab_put(h, hash, idx);
+	if (htab_insert(h, hash, idx) < 0)
+		diag_oom();
 	return -1;
-}
-
-static void
-htab_free(struct htab *h)
-{
-	free(h->v);
-	h->v = NULL;
-	h->mask = 0;
-	h->n = 0;
 }
 
 /* Grow an array to hold one more; returns the new element, zeroed. */
@@ -179,86 +130,62 @@ shrink(void **v, size_t n, size_t *cap, size_t size)
 }
 
 static access_str_t
-pool_add_n(char **pool, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	access_str_t off;
-	char *np;
-
-	if (*len + n + 1 > UINT32_MAX)
-		diag_oom();
-	if (*len + n + 1 > *cap) {
-		size_t ncap = *cap ? *cap : 4096;
-
-		while (ncap < *len + n + 1)
-			ncap *= 2;
-		np = realloc(*pool, ncap);
-		if (np == NULL)
-			diag_oom();
-		*pool = np;
-		*cap = ncap;
-	}
-	off = (access_str_t)*len;
-	memcpy(*pool + *len, s, n);
-	(*pool)[*len + n] = '\0';
-	*len += n + 1;
-	return off;
-}
-
-static access_str_t
 pool_add(struct access_tables *t, const char *s)
 {
-	if (*s == '\0')
-		return 0;
-	return pool_add_n(&t->pool, &t->pool_len, &t->pool_cap, s, strlen(s));
+	access_str_t off;
+
+	if (strpool_add(&t->pool, s, strlen(s), &off) < 0)
+		diag_oom();
+	return off;
 }
 
 const char *
 access_str(const struct access_tables *t, access_str_t s)
 {
-	return t->pool + s;
+	return strpool_str(&t->pool, s);
 }
 
 static const char *
 person_key(const struct access_tables *t, uint32_t i)
 {
-	return t->pool + t->persons[i].id;
+	return access_str(t, t->persons[i].id);
 }
 
 static const char *
 card_key(const struct access_tables *t, uint32_t i)
 {
-	return t->pool + t->cards[i].card;
+	return access_str(t, t->cards[i].card);
 }
 
 static const char *
 visitor_key(const struct access_tables *t, uint32_t i)
 {
-	return t->pool + t->visitors[i].id;
+	return access_str(t, t->visitors[i].id);
 }
 
 static const char *
 visitor_person_key(const struct access_tables *t, uint32_t i)
 {
-	return t->pool + t->visitors[i].person;
+	return access_str(t, t->visitors[i].person);
 }
 
 static const char *
 vehicle_key(const struct access_tables *t, uint32_t i)
 {
-	return t->pool + t->vehicles[i].plate;
+	return access_str(t, t->vehicles[i].plate);
 }
 
 static const char *
 deny_key(const struct access_tables *t, uint32_t i)
 {
-	return t->pool + t->denies[i].id;
+	return access_str(t, t->denies[i].id);
 }
 
 /* The households table's entries are pool offsets themselves. */
 static const char *
 offset_key(const struct access_tables *t, uint32_t off)
 {
-	return t->pool + off;
+	return access_str(t, off);
 }
 
 /* ---- loading ---- */
@@ -343,8 +270,7 @@ struct load {
 	size_t visitor_at_cap;
 	struct pending *pending;
 	size_t npending, pending_cap;
-	char *tmp;
-	size_t tmp_len, tmp_cap;
+	struct strpool tmp;     /* groups = text, until every group is known */
 	struct htab households; /* persons' households */
 };
 
@@ -599,7 +525,7 @@ add_card(struct load *l, int line, const char *card, uint32_t owner)
 	c->card = pool_add(t, card);
 	c->owner = owner;
 	i = t->ncards - 1;
-	first = htab_add(&t->by_card, t, card_key, (uint32_t)i);
+	first = index_add(&t->by_card, t, card_key, (uint32_t)i);
 	if (first >= 0) {
 		err(l, line, "duplicate card %s (first at %s:%d)", card,
 		    at_file(l, l->card_at[first]), l->card_at[first].line);
@@ -627,19 +553,21 @@ person_key_value(struct load *l, int line, int k, const char *value)
 		break;
 	case P_HOUSEHOLD:
 		/* Stored once: a household is shared by its persons. */
-		p->household = pool_add(t, value);
-		found = htab_add(&l->households, t, offset_key, p->household);
+		found = index_find(&l->households, t, offset_key, value);
 		if (found >= 0) {
-			t->pool_len = p->household;
 			p->household = (access_str_t)found;
+		} else {
+			p->household = pool_add(t, value);
+			(void)index_add(&l->households, t, offset_key,
+			    p->household);
 		}
 		break;
 	case P_GROUPS:
 		pg = grow((void **)&l->pending, &l->npending, &l->pending_cap,
 		    sizeof(*pg));
 		pg->person = l->cur;
-		pg->text = pool_add_n(&l->tmp, &l->tmp_len, &l->tmp_cap, value,
-		    strlen(value));
+		if (strpool_add(&l->tmp, value, strlen(value), &pg->text) < 0)
+			diag_oom();
 		pg->at.file = l->file;
 		pg->at.line = line;
 		break;
@@ -680,8 +608,7 @@ vehicle_key_value(struct load *l, int line, int k, const char *value)
 
 	switch (k) {
 	case C_HOUSEHOLD:
-		found = htab_find(&l->households, t, offset_key, value,
-		    hash_str(value));
+		found = index_find(&l->households, t, offset_key, value);
 		v->household =
 		    found >= 0 ? (access_str_t)found : pool_add(t, value);
 		break;
@@ -739,7 +666,7 @@ visitor_key_value(struct load *l, int line, int k, const char *value)
 		}
 		v->person = pool_add(t, value);
 		vl->person_line = line;
-		first = htab_add(&t->by_visitor_person, t, visitor_person_key,
+		first = index_add(&t->by_visitor_person, t, visitor_person_key,
 		    l->cur);
 		if (first >= 0)
 			err(l, line,
@@ -846,7 +773,7 @@ begin_person(struct load *l, int line, const char *id)
 	    sizeof(*p));
 	p->id = pool_add(t, id);
 	i = t->npersons - 1;
-	first = htab_add(&t->by_person, t, person_key, (uint32_t)i);
+	first = index_add(&t->by_person, t, person_key, (uint32_t)i);
 	if (first >= 0) {
 		err(l, line, "duplicate person %s (first at %s:%d)", id,
 		    at_file(l, l->person_at[first]), l->person_at[first].line);
@@ -876,7 +803,7 @@ begin_vehicle(struct load *l, int line, const char *name)
 	    sizeof(*v));
 	v->plate = pool_add(t, plate);
 	i = t->nvehicles - 1;
-	first = htab_add(&t->by_vehicle, t, vehicle_key, (uint32_t)i);
+	first = index_add(&t->by_vehicle, t, vehicle_key, (uint32_t)i);
 	if (first >= 0) {
 		err(l, line, "duplicate vehicle %s (first at %s:%d)", plate,
 		    at_file(l, l->vehicle_at[first]),
@@ -908,7 +835,7 @@ begin_visitor(struct load *l, int line, const char *id)
 	v->id = pool_add(t, id);
 	v->entries = 1;
 	i = t->nvisitors - 1;
-	first = htab_add(&t->by_visitor, t, visitor_key, (uint32_t)i);
+	first = index_add(&t->by_visitor, t, visitor_key, (uint32_t)i);
 	if (first >= 0) {
 		err(l, line, "duplicate visitor %s (first at %s:%d)", id,
 		    at_file(l, l->visitor_at[first].at),
@@ -957,7 +884,7 @@ begin_deny(struct load *l, int line, const char *id)
 	    grow((void **)&t->denies, &t->ndenies, &t->denies_cap, sizeof(*dn));
 	dn->id = pool_add(t, id);
 	i = t->ndenies - 1;
-	first = htab_add(&t->by_deny, t, deny_key, (uint32_t)i);
+	first = index_add(&t->by_deny, t, deny_key, (uint32_t)i);
 	if (first >= 0) {
 		err(l, line, "duplicate deny %s (first at %s:%d)", id,
 		    at_file(l, l->deny_at[first]), l->deny_at[first].line);
@@ -1144,7 +1071,7 @@ resolve_groups(struct load *l)
 	for (i = 0; i < l->npending; i++) {
 		pg = &l->pending[i];
 		l->file = pg->at.file;
-		s = l->tmp + pg->text;
+		s = strpool_str(&l->tmp, pg->text);
 		while (list_next(&s, name, sizeof(name))) {
 			g = find_group(t, name);
 			if (g < 0)
@@ -1170,23 +1097,21 @@ check_visitors(struct load *l)
 		v = &t->visitors[i];
 		vl = &l->visitor_at[i];
 		l->file = vl->at.file;
-		host = t->pool + v->host;
+		host = access_str(t, v->host);
 		if (v->host != 0 &&
-		    htab_find(&l->households, t, offset_key, host,
-		        hash_str(host)) < 0)
+		    index_find(&l->households, t, offset_key, host) < 0)
 			err(l, vl->host_line,
 			    "visitor %s: no person lives in household %s",
-			    t->pool + v->id, host);
-		person = t->pool + v->person;
+			    access_str(t, v->id), host);
+		person = access_str(t, v->person);
 		if (v->person == 0)
 			continue;
-		p = htab_find(&t->by_person, t, person_key, person,
-		    hash_str(person));
+		p = index_find(&t->by_person, t, person_key, person);
 		if (p >= 0)
 			err(l, vl->person_line,
 			    "visitor %s: person %s is already a person's id "
 			    "(at %s:%d)",
-			    t->pool + v->id, person,
+			    access_str(t, v->id), person,
 			    at_file(l, l->person_at[p]), l->person_at[p].line);
 	}
 }
@@ -1278,7 +1203,7 @@ load_free(struct load *l)
 	free(l->card_at);
 	free(l->visitor_at);
 	free(l->pending);
-	free(l->tmp);
+	strpool_free(&l->tmp);
 	htab_free(&l->households);
 }
 
@@ -1298,7 +1223,6 @@ access_load(const struct config *cfg, struct diag *d)
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		diag_oom();
-	pool_add_n(&t->pool, &t->pool_len, &t->pool_cap, "", 0);
 	l.t = t;
 	l.cfg = cfg;
 	diag_init(&l.diag);
@@ -1334,7 +1258,7 @@ access_load(const struct config *cfg, struct diag *d)
 	shrink((void **)&t->denies, t->ndenies, &t->denies_cap,
 	    sizeof(*t->denies));
 	shrink((void **)&t->cards, t->ncards, &t->cards_cap, sizeof(*t->cards));
-	shrink((void **)&t->pool, t->pool_len, &t->pool_cap, 1);
+	strpool_shrink(&t->pool);
 	return t;
 }
 
@@ -1349,7 +1273,7 @@ access_free(struct access_tables *t)
 		free(t->groups[i].name);
 		free(t->groups[i].gates);
 	}
-	free(t->pool);
+	strpool_free(&t->pool);
 	free(t->persons);
 	free(t->visitors);
 	free(t->vehicles);
@@ -1399,7 +1323,7 @@ lookup(const struct access_tables *t, const struct htab *h, key_fn key,
 {
 	if (k == NULL)
 		return -1;
-	return htab_find(h, t, key, k, hash_str(k));
+	return index_find(h, t, key, k);
 }
 
 const struct access_person *
