@@ -163,17 +163,17 @@ FUZZ_TARGETS := fuzz_face_gate fuzz_ini fuzz_schedule fuzz_time fuzz_topic
 DEB_FUZZ := clang libclang-rt-14-dev
 
 FUZZ_SRC_fuzz_face_gate := drivers/face_gate.c drivers/registry.c \
-	gateway/util.c
+	gateway/util.c gateway/datetime.c
 FUZZ_PKG_fuzz_face_gate := jansson
 FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
-	gateway/strpool.c gateway/htab.c \
+	gateway/strpool.c gateway/htab.c gateway/datetime.c \
 	gateway/diag.c gateway/util.c gateway/schedule.c gateway/plate.c \
 	drivers/face_gate.c \
 	drivers/registry.c
 FUZZ_PKG_fuzz_ini := inih jansson
 FUZZ_SRC_fuzz_schedule := gateway/schedule.c
 FUZZ_PKG_fuzz_schedule :=
-FUZZ_SRC_fuzz_time := gateway/util.c
+FUZZ_SRC_fuzz_time := gateway/datetime.c gateway/util.c
 FUZZ_PKG_fuzz_time :=
 FUZZ_SRC_fuzz_topic := gateway/topic.c gateway/util.c
 FUZZ_PKG_fuzz_topic :=

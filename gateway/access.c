@@ -13,6 +13,7 @@
 
 #include "access.h"
 #include "config.h"
+#include "datetime.h"
 #include "driver.h"
 #include "htab.h"
 #include "inifile.h"
@@ -374,69 +375,6 @@ list_next(const char **sp, char *buf, size_t size)
 	}
 }
 
-static bool
-leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-days_in(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-
-	return m == 2 && leap(y) ? 29 : days[m - 1];
-}
-
-/* "YYYY-MM-DD" at *s, a real date; advances *s. */
-static bool
-parse_ymd(const char **s, int *y, int *m, int *d)
-{
-	if (!digits_parse(s, 4, y) || *(*s)++ != '-' ||
-	    !digits_parse(s, 2, m) || *(*s)++ != '-' || !digits_parse(s, 2, d))
-		return false;
-	return *y >= 1970 && *y <= 9999 && *m >= 1 && *m <= 12 && *d >= 1 &&
-	    *d <= days_in(*y, *m);
-}
-
-/* "YYYY-MM-DD" to yyyymmdd, or -1. */
-static int32_t
-parse_date(const char *s)
-{
-	int y, m, d;
-
-	if (!parse_ymd(&s, &y, &m, &d) || *s != '\0')
-		return -1;
-	return y * 10000 + m * 100 + d;
-}
-
-/* "YYYY-MM-DD HH:MM" in the local time zone to epoch seconds, or -1. */
-static int64_t
-parse_datetime(const char *s)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi;
-	time_t t;
-
-	if (!parse_ymd(&s, &y, &mo, &d) || *s++ != ' ' ||
-	    !digits_parse(&s, 2, &h) || *s++ != ':' ||
-	    !digits_parse(&s, 2, &mi) || *s != '\0' || h > 23 || mi > 59)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_isdst = -1;
-	t = mktime(&tm);
-	/* A time that does not exist (a DST gap) comes back moved. */
-	if (t == (time_t)-1 || tm.tm_hour != h || tm.tm_min != mi ||
-	    tm.tm_mday != d)
-		return -1;
-	return (int64_t)t;
-}
-
 static void
 bad(struct load *l, int line, const char *key, const char *value,
     const char *want)
@@ -545,7 +483,6 @@ person_key_value(struct load *l, int line, int k, const char *value)
 	char card[REF_MAX + 2];
 	const char *s;
 	int64_t found;
-	int32_t date;
 
 	switch (k) {
 	case P_NAME:
@@ -577,11 +514,8 @@ person_key_value(struct load *l, int line, int k, const char *value)
 			(void)add_card(l, line, card, l->cur);
 		break;
 	case P_VALID_UNTIL:
-		date = parse_date(value);
-		if (date < 0)
+		if (datetime_parse_date(value, &p->valid_until) < 0)
 			bad(l, line, "valid_until", value, "YYYY-MM-DD");
-		else
-			p->valid_until = date;
 		break;
 	case P_CARE:
 		if (strcmp(value, "daily") == 0)
@@ -604,7 +538,6 @@ vehicle_key_value(struct load *l, int line, int k, const char *value)
 	struct access_tables *t = l->t;
 	struct access_vehicle *v = &t->vehicles[l->cur];
 	int64_t found;
-	int32_t date;
 
 	switch (k) {
 	case C_HOUSEHOLD:
@@ -623,11 +556,8 @@ vehicle_key_value(struct load *l, int line, int k, const char *value)
 			bad(l, line, "plan", value, "monthly, owner or staff");
 		break;
 	case C_VALID_UNTIL:
-		date = parse_date(value);
-		if (date < 0)
+		if (datetime_parse_date(value, &v->valid_until) < 0)
 			bad(l, line, "valid_until", value, "YYYY-MM-DD");
-		else
-			v->valid_until = date;
 		break;
 	}
 }
@@ -679,10 +609,11 @@ visitor_key_value(struct load *l, int line, int k, const char *value)
 		break;
 	case V_FROM:
 	case V_UNTIL:
-		first = parse_datetime(value);
-		if (first < 0)
+		if (datetime_parse_local(value, &first) < 0) {
 			bad(l, line, k == V_FROM ? "from" : "until", value,
 			    "YYYY-MM-DD HH:MM");
+			first = -1;
+		}
 		if (k == V_FROM)
 			l->from = first;
 		else

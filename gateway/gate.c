@@ -12,6 +12,7 @@
 #include "access.h"
 #include "config.h"
 #include "daemon.h"
+#include "datetime.h"
 #include "dedup.h"
 #include "driver.h"
 #include "log.h"
@@ -250,7 +251,7 @@ duplicate(struct daemon *d, struct device *dev,
 	};
 	json_t *extra = json_object();
 
-	rfc3339_format(first, when, sizeof(when));
+	datetime_format_rfc3339(first, when, sizeof(when));
 	json_object_set_new(extra, "first_seen", json_string(when));
 	r.extra = extra;
 	daemon_record(d, &r, now);

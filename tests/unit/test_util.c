@@ -1,4 +1,4 @@
-/* test_util.c - masking, UTF-8 checks and RFC 3339 times. */
+/* test_util.c - masking and UTF-8 checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,47 +55,12 @@ test_utf8(void **state)
 	assert_false(str_printable("a\0b", 3));
 }
 
-static void
-test_rfc3339(void **state)
-{
-	int64_t ms;
-	char buf[64];
-
-	(void)state;
-	assert_int_equal(rfc3339_parse("2026-11-23T14:00:00.123+08:00", &ms),
-	    0);
-	assert_int_equal(ms, 1795413600123LL);
-	assert_int_equal(rfc3339_parse("2026-11-23T06:00:00Z", &ms), 0);
-	assert_int_equal(ms, 1795413600000LL);
-	assert_int_equal(rfc3339_parse("2026-11-23T06:00:00.5Z", &ms), 0);
-	assert_int_equal(ms, 1795413600500LL);
-	assert_int_equal(rfc3339_parse("2026-11-23 14:00", &ms), -1);
-	assert_int_equal(rfc3339_parse("2026-13-23T14:00:00Z", &ms), -1);
-	assert_int_equal(rfc3339_parse("2026-11-23T14:00:00", &ms), -1);
-	assert_int_equal(rfc3339_parse("", &ms), -1);
-	assert_int_equal(rfc3339_parse("2026-02-31T06:00:00Z", &ms), -1);
-	assert_int_equal(rfc3339_parse("2028-02-29T06:00:00Z", &ms), 0);
-	assert_int_equal(rfc3339_parse("2026-11-23T06:00:00+99:99", &ms), -1);
-
-	setenv("TZ", "Asia/Shanghai", 1);
-	tzset();
-	rfc3339_format(1795413600123LL, buf, sizeof(buf));
-	assert_string_equal(buf, "2026-11-23T14:00:00.123+08:00");
-	setenv("TZ", "UTC", 1);
-	tzset();
-	rfc3339_format(1795413600123LL, buf, sizeof(buf));
-	assert_string_equal(buf, "2026-11-23T06:00:00.123Z");
-	rfc3339_format(-500, buf, sizeof(buf));
-	assert_string_equal(buf, "1969-12-31T23:59:59.500Z");
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_utf8),
-		cmocka_unit_test(test_rfc3339),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
