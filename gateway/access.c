@@ -573,7 +573,6 @@ visitor_key_value(struct load *l, int line, int k, const char *value)
 	char plate[PLATE_MAX];
 	int64_t first;
 	long n;
-	char *end;
 
 	switch (k) {
 	case V_HOST:
@@ -620,9 +619,7 @@ visitor_key_value(struct load *l, int line, int k, const char *value)
 			l->until = first;
 		break;
 	case V_ENTRIES:
-		errno = 0;
-		n = strtol(value, &end, 10);
-		if (errno || end == value || *end || n < 1 || n > 1000)
+		if (parse_long(value, 1, 1000, &n) < 0)
 			bad(l, line, "entries", value,
 			    "an integer from 1 to 1000");
 		else

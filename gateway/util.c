@@ -1,6 +1,9 @@
 /*
- * util.c - UTF-8 checks, name masking, the clock and safe copies.
+ * util.c - UTF-8 checks, name masking, the clock, numbers and safe copies.
  */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -115,6 +118,47 @@ now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Only what a decimal number is made of: strtol and strtod would also
+ * skip spaces and take hex, "nan" and "inf". */
+static bool
+number_chars(const char *s, const char *allowed)
+{
+	return *s != '\0' && s[strspn(s, allowed)] == '\0';
+}
+
+int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!number_chars(s, "+-0123456789"))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!number_chars(s, "+-.0123456789eE"))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < min ||
+	    v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 size_t

@@ -1,7 +1,7 @@
 /*
  * util.h - small helpers every module needs: UTF-8 checks, masking of
- * personal names for screens and logs, the clock, safe copies.  Dates
- * and times are datetime.h's.
+ * personal names for screens and logs, the clock, numbers from text,
+ * safe copies.  Dates and times are datetime.h's.
  */
 #ifndef UTIL_H
 #define UTIL_H
@@ -29,6 +29,15 @@ void mask_name(const char *name, char *out, size_t size);
 
 /* Milliseconds since the epoch, from the wall clock. */
 int64_t now_ms(void);
+
+/*
+ * A whole string as a decimal number from min to max, into *out: no
+ * spaces, no hex, no "nan" or "inf", nothing after the number.  0, or
+ * -1 with *out untouched.  The one parser for numbers in INI values and
+ * device settings, so every key refuses the same things.
+ */
+int parse_long(const char *s, long min, long max, long *out);
+int parse_double(const char *s, double min, double max, double *out);
 
 /* strlcpy semantics: always NUL-terminates, returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
