@@ -166,6 +166,7 @@ FUZZ_SRC_fuzz_face_gate := drivers/face_gate.c drivers/registry.c \
 	gateway/util.c gateway/datetime.c
 FUZZ_PKG_fuzz_face_gate := jansson
 FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
+	gateway/access_load.c \
 	gateway/strpool.c gateway/htab.c gateway/datetime.c \
 	gateway/diag.c gateway/util.c gateway/schedule.c gateway/plate.c \
 	drivers/face_gate.c \
