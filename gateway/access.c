@@ -161,24 +161,24 @@ access_find_card(const struct access_tables *t, const char *card)
 	return &t->persons[t->cards[i].owner];
 }
 
-struct access_visitor *
-access_find_visitor(struct access_tables *t, const char *visitor_id)
+const struct access_visitor *
+access_find_visitor(const struct access_tables *t, const char *visitor_id)
 {
 	int64_t i = lookup(t, ACCESS_BY_VISITOR, visitor_id);
 
 	return i >= 0 ? &t->visitors[i] : NULL;
 }
 
-struct access_visitor *
-access_find_visitor_person(struct access_tables *t, const char *person_id)
+const struct access_visitor *
+access_find_visitor_person(const struct access_tables *t, const char *person_id)
 {
 	int64_t i = lookup(t, ACCESS_BY_VISITOR_PERSON, person_id);
 
 	return i >= 0 ? &t->visitors[i] : NULL;
 }
 
-struct access_visitor *
-access_find_visitor_card(struct access_tables *t, const char *card)
+const struct access_visitor *
+access_find_visitor_card(const struct access_tables *t, const char *card)
 {
 	int64_t i = lookup(t, ACCESS_BY_CARD, card);
 
@@ -209,8 +209,8 @@ access_nvisitors(const struct access_tables *t)
 	return t != NULL ? t->nvisitors : 0;
 }
 
-struct access_visitor *
-access_visitor_at(struct access_tables *t, size_t i)
+const struct access_visitor *
+access_visitor_at(const struct access_tables *t, size_t i)
 {
 	return t != NULL && i < t->nvisitors ? &t->visitors[i] : NULL;
 }

@@ -2,8 +2,9 @@
  * access.h - who may pass: persons, groups, visitors, vehicles and denied
  * ids from access.d/ *.ini files, loaded into compact read-only tables with
  * O(1) lookups.  A reload builds new tables and the daemon swaps them in one
- * step; the only thing that changes in live tables is a visitor's count
- * of entries used.
+ * step.  Lookups give const entries: the tables never change once built,
+ * but for a visitor's count of entries used, which gate.c and daemon.c
+ * still write through a cast until it moves to the loop's state.
  */
 #ifndef ACCESS_H
 #define ACCESS_H
@@ -102,13 +103,13 @@ const struct access_person *access_find_person(const struct access_tables *,
     const char *id);
 const struct access_person *access_find_card(const struct access_tables *,
     const char *card);
-struct access_visitor *access_find_visitor(struct access_tables *,
+const struct access_visitor *access_find_visitor(const struct access_tables *,
     const char *visitor_id);
 /* The visitor a face terminal reports by their "person = " id. */
-struct access_visitor *access_find_visitor_person(struct access_tables *,
-    const char *person_id);
-struct access_visitor *access_find_visitor_card(struct access_tables *,
-    const char *card);
+const struct access_visitor *
+access_find_visitor_person(const struct access_tables *, const char *person_id);
+const struct access_visitor *
+access_find_visitor_card(const struct access_tables *, const char *card);
 const struct access_vehicle *access_find_vehicle(const struct access_tables *,
     const char *plate);
 const struct access_deny *access_find_deny(const struct access_tables *,
@@ -116,6 +117,7 @@ const struct access_deny *access_find_deny(const struct access_tables *,
 
 /* All visitors, to carry entries used over from old tables to new. */
 size_t access_nvisitors(const struct access_tables *);
-struct access_visitor *access_visitor_at(struct access_tables *, size_t i);
+const struct access_visitor *access_visitor_at(const struct access_tables *,
+    size_t i);
 
 #endif

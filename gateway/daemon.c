@@ -158,7 +158,9 @@ wal_sync_done(uv_work_t *w, int status)
 static void
 load_visitor_entries(void *arg, const char *visitor, unsigned n)
 {
-	struct access_visitor *v = access_find_visitor(arg, visitor);
+	/* used is live state on its way out of the tables (issue 5). */
+	struct access_visitor *v =
+	    (struct access_visitor *)access_find_visitor(arg, visitor);
 
 	/* The larger count: entries used while the journal was away are
 	 * only in memory. */
@@ -473,11 +475,13 @@ static void start_reload(struct daemon *, const char *why);
 static void
 carry_over(struct access_tables *from, struct access_tables *to)
 {
-	struct access_visitor *nv, *ov;
+	const struct access_visitor *ov;
+	struct access_visitor *nv;
 	size_t i;
 
 	for (i = 0; i < access_nvisitors(to); i++) {
-		nv = access_visitor_at(to, i);
+		/* used is live state on its way out of the tables (issue 5). */
+		nv = (struct access_visitor *)access_visitor_at(to, i);
 		ov = access_find_visitor(from, access_str(to, nv->id));
 		if (ov != NULL)
 			nv->used = ov->used;

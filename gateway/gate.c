@@ -314,8 +314,9 @@ gate_message(struct daemon *d, struct device *dev, const char *subtopic,
 	        dec.visitor ? access_str(d->tables, dec.visitor->host) :
 	                      "-",
 	    text);
+	/* The one write into the tables; used is leaving them (issue 5). */
 	if (dec.uses_entry)
-		dec.visitor->used++;
+		((struct access_visitor *)dec.visitor)->used++;
 
 	cmd.request = req.request;
 	if (dec.allow) {

@@ -95,7 +95,7 @@ forget(struct rules_decision *d)
 
 /* Who the request names, and whether they are on the deny list. */
 static void
-identify(struct access_tables *t, const struct access_request *req,
+identify(const struct access_tables *t, const struct access_request *req,
     struct rules_decision *d)
 {
 	const char *who;
@@ -124,7 +124,7 @@ identify(struct access_tables *t, const struct access_request *req,
 }
 
 void
-rules_gate(struct access_tables *t, const struct device *gate,
+rules_gate(const struct access_tables *t, const struct device *gate,
     const struct access_request *req, const struct rules_clock *c,
     int64_t stale_ms, struct rules_decision *d)
 {

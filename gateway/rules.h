@@ -40,7 +40,7 @@ struct rules_decision {
 	enum rules_reason reason;
 	enum direction direction;           /* in or out */
 	const struct access_person *person; /* who it was, if known */
-	struct access_visitor *visitor;
+	const struct access_visitor *visitor;
 	const struct access_group *group; /* the group that allowed,
 	                                   * or whose hours refused */
 	const struct access_deny *deny;
@@ -55,7 +55,7 @@ void rules_clock_at(int64_t ms, struct rules_clock *);
  * timestamp is further than that from now.  The caller counts a visitor's
  * entry (visitor->used++) once the decision is journaled.
  */
-void rules_gate(struct access_tables *, const struct device *,
+void rules_gate(const struct access_tables *, const struct device *,
     const struct access_request *, const struct rules_clock *, int64_t stale_ms,
     struct rules_decision *);
 

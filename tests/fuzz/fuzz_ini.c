@@ -158,7 +158,7 @@ check_diag(const struct diag *d, bool loaded)
 static void
 use_tables(struct access_tables *t)
 {
-	struct access_visitor *v;
+	const struct access_visitor *v;
 	struct access_counts c;
 	const char *person;
 	unsigned g, gate;

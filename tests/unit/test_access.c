@@ -99,7 +99,7 @@ test_tables(void **state)
 	const struct access_vehicle *car;
 	const struct access_group *g;
 	const struct access_deny *dn;
-	struct access_visitor *v;
+	const struct access_visitor *v;
 	struct access_counts n;
 	struct access_tables *t;
 	struct config *cfg;
@@ -313,7 +313,7 @@ static void
 test_inline_comments(void **state)
 {
 	const struct access_person *p;
-	struct access_visitor *v;
+	const struct access_visitor *v;
 	struct access_tables *t;
 	char *problems;
 
