@@ -1,8 +1,8 @@
 /*
  * test_inifile.c - the INI line reader under libinih: line numbers, BOM
  * and CRLF, over-long lines, bytes that are not UTF-8, syntax errors; and
- * the diag list it reports into, and its out-of-memory exit.  Files are
- * written byte by byte.
+ * the diag list it reports into, and its out-of-memory exit; only regular
+ * files are read.  Files are written byte by byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -457,6 +457,22 @@ test_files(void **state)
 	/* Old Mac line ends are not lines: CR alone is just a byte. */
 	WRITE("cr.ini", "[a]\r\r\nk = v\r\n");
 	expect("cr.ini", "1 [a|]\n2 k=v|\nend\n", "");
+	/* A link to a file is the file. */
+	assert_int_equal(symlink("nonl.ini", "link.ini"), 0);
+	expect("link.ini", "1 [a|]\n2 k=v|\nend\n", "");
+	/* What is not a file is refused at once: a FIFO nobody writes to
+	 * would block for ever, /dev/zero would never end. */
+	assert_int_equal(mkfifo("fifo.ini", 0600), 0);
+	expect("fifo.ini", "", "fifo.ini: not a regular file (a FIFO)\n");
+	assert_int_equal(symlink("/dev/zero", "zero.ini"), 0);
+	expect("zero.ini", "",
+	    "zero.ini: not a regular file (a character device)\n");
+	assert_int_equal(symlink("nowhere.ini", "dangling.ini"), 0);
+	expect("dangling.ini", "", "dangling.ini: No such file or directory\n");
+	/* Nor is more than 16 MB read (a sparse file: no disk needed). */
+	WRITE("big.ini", "[a]\n");
+	assert_int_equal(truncate("big.ini", INIFILE_MAX_BYTES + 1), 0);
+	expect("big.ini", "", "big.ini: too large (more than 16 MB)\n");
 	if (geteuid() != 0) {
 		WRITE("secret.ini", "[a]\n");
 		assert_int_equal(chmod("secret.ini", 0), 0);
