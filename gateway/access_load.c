@@ -950,12 +950,34 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The *.ini files of dir, in strcmp order, as paths to show; -1 if none can be
- * listed. */
+/* *.ini, and not hidden. */
+static bool
+to_read(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".ini") == 0;
+}
+
+/*
+ * A name that looks meant to be read but is not: "new.ini.txt" (Windows
+ * hid the extension), "NEW.INI", "x.ini~", "x.ini.bak".  Hidden files
+ * (an editor's ".x.ini.swp") are nobody's attempt.
+ */
+static bool
+near_miss(const char *name)
+{
+	return name[0] != '.' && strcasestr(name, ".ini") != NULL;
+}
+
+/*
+ * The *.ini files of dir, in strcmp order, as paths to show; -1 if none
+ * can be listed.  Near misses get a warning in d.
+ */
 static int
 list_dir(struct load *l, const char *dir, struct diag *d)
 {
-	size_t n, cap = 0, dl = strlen(dir);
+	size_t i, n, cap = 0, dl = strlen(dir);
 	struct dirent *de;
 	char ebuf[128], *path, **v;
 	DIR *dp;
@@ -971,9 +993,7 @@ list_dir(struct load *l, const char *dir, struct diag *d)
 		de = readdir(dp);
 		if (de == NULL)
 			break;
-		n = strlen(de->d_name);
-		if (de->d_name[0] == '.' || n <= 4 ||
-		    strcmp(de->d_name + n - 4, ".ini") != 0)
+		if (!to_read(de->d_name) && !near_miss(de->d_name))
 			continue;
 		if (asprintf(&path, "%s%s%s", dir,
 		        dl > 0 && dir[dl - 1] == '/' ? "" : "/",
@@ -997,6 +1017,17 @@ list_dir(struct load *l, const char *dir, struct diag *d)
 	closedir(dp);
 	if (l->nfiles > 1)
 		qsort(l->files, l->nfiles, sizeof(*l->files), cmp_names);
+	/* Warned in name order too, so -t prints the same every time. */
+	for (i = 0, n = 0; i < l->nfiles; i++) {
+		if (to_read(strrchr(l->files[i], '/') + 1)) {
+			l->files[n++] = l->files[i];
+		} else {
+			diag_warn(d, l->files[i], 0,
+			    "ignored, only *.ini files are read");
+			free(l->files[i]);
+		}
+	}
+	l->nfiles = n;
 	return 0;
 }
 

@@ -82,14 +82,15 @@ main(int argc, char *argv[])
 		tzset();
 		tables = access_load(cfg, &diag);
 	}
+	/* Problems, or only warnings (a file that is not read). */
+	diag_sort(&diag);
+	diag_print(stderr, &diag);
 	if (cfg == NULL || tables == NULL) {
-		diag_sort(&diag);
-		diag_print(stderr, &diag);
 		if (!check)
 			fprintf(stderr,
 			    "gatewayd: %zu problems in the "
 			    "configuration; not started\n",
-			    diag.n);
+			    diag_errors(&diag));
 		diag_free(&diag);
 		config_free(cfg);
 		return 1;

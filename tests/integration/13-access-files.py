@@ -1,10 +1,12 @@
 """What staff put in access.d that is not what the gateway reads: a FIFO
 or a link to /dev/zero named *.ini is refused at once with a clear
 file: message, by gatewayd -t and by a running gateway's reload, which
-keeps the old tables and reloads again once the file is gone (issue 6,
-item 2)."""
+keeps the old tables and reloads again once the file is gone; a file
+whose name only looks right (new.ini.txt, NEW.INI) is not read, and -t
+says so without failing (issue 6, item 2)."""
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -80,3 +82,42 @@ def test_reload_refuses_what_is_not_a_file_and_goes_on(compound, kind):
     request, cmd = c.ask("gate-north", "P0400")
     assert cmd == {"action": "open", "request": request,
                    "display": "黄* 欢迎回家", "open_ms": 3000}
+
+
+SUMMARY = re.compile(r"2 gates, 4 groups, (\d+) persons, 2 visitors, "
+                     r"1 denied\n")
+IGNORED = "warning: ignored, only *.ini files are read"
+
+
+def test_check_warns_of_a_file_it_does_not_read(compound):
+    c = compound
+    # Windows Explorer hides ".txt": staff see "new.ini".
+    txt = c.write_access("new.ini.txt", NEW_PERSON)
+    got = check(c)
+    assert got.returncode == 0, got.stderr
+    assert got.stderr.decode() == "%s: %s\n" % (txt, IGNORED)
+    assert SUMMARY.fullmatch(got.stdout.decode()).group(1) == "7"
+
+    # Every near miss, in name order; still not a failure.
+    others = [c.write_access(name, NEW_PERSON)
+              for name in ("NEW.INI", "people.ini.bak", "people.ini~")]
+    got = check(c)
+    assert got.returncode == 0, got.stderr
+    assert got.stderr.decode() == "".join(
+        "%s: %s\n" % (p, IGNORED) for p in sorted(others + [txt]))
+    assert SUMMARY.fullmatch(got.stdout.decode()).group(1) == "7"
+
+
+def test_running_gateway_does_not_read_it(compound):
+    c = compound
+    c.start()
+    mark = c.gw.log_mark()
+    c.write_access("new.ini.txt", NEW_PERSON)
+    c.gw.wait_log(RELOADED, since=mark)
+    _, cmd = c.ask("gate-north", "P0400")
+    assert (cmd["action"], cmd.get("reason")) == ("deny", "unknown")
+    mark = c.gw.log_mark()
+    os.rename(c.access_dir / "new.ini.txt", c.access_dir / "new.ini")
+    c.gw.wait_log(RELOADED, since=mark)
+    _, cmd = c.ask("gate-north", "P0400")
+    assert cmd["action"] == "open"

@@ -50,7 +50,7 @@ load(const char *name, struct config **cfgp, char **problems)
 	cfg = config_load(ini, &d);
 	assert_non_null(cfg);
 	t = access_load(cfg, &d);
-	assert_true((t != NULL) == (d.n == 0));
+	assert_true((t != NULL) == (diag_errors(&d) == 0));
 	diag_sort(&d);
 	f = open_memstream(problems, &len);
 	assert_non_null(f);
@@ -357,10 +357,16 @@ test_inline_comments(void **state)
 	access_free(t);
 }
 
-/* Every *.ini in strcmp order; other files and dotfiles are not read. */
+/*
+ * Every *.ini in strcmp order; other files and dotfiles are not read, and
+ * a name that looks meant to be (x.ini~, NEW.INI) gets a warning.
+ */
 static void
 test_files(void **state)
 {
+	struct access_tables *t;
+	char *problems;
+
 	(void)state;
 	mkdir("order", 0700);
 	scratch_write("order/9-a.ini",
@@ -373,8 +379,30 @@ test_files(void **state)
 	scratch_write("order/.ini", "[broken\n");
 	/* "10-b" sorts before "9-a": the first P1 is there. */
 	expect_problems("order",
+	    "order/old.ini~: warning: ignored, only *.ini files are read\n"
 	    "order/9-a.ini:3: duplicate person P1 (first "
 	    "at order/10-b.ini:1)\n");
+
+	/* Warnings alone load, and come in name order. */
+	mkdir("near", 0700);
+	scratch_write("near/people.ini", "[group g]\ngates = *\n");
+	scratch_write("near/new.ini.txt", "[broken\n");
+	scratch_write("near/NEW.INI", "[broken\n");
+	scratch_write("near/people.ini.bak", "[broken\n");
+	scratch_write("near/Old.Ini", "[broken\n");
+	scratch_write("near/.people.ini.swp", "[broken\n");
+	scratch_write("near/readme.txt", "[broken\n");
+	t = load("near", NULL, &problems);
+	assert_non_null(t);
+	assert_string_equal(problems,
+	    "near/NEW.INI: warning: ignored, only *.ini files are read\n"
+	    "near/Old.Ini: warning: ignored, only *.ini files are read\n"
+	    "near/new.ini.txt: warning: ignored, only *.ini files are read\n"
+	    "near/people.ini.bak: warning: ignored, only *.ini files are "
+	    "read\n");
+	assert_non_null(access_group(t, 0));
+	free(problems);
+	access_free(t);
 
 	/* Problems come file by file in that order, whatever found them. */
 	mkdir("late", 0700);

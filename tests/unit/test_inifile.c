@@ -498,7 +498,9 @@ test_diag(void **state)
 	diag_add(&d, "access.d/b.ini", 1, "b one, second");
 	diag_add(&d, "access.d/a.ini", 0, "a, no line");
 	diag_add(&d, "gateway.ini", 2, "two again");
-	assert_int_equal(d.n, 8);
+	diag_warn(&d, "access.d/x.ini~", 0, "ignored, %s", "a warning");
+	assert_int_equal(d.n, 9);
+	assert_int_equal(diag_errors(&d), 8);
 	diag_sort(&d);
 	f = open_memstream(&out, &len);
 	diag_print(f, &d);
@@ -512,7 +514,8 @@ test_diag(void **state)
 	    "access.d/b.ini:1: b one, second\n"
 	    "access.d/b.ini:3: b three\n"
 	    "access.d/a.ini: a, no line\n"
-	    "access.d/a.ini:7: a seven\n");
+	    "access.d/a.ini:7: a seven\n"
+	    "access.d/x.ini~: warning: ignored, a warning\n");
 	free(out);
 	/* Sorting twice changes nothing. */
 	diag_sort(&d);
