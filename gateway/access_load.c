@@ -821,6 +821,17 @@ section_begin(void *user, const char *file, int line, const char *type,
 		begin_deny(l, line, name);
 }
 
+/*
+ * A key that may be written again, its values adding up: a person's
+ * cards, more than one line (199 bytes) holds.  Any other key twice is a
+ * mistake: which one was meant?
+ */
+static bool
+repeatable(enum sec sec, int k)
+{
+	return sec == SEC_PERSON && k == P_CARDS;
+}
+
 static void
 key_value(void *user, const char *file, int line, const char *key,
     const char *value)
@@ -838,12 +849,13 @@ key_value(void *user, const char *file, int line, const char *key,
 		err(l, line, "unknown key '%s' in %s", key, section_text(l));
 		return;
 	}
-	if (l->seen[k]) {
+	if (l->seen[k] && !repeatable(l->sec, k)) {
 		err(l, line, "duplicate key '%s' in %s (first at %s:%d)", key,
 		    section_text(l), l->files[l->file], l->seen[k]);
 		return;
 	}
-	l->seen[k] = line;
+	if (l->seen[k] == 0)
+		l->seen[k] = line;
 	if (*value == '\0') {
 		err(l, line, "no value for '%s'", key);
 		return;

@@ -3,7 +3,8 @@ or a link to /dev/zero named *.ini is refused at once with a clear
 file: message, by gatewayd -t and by a running gateway's reload, which
 keeps the old tables and reloads again once the file is gone; a file
 whose name only looks right (new.ini.txt, NEW.INI) is not read, and -t
-says so without failing (issue 6, item 2)."""
+says so without failing (issue 6, item 2).  A person's cards may be
+written over several `cards =` lines (item 9)."""
 
 import os
 import re
@@ -121,3 +122,24 @@ def test_running_gateway_does_not_read_it(compound):
     c.gw.wait_log(RELOADED, since=mark)
     _, cmd = c.ask("gate-north", "P0400")
     assert cmd["action"] == "open"
+
+
+def test_thirty_cards_over_several_lines(compound):
+    c = compound
+    cards = ["00%08d" % (31000000 + i) for i in range(30)]
+    lines = ["cards = " + ", ".join(cards[i:i + 10])
+             for i in range(0, 30, 10)]
+    c.write_access("many-cards.ini",
+                   NEW_PERSON + "\n".join(lines) + "\n")
+    got = check(c)
+    assert got.returncode == 0, got.stderr
+    assert SUMMARY.fullmatch(got.stdout.decode()).group(1) == "8"
+
+    c.start()
+    for card in (cards[-1], cards[0], cards[15]):
+        request, cmd = c.ask_card("gate-south", card)
+        assert cmd == {"action": "open", "request": request,
+                       "display": "黄* 欢迎回家", "open_ms": 2500}
+        assert c.row(request, "gate-south")["subject_id"] == "P0400"
+    _, cmd = c.ask_card("gate-south", "0031000030")
+    assert (cmd["action"], cmd.get("reason")) == ("deny", "unknown")

@@ -434,6 +434,50 @@ test_files(void **state)
 	}
 }
 
+/* A person's cards may take several lines; any other key only one. */
+static void
+test_cards_repeat(void **state)
+{
+	const struct access_person *p;
+	struct access_tables *t;
+	char text[4096], id[32], *problems;
+	size_t n = 0;
+	int i;
+
+	(void)state;
+	mkdir("cards", 0700);
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+	    "[group g]\ngates = *\n[person P1]\ngroups = g\n");
+	for (i = 0; i < 30; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%010d%s",
+		    i % 10 == 0 ? "cards = " : ", ", 7000000 + i,
+		    i % 10 == 9 ? "\n" : "");
+	snprintf(text + n, sizeof(text) - n, "name = 张三\n");
+	scratch_write("cards/a.ini", text);
+	t = load("cards", NULL, &problems);
+	if (t == NULL)
+		fail_msg("%s", problems);
+	free(problems);
+	p = access_find_person(t, "P1");
+	assert_non_null(p);
+	for (i = 0; i < 30; i++) {
+		snprintf(id, sizeof(id), "%010d", 7000000 + i);
+		assert_ptr_equal(access_find_card(t, id), p);
+	}
+	access_free(t);
+
+	/* A card twice is still one too many, across lines too. */
+	scratch_write("cards/a.ini",
+	    "[group g]\ngates = *\n"
+	    "[person P1]\ngroups = g\ncards = 1, 2\ncards = 3, 1\n"
+	    "cards =\ngroups = g\n");
+	expect_problems("cards",
+	    "cards/a.ini:6: duplicate card 1 (first at cards/a.ini:5)\n"
+	    "cards/a.ini:7: no value for 'cards'\n"
+	    "cards/a.ini:8: duplicate key 'groups' in [person P1] (first at "
+	    "cards/a.ini:4)\n");
+}
+
 static void
 test_problems(void **state)
 {
@@ -745,6 +789,7 @@ main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_cards_repeat),
 		cmocka_unit_test(test_problems),
 		cmocka_unit_test(test_too_many_groups),
 		cmocka_unit_test(test_sixty_four_groups),
