@@ -37,14 +37,20 @@ days_in(int y, int m)
 	return m == 2 && leap(y) ? 29 : days[m - 1];
 }
 
-/* "YYYY-MM-DD" at *s, a day that exists; advances *s. */
+/* "YYYY-MM-DD" at *s into tm, a day that exists; advances *s. */
 static bool
-ymd(const char **s, int *y, int *m, int *d)
+ymd(const char **s, struct tm *tm)
 {
-	if (!digits(s, 4, y) || *(*s)++ != '-' || !digits(s, 2, m) ||
-	    *(*s)++ != '-' || !digits(s, 2, d))
+	int y, m, d;
+
+	if (!digits(s, 4, &y) || *(*s)++ != '-' || !digits(s, 2, &m) ||
+	    *(*s)++ != '-' || !digits(s, 2, &d) || m < 1 || m > 12 || d < 1 ||
+	    d > days_in(y, m))
 		return false;
-	return *m >= 1 && *m <= 12 && *d >= 1 && *d <= days_in(*y, *m);
+	tm->tm_year = y - 1900;
+	tm->tm_mon = m - 1;
+	tm->tm_mday = d;
+	return true;
 }
 
 /* "HH:MM" at *s; advances *s. */
@@ -58,34 +64,31 @@ hm(const char **s, int *h, int *mi)
 int
 datetime_parse_date(const char *s, int32_t *yyyymmdd)
 {
-	int y, m, d;
+	struct tm tm = { 0 };
 
-	if (!ymd(&s, &y, &m, &d) || *s != '\0' || y < 1970)
+	if (!ymd(&s, &tm) || *s != '\0' || tm.tm_year < 70)
 		return -1;
-	*yyyymmdd = y * 10000 + m * 100 + d;
+	*yyyymmdd =
+	    (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 	return 0;
 }
 
 int
 datetime_parse_local(const char *s, int64_t *sec)
 {
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi;
+	struct tm tm = { 0 }, want;
 	time_t t;
 
-	if (!ymd(&s, &y, &mo, &d) || y < 1970 || *s++ != ' ' ||
-	    !hm(&s, &h, &mi) || *s != '\0')
+	if (!ymd(&s, &tm) || tm.tm_year < 70 || *s++ != ' ' ||
+	    !hm(&s, &tm.tm_hour, &tm.tm_min) || *s != '\0')
 		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
 	tm.tm_isdst = -1;
+	want = tm;
 	t = mktime(&tm);
 	/* A time that does not exist (a DST gap) comes back moved; one
 	 * before the epoch (1970-01-01 07:00 in Beijing) is no visit. */
-	if (t < 0 || tm.tm_hour != h || tm.tm_min != mi || tm.tm_mday != d)
+	if (t < 0 || tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min ||
+	    tm.tm_mday != want.tm_mday)
 		return -1;
 	*sec = (int64_t)t;
 	return 0;
@@ -94,14 +97,15 @@ datetime_parse_local(const char *s, int64_t *sec)
 int
 datetime_parse_rfc3339(const char *s, int64_t *ms)
 {
-	int y, mo, d, h, mi, sec, oh, om, frac = 0, fd = 0;
+	int oh, om, frac = 0, fd = 0;
 	struct tm tm = { 0 };
 	long off = 0;
 
-	if (!ymd(&s, &y, &mo, &d) || (*s != 'T' && *s != 't' && *s != ' '))
+	if (!ymd(&s, &tm) || (*s != 'T' && *s != 't' && *s != ' '))
 		return -1;
 	s++;
-	if (!hm(&s, &h, &mi) || *s++ != ':' || !digits(&s, 2, &sec) || sec > 60)
+	if (!hm(&s, &tm.tm_hour, &tm.tm_min) || *s++ != ':' ||
+	    !digits(&s, 2, &tm.tm_sec) || tm.tm_sec > 60)
 		return -1;
 	if (*s == '.') {
 		s++;
@@ -126,12 +130,6 @@ datetime_parse_rfc3339(const char *s, int64_t *ms)
 	}
 	if (*s != '\0')
 		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
 	*ms = ((int64_t)timegm(&tm) - off) * 1000 + frac;
 	return 0;
 }
