@@ -64,6 +64,20 @@ load(const char *name, struct config **cfgp, char **problems)
 	return t;
 }
 
+/* Tables that must load; the problems if they do not. */
+static struct access_tables *
+load_ok(const char *name)
+{
+	struct access_tables *t;
+	char *problems;
+
+	t = load(name, NULL, &problems);
+	if (t == NULL)
+		fail_msg("%s", problems);
+	free(problems);
+	return t;
+}
+
 static void
 expect_problems(const char *name, const char *want)
 {
@@ -315,7 +329,6 @@ test_inline_comments(void **state)
 	const struct access_person *p;
 	const struct access_visitor *v;
 	struct access_tables *t;
-	char *problems;
 
 	(void)state;
 	mkdir("comments-inline", 0700);
@@ -336,10 +349,7 @@ test_inline_comments(void **state)
 	    "person = PV1 # 访客\n"
 	    "from = 2026-11-23 09:00 # 上午\n"
 	    "until = 2026-11-23 21:00\n");
-	t = load("comments-inline", NULL, &problems);
-	if (t == NULL)
-		fail_msg("%s", problems);
-	free(problems);
+	t = load_ok("comments-inline");
 	p = access_find_person(t, "P1");
 	assert_non_null(p);
 	assert_string_equal(access_str(t, p->name), "张三");
@@ -440,7 +450,7 @@ test_cards_repeat(void **state)
 {
 	const struct access_person *p;
 	struct access_tables *t;
-	char text[4096], id[32], *problems;
+	char text[4096], id[32];
 	size_t n = 0;
 	int i;
 
@@ -454,10 +464,7 @@ test_cards_repeat(void **state)
 		    i % 10 == 9 ? "\n" : "");
 	snprintf(text + n, sizeof(text) - n, "name = 张三\n");
 	scratch_write("cards/a.ini", text);
-	t = load("cards", NULL, &problems);
-	if (t == NULL)
-		fail_msg("%s", problems);
-	free(problems);
+	t = load_ok("cards");
 	p = access_find_person(t, "P1");
 	assert_non_null(p);
 	for (i = 0; i < 30; i++) {
@@ -631,7 +638,7 @@ test_sixty_four_groups(void **state)
 	                            "QRSTUVWXYZ0123456789_-";
 	const struct access_person *p;
 	struct access_tables *t;
-	char text[8192], *problems;
+	char text[8192];
 	size_t n = 0;
 	int i;
 
@@ -648,10 +655,7 @@ test_sixty_four_groups(void **state)
 		    names[i]);
 	snprintf(text + n, sizeof(text) - n, "\n");
 	scratch_write("g64/a.ini", text);
-	t = load("g64", NULL, &problems);
-	if (t == NULL)
-		fail_msg("%s", problems);
-	free(problems);
+	t = load_ok("g64");
 	p = access_find_person(t, "P1");
 	assert_true(p->groups == (uint64_t)1 << 63);
 	assert_string_equal(access_group(t, 63)->name, "-");
@@ -703,7 +707,6 @@ static void
 test_time_zone(void **state)
 {
 	struct access_tables *t;
-	char *problems;
 
 	(void)state;
 	mkdir("tz", 0700);
@@ -714,9 +717,7 @@ test_time_zone(void **state)
 	    "from = 2026-03-29 01:30\nuntil = 2026-03-29 03:30\n");
 	setenv("TZ", "UTC", 1);
 	tzset();
-	t = load("tz", NULL, &problems);
-	assert_non_null(t);
-	free(problems);
+	t = load_ok("tz");
 	assert_int_equal(access_find_visitor(t, "V1")->until -
 	        access_find_visitor(t, "V1")->from,
 	    7200);
@@ -742,7 +743,7 @@ test_many(void **state)
 	const struct access_person *p;
 	struct access_counts n;
 	struct access_tables *t;
-	char id[32], *problems;
+	char id[32];
 	FILE *f;
 	int i;
 
@@ -758,10 +759,7 @@ test_many(void **state)
 		    "groups = resident\ncards = C%08d\n\n",
 		    i, i, i % 9 + 1, i % 4 + 1, i % 1000, i);
 	fclose(f);
-	t = load("many", NULL, &problems);
-	if (t == NULL)
-		fail_msg("%s", problems);
-	free(problems);
+	t = load_ok("many");
 	access_counts(t, &n);
 	assert_int_equal(n.persons, N);
 	for (i = 0; i < N; i++) {
