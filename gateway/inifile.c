@@ -335,7 +335,7 @@ file_kind(mode_t mode)
 		return "a block device";
 	if (S_ISSOCK(mode))
 		return "a socket";
-	return "not a file";
+	return "a special file";
 }
 
 /* A regular file of at most INIFILE_MAX_BYTES, or a problem. */
@@ -389,10 +389,18 @@ open_file(const char *path, struct diag *d)
 		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !readable(path, &st, d)) {
+	if (fstat(fd, &st) < 0) {
+		diag_add(d, path, 0, "%s",
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		close(fd);
 		return -1;
 	}
+	if (!readable(path, &st, d)) {
+		close(fd);
+		return -1;
+	}
+	/* A file, so reads wait for the disk as they should. */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }
 
