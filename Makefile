@@ -178,13 +178,15 @@ FUZZ_TARGETS := fuzz_barrier_relay fuzz_face_gate fuzz_ini fuzz_schedule fuzz_ti
 DEB_FUZZ := clang libclang-rt-14-dev
 
 FUZZ_SRC_fuzz_barrier_relay := drivers/barrier_relay.c gateway/schema.c \
-	gateway/diag.c
+	gateway/diag.c gateway/util.c
 FUZZ_PKG_fuzz_barrier_relay :=
 FUZZ_SRC_fuzz_face_gate := drivers/face_gate.c drivers/barrier_relay.c \
-	drivers/registry.c \
-	gateway/util.c gateway/schema.c gateway/diag.c
+	drivers/registry.c gateway/util.c gateway/datetime.c \
+	gateway/schema.c gateway/diag.c
 FUZZ_PKG_fuzz_face_gate := jansson
 FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
+	gateway/access_load.c \
+	gateway/strpool.c gateway/htab.c gateway/datetime.c \
 	gateway/diag.c gateway/util.c gateway/schedule.c gateway/plate.c \
 	gateway/schema.c gateway/secret.c \
 	drivers/face_gate.c drivers/barrier_relay.c \
@@ -192,7 +194,7 @@ FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
 FUZZ_PKG_fuzz_ini := inih jansson
 FUZZ_SRC_fuzz_schedule := gateway/schedule.c
 FUZZ_PKG_fuzz_schedule :=
-FUZZ_SRC_fuzz_time := gateway/util.c
+FUZZ_SRC_fuzz_time := gateway/datetime.c gateway/util.c
 FUZZ_PKG_fuzz_time :=
 FUZZ_SRC_fuzz_topic := gateway/topic.c gateway/util.c
 FUZZ_PKG_fuzz_topic :=

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "datetime.h"
 #include "driver.h"
 #include "util.h"
 
@@ -161,7 +162,8 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 		if (out->ts_ms < 100000000000LL)
 			out->ts_ms *= 1000;
 	} else if (json_is_string(v)) {
-		if (rfc3339_parse(json_string_value(v), &out->ts_ms) < 0) {
+		if (datetime_parse_rfc3339(json_string_value(v), &out->ts_ms) <
+		    0) {
 			rc = bad(err, errlen, "%s", "bad 'ts'");
 			goto done;
 		}

@@ -74,10 +74,11 @@ struct access_counts {
 struct access_tables;
 
 /*
- * Read every *.ini file in access_dir (in name order) against the devices of
- * config.  Every problem goes to diag as "file:line: message"; the
- * result is NULL when there was any.  Safe to call from a worker thread:
- * it reads config and files, and touches nothing else.
+ * access_load.c: read every *.ini file in access_dir (in name order)
+ * against the devices of config.  Every problem goes to diag as
+ * "file:line: message"; the result is NULL when there was any.  Safe to
+ * call from a worker thread: it reads config and files, and touches
+ * nothing else.
  */
 struct access_tables *access_load(const struct config *, struct diag *);
 void access_free(struct access_tables *);

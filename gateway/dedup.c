@@ -1,24 +1,26 @@
 /*
- * dedup.c - two generations of open-addressed sets of 64-bit hashes of
- * (device, request).  A generation lives one window, so an id is known
- * for at least a window (its time is kept and compared exactly) and
- * memory stays bounded by two generations of max_entries each.
+ * dedup.c - two generations of sets of 64-bit hashes of (device,
+ * request), each kept in an htab.  A generation lives one window, so an
+ * id is known for at least a window (its time is kept and compared
+ * exactly) and memory stays bounded by two generations of max_entries
+ * each.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dedup.h"
+#include "htab.h"
 #include "log.h"
 
-struct slot {
-	uint64_t hash; /* 0: empty */
+struct seen {
+	uint64_t hash;
 	int64_t ts_ms;
 };
 
 struct gen {
-	struct slot *slots;
-	uint32_t cap; /* a power of two */
-	uint32_t n;
+	struct htab index; /* hash -> index into v */
+	struct seen *v;
+	uint32_t n, cap;
 	int64_t born_ms;
 };
 
@@ -40,67 +42,58 @@ hash(const char *device, const char *request)
 	h = (h ^ 0xff) * 0x100000001b3ULL;
 	for (p = (const unsigned char *)request; *p; p++)
 		h = (h ^ *p) * 0x100000001b3ULL;
-	/* Finalise so the low bits index well; never 0 (the empty mark). */
+	/* Finalise, so the low 32 bits the index probes with mix well. */
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
-	return h ? h : 1;
+	return h;
 }
 
-static int
-gen_init(struct gen *g, uint32_t cap, int64_t now)
+static bool
+same_hash(const void *ctx, uint32_t ref, const void *key)
 {
-	g->slots = calloc(cap, sizeof(*g->slots));
-	if (g->slots == NULL)
-		return -1;
-	g->cap = cap;
-	g->n = 0;
-	g->born_ms = now;
-	return 0;
+	const struct gen *g = ctx;
+
+	return g->v[ref].hash == *(const uint64_t *)key;
 }
 
-static struct slot *
+static struct seen *
 gen_find(const struct gen *g, uint64_t h)
 {
-	uint32_t i;
+	int64_t i = htab_find(&g->index, (uint32_t)h, same_hash, g, &h);
 
-	if (g->slots == NULL)
-		return NULL;
-	for (i = (uint32_t)h & (g->cap - 1);; i = (i + 1) & (g->cap - 1)) {
-		if (g->slots[i].hash == h)
-			return &g->slots[i];
-		if (g->slots[i].hash == 0)
-			return NULL;
+	return i >= 0 ? &g->v[i] : NULL;
+}
+
+/* 0, or -1 without memory: the id is then not remembered. */
+static int
+gen_add(struct gen *g, uint64_t h, int64_t ts)
+{
+	struct seen *v;
+
+	if (g->n == g->cap) {
+		uint32_t cap = g->cap ? g->cap * 2 : 1024;
+
+		v = realloc(g->v, (size_t)cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		g->v = v;
+		g->cap = cap;
 	}
+	if (htab_insert(&g->index, (uint32_t)h, g->n) < 0)
+		return -1;
+	g->v[g->n].hash = h;
+	g->v[g->n].ts_ms = ts;
+	g->n++;
+	return 0;
 }
 
 static void
-gen_put(struct gen *g, uint64_t h, int64_t ts)
+gen_free(struct gen *g)
 {
-	uint32_t i;
-
-	for (i = (uint32_t)h & (g->cap - 1); g->slots[i].hash != 0;
-	     i = (i + 1) & (g->cap - 1))
-		;
-	g->slots[i].hash = h;
-	g->slots[i].ts_ms = ts;
-	g->n++;
-}
-
-static int
-gen_grow(struct gen *g)
-{
-	struct gen bigger;
-	uint32_t i;
-
-	if (gen_init(&bigger, g->cap * 2, g->born_ms) < 0)
-		return -1;
-	for (i = 0; i < g->cap; i++)
-		if (g->slots[i].hash)
-			gen_put(&bigger, g->slots[i].hash, g->slots[i].ts_ms);
-	free(g->slots);
-	*g = bigger;
-	return 0;
+	htab_free(&g->index);
+	free(g->v);
+	memset(g, 0, sizeof(*g));
 }
 
 struct dedup *
@@ -111,11 +104,7 @@ dedup_new(int64_t window_ms, uint32_t max_entries)
 	if (d == NULL)
 		return NULL;
 	d->window_ms = window_ms;
-	d->max_entries = max_entries;
-	if (gen_init(&d->cur, 1024, 0) < 0) {
-		free(d);
-		return NULL;
-	}
+	d->max_entries = max_entries < HTAB_MAX ? max_entries : HTAB_MAX;
 	return d;
 }
 
@@ -124,18 +113,18 @@ dedup_free(struct dedup *d)
 {
 	if (d == NULL)
 		return;
-	free(d->cur.slots);
-	free(d->old.slots);
+	gen_free(&d->cur);
+	gen_free(&d->old);
 	free(d);
 }
 
 static void
 rotate(struct dedup *d, int64_t now)
 {
-	free(d->old.slots);
+	gen_free(&d->old);
 	d->old = d->cur;
-	if (gen_init(&d->cur, 1024, now) < 0)
-		memset(&d->cur, 0, sizeof(d->cur));
+	memset(&d->cur, 0, sizeof(d->cur));
+	d->cur.born_ms = now;
 }
 
 bool
@@ -143,7 +132,7 @@ dedup_seen(struct dedup *d, const char *device, const char *request,
     int64_t now, int64_t *first_ms)
 {
 	uint64_t h = hash(device, request);
-	struct slot *s;
+	struct seen *s;
 
 	if (d->cur.born_ms == 0)
 		d->cur.born_ms = now;
@@ -151,7 +140,7 @@ dedup_seen(struct dedup *d, const char *device, const char *request,
 		rotate(d, now);
 	s = gen_find(&d->cur, h);
 	if (s == NULL || now - s->ts_ms >= d->window_ms) {
-		struct slot *o = gen_find(&d->old, h);
+		struct seen *o = gen_find(&d->old, h);
 
 		if (o != NULL && now - o->ts_ms < d->window_ms)
 			s = o;
@@ -172,10 +161,6 @@ dedup_seen(struct dedup *d, const char *device, const char *request,
 		d->warned = true;
 		rotate(d, now);
 	}
-	if (d->cur.slots == NULL)
-		return false;
-	if ((d->cur.n + 1) * 2 > d->cur.cap && gen_grow(&d->cur) < 0)
-		return false;
-	gen_put(&d->cur, h, now);
+	(void)gen_add(&d->cur, h, now);
 	return false;
 }

@@ -45,11 +45,12 @@ diag_oom(void)
 	abort();
 }
 
-void
-diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
+static void
+vadd(struct diag *d, bool warning, const char *file, int line, const char *fmt,
+    va_list ap)
 {
 	struct diag_entry *e;
-	va_list ap;
+	va_list copy;
 	int len;
 
 	if (d->n == d->cap) {
@@ -62,21 +63,51 @@ diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
 		d->cap = cap;
 	}
 	e = &d->v[d->n];
-	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(copy, ap);
+	len = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
 	if (len < 0)
 		len = 0;
 	e->msg = malloc((size_t)len + 1);
 	e->file = strdup(file ? file : "");
 	if (e->msg == NULL || e->file == NULL)
 		diag_oom();
-	va_start(ap, fmt);
 	vsnprintf(e->msg, (size_t)len + 1, fmt, ap);
-	va_end(ap);
 	e->line = line;
 	e->order = d->n;
+	e->warning = warning;
 	d->n++;
+}
+
+void
+diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(d, false, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void
+diag_warn(struct diag *d, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(d, true, file, line, fmt, ap);
+	va_end(ap);
+}
+
+size_t
+diag_errors(const struct diag *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->n; i++)
+		if (!d->v[i].warning)
+			n++;
+	return n;
 }
 
 /* An entry with the rank of its file: the order the file first appeared. */
@@ -146,11 +177,21 @@ diag_print(FILE *fp, const struct diag *d)
 {
 	size_t i;
 
+	char line[1024];
+
 	for (i = 0; i < d->n; i++) {
-		if (d->v[i].line > 0)
-			fprintf(fp, "%s:%d: %s\n", d->v[i].file, d->v[i].line,
-			    d->v[i].msg);
-		else
-			fprintf(fp, "%s: %s\n", d->v[i].file, d->v[i].msg);
+		diag_format(&d->v[i], line, sizeof(line));
+		fprintf(fp, "%s\n", line);
 	}
+}
+
+void
+diag_format(const struct diag_entry *e, char *out, size_t size)
+{
+	const char *w = e->warning ? "warning: " : "";
+
+	if (e->line > 0)
+		snprintf(out, size, "%s:%d: %s%s", e->file, e->line, w, e->msg);
+	else
+		snprintf(out, size, "%s: %s%s", e->file, w, e->msg);
 }

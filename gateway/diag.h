@@ -1,10 +1,12 @@
 /*
  * diag.h - configuration problems collected as "file:line: message".
  * Parsers add to a list and go on, so one run reports every problem.
+ * A warning is shown like a problem but does not make a file bad.
  */
 #ifndef DIAG_H
 #define DIAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -13,6 +15,7 @@ struct diag_entry {
 	int line;   /* 0: the problem has no line */
 	char *msg;
 	size_t order; /* insertion order, for a stable sort */
+	bool warning; /* shown, but not an error */
 };
 
 struct diag {
@@ -24,9 +27,18 @@ void diag_init(struct diag *);
 void diag_free(struct diag *);
 void diag_add(struct diag *, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+void diag_warn(struct diag *, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* One entry as diag_print() shows it, cut to size. */
+void diag_format(const struct diag_entry *, char *out, size_t size);
+/* The entries that are not warnings. */
+size_t diag_errors(const struct diag *);
 /* Sort by file, then line, keeping the order of problems on one line. */
 void diag_sort(struct diag *);
-/* One problem a line: "file:line: message" (or "file: message"). */
+/*
+ * One problem a line: "file:line: message" (or "file: message"), and
+ * "file: warning: message" for a warning.
+ */
 void diag_print(FILE *, const struct diag *);
 
 /*

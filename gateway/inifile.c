@@ -9,10 +9,13 @@
  * may be read on any thread.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -23,7 +26,7 @@
 #define SPACES  " \t\n\v\f\r"
 
 struct reader {
-	FILE *fp;
+	int fd;
 	const char *path;
 	struct diag *diag;
 	const struct inifile_handler *h;
@@ -34,7 +37,9 @@ struct reader {
 	bool skip;       /* keys after a broken header */
 	bool is_key;     /* inih has a key line */
 	bool failed;
+	bool too_large; /* more than INIFILE_MAX_BYTES came */
 	int io_errno;
+	size_t total;      /* bytes read */
 	size_t len;        /* the line's length in the file */
 	char raw[RAW_MAX]; /* its start */
 	unsigned char buf[16384];
@@ -51,14 +56,24 @@ read_line(struct reader *r)
 
 	for (;;) {
 		if (r->pos == r->fill) {
+			ssize_t got;
+
 			r->pos = 0;
-			errno = 0;
-			r->fill = fread(r->buf, 1, sizeof(r->buf), r->fp);
-			if (r->fill == 0) {
-				if (ferror(r->fp))
-					r->io_errno = errno ? errno : EIO;
+			r->fill = 0;
+			do
+				got = read(r->fd, r->buf, sizeof(r->buf));
+			while (got < 0 && errno == EINTR);
+			if (got < 0)
+				r->io_errno = errno;
+			if (got <= 0)
+				break;
+			/* The file may grow after fstat(): stop at the cap. */
+			r->total += (size_t)got;
+			if (r->total > INIFILE_MAX_BYTES) {
+				r->too_large = true;
 				break;
 			}
+			r->fill = (size_t)got;
 		}
 		any = true;
 		nl = memchr(r->buf + r->pos, '\n', r->fill - r->pos);
@@ -308,6 +323,87 @@ reader_cb(char *str, int num, void *stream)
 	return str;
 }
 
+/* What a file that is not one is, for a message. */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a special file";
+}
+
+/* A regular file of at most INIFILE_MAX_BYTES, or a problem. */
+static bool
+readable(const char *path, const struct stat *st, struct diag *d)
+{
+	char ebuf[128];
+
+	if (S_ISDIR(st->st_mode)) {
+		diag_add(d, path, 0, "%s",
+		    strerror_r(EISDIR, ebuf, sizeof(ebuf)));
+		return false;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		diag_add(d, path, 0, "not a regular file (%s)",
+		    file_kind(st->st_mode));
+		return false;
+	}
+	if (st->st_size > INIFILE_MAX_BYTES) {
+		diag_add(d, path, 0, "too large (more than %d MB)",
+		    INIFILE_MAX_BYTES >> 20);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Only a regular file is opened.  A FIFO would block the reader (and a
+ * reload, and -t) for ever, /dev/zero would never end, and some devices
+ * act on being opened (a watchdog starts counting): so it is looked at
+ * before open(), and again with fstat() in case it was renamed over in
+ * between, when O_NONBLOCK has kept open() from waiting on a FIFO.
+ */
+static int
+open_file(const char *path, struct diag *d)
+{
+	struct stat st;
+	char ebuf[128];
+	int fd;
+
+	if (stat(path, &st) < 0) {
+		diag_add(d, path, 0, "%s",
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	if (!readable(path, &st, d))
+		return -1;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		diag_add(d, path, 0, "%s",
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		diag_add(d, path, 0, "%s",
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
+		close(fd);
+		return -1;
+	}
+	if (!readable(path, &st, d)) {
+		close(fd);
+		return -1;
+	}
+	/* A file, so reads wait for the disk as they should. */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
 static int
 handler_cb(void *user, const char *section, const char *name, const char *value)
 {
@@ -330,10 +426,8 @@ inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		diag_oom();
-	r->fp = fopen(path, "r");
-	if (r->fp == NULL) {
-		diag_add(d, path, 0, "%s",
-		    strerror_r(errno, ebuf, sizeof(ebuf)));
+	r->fd = open_file(path, d);
+	if (r->fd < 0) {
 		free(r);
 		return -1;
 	}
@@ -350,12 +444,17 @@ inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
 		r->failed = true;
 	}
 	end_section(r);
+	if (r->too_large) {
+		diag_add(d, path, 0, "too large (more than %d MB)",
+		    INIFILE_MAX_BYTES >> 20);
+		r->failed = true;
+	}
 	if (r->io_errno != 0) {
 		diag_add(d, path, 0, "%s",
 		    strerror_r(r->io_errno, ebuf, sizeof(ebuf)));
 		r->failed = true;
 	}
-	fclose(r->fp);
+	close(r->fd);
 	failed = r->failed;
 	free(r);
 	return failed ? -1 : 0;

@@ -10,6 +10,9 @@
 
 #include "diag.h"
 
+/* Larger files are refused: nobody writes 16 MB of INI by hand. */
+#define INIFILE_MAX_BYTES (16 * 1024 * 1024)
+
 /*
  * Called for each well-formed line, in file order.  A section header
  * "[type name]" gives type "device" and name "gate-north" (name is ""
@@ -30,8 +33,11 @@ struct inifile_handler {
 /*
  * Read path.  UTF-8 with or without a byte-order mark, LF or CRLF; ";" and
  * "#" start a comment line, and after a space (" ;", " #") the rest of a
- * line.  Problems with the file itself (cannot open, not UTF-8, a NUL
- * byte, line too long, syntax) are added to diag and reading goes on.
+ * line.  Only a regular file of at most INIFILE_MAX_BYTES is read, and
+ * nothing else is opened: a FIFO or a device never blocks the caller.
+ * Problems with the file itself (cannot open, not a regular file, too
+ * large, not UTF-8, a NUL byte, line too long, syntax) are added to diag
+ * and reading goes on.
  * 0, or -1 when any was found.
  */
 int inifile_parse(const char *path, struct diag *,

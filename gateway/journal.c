@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "datetime.h"
 #include "journal.h"
 #include "log.h"
 #include "util.h"
@@ -285,7 +286,7 @@ record_json(const struct journal *j, const struct journal_record *r,
 	json_t *o, *s;
 
 	snprintf(id, sizeof(id), "%s:%lld", j->site, (long long)seq);
-	rfc3339_format(ts_ms, ts, sizeof(ts));
+	datetime_format_rfc3339(ts_ms, ts, sizeof(ts));
 	o = json_object();
 	set_str(o, "id", id);
 	set_str(o, "ts", ts);

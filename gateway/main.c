@@ -13,6 +13,7 @@
 
 #include "access.h"
 #include "config.h"
+#include "datetime.h"
 #include "daemon.h"
 #include "diag.h"
 #include "driver.h"
@@ -60,7 +61,7 @@ load_snapshot(const struct config *cfg, size_t problems)
 	diag_free(&diag);
 	if (t == NULL)
 		return NULL;
-	rfc3339_format(saved, when, sizeof(when));
+	datetime_format_rfc3339(saved, when, sizeof(when));
 	log_errx("%s has %zu problems (above): started on the last good "
 	         "access tables, saved %s; fix the files, a reload then "
 	         "takes them",
@@ -115,20 +116,19 @@ main(int argc, char *argv[])
 		tzset();
 		tables = access_load(cfg, &diag);
 	}
+	/* Problems, or only warnings (a file that is not read). */
 	diag_sort(&diag);
+	diag_print(stderr, &diag);
 	if (cfg != NULL && tables == NULL && !check) {
-		diag_print(stderr, &diag);
-		problems = diag.n;
+		problems = diag_errors(&diag);
 		tables = load_snapshot(cfg, problems);
 	}
 	if (cfg == NULL || tables == NULL) {
-		if (problems == 0)
-			diag_print(stderr, &diag);
 		if (!check)
 			fprintf(stderr,
 			    "gatewayd: %zu problems in the "
 			    "configuration; not started\n",
-			    diag.n);
+			    diag_errors(&diag));
 		diag_free(&diag);
 		config_free(cfg);
 		return 1;

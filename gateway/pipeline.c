@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "datetime.h"
 #include "log.h"
 #include "outbox.h"
 #include "pipeline.h"
@@ -109,8 +110,8 @@ junk_flush(struct pipeline *p, struct junk *j, const char *kind,
 	if (j->since_ms == 0 || (now - j->since_ms < JUNK_MINUTE_MS && !all))
 		return;
 	if (j->count > 0) {
-		rfc3339_format(j->since_ms, from, sizeof(from));
-		rfc3339_format(j->last_ms, until, sizeof(until));
+		datetime_format_rfc3339(j->since_ms, from, sizeof(from));
+		datetime_format_rfc3339(j->last_ms, until, sizeof(until));
 		extra = json_pack("{s:i,s:s,s:s}", "count",
 		    (json_int_t)j->count, "from", from, "until", until);
 		r.extra = extra;
@@ -184,7 +185,7 @@ pipeline_duplicate(struct pipeline *p, const struct device *dev,
 	json_t *extra;
 
 	ds->duplicates++;
-	rfc3339_format(first_ms, when, sizeof(when));
+	datetime_format_rfc3339(first_ms, when, sizeof(when));
 	if (log_ratelimit(&ds->duplicate_warned_ms))
 		log_info("%-12s %-5s  request %s seen at %s: not acted on "
 		         "again (%" PRIu64 " duplicates so far; logged once a "

@@ -58,6 +58,19 @@ system_event(struct reload *r, const char *decision, json_t *extra)
 	pipeline_record(r->p, &rec, now_ms());
 }
 
+/* Files that load but say something (a new.ini.txt not read). */
+static void
+log_warnings(const struct reload *r)
+{
+	char line[600];
+	size_t i;
+
+	for (i = 0; i < r->diag.n; i++) {
+		diag_format(&r->diag.v[i], line, sizeof(line));
+		log_warnx("%s", line);
+	}
+}
+
 static void
 failed(struct reload *r)
 {
@@ -71,18 +84,18 @@ failed(struct reload *r)
 	for (i = 0; i < r->diag.n; i++) {
 		const struct diag_entry *e = &r->diag.v[i];
 
-		if (e->line)
-			snprintf(line, sizeof(line), "%s:%d: %s", e->file,
-			    e->line, e->msg);
-		else
-			snprintf(line, sizeof(line), "%s: %s", e->file, e->msg);
+		diag_format(e, line, sizeof(line));
+		if (e->warning) {
+			log_warnx("%s", line);
+			continue;
+		}
 		log_errx("%s", line);
-		if (i < 50)
+		if (json_array_size(errors) < 50)
 			json_array_append_new(errors, json_string(line));
 	}
 	log_errx("reload failed with %zu problems: the old access tables "
 	         "stay in force",
-	    r->diag.n);
+	    diag_errors(&r->diag));
 	json_object_set_new(extra, "errors", errors);
 	system_event(r, "failed", extra);
 	json_decref(extra);
@@ -103,6 +116,7 @@ done(uv_work_t *w, int status)
 		return;
 	}
 	if (r->tables != NULL) {
+		log_warnings(r);
 		/* The tables hold no live state: the swap is all. */
 		access_free((struct access_tables *)r->p->tables);
 		r->p->tables = r->tables;

@@ -9,6 +9,7 @@
 
 #include "diag.h"
 #include "schema.h"
+#include "util.h"
 
 #define ID_MAX 32
 
@@ -50,18 +51,13 @@ static int
 set_long(const struct schema_key *k, const char *value, long *out, char *err,
     size_t errlen)
 {
-	char want[64], *end;
-	long v;
+	char want[64];
 
-	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || v < k->min ||
-	    v > k->max) {
+	if (parse_long(value, k->min, k->max, out) < 0) {
 		snprintf(want, sizeof(want), "an integer from %ld to %ld",
 		    k->min, k->max);
 		return bad(k, value, err, errlen, want);
 	}
-	*out = v;
 	return 0;
 }
 
@@ -69,18 +65,13 @@ static int
 set_double(const struct schema_key *k, const char *value, double *out,
     char *err, size_t errlen)
 {
-	char want[64], *end;
-	double v;
+	char want[64];
 
-	errno = 0;
-	v = strtod(value, &end);
-	if (errno != 0 || end == value || *end != '\0' || !(v >= k->dmin) ||
-	    !(v <= k->dmax)) {
+	if (parse_double(value, k->dmin, k->dmax, out) < 0) {
 		snprintf(want, sizeof(want), "a number from %g to %g", k->dmin,
 		    k->dmax);
 		return bad(k, value, err, errlen, want);
 	}
-	*out = v;
 	return 0;
 }
 

@@ -1,7 +1,10 @@
 /*
- * util.c - UTF-8 checks, name masking, RFC 3339 times and safe copies.
+ * util.c - UTF-8 checks, name masking, the clock, numbers and safe copies.
  */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -191,94 +194,44 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void
-rfc3339_format(int64_t ms, char *out, size_t size)
+/* Only what a decimal number is made of: strtol and strtod would also
+ * skip spaces and take hex, "nan" and "inf". */
+static bool
+number_chars(const char *s, const char *allowed)
 {
-	/* Floor division: -500 ms is 23:59:59.500 the day before. */
-	int64_t sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-	int frac = (int)(ms - sec * 1000);
-	time_t t = (time_t)sec;
-	struct tm tm;
-	char date[32];
-	long off;
-
-	localtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	off = tm.tm_gmtoff / 60;
-	if (off == 0)
-		snprintf(out, size, "%s.%03dZ", date, frac);
-	else
-		snprintf(out, size, "%s.%03d%c%02ld:%02ld", date, frac,
-		    off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
-		    (off < 0 ? -off : off) % 60);
-}
-
-bool
-digits_parse(const char **s, int n, int *v)
-{
-	*v = 0;
-	while (n-- > 0) {
-		if (**s < '0' || **s > '9')
-			return false;
-		*v = *v * 10 + (**s - '0');
-		(*s)++;
-	}
-	return true;
+	return *s != '\0' && s[strspn(s, allowed)] == '\0';
 }
 
 int
-rfc3339_parse(const char *s, int64_t *ms)
+parse_long(const char *s, long min, long max, long *out)
 {
-	int y, mo, d, h, mi, sec, oh, om, frac = 0, fd = 0;
-	struct tm tm = { 0 };
-	int64_t t;
-	long off = 0;
+	char *end;
+	long v;
 
-	if (!digits_parse(&s, 4, &y) || *s++ != '-' ||
-	    !digits_parse(&s, 2, &mo) || *s++ != '-' ||
-	    !digits_parse(&s, 2, &d) || (*s != 'T' && *s != 't' && *s != ' '))
+	if (!number_chars(s, "+-0123456789"))
 		return -1;
-	s++;
-	if (!digits_parse(&s, 2, &h) || *s++ != ':' ||
-	    !digits_parse(&s, 2, &mi) || *s++ != ':' ||
-	    !digits_parse(&s, 2, &sec))
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
 		return -1;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return -1;
-		for (; *s >= '0' && *s <= '9'; s++, fd++)
-			if (fd < 3)
-				frac = frac * 10 + (*s - '0');
-		for (; fd < 3; fd++)
-			frac *= 10;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		int sign = *s++ == '-' ? -1 : 1;
+	*out = v;
+	return 0;
+}
 
-		if (!digits_parse(&s, 2, &oh) || *s++ != ':' ||
-		    !digits_parse(&s, 2, &om) || oh > 23 || om > 59)
-			return -1;
-		off = sign * (oh * 3600L + om * 60L);
-	} else {
+int
+parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!number_chars(s, "+-.0123456789eE"))
 		return -1;
-	}
-	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || sec > 60)
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < min ||
+	    v > max)
 		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = (int64_t)timegm(&tm);
-	/* timegm() quietly turns 31 February into 3 March: refuse it. */
-	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
-		return -1;
-	*ms = (t - off) * 1000 + frac;
+	*out = v;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * util.h - small helpers every module needs: UTF-8 checks, masking of
- * personal names for screens and logs, RFC 3339 times, safe copies.
+ * personal names for screens and logs, the clock, numbers from text,
+ * safe copies.  Dates and times are datetime.h's.
  */
 #ifndef UTIL_H
 #define UTIL_H
@@ -36,13 +37,15 @@ void mask_name(const char *name, char *out, size_t size);
 
 /* Milliseconds since the epoch, from the wall clock. */
 int64_t now_ms(void);
-/* "2026-11-23T14:00:00.123+08:00" in the process's time zone. */
-void rfc3339_format(int64_t ms, char *out, size_t size);
-/* Parse RFC 3339 ("...Z" or "...+08:00", fraction optional).  0 or -1. */
-int rfc3339_parse(const char *s, int64_t *ms);
 
-/* Exactly n decimal digits at *s, into *v; advances *s.  false if not. */
-bool digits_parse(const char **s, int n, int *v);
+/*
+ * A whole string as a decimal number from min to max, into *out: no
+ * spaces, no hex, no "nan" or "inf", nothing after the number.  0, or
+ * -1 with *out untouched.  The one parser for numbers in INI values and
+ * device settings, so every key refuses the same things.
+ */
+int parse_long(const char *s, long min, long max, long *out);
+int parse_double(const char *s, double min, double max, double *out);
 
 /* strlcpy semantics: always NUL-terminates, returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);

@@ -147,7 +147,7 @@ check_diag(const struct diag *d, bool loaded)
 {
 	size_t i;
 
-	if (loaded != (d->n == 0))
+	if (loaded != (diag_errors(d) == 0))
 		abort();
 	for (i = 0; i < d->n; i++)
 		if (d->v[i].file == NULL || d->v[i].msg == NULL ||

@@ -1,6 +1,7 @@
 /*
- * fuzz_time.c - RFC 3339 times as devices send them (rfc3339_parse, then
- * rfc3339_format back), and utf8_valid and mask_name on the same bytes.
+ * fuzz_time.c - RFC 3339 times as devices send them (parsed, then
+ * formatted back), the days and minutes of access.d, and utf8_valid and
+ * mask_name on the same bytes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "datetime.h"
 #include "util.h"
 
 /* 9999-12-30T00:00:00Z: later ones may format as a five-digit year. */
@@ -33,20 +35,45 @@ times(const char *s)
 	char out[40], small[8]; /* journal.c formats into 40 bytes */
 	int64_t ms, again;
 
-	if (rfc3339_parse(s, &ms) < 0)
+	if (datetime_parse_rfc3339(s, &ms) < 0)
 		return;
-	rfc3339_format(ms, out, sizeof(out));
-	rfc3339_format(ms, small, sizeof(small));
+	datetime_format_rfc3339(ms, out, sizeof(out));
+	datetime_format_rfc3339(ms, small, sizeof(small));
 	if (memchr(out, '\0', sizeof(out)) == NULL ||
 	    memchr(small, '\0', sizeof(small)) == NULL)
 		abort();
 	/* What we write we must read back as the same instant.  From 1970
-	 * only: before it, rfc3339_format writes a negative fraction. */
+	 * only: before it, the fraction written is negative. */
 	if (ms >= 0 && ms <= LAST_MS &&
-	    (rfc3339_parse(out, &again) < 0 || again != ms)) {
+	    (datetime_parse_rfc3339(out, &again) < 0 || again != ms)) {
 		fprintf(stderr, "'%s' -> %lld -> '%s'\n", s, (long long)ms,
 		    out);
 		abort();
+	}
+}
+
+/* A day or a minute that parses is a real one, written back the same. */
+static void
+days(const char *s)
+{
+	char out[32];
+	int32_t d;
+	int64_t t;
+
+	if (datetime_parse_date(s, &d) == 0) {
+		snprintf(out, sizeof(out), "%04d-%02d-%02d", (int)(d / 10000),
+		    (int)(d / 100 % 100), (int)(d % 100));
+		if (strcmp(out, s) != 0)
+			abort();
+	}
+	if (datetime_parse_local(s, &t) == 0) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+
+		localtime_r(&tt, &tm);
+		strftime(out, sizeof(out), "%Y-%m-%d %H:%M", &tm);
+		if (t < 0 || strcmp(out, s) != 0)
+			abort();
 	}
 }
 
@@ -83,6 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	times(s);
+	days(s);
 	/* utf8_valid on the raw bytes, NULs too; the rest up to a NUL. */
 	(void)utf8_valid((const char *)data, size);
 	names(s, strlen(s));

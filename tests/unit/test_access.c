@@ -50,7 +50,7 @@ load(const char *name, struct config **cfgp, char **problems)
 	cfg = config_load(ini, &d);
 	assert_non_null(cfg);
 	t = access_load(cfg, &d);
-	assert_true((t != NULL) == (d.n == 0));
+	assert_true((t != NULL) == (diag_errors(&d) == 0));
 	diag_sort(&d);
 	f = open_memstream(problems, &len);
 	assert_non_null(f);
@@ -61,6 +61,20 @@ load(const char *name, struct config **cfgp, char **problems)
 		*cfgp = cfg;
 	else
 		config_free(cfg);
+	return t;
+}
+
+/* Tables that must load; the problems if they do not. */
+static struct access_tables *
+load_ok(const char *name)
+{
+	struct access_tables *t;
+	char *problems;
+
+	t = load(name, NULL, &problems);
+	if (t == NULL)
+		fail_msg("%s", problems);
+	free(problems);
 	return t;
 }
 
@@ -314,7 +328,6 @@ test_inline_comments(void **state)
 	const struct access_person *p;
 	const struct access_visitor *v;
 	struct access_tables *t;
-	char *problems;
 
 	(void)state;
 	mkdir("comments-inline", 0700);
@@ -335,10 +348,7 @@ test_inline_comments(void **state)
 	    "person = PV1 # 访客\n"
 	    "from = 2026-11-23 09:00 # 上午\n"
 	    "until = 2026-11-23 21:00\n");
-	t = load("comments-inline", NULL, &problems);
-	if (t == NULL)
-		fail_msg("%s", problems);
-	free(problems);
+	t = load_ok("comments-inline");
 	p = access_find_person(t, "P1");
 	assert_non_null(p);
 	assert_string_equal(access_str(t, p->name), "张三");
@@ -356,10 +366,16 @@ test_inline_comments(void **state)
 	access_free(t);
 }
 
-/* Every *.ini in strcmp order; other files and dotfiles are not read. */
+/*
+ * Every *.ini in strcmp order; other files and dotfiles are not read, and
+ * a name that looks meant to be (x.ini~, NEW.INI) gets a warning.
+ */
 static void
 test_files(void **state)
 {
+	struct access_tables *t;
+	char *problems;
+
 	(void)state;
 	mkdir("order", 0700);
 	scratch_write("order/9-a.ini",
@@ -372,8 +388,30 @@ test_files(void **state)
 	scratch_write("order/.ini", "[broken\n");
 	/* "10-b" sorts before "9-a": the first P1 is there. */
 	expect_problems("order",
+	    "order/old.ini~: warning: ignored, only *.ini files are read\n"
 	    "order/9-a.ini:3: duplicate person P1 (first "
 	    "at order/10-b.ini:1)\n");
+
+	/* Warnings alone load, and come in name order. */
+	mkdir("near", 0700);
+	scratch_write("near/people.ini", "[group g]\ngates = *\n");
+	scratch_write("near/new.ini.txt", "[broken\n");
+	scratch_write("near/NEW.INI", "[broken\n");
+	scratch_write("near/people.ini.bak", "[broken\n");
+	scratch_write("near/Old.Ini", "[broken\n");
+	scratch_write("near/.people.ini.swp", "[broken\n");
+	scratch_write("near/readme.txt", "[broken\n");
+	t = load("near", NULL, &problems);
+	assert_non_null(t);
+	assert_string_equal(problems,
+	    "near/NEW.INI: warning: ignored, only *.ini files are read\n"
+	    "near/Old.Ini: warning: ignored, only *.ini files are read\n"
+	    "near/new.ini.txt: warning: ignored, only *.ini files are read\n"
+	    "near/people.ini.bak: warning: ignored, only *.ini files are "
+	    "read\n");
+	assert_non_null(access_group(t, 0));
+	free(problems);
+	access_free(t);
 
 	/* Problems come file by file in that order, whatever found them. */
 	mkdir("late", 0700);
@@ -403,6 +441,47 @@ test_files(void **state)
 		diag_free(&d);
 		config_free(cfg);
 	}
+}
+
+/* A person's cards may take several lines; any other key only one. */
+static void
+test_cards_repeat(void **state)
+{
+	const struct access_person *p;
+	struct access_tables *t;
+	char text[4096], id[32];
+	size_t n = 0;
+	int i;
+
+	(void)state;
+	mkdir("cards", 0700);
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+	    "[group g]\ngates = *\n[person P1]\ngroups = g\n");
+	for (i = 0; i < 30; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%010d%s",
+		    i % 10 == 0 ? "cards = " : ", ", 7000000 + i,
+		    i % 10 == 9 ? "\n" : "");
+	snprintf(text + n, sizeof(text) - n, "name = 张三\n");
+	scratch_write("cards/a.ini", text);
+	t = load_ok("cards");
+	p = access_find_person(t, "P1");
+	assert_non_null(p);
+	for (i = 0; i < 30; i++) {
+		snprintf(id, sizeof(id), "%010d", 7000000 + i);
+		assert_ptr_equal(access_find_card(t, id), p);
+	}
+	access_free(t);
+
+	/* A card twice is still one too many, across lines too. */
+	scratch_write("cards/a.ini",
+	    "[group g]\ngates = *\n"
+	    "[person P1]\ngroups = g\ncards = 1, 2\ncards = 3, 1\n"
+	    "cards =\ngroups = g\n");
+	expect_problems("cards",
+	    "cards/a.ini:6: duplicate card 1 (first at cards/a.ini:5)\n"
+	    "cards/a.ini:7: no value for 'cards'\n"
+	    "cards/a.ini:8: duplicate key 'groups' in [person P1] (first at "
+	    "cards/a.ini:4)\n");
 }
 
 static void
@@ -558,7 +637,7 @@ test_sixty_four_groups(void **state)
 	                            "QRSTUVWXYZ0123456789_-";
 	const struct access_person *p;
 	struct access_tables *t;
-	char text[8192], *problems;
+	char text[8192];
 	size_t n = 0;
 	int i;
 
@@ -575,10 +654,7 @@ test_sixty_four_groups(void **state)
 		    names[i]);
 	snprintf(text + n, sizeof(text) - n, "\n");
 	scratch_write("g64/a.ini", text);
-	t = load("g64", NULL, &problems);
-	if (t == NULL)
-		fail_msg("%s", problems);
-	free(problems);
+	t = load_ok("g64");
 	p = access_find_person(t, "P1");
 	assert_true(p->groups == (uint64_t)1 << 63);
 	assert_string_equal(access_group(t, 63)->name, "-");
@@ -630,7 +706,6 @@ static void
 test_time_zone(void **state)
 {
 	struct access_tables *t;
-	char *problems;
 
 	(void)state;
 	mkdir("tz", 0700);
@@ -641,9 +716,7 @@ test_time_zone(void **state)
 	    "from = 2026-03-29 01:30\nuntil = 2026-03-29 03:30\n");
 	setenv("TZ", "UTC", 1);
 	tzset();
-	t = load("tz", NULL, &problems);
-	assert_non_null(t);
-	free(problems);
+	t = load_ok("tz");
 	assert_int_equal(access_find_visitor(t, "V1")->until -
 	        access_find_visitor(t, "V1")->from,
 	    7200);
@@ -669,7 +742,7 @@ test_many(void **state)
 	const struct access_person *p;
 	struct access_counts n;
 	struct access_tables *t;
-	char id[32], *problems;
+	char id[32];
 	FILE *f;
 	int i;
 
@@ -685,10 +758,7 @@ test_many(void **state)
 		    "groups = resident\ncards = C%08d\n\n",
 		    i, i, i % 9 + 1, i % 4 + 1, i % 1000, i);
 	fclose(f);
-	t = load("many", NULL, &problems);
-	if (t == NULL)
-		fail_msg("%s", problems);
-	free(problems);
+	t = load_ok("many");
 	access_counts(t, &n);
 	assert_int_equal(n.persons, N);
 	for (i = 0; i < N; i++) {
@@ -716,6 +786,7 @@ main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_cards_repeat),
 		cmocka_unit_test(test_problems),
 		cmocka_unit_test(test_too_many_groups),
 		cmocka_unit_test(test_sixty_four_groups),

@@ -1,8 +1,8 @@
 /*
  * test_inifile.c - the INI line reader under libinih: line numbers, BOM
  * and CRLF, over-long lines, bytes that are not UTF-8, syntax errors; and
- * the diag list it reports into, and its out-of-memory exit.  Files are
- * written byte by byte.
+ * the diag list it reports into, and its out-of-memory exit; only regular
+ * files are read.  Files are written byte by byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -457,6 +457,22 @@ test_files(void **state)
 	/* Old Mac line ends are not lines: CR alone is just a byte. */
 	WRITE("cr.ini", "[a]\r\r\nk = v\r\n");
 	expect("cr.ini", "1 [a|]\n2 k=v|\nend\n", "");
+	/* A link to a file is the file. */
+	assert_int_equal(symlink("nonl.ini", "link.ini"), 0);
+	expect("link.ini", "1 [a|]\n2 k=v|\nend\n", "");
+	/* What is not a file is refused at once: a FIFO nobody writes to
+	 * would block for ever, /dev/zero would never end. */
+	assert_int_equal(mkfifo("fifo.ini", 0600), 0);
+	expect("fifo.ini", "", "fifo.ini: not a regular file (a FIFO)\n");
+	assert_int_equal(symlink("/dev/zero", "zero.ini"), 0);
+	expect("zero.ini", "",
+	    "zero.ini: not a regular file (a character device)\n");
+	assert_int_equal(symlink("nowhere.ini", "dangling.ini"), 0);
+	expect("dangling.ini", "", "dangling.ini: No such file or directory\n");
+	/* Nor is more than 16 MB read (a sparse file: no disk needed). */
+	WRITE("big.ini", "[a]\n");
+	assert_int_equal(truncate("big.ini", INIFILE_MAX_BYTES + 1), 0);
+	expect("big.ini", "", "big.ini: too large (more than 16 MB)\n");
 	if (geteuid() != 0) {
 		WRITE("secret.ini", "[a]\n");
 		assert_int_equal(chmod("secret.ini", 0), 0);
@@ -482,7 +498,9 @@ test_diag(void **state)
 	diag_add(&d, "access.d/b.ini", 1, "b one, second");
 	diag_add(&d, "access.d/a.ini", 0, "a, no line");
 	diag_add(&d, "gateway.ini", 2, "two again");
-	assert_int_equal(d.n, 8);
+	diag_warn(&d, "access.d/x.ini~", 0, "ignored, %s", "a warning");
+	assert_int_equal(d.n, 9);
+	assert_int_equal(diag_errors(&d), 8);
 	diag_sort(&d);
 	f = open_memstream(&out, &len);
 	diag_print(f, &d);
@@ -496,7 +514,8 @@ test_diag(void **state)
 	    "access.d/b.ini:1: b one, second\n"
 	    "access.d/b.ini:3: b three\n"
 	    "access.d/a.ini: a, no line\n"
-	    "access.d/a.ini:7: a seven\n");
+	    "access.d/a.ini:7: a seven\n"
+	    "access.d/x.ini~: warning: ignored, a warning\n");
 	free(out);
 	/* Sorting twice changes nothing. */
 	diag_sort(&d);

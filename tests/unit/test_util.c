@@ -1,7 +1,8 @@
-/* test_util.c - masking, UTF-8 checks and RFC 3339 times. */
+/* test_util.c - masking, UTF-8 checks and numbers in INI values. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,38 +111,76 @@ test_escape(void **state)
 	escaped("abc", 1, "");
 }
 
-static void
-test_rfc3339(void **state)
+static long
+lng(const char *s, long min, long max)
 {
-	int64_t ms;
-	char buf[64];
+	long v = -424242;
 
+	if (parse_long(s, min, max, &v) < 0) {
+		assert_int_equal(v, -424242); /* untouched */
+		return -1;
+	}
+	return v;
+}
+
+static void
+test_parse_long(void **state)
+{
 	(void)state;
-	assert_int_equal(rfc3339_parse("2026-11-23T14:00:00.123+08:00", &ms),
-	    0);
-	assert_int_equal(ms, 1795413600123LL);
-	assert_int_equal(rfc3339_parse("2026-11-23T06:00:00Z", &ms), 0);
-	assert_int_equal(ms, 1795413600000LL);
-	assert_int_equal(rfc3339_parse("2026-11-23T06:00:00.5Z", &ms), 0);
-	assert_int_equal(ms, 1795413600500LL);
-	assert_int_equal(rfc3339_parse("2026-11-23 14:00", &ms), -1);
-	assert_int_equal(rfc3339_parse("2026-13-23T14:00:00Z", &ms), -1);
-	assert_int_equal(rfc3339_parse("2026-11-23T14:00:00", &ms), -1);
-	assert_int_equal(rfc3339_parse("", &ms), -1);
-	assert_int_equal(rfc3339_parse("2026-02-31T06:00:00Z", &ms), -1);
-	assert_int_equal(rfc3339_parse("2028-02-29T06:00:00Z", &ms), 0);
-	assert_int_equal(rfc3339_parse("2026-11-23T06:00:00+99:99", &ms), -1);
+	assert_int_equal(lng("2", 1, 1000), 2);
+	assert_int_equal(lng("1", 1, 1000), 1);
+	assert_int_equal(lng("1000", 1, 1000), 1000);
+	assert_int_equal(lng("+7", 1, 1000), 7);
+	assert_int_equal(lng("007", 1, 1000), 7);
+	assert_int_equal(lng("-3", -5, 5), -3);
+	assert_int_equal(lng("0", 1, 1000), -1);
+	assert_int_equal(lng("1001", 1, 1000), -1);
+	assert_int_equal(lng("", 1, 1000), -1);
+	assert_int_equal(lng(" 2", 1, 1000), -1);
+	assert_int_equal(lng("2 ", 1, 1000), -1);
+	assert_int_equal(lng("2x", 1, 1000), -1);
+	assert_int_equal(lng("0x10", 0, 1000), -1);
+	assert_int_equal(lng("1.5", 0, 1000), -1);
+	assert_int_equal(lng("+", 0, 1000), -1);
+	assert_int_equal(lng("--1", -5, 5), -1);
+	assert_int_equal(lng("２", 0, 1000), -1); /* full width */
+	assert_int_equal(lng("99999999999999999999", 0, LONG_MAX), -1);
+	assert_int_equal(lng("9223372036854775807", 0, LONG_MAX), LONG_MAX);
+}
 
-	setenv("TZ", "Asia/Shanghai", 1);
-	tzset();
-	rfc3339_format(1795413600123LL, buf, sizeof(buf));
-	assert_string_equal(buf, "2026-11-23T14:00:00.123+08:00");
-	setenv("TZ", "UTC", 1);
-	tzset();
-	rfc3339_format(1795413600123LL, buf, sizeof(buf));
-	assert_string_equal(buf, "2026-11-23T06:00:00.123Z");
-	rfc3339_format(-500, buf, sizeof(buf));
-	assert_string_equal(buf, "1969-12-31T23:59:59.500Z");
+static double
+dbl(const char *s, double min, double max)
+{
+	double v = -424242;
+
+	if (parse_double(s, min, max, &v) < 0) {
+		assert_true(v == -424242);
+		return -1;
+	}
+	return v;
+}
+
+static void
+test_parse_double(void **state)
+{
+	(void)state;
+	assert_true(dbl("0.80", 0, 1) == 0.80);
+	assert_true(dbl("1", 0, 1) == 1);
+	assert_true(dbl("0", 0, 1) == 0);
+	assert_true(dbl(".5", 0, 1) == 0.5);
+	assert_true(dbl("0.05", 0, 1e6) == 0.05);
+	assert_true(dbl("5e-2", 0, 1) == 0.05);
+	assert_true(dbl("1.01", 0, 1) == -1);
+	assert_true(dbl("-0.1", 0, 1) == -1);
+	assert_true(dbl("", 0, 1) == -1);
+	assert_true(dbl(".", 0, 1) == -1);
+	assert_true(dbl(" 0.5", 0, 1) == -1);
+	assert_true(dbl("0.5 ", 0, 1) == -1);
+	assert_true(dbl("0,5", 0, 1) == -1);
+	assert_true(dbl("nan", -1e9, 1e9) == -1);
+	assert_true(dbl("inf", -1e9, 1e300) == -1);
+	assert_true(dbl("1e999", -1e9, 1e300) == -1);
+	assert_true(dbl("0x1p-1", 0, 1) == -1);
 }
 
 int
@@ -151,7 +190,8 @@ main(void)
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_escape),
-		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_parse_long),
+		cmocka_unit_test(test_parse_double),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,62 @@
+/*
+ * access_private.h - the inside of the access tables, shared by access.c
+ * (which looks things up in them) and access_load.c (which fills them
+ * from access.d).  Nobody else includes it.
+ */
+#ifndef ACCESS_PRIVATE_H
+#define ACCESS_PRIVATE_H
+
+#include "access.h"
+#include "htab.h"
+#include "strpool.h"
+
+#define ACCESS_VISITOR_BIT 0x80000000u /* a card's owner is a visitor */
+
+struct access_card {
+	access_str_t card;
+	uint32_t owner; /* a person, or a visitor | ACCESS_VISITOR_BIT */
+};
+
+/* The hash indexes, each over one array and keyed by one field. */
+enum access_index {
+	ACCESS_BY_PERSON,         /* persons[].id */
+	ACCESS_BY_CARD,           /* cards[].card */
+	ACCESS_BY_VISITOR,        /* visitors[].id */
+	ACCESS_BY_VISITOR_PERSON, /* visitors[].person */
+	ACCESS_BY_VEHICLE,        /* vehicles[].plate */
+	ACCESS_BY_DENY,           /* denies[].id */
+	ACCESS_INDEXES
+};
+
+struct access_tables {
+	struct strpool pool;
+
+	struct access_group groups[ACCESS_MAX_GROUPS];
+	unsigned ngroups;
+	struct access_person *persons;
+	size_t npersons, persons_cap;
+	struct access_visitor *visitors;
+	size_t nvisitors, visitors_cap;
+	struct access_vehicle *vehicles;
+	size_t nvehicles, vehicles_cap;
+	struct access_deny *denies;
+	size_t ndenies, denies_cap;
+	struct access_card *cards;
+	size_t ncards, cards_cap;
+
+	struct htab index[ACCESS_INDEXES];
+};
+
+/* The entry of the index's array whose key is key, or -1. */
+int64_t access_index_find(const struct access_tables *, enum access_index,
+    const char *key);
+/*
+ * Index entry i of the index's array under its key: -1 when added, else
+ * the entry that already has that key (i is then not indexed).
+ */
+int64_t access_index_add(struct access_tables *, enum access_index, uint32_t i);
+
+/* Order of a group's gates (device indices): qsort and bsearch. */
+int access_gate_cmp(const void *, const void *);
+
+#endif
