@@ -243,6 +243,7 @@ on_checkpoint(uv_timer_t *t)
 
 	check_clock(d);
 	pipeline_tick(&d->pipe, now_ms(), false);
+	reload_check(d->reload);
 	if (j == NULL) {
 		reopen_journal(d);
 		return;

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -26,6 +27,9 @@ struct reload {
 	void (*swapped)(void *);
 	void *arg;
 	uv_fs_event_t watch;
+	dev_t watched_dev; /* the directory the watch is on */
+	ino_t watched_ino;
+	bool dir_missing;
 	uv_timer_t debounce;
 	uv_work_t work;
 	struct access_tables *tables; /* the worker's result */
@@ -186,12 +190,54 @@ on_fs_event(uv_fs_event_t *h, const char *file, int events, int status)
 		uv_timer_start(&r->debounce, on_debounce, DEBOUNCE_MS, 0);
 }
 
+/* Watch access_dir as it is now (its inode: see reload_check). */
+static void
+watch(struct reload *r)
+{
+	const char *dir = r->p->cfg->access_dir;
+	struct stat st;
+	int rc;
+
+	if (stat(dir, &st) == 0) {
+		r->watched_dev = st.st_dev;
+		r->watched_ino = st.st_ino;
+	}
+	rc = uv_fs_event_start(&r->watch, on_fs_event, dir, 0);
+	if (rc < 0)
+		log_warnx("watch %s: %s: reload with SIGHUP", dir,
+		    uv_strerror(rc));
+}
+
+void
+reload_check(struct reload *r)
+{
+	const char *dir = r->p->cfg->access_dir;
+	struct stat st;
+
+	if (r->closing)
+		return;
+	if (stat(dir, &st) < 0) {
+		if (!r->dir_missing)
+			log_warn("%s: the old access tables stay in force",
+			    dir);
+		r->dir_missing = true;
+		return;
+	}
+	r->dir_missing = false;
+	if (st.st_dev == r->watched_dev && st.st_ino == r->watched_ino)
+		return;
+	/* Replaced whole (a rename, a restore from backup): the watch is
+	 * still on the old directory. */
+	uv_fs_event_stop(&r->watch);
+	watch(r);
+	reload_start(r, "access directory replaced");
+}
+
 struct reload *
 reload_new(uv_loop_t *loop, struct pipeline *p, void (*swapped)(void *),
     void *arg)
 {
 	struct reload *r = calloc(1, sizeof(*r));
-	int rc;
 
 	if (r == NULL)
 		return NULL;
@@ -203,10 +249,7 @@ reload_new(uv_loop_t *loop, struct pipeline *p, void (*swapped)(void *),
 	r->debounce.data = r;
 	uv_timer_init(loop, &r->debounce);
 	uv_fs_event_init(loop, &r->watch);
-	rc = uv_fs_event_start(&r->watch, on_fs_event, p->cfg->access_dir, 0);
-	if (rc < 0)
-		log_warnx("watch %s: %s: reload with SIGHUP",
-		    p->cfg->access_dir, uv_strerror(rc));
+	watch(r);
 	return r;
 }
 

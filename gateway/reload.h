@@ -21,6 +21,11 @@ struct reload *reload_new(uv_loop_t *, struct pipeline *,
     void (*swapped)(void *), void *arg);
 /* Reload now (or after the one running); why goes to the log. */
 void reload_start(struct reload *, const char *why);
+/*
+ * About once a second: is access_dir still the directory being watched?
+ * One replaced whole by a rename is watched again, and reloaded.
+ */
+void reload_check(struct reload *);
 /* Stop watching; a reload under way is dropped when it ends. */
 void reload_close(struct reload *);
 /* After reload_close, once the loop has run its close callbacks. */

@@ -108,3 +108,26 @@ def test_windows_notepad_file_loads(compound):
                    "display": "诸** 欢迎回家", "open_ms": 2500}
     row = c.row(request, "gate-south")
     assert (row["subject_id"], row["household"]) == ("P0300", "6-2-201")
+
+
+def test_access_dir_replaced_by_a_rename_still_reloads(compound):
+    """Staff (or a deployment script) build a new access.d beside the old
+    one and rename it into place: it is taken, and so are later edits."""
+    import shutil
+    c = compound
+    c.start()
+    new = c.root / "access.d.new"
+    shutil.copytree(c.access_dir, new)
+    (new / "more.ini").write_text(person_ini("P0210", "冯三"),
+                                  encoding="utf-8")
+    mark = c.gw.log_mark()
+    c.access_dir.rename(c.root / "access.d.old")
+    new.rename(c.access_dir)
+    c.gw.wait_log(RELOADED, since=mark)
+    _, cmd = c.ask("gate-north", "P0210")
+    assert cmd["action"] == "open"
+
+    # The new directory is the one watched now.
+    write_and_wait(c, "later.ini", text=person_ini("P0211", "褚四"))
+    _, cmd = c.ask("gate-north", "P0211")
+    assert cmd["action"] == "open"
