@@ -188,7 +188,7 @@ FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
 	gateway/access_load.c \
 	gateway/strpool.c gateway/htab.c gateway/datetime.c \
 	gateway/diag.c gateway/util.c gateway/schedule.c gateway/plate.c \
-	gateway/schema.c gateway/secret.c \
+	gateway/schema.c gateway/secret.c gateway/section.c \
 	drivers/face_gate.c drivers/barrier_relay.c \
 	drivers/registry.c
 FUZZ_PKG_fuzz_ini := inih jansson

@@ -1,8 +1,8 @@
 /*
  * config.c - gateway.ini, the installation: [gateway], [mqtt], [privacy]
- * and one [device ID] per device.  Every section's keys are a schema
- * table (schema.h), a device's are its driver's; every problem is
- * reported with file:line and parsing goes on.
+ * and one [device ID] per device, read through section.c.  Every
+ * section's keys are a schema table (schema.h), a device's are its
+ * driver's; every problem is reported with file:line and parsing goes on.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -12,16 +12,17 @@
 
 #include "config.h"
 #include "driver.h"
-#include "inifile.h"
 #include "schema.h"
 #include "secret.h"
+#include "section.h"
 
 #define ZONEINFO "/usr/share/zoneinfo"
-#define SEEN_MAX 32
 
 static int set_timezone(void *obj, const char *value, char *err, size_t errlen);
 static int set_topic_prefix(void *obj, const char *value, char *err,
     size_t errlen);
+static void set_password_file(void *ctx, void *obj, int line,
+    const char *value);
 
 #define C(member) offsetof(struct config, member)
 
@@ -73,8 +74,8 @@ static const struct schema_key mqtt_keys[] = {
 	    .type = SCHEMA_STRING,
 	    .offset = C(mqtt_username) },
 	{ .name = "password_file",
-	    .type = SCHEMA_PATH,
-	    .offset = C(mqtt_password_file) },
+	    .type = SCHEMA_HANDLER,
+	    .handle = set_password_file },
 	{ .name = "topic_prefix",
 	    .type = SCHEMA_CUSTOM,
 	    .set = set_topic_prefix },
@@ -100,48 +101,12 @@ static const struct schema_key privacy_keys[] = {
 
 #undef C
 
-/* The sections of gateway.ini that hold settings of the gateway itself. */
-static const struct {
-	const char *type;
-	const struct schema_key *keys;
-} sections[] = {
-	{ "gateway", gateway_keys },
-	{ "mqtt", mqtt_keys },
-	{ "privacy", privacy_keys },
-};
-
-#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
-
-/* Sections of DESIGN §4.3 that later versions read. */
-static const char *const unsupported[] = {
-	"uplink",
-	"office",
-	"wechat",
-	"parking",
-	"bus",
-};
-
 struct parse {
 	struct config *cfg;
 	struct diag *diag;
-	const char *file;
-	char *dir;     /* gateway.ini's directory, or "" */
-	size_t errors; /* diag->n at the start */
-
-	const struct schema_key *keys; /* the section's; NULL: skip it */
-	char *sec_text;                /* "[device gate-north]" */
-	int sec_line;
-	int first_line[NSECTIONS]; /* where each section was, or 0 */
-	struct {
-		char *key;
-		int line;
-	} seen[SEEN_MAX];
-	size_t nseen;
-
-	struct device *dev; /* the [device] being read */
-	bool dev_dead;      /* no driver: ignore its keys */
-	int password_line;
-	int sections;
+	char *dir; /* gateway.ini's directory, or "" */
+	int gateway_line, password_line;
+	bool dead; /* the [device] being read has no driver: skip it */
 };
 
 static char *
@@ -199,42 +164,100 @@ set_topic_prefix(void *obj, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-seen_line(const struct parse *p, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < p->nseen; i++)
-		if (strcmp(p->seen[i].key, key) == 0)
-			return p->seen[i].line;
-	return 0;
-}
-
-/* The password is read once the whole file is: its key may come first. */
+/*
+ * The password is a secret: read now, from a file others cannot read;
+ * no message here or anywhere else may contain it.
+ */
 static void
-read_password(struct parse *p, int line)
+set_password_file(void *ctx, void *obj, int line, const char *value)
 {
-	struct config *c = p->cfg;
+	static const struct schema_key path_key = { .name = "password_file",
+		.type = SCHEMA_PATH,
+		.offset = offsetof(struct config, mqtt_password_file) };
+	struct parse *p = ctx;
+	struct config *c = obj;
 	char err[512];
 
+	(void)schema_set(&path_key, c, value, p->dir, err, sizeof(err));
 	p->password_line = line;
 	secret_free(c->mqtt_password);
 	c->mqtt_password = NULL;
 	if (secret_read(c->mqtt_password_file, &c->mqtt_password, err,
 	        sizeof(err)) < 0)
-		diag_add(p->diag, p->file, line, "password_file %s", err);
+		diag_add(p->diag, c->path, line, "password_file %s", err);
+}
+
+/* [gateway], [mqtt], [privacy]: their keys fill the config itself. */
+static void *
+settings_begin(struct section_reader *r, int line, const char *name)
+{
+	struct parse *p = section_ctx(r);
+
+	(void)name;
+	if (p->gateway_line == 0 && strcmp(section_text(r), "[gateway]") == 0)
+		p->gateway_line = line;
+	return p->cfg;
+}
+
+/* ---- [device ID] ---- */
+
+static void device_driver(void *ctx, void *obj, int line, const char *value);
+
+/* Until its driver is known, a device has one key. */
+static const struct schema_key device_keys[] = {
+	{ .name = "driver", .type = SCHEMA_HANDLER, .handle = device_driver },
+	SCHEMA_END,
+};
+
+static void *
+device_begin(struct section_reader *r, int line, const char *id)
+{
+	static const struct schema_key id_key = { .name = "device id",
+		.type = SCHEMA_ID };
+	struct parse *p = section_ctx(r);
+	struct config *c = p->cfg;
+	struct device *dev, **v;
+	char *checked = NULL, err[256];
+	size_t i;
+
+	p->dead = false;
+	if (schema_set(&id_key, &checked, id, NULL, err, sizeof(err)) < 0) {
+		section_error(r, line, "%s", err);
+		return NULL;
+	}
+	for (i = 0; i < c->ndevices; i++) {
+		if (strcmp(c->devices[i]->id, id) == 0) {
+			section_error(r, line,
+			    "duplicate device %s (first at %s:%d)", id,
+			    c->devices[i]->file, c->devices[i]->line);
+			free(checked);
+			return NULL;
+		}
+	}
+	v = realloc(c->devices, (c->ndevices + 1) * sizeof(*v));
+	dev = calloc(1, sizeof(*dev));
+	if (v == NULL || dev == NULL)
+		diag_oom();
+	c->devices = v;
+	dev->id = checked;
+	dev->file = xstrdup(section_file(r));
+	dev->line = line;
+	dev->index = (unsigned)c->ndevices;
+	c->devices[c->ndevices++] = dev;
+	return dev;
 }
 
 static void
-device_driver(struct parse *p, int line, const char *value)
+device_driver(void *ctx, void *obj, int line, const char *value)
 {
-	struct device *dev = p->dev;
-	const struct driver *drv;
+	struct parse *p = ctx;
+	struct device *dev = obj;
+	const struct driver *drv = driver_find(value);
 
-	drv = driver_find(value);
 	if (drv == NULL) {
-		diag_add(p->diag, p->file, line, "unknown driver '%s'", value);
-		p->dev_dead = true;
+		diag_add(p->diag, dev->file, line, "unknown driver '%s'",
+		    value);
+		p->dead = true;
 		return;
 	}
 	dev->driver = drv;
@@ -245,209 +268,110 @@ device_driver(struct parse *p, int line, const char *value)
 		drv->defaults(dev->priv);
 }
 
-static void
-device_key(struct parse *p, int line, const char *key, const char *value)
+static const struct schema_key *
+device_keys_of(struct section_reader *r, void *obj)
 {
-	struct device *dev = p->dev;
-	const struct schema_key *k;
-	char err[512];
+	struct parse *p = section_ctx(r);
+	struct device *dev = obj;
+
+	if (p->dead)
+		return NULL;
+	return dev->driver ? dev->driver->keys : device_keys;
+}
+
+static void *
+device_fill(struct section_reader *r, void *obj)
+{
+	struct device *dev = obj;
+
+	(void)r;
+	return dev->priv;
+}
+
+static const char *
+device_prefix(struct section_reader *r, void *obj)
+{
+	static char prefix[64];
+	struct device *dev = obj;
+
+	(void)r;
+	snprintf(prefix, sizeof(prefix), "device %s: ", dev->id);
+	return prefix;
+}
+
+static void
+device_unknown_key(struct section_reader *r, void *obj, int line,
+    const char *key)
+{
+	struct parse *p = section_ctx(r);
+	struct device *dev = obj;
 
 	if (dev->driver == NULL) {
-		if (strcmp(key, "driver") != 0) {
-			diag_add(p->diag, p->file, line,
-			    "'driver' must be the first key in %s",
-			    p->sec_text);
-			p->dev_dead = true;
-			return;
-		}
-		device_driver(p, line, value);
+		section_error(r, line, "'driver' must be the first key in %s",
+		    section_text(r));
+		p->dead = true;
 		return;
 	}
-	k = schema_find(dev->driver->keys, key);
-	if (k == NULL)
-		diag_add(p->diag, p->file, line,
+	if (strcmp(key, "driver") == 0)
+		section_error(r, line,
+		    "duplicate key 'driver' in %s (first at %s:%d)",
+		    section_text(r), section_file(r), section_seen(r, key));
+	else
+		section_error(r, line,
 		    "device %s: unknown key '%s' for driver %s", dev->id, key,
 		    dev->driver->name);
-	else if (schema_set(k, dev->priv, value, p->dir, err, sizeof(err)) < 0)
-		diag_add(p->diag, p->file, line, "device %s: %s", dev->id, err);
 }
 
 static void
-missing_keys(struct parse *p, const struct schema_key *keys)
+device_end(struct section_reader *r, void *obj, bool damaged)
 {
-	for (; keys != NULL && keys->name != NULL; keys++)
-		if (keys->required && seen_line(p, keys->name) == 0)
-			diag_add(p->diag, p->file, p->sec_line,
-			    "missing key '%s' in %s", keys->name, p->sec_text);
-}
-
-static void
-section_end(void *user, bool damaged)
-{
-	struct parse *p = user;
-	struct device *dev = p->dev;
+	struct parse *p = section_ctx(r);
+	struct device *dev = obj;
 	char err[512];
-	size_t i;
 
-	/* An unreadable line may hold what seems to be missing. */
-	if (p->keys != NULL && !damaged)
-		missing_keys(p, p->keys);
-	if (dev != NULL && !p->dev_dead && !damaged) {
-		if (dev->driver == NULL) {
-			diag_add(p->diag, p->file, p->sec_line,
-			    "missing key 'driver' in %s", p->sec_text);
-		} else {
-			missing_keys(p, dev->driver->keys);
-			err[0] = '\0';
-			if (dev->driver->check &&
-			    dev->driver->check(dev, err, sizeof(err)) < 0)
-				diag_add(p->diag, p->file, p->sec_line,
-				    "device %s: %s", dev->id,
-				    err[0] ? err : "incomplete");
-		}
+	if (p->dead || damaged)
+		return;
+	if (dev->driver == NULL) {
+		/* "driver =" with nothing after it has said so already. */
+		if (section_seen(r, "driver") == 0)
+			section_error(r, section_line(r),
+			    "missing key 'driver' in %s", section_text(r));
+		return;
 	}
-	for (i = 0; i < p->nseen; i++)
-		free(p->seen[i].key);
-	p->nseen = 0;
-	free(p->sec_text);
-	p->sec_text = NULL;
-	p->keys = NULL;
-	p->dev = NULL;
-	p->dev_dead = false;
+	err[0] = '\0';
+	if (dev->driver->check && dev->driver->check(dev, err, sizeof(err)) < 0)
+		section_error(r, section_line(r), "device %s: %s", dev->id,
+		    err[0] ? err : "incomplete");
 }
 
-static void
-new_device(struct parse *p, int line, const char *id)
-{
-	static const struct schema_key id_key = { .name = "device id",
-		.type = SCHEMA_ID };
-	struct config *c = p->cfg;
-	struct device *dev, **v;
-	char *checked = NULL, err[256];
-	size_t i;
-
-	if (schema_set(&id_key, &checked, id, NULL, err, sizeof(err)) < 0) {
-		diag_add(p->diag, p->file, line, "%s", err);
-		return;
-	}
-	for (i = 0; i < c->ndevices; i++) {
-		if (strcmp(c->devices[i]->id, id) == 0) {
-			diag_add(p->diag, p->file, line,
-			    "duplicate device %s (first at %s:%d)", id,
-			    c->devices[i]->file, c->devices[i]->line);
-			free(checked);
-			return;
-		}
-	}
-	v = realloc(c->devices, (c->ndevices + 1) * sizeof(*v));
-	dev = calloc(1, sizeof(*dev));
-	if (v == NULL || dev == NULL)
-		diag_oom();
-	c->devices = v;
-	dev->id = checked;
-	dev->file = xstrdup(p->file);
-	dev->line = line;
-	dev->index = (unsigned)c->ndevices;
-	c->devices[c->ndevices++] = dev;
-	p->dev = dev;
-}
-
-static void
-section_begin(void *user, const char *file, int line, const char *type,
-    const char *name)
-{
-	struct parse *p = user;
-	size_t i;
-
-	(void)file;
-	p->sections++;
-	p->keys = NULL;
-	p->sec_line = line;
-	if (*name != '\0' && asprintf(&p->sec_text, "[%s %s]", type, name) < 0)
-		diag_oom();
-	if (*name == '\0' && asprintf(&p->sec_text, "[%s]", type) < 0)
-		diag_oom();
-	for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
-		if (strcmp(type, unsupported[i]) == 0) {
-			diag_add(p->diag, p->file, line,
-			    "section %s is not supported by this version",
-			    p->sec_text);
-			return;
-		}
-	}
-	if (strcmp(type, "device") == 0) {
-		if (*name == '\0')
-			diag_add(p->diag, p->file, line,
-			    "section [device] needs an id: [device ID]");
-		else
-			new_device(p, line, name);
-		return;
-	}
-	for (i = 0; i < NSECTIONS && strcmp(type, sections[i].type); i++)
-		;
-	if (i == NSECTIONS) {
-		diag_add(p->diag, p->file, line, "unknown section %s",
-		    p->sec_text);
-		return;
-	}
-	if (*name != '\0') {
-		diag_add(p->diag, p->file, line, "section [%s] takes no name",
-		    type);
-		return;
-	}
-	if (p->first_line[i] != 0) {
-		diag_add(p->diag, p->file, line,
-		    "duplicate section [%s] (first at %s:%d)", type, p->file,
-		    p->first_line[i]);
-		return;
-	}
-	p->first_line[i] = line;
-	p->keys = sections[i].keys;
-}
-
-static void
-key_value(void *user, const char *file, int line, const char *key,
-    const char *value)
-{
-	struct parse *p = user;
-	const struct schema_key *k;
-	char err[512];
-	int first;
-
-	(void)file;
-	if (p->keys == NULL && (p->dev == NULL || p->dev_dead))
-		return;
-	first = seen_line(p, key);
-	if (first != 0) {
-		diag_add(p->diag, p->file, line,
-		    "duplicate key '%s' in %s (first at %s:%d)", key,
-		    p->sec_text, p->file, first);
-		return;
-	}
-	if (p->nseen < SEEN_MAX) {
-		p->seen[p->nseen].key = xstrdup(key);
-		p->seen[p->nseen].line = line;
-		p->nseen++;
-	}
-	if (*value == '\0') {
-		diag_add(p->diag, p->file, line, "no value for '%s'", key);
-		if (p->dev != NULL && p->dev->driver == NULL)
-			p->dev_dead = true;
-		return;
-	}
-	if (p->dev != NULL) {
-		device_key(p, line, key, value);
-		return;
-	}
-	k = schema_find(p->keys, key);
-	if (k == NULL)
-		diag_add(p->diag, p->file, line, "unknown key '%s' in %s", key,
-		    p->sec_text);
-	else if (schema_set(k, p->cfg, value, p->dir, err, sizeof(err)) < 0)
-		diag_add(p->diag, p->file, line, "%s", err);
-	else if (strcmp(key, "password_file") == 0)
-		read_password(p, line);
-}
+/* Sections of DESIGN §4.3 that later versions read are refused. */
+static const struct section_type sections[] = {
+	{ .type = "gateway",
+	    .once = true,
+	    .begin = settings_begin,
+	    .keys = gateway_keys },
+	{ .type = "mqtt",
+	    .once = true,
+	    .begin = settings_begin,
+	    .keys = mqtt_keys },
+	{ .type = "privacy",
+	    .once = true,
+	    .begin = settings_begin,
+	    .keys = privacy_keys },
+	{ .type = "device",
+	    .named = true,
+	    .begin = device_begin,
+	    .keys_of = device_keys_of,
+	    .fill = device_fill,
+	    .prefix = device_prefix,
+	    .unknown_key = device_unknown_key,
+	    .end = device_end },
+	{ .type = "uplink", .unsupported = true },
+	{ .type = "office", .unsupported = true },
+	{ .type = "wechat", .unsupported = true },
+	{ .type = "parking", .unsupported = true },
+	{ .type = "bus", .unsupported = true },
+};
 
 /* Every device is known: each resolves the ones it names. */
 static void
@@ -475,12 +399,12 @@ finish(struct parse *p)
 {
 	struct config *c = p->cfg;
 
-	if (p->first_line[0] == 0)
-		diag_add(p->diag, p->file, 0, "missing section [gateway]");
+	if (p->gateway_line == 0)
+		diag_add(p->diag, c->path, 0, "missing section [gateway]");
 	if (c->timezone == NULL) {
 		c->timezone = xstrdup("Asia/Shanghai");
 		if (!timezone_exists(c->timezone))
-			diag_add(p->diag, p->file, p->first_line[0],
+			diag_add(p->diag, c->path, p->gateway_line,
 			    "timezone %s is not in " ZONEINFO
 			    " (install tzdata)",
 			    c->timezone);
@@ -488,7 +412,7 @@ finish(struct parse *p)
 	if (c->mqtt_host == NULL)
 		c->mqtt_host = xstrdup("127.0.0.1");
 	if (c->mqtt_password_file != NULL && c->mqtt_username == NULL)
-		diag_add(p->diag, p->file, p->password_line,
+		diag_add(p->diag, c->path, p->password_line,
 		    "password_file needs a username");
 	link_devices(p);
 	if (c->site == NULL)
@@ -506,14 +430,11 @@ finish(struct parse *p)
 struct config *
 config_load(const char *path, struct diag *d)
 {
-	static const struct inifile_handler handler = {
-		.section = section_begin,
-		.key = key_value,
-		.end = section_end,
-	};
 	struct parse p = { 0 };
 	struct config *c;
 	const char *slash;
+	size_t errors = diag_errors(d);
+	int nsections;
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -529,8 +450,6 @@ config_load(const char *path, struct diag *d)
 
 	p.cfg = c;
 	p.diag = d;
-	p.file = path;
-	p.errors = d->n;
 	slash = strrchr(path, '/');
 	if (slash == NULL)
 		p.dir = xstrdup("");
@@ -539,12 +458,13 @@ config_load(const char *path, struct diag *d)
 	else if (asprintf(&p.dir, "%.*s", (int)(slash - path), path) < 0)
 		diag_oom();
 
-	inifile_parse(path, d, &handler, &p);
+	nsections = section_parse(path, p.dir, sections,
+	    sizeof(sections) / sizeof(sections[0]), &p, d);
 	/* A file that cannot be read has said so: nothing else to add. */
-	if (d->n == p.errors || p.sections > 0)
+	if (diag_errors(d) == errors || nsections > 0)
 		finish(&p);
 	free(p.dir);
-	if (d->n != p.errors) {
+	if (diag_errors(d) != errors) {
 		config_free(c);
 		return NULL;
 	}
@@ -573,8 +493,10 @@ config_free(struct config *c)
 	}
 	free(c->devices);
 	secret_free(c->mqtt_password);
-	for (i = 0; i < NSECTIONS; i++)
-		schema_free(sections[i].keys, c);
+	free(c->mqtt_password_file);
+	schema_free(gateway_keys, c);
+	schema_free(mqtt_keys, c);
+	schema_free(privacy_keys, c);
 	free(c->path);
 	free(c->timezone);
 	free(c->topic_prefix);

@@ -174,6 +174,8 @@ schema_set(const struct schema_key *k, void *obj, const char *value,
 			return -1;
 		*(int *)member(obj, k) = e;
 		return 0;
+	case SCHEMA_HANDLER:
+		break; /* section.c calls handle() with its context */
 	case SCHEMA_CUSTOM:
 		if (k->set(obj, value, err, errlen) < 0) {
 			if (err[0] == '\0')

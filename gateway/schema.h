@@ -20,6 +20,7 @@ enum schema_type {
 	SCHEMA_ID,         /* char *: [a-z0-9_-]{1,32}, as device ids */
 	SCHEMA_PATH,       /* char *: relative to gateway.ini's directory */
 	SCHEMA_CUSTOM,     /* set() decides */
+	SCHEMA_HANDLER,    /* handle() decides, and reports what it finds */
 };
 
 struct schema_key {
@@ -37,7 +38,15 @@ struct schema_key {
 	 * 0, or -1 with err saying what is wrong with it.
 	 */
 	int (*set)(void *obj, const char *value, char *err, size_t errlen);
-	bool required; /* "missing key 'x' in [section]" when absent */
+	/*
+	 * SCHEMA_HANDLER: for values that need more than the object (the
+	 * loader's tables, other sections), and may hold several problems
+	 * (a list of gates).  ctx is the reader's (section.h); problems go
+	 * to its diag with the line given.  Called by section.c only.
+	 */
+	void (*handle)(void *ctx, void *obj, int line, const char *value);
+	bool required;   /* "missing key 'x' in [section]" when absent */
+	bool repeatable; /* may be written again, its values adding up */
 };
 
 /* The end of a key table. */
