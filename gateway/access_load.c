@@ -16,6 +16,7 @@
 #include "datetime.h"
 #include "driver.h"
 #include "inifile.h"
+#include "section.h"
 #include "plate.h"
 #include "util.h"
 
@@ -68,41 +69,12 @@ pool_add(struct access_tables *t, const char *s)
 	return off;
 }
 
-enum sec {
-	SEC_NONE,
-	SEC_SKIP,
-	SEC_GROUP,
-	SEC_PERSON,
-	SEC_VEHICLE,
-	SEC_VISITOR,
-	SEC_DENY,
-};
-
-/* The keys of each section, in the order of their bits in load.seen. */
-static const char *const group_keys[] = { "gates", "hours", NULL };
-static const char *const person_keys[] = {
-	"name",
-	"household",
-	"groups",
-	"cards",
-	"valid_until",
-	"care",
-	NULL,
-};
-static const char *const vehicle_keys[] = { "household", "plan", "valid_until",
-	NULL };
-static const char *const visitor_keys[] = { "host", "name", "plate", "person",
-	"card", "from", "until", "entries", NULL };
-static const char *const deny_keys[] = { "reason", NULL };
-
+/* Each key's place in its section's schema table, below. */
 enum { G_GATES, G_HOURS };
 enum { P_NAME, P_HOUSEHOLD, P_GROUPS, P_CARDS, P_VALID_UNTIL, P_CARE };
 enum { C_HOUSEHOLD, C_PLAN, C_VALID_UNTIL };
 enum { V_HOST, V_NAME, V_PLATE, V_PERSON, V_CARD, V_FROM, V_UNTIL, V_ENTRIES };
 enum { D_REASON };
-
-#define KEYS_MAX 8
-#define SEC_MAX  256 /* more than a line can hold */
 
 /* Where something was written, for "first at file:line". */
 struct where {
@@ -131,13 +103,6 @@ struct load {
 	size_t nfiles;
 	uint32_t file; /* index of the file being read */
 
-	enum sec sec;
-	const char *const *keys;
-	int seen[KEYS_MAX];     /* a key's line, or 0 */
-	char sec_type[SEC_MAX]; /* "person" */
-	char sec_name[SEC_MAX]; /* "P0001" */
-	char sec_text[2 * SEC_MAX + 4];
-	int sec_line;
 	uint32_t cur;        /* the record being read */
 	int64_t from, until; /* a visitor's, -1 if bad */
 
@@ -273,6 +238,63 @@ bad(struct load *l, int line, const char *key, const char *value,
 	err(l, line, "bad %s '%s' (%s)", key, value, want);
 }
 
+static void group_key(void *, void *, const struct schema_key *, int,
+    const char *);
+static void person_key(void *, void *, const struct schema_key *, int,
+    const char *);
+static void vehicle_key(void *, void *, const struct schema_key *, int,
+    const char *);
+static void visitor_key(void *, void *, const struct schema_key *, int,
+    const char *);
+static void deny_key(void *, void *, const struct schema_key *, int,
+    const char *);
+
+#define KEY(n, fn, ...)                                                        \
+	{                                                                      \
+		.name = (n), .type = SCHEMA_HANDLER, .handle = (fn),           \
+		__VA_ARGS__                                                    \
+	}
+
+/* Each section's keys, in the order of their enum above. */
+static const struct schema_key group_schema[] = {
+	KEY("gates", group_key, .required = true),
+	KEY("hours", group_key),
+	SCHEMA_END,
+};
+static const struct schema_key person_schema[] = {
+	KEY("name", person_key),
+	KEY("household", person_key),
+	KEY("groups", person_key, .required = true),
+	/* More cards than a line (199 bytes) holds: the key may repeat. */
+	KEY("cards", person_key, .repeatable = true),
+	KEY("valid_until", person_key),
+	KEY("care", person_key),
+	SCHEMA_END,
+};
+static const struct schema_key vehicle_schema[] = {
+	KEY("household", vehicle_key),
+	KEY("plan", vehicle_key, .required = true),
+	KEY("valid_until", vehicle_key),
+	SCHEMA_END,
+};
+static const struct schema_key visitor_schema[] = {
+	KEY("host", visitor_key, .required = true),
+	KEY("name", visitor_key),
+	KEY("plate", visitor_key),
+	KEY("person", visitor_key),
+	KEY("card", visitor_key),
+	KEY("from", visitor_key, .required = true),
+	KEY("until", visitor_key, .required = true),
+	KEY("entries", visitor_key),
+	SCHEMA_END,
+};
+static const struct schema_key deny_schema[] = {
+	KEY("reason", deny_key, .required = true),
+	SCHEMA_END,
+};
+
+#undef KEY
+
 /* ---- [group NAME] ---- */
 
 static void
@@ -316,11 +338,15 @@ group_gates(struct load *l, int line, struct access_group *g, const char *value)
 }
 
 static void
-group_key(struct load *l, int line, int k, const char *value)
+group_key(void *ctx, void *obj, const struct schema_key *key, int line,
+    const char *value)
 {
+	struct load *l = ctx;
 	struct access_group *g = &l->t->groups[l->cur];
+	int k = (int)(key - group_schema);
 	char e[256];
 
+	(void)obj;
 	if (k == G_GATES) {
 		group_gates(l, line, g, value);
 	} else if (schedule_parse(value, &g->hours, e, sizeof(e)) < 0) {
@@ -360,8 +386,11 @@ add_card(struct load *l, int line, const char *card, uint32_t owner)
 }
 
 static void
-person_key_value(struct load *l, int line, int k, const char *value)
+person_key(void *ctx, void *obj, const struct schema_key *key, int line,
+    const char *value)
 {
+	struct load *l = ctx;
+	int k = (int)(key - person_schema);
 	struct access_tables *t = l->t;
 	struct access_person *p = &t->persons[l->cur];
 	struct pending *pg;
@@ -369,6 +398,7 @@ person_key_value(struct load *l, int line, int k, const char *value)
 	const char *s;
 	int64_t found;
 
+	(void)obj;
 	switch (k) {
 	case P_NAME:
 		p->name = pool_add(t, value);
@@ -419,12 +449,16 @@ person_key_value(struct load *l, int line, int k, const char *value)
 /* ---- [vehicle PLATE] ---- */
 
 static void
-vehicle_key_value(struct load *l, int line, int k, const char *value)
+vehicle_key(void *ctx, void *obj, const struct schema_key *key, int line,
+    const char *value)
 {
+	struct load *l = ctx;
+	int k = (int)(key - vehicle_schema);
 	struct access_tables *t = l->t;
 	struct access_vehicle *v = &t->vehicles[l->cur];
 	int64_t found;
 
+	(void)obj;
 	switch (k) {
 	case C_HOUSEHOLD:
 		found = household_find(l, value);
@@ -451,8 +485,11 @@ vehicle_key_value(struct load *l, int line, int k, const char *value)
 /* ---- [visitor ID] ---- */
 
 static void
-visitor_key_value(struct load *l, int line, int k, const char *value)
+visitor_key(void *ctx, void *obj, const struct schema_key *key, int line,
+    const char *value)
 {
+	struct load *l = ctx;
+	int k = (int)(key - visitor_schema);
 	struct access_tables *t = l->t;
 	struct access_visitor *v = &t->visitors[l->cur];
 	struct visitor_load *vl = &l->visitor_at[l->cur];
@@ -460,6 +497,7 @@ visitor_key_value(struct load *l, int line, int k, const char *value)
 	int64_t first;
 	long n;
 
+	(void)obj;
 	switch (k) {
 	case V_HOST:
 		v->host = pool_add(t, value);
@@ -516,11 +554,15 @@ visitor_key_value(struct load *l, int line, int k, const char *value)
 /* ---- [deny ID] ---- */
 
 static void
-deny_key_value(struct load *l, int line, int k, const char *value)
+deny_key(void *ctx, void *obj, const struct schema_key *key, int line,
+    const char *value)
 {
+	struct load *l = ctx;
+
+	(void)obj;
+	(void)key;
 	(void)line;
-	if (k == D_REASON)
-		l->t->denies[l->cur].reason = pool_add(l->t, value);
+	l->t->denies[l->cur].reason = pool_add(l->t, value);
 }
 
 /* ---- sections ---- */
@@ -536,26 +578,27 @@ find_group(const struct access_tables *t, const char *name)
 	return -1;
 }
 
-static void
-begin_group(struct load *l, int line, const char *name)
+static void *
+begin_group(struct section_reader *r, int line, const char *name)
 {
+	struct load *l = section_ctx(r);
 	struct access_tables *t = l->t;
 	struct access_group *g;
 	int first;
 
 	if (!valid_ref(name)) {
 		err(l, line, "bad group name '%s' (" REF_RULE ")", name);
-		return;
+		return NULL;
 	}
 	first = find_group(t, name);
 	if (first >= 0) {
 		err(l, line, "duplicate group %s (first at %s:%d)", name,
 		    at_file(l, l->group_at[first]), l->group_at[first].line);
-		return;
+		return NULL;
 	}
 	if (t->ngroups == ACCESS_MAX_GROUPS) {
 		err(l, line, "more than %d groups", ACCESS_MAX_GROUPS);
-		return;
+		return NULL;
 	}
 	g = &t->groups[t->ngroups];
 	memset(g, 0, sizeof(*g));
@@ -566,13 +609,13 @@ begin_group(struct load *l, int line, const char *name)
 	l->group_at[t->ngroups].file = l->file;
 	l->group_at[t->ngroups].line = line;
 	l->cur = t->ngroups++;
-	l->sec = SEC_GROUP;
-	l->keys = group_keys;
+	return l;
 }
 
-static void
-begin_person(struct load *l, int line, const char *id)
+static void *
+begin_person(struct section_reader *r, int line, const char *id)
 {
+	struct load *l = section_ctx(r);
 	struct access_tables *t = l->t;
 	struct access_person *p;
 	int64_t first;
@@ -580,7 +623,7 @@ begin_person(struct load *l, int line, const char *id)
 
 	if (!valid_ref(id)) {
 		err(l, line, "bad person id '%s' (" REF_RULE ")", id);
-		return;
+		return NULL;
 	}
 	p = grow((void **)&t->persons, &t->npersons, &t->persons_cap,
 	    sizeof(*p));
@@ -591,17 +634,17 @@ begin_person(struct load *l, int line, const char *id)
 		err(l, line, "duplicate person %s (first at %s:%d)", id,
 		    at_file(l, l->person_at[first]), l->person_at[first].line);
 		t->npersons--;
-		return;
+		return NULL;
 	}
 	where_set(&l->person_at, &l->person_at_cap, i, l->file, line);
 	l->cur = (uint32_t)i;
-	l->sec = SEC_PERSON;
-	l->keys = person_keys;
+	return l;
 }
 
-static void
-begin_vehicle(struct load *l, int line, const char *name)
+static void *
+begin_vehicle(struct section_reader *r, int line, const char *name)
 {
+	struct load *l = section_ctx(r);
 	struct access_tables *t = l->t;
 	char plate[PLATE_MAX];
 	struct access_vehicle *v;
@@ -610,7 +653,7 @@ begin_vehicle(struct load *l, int line, const char *name)
 
 	if (plate_normalise(name, plate, sizeof(plate)) < 0) {
 		err(l, line, "bad plate '%s' (7 or 8 characters)", name);
-		return;
+		return NULL;
 	}
 	v = grow((void **)&t->vehicles, &t->nvehicles, &t->vehicles_cap,
 	    sizeof(*v));
@@ -622,17 +665,17 @@ begin_vehicle(struct load *l, int line, const char *name)
 		    at_file(l, l->vehicle_at[first]),
 		    l->vehicle_at[first].line);
 		t->nvehicles--;
-		return;
+		return NULL;
 	}
 	where_set(&l->vehicle_at, &l->vehicle_at_cap, i, l->file, line);
 	l->cur = (uint32_t)i;
-	l->sec = SEC_VEHICLE;
-	l->keys = vehicle_keys;
+	return l;
 }
 
-static void
-begin_visitor(struct load *l, int line, const char *id)
+static void *
+begin_visitor(struct section_reader *r, int line, const char *id)
 {
+	struct load *l = section_ctx(r);
 	struct access_tables *t = l->t;
 	struct access_visitor *v;
 	struct visitor_load *vl;
@@ -641,7 +684,7 @@ begin_visitor(struct load *l, int line, const char *id)
 
 	if (!valid_ref(id)) {
 		err(l, line, "bad visitor id '%s' (" REF_RULE ")", id);
-		return;
+		return NULL;
 	}
 	v = grow((void **)&t->visitors, &t->nvisitors, &t->visitors_cap,
 	    sizeof(*v));
@@ -654,7 +697,7 @@ begin_visitor(struct load *l, int line, const char *id)
 		    at_file(l, l->visitor_at[first].at),
 		    l->visitor_at[first].at.line);
 		t->nvisitors--;
-		return;
+		return NULL;
 	}
 	if (i >= l->visitor_at_cap) {
 		size_t ncap = l->visitor_at_cap ? l->visitor_at_cap * 2 : 64;
@@ -670,16 +713,16 @@ begin_visitor(struct load *l, int line, const char *id)
 	vl->at.file = l->file;
 	vl->at.line = line;
 	l->cur = (uint32_t)i;
-	l->sec = SEC_VISITOR;
-	l->keys = visitor_keys;
 	l->from = -1;
 	l->until = -1;
+	return l;
 }
 
 /* A deny id that starts like a plate is kept normalised, as plates are. */
-static void
-begin_deny(struct load *l, int line, const char *id)
+static void *
+begin_deny(struct section_reader *r, int line, const char *id)
 {
+	struct load *l = section_ctx(r);
 	struct access_tables *t = l->t;
 	char plate[PLATE_MAX];
 	struct access_deny *dn;
@@ -691,7 +734,7 @@ begin_deny(struct load *l, int line, const char *id)
 		id = plate;
 	} else if (!valid_ref(id)) {
 		err(l, line, "bad deny id '%s' (" REF_RULE ")", id);
-		return;
+		return NULL;
 	}
 	dn =
 	    grow((void **)&t->denies, &t->ndenies, &t->denies_cap, sizeof(*dn));
@@ -702,184 +745,59 @@ begin_deny(struct load *l, int line, const char *id)
 		err(l, line, "duplicate deny %s (first at %s:%d)", id,
 		    at_file(l, l->deny_at[first]), l->deny_at[first].line);
 		t->ndenies--;
-		return;
+		return NULL;
 	}
 	where_set(&l->deny_at, &l->deny_at_cap, i, l->file, line);
 	l->cur = (uint32_t)i;
-	l->sec = SEC_DENY;
-	l->keys = deny_keys;
-}
-
-/* Into a SEC_MAX buffer; a line never holds more. */
-static void
-copy(char *dst, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= SEC_MAX)
-		n = SEC_MAX - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* "[person P0001]", for a message: made only when there is one. */
-static const char *
-section_text(struct load *l)
-{
-	snprintf(l->sec_text, sizeof(l->sec_text), "[%s%s%s]", l->sec_type,
-	    l->sec_name[0] ? " " : "", l->sec_name);
-	return l->sec_text;
+	return l;
 }
 
 static void
-missing(struct load *l, int k)
+visitor_end(struct section_reader *r, void *obj, bool damaged)
 {
-	err(l, l->sec_line, "missing key '%s' in %s", l->keys[k],
-	    section_text(l));
-}
+	struct load *l = section_ctx(r);
+	struct access_visitor *v = &l->t->visitors[l->cur];
 
-static void
-section_end(void *user, bool damaged)
-{
-	struct load *l = user;
-	struct access_visitor *v;
-
+	(void)obj;
 	/* An unreadable line may hold what seems to be missing. */
-	switch (damaged ? SEC_SKIP : l->sec) {
-	case SEC_GROUP:
-		if (!l->seen[G_GATES])
-			missing(l, G_GATES);
-		break;
-	case SEC_PERSON:
-		if (!l->seen[P_GROUPS])
-			missing(l, P_GROUPS);
-		break;
-	case SEC_VEHICLE:
-		if (!l->seen[C_PLAN])
-			missing(l, C_PLAN);
-		break;
-	case SEC_VISITOR:
-		v = &l->t->visitors[l->cur];
-		if (!l->seen[V_HOST])
-			missing(l, V_HOST);
-		if (!l->seen[V_FROM])
-			missing(l, V_FROM);
-		if (!l->seen[V_UNTIL])
-			missing(l, V_UNTIL);
-		if (!l->seen[V_PLATE] && !l->seen[V_PERSON] && !l->seen[V_CARD])
-			err(l, l->sec_line,
-			    "visitor %s needs a plate, person or card",
-			    l->sec_name);
-		if (l->from >= 0 && l->until >= 0 && l->until <= l->from)
-			err(l, l->seen[V_UNTIL],
-			    "visitor %s: until is not after from", l->sec_name);
-		v->from = l->from;
-		v->until = l->until;
-		break;
-	case SEC_DENY:
-		if (!l->seen[D_REASON])
-			missing(l, D_REASON);
-		break;
-	default:
-		break;
-	}
-	l->sec = SEC_NONE;
-	l->keys = NULL;
+	if (damaged)
+		return;
+	if (!section_seen(r, "plate") && !section_seen(r, "person") &&
+	    !section_seen(r, "card"))
+		err(l, section_line(r),
+		    "visitor %s needs a plate, person or card",
+		    section_name(r));
+	if (l->from >= 0 && l->until >= 0 && l->until <= l->from)
+		err(l, section_seen(r, "until"),
+		    "visitor %s: until is not after from", section_name(r));
+	v->from = l->from;
+	v->until = l->until;
 }
 
-static void
-section_begin(void *user, const char *file, int line, const char *type,
-    const char *name)
-{
-	struct load *l = user;
-
-	(void)file;
-	l->sec = SEC_SKIP;
-	l->sec_line = line;
-	memset(l->seen, 0, sizeof(l->seen));
-	copy(l->sec_type, type);
-	copy(l->sec_name, name);
-	if (strcmp(type, "group") != 0 && strcmp(type, "person") != 0 &&
-	    strcmp(type, "vehicle") != 0 && strcmp(type, "visitor") != 0 &&
-	    strcmp(type, "deny") != 0) {
-		err(l, line, "unknown section %s", section_text(l));
-		return;
-	}
-	if (*name == '\0') {
-		err(l, line, "section [%s] needs an id: [%s ID]", type, type);
-		return;
-	}
-	if (strcmp(type, "group") == 0)
-		begin_group(l, line, name);
-	else if (strcmp(type, "person") == 0)
-		begin_person(l, line, name);
-	else if (strcmp(type, "vehicle") == 0)
-		begin_vehicle(l, line, name);
-	else if (strcmp(type, "visitor") == 0)
-		begin_visitor(l, line, name);
-	else
-		begin_deny(l, line, name);
-}
-
-/*
- * A key that may be written again, its values adding up: a person's
- * cards, more than one line (199 bytes) holds.  Any other key twice is a
- * mistake: which one was meant?
- */
-static bool
-repeatable(enum sec sec, int k)
-{
-	return sec == SEC_PERSON && k == P_CARDS;
-}
-
-static void
-key_value(void *user, const char *file, int line, const char *key,
-    const char *value)
-{
-	struct load *l = user;
-	int k;
-
-	(void)file;
-	if (l->sec == SEC_SKIP || l->sec == SEC_NONE)
-		return;
-	for (k = 0; l->keys[k] != NULL; k++)
-		if (strcmp(l->keys[k], key) == 0)
-			break;
-	if (l->keys[k] == NULL) {
-		err(l, line, "unknown key '%s' in %s", key, section_text(l));
-		return;
-	}
-	if (l->seen[k] && !repeatable(l->sec, k)) {
-		err(l, line, "duplicate key '%s' in %s (first at %s:%d)", key,
-		    section_text(l), l->files[l->file], l->seen[k]);
-		return;
-	}
-	if (l->seen[k] == 0)
-		l->seen[k] = line;
-	if (*value == '\0') {
-		err(l, line, "no value for '%s'", key);
-		return;
-	}
-	switch (l->sec) {
-	case SEC_GROUP:
-		group_key(l, line, k, value);
-		break;
-	case SEC_PERSON:
-		person_key_value(l, line, k, value);
-		break;
-	case SEC_VEHICLE:
-		vehicle_key_value(l, line, k, value);
-		break;
-	case SEC_VISITOR:
-		visitor_key_value(l, line, k, value);
-		break;
-	case SEC_DENY:
-		deny_key_value(l, line, k, value);
-		break;
-	default:
-		break;
-	}
-}
+/* What staff write in access.d. */
+static const struct section_type sections[] = {
+	{ .type = "group",
+	    .named = true,
+	    .begin = begin_group,
+	    .keys = group_schema },
+	{ .type = "person",
+	    .named = true,
+	    .begin = begin_person,
+	    .keys = person_schema },
+	{ .type = "vehicle",
+	    .named = true,
+	    .begin = begin_vehicle,
+	    .keys = vehicle_schema },
+	{ .type = "visitor",
+	    .named = true,
+	    .begin = begin_visitor,
+	    .keys = visitor_schema,
+	    .end = visitor_end },
+	{ .type = "deny",
+	    .named = true,
+	    .begin = begin_deny,
+	    .keys = deny_schema },
+};
 
 /* ---- once every file is read ---- */
 
@@ -1065,11 +983,6 @@ load_free(struct load *l)
 struct access_tables *
 access_load(const struct config *cfg, struct diag *d)
 {
-	static const struct inifile_handler handler = {
-		.section = section_begin,
-		.key = key_value,
-		.end = section_end,
-	};
 	struct access_tables *t;
 	struct load l = { 0 };
 	size_t i;
@@ -1093,7 +1006,8 @@ access_load(const struct config *cfg, struct diag *d)
 	}
 	for (i = 0; i < l.nfiles; i++) {
 		l.file = (uint32_t)i;
-		inifile_parse(l.files[i], &l.diag, &handler, &l);
+		section_parse(l.files[i], NULL, sections,
+		    sizeof(sections) / sizeof(sections[0]), &l, &l.diag);
 	}
 	resolve_groups(&l);
 	check_visitors(&l);

@@ -21,8 +21,8 @@
 static int set_timezone(void *obj, const char *value, char *err, size_t errlen);
 static int set_topic_prefix(void *obj, const char *value, char *err,
     size_t errlen);
-static void set_password_file(void *ctx, void *obj, int line,
-    const char *value);
+static void set_password_file(void *ctx, void *obj, const struct schema_key *k,
+    int line, const char *value);
 
 #define C(member) offsetof(struct config, member)
 
@@ -169,7 +169,8 @@ set_topic_prefix(void *obj, const char *value, char *err, size_t errlen)
  * no message here or anywhere else may contain it.
  */
 static void
-set_password_file(void *ctx, void *obj, int line, const char *value)
+set_password_file(void *ctx, void *obj, const struct schema_key *k, int line,
+    const char *value)
 {
 	static const struct schema_key path_key = { .name = "password_file",
 		.type = SCHEMA_PATH,
@@ -178,6 +179,7 @@ set_password_file(void *ctx, void *obj, int line, const char *value)
 	struct config *c = obj;
 	char err[512];
 
+	(void)k;
 	(void)schema_set(&path_key, c, value, p->dir, err, sizeof(err));
 	p->password_line = line;
 	secret_free(c->mqtt_password);
@@ -201,7 +203,8 @@ settings_begin(struct section_reader *r, int line, const char *name)
 
 /* ---- [device ID] ---- */
 
-static void device_driver(void *ctx, void *obj, int line, const char *value);
+static void device_driver(void *ctx, void *obj, const struct schema_key *k,
+    int line, const char *value);
 
 /* Until its driver is known, a device has one key. */
 static const struct schema_key device_keys[] = {
@@ -248,12 +251,14 @@ device_begin(struct section_reader *r, int line, const char *id)
 }
 
 static void
-device_driver(void *ctx, void *obj, int line, const char *value)
+device_driver(void *ctx, void *obj, const struct schema_key *k, int line,
+    const char *value)
 {
 	struct parse *p = ctx;
 	struct device *dev = obj;
 	const struct driver *drv = driver_find(value);
 
+	(void)k;
 	if (drv == NULL) {
 		diag_add(p->diag, dev->file, line, "unknown driver '%s'",
 		    value);

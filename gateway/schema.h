@@ -44,7 +44,8 @@ struct schema_key {
 	 * (a list of gates).  ctx is the reader's (section.h); problems go
 	 * to its diag with the line given.  Called by section.c only.
 	 */
-	void (*handle)(void *ctx, void *obj, int line, const char *value);
+	void (*handle)(void *ctx, void *obj, const struct schema_key *,
+	    int line, const char *value);
 	bool required;   /* "missing key 'x' in [section]" when absent */
 	bool repeatable; /* may be written again, its values adding up */
 };

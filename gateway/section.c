@@ -190,7 +190,7 @@ set(struct section_reader *r, const struct schema_key *k, int line,
 	char err[512];
 
 	if (k->type == SCHEMA_HANDLER) {
-		k->handle(r->ctx, r->obj, line, value);
+		k->handle(r->ctx, r->obj, k, line, value);
 		return;
 	}
 	if (schema_set(k, r->type->fill ? r->type->fill(r, r->obj) : r->obj,
