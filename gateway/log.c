@@ -1,6 +1,8 @@
 /*
  * log.c - stderr logging for a daemon under systemd (journald adds the
  * time and takes the "<N>" prefix as the priority) or on a console.
+ * Any thread may log: each line is one stdio call, and stdio locks the
+ * stream, so lines never interleave.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,7 +16,12 @@
 
 static int log_verbose;
 static bool log_journal; /* stderr is connected to journald */
-static bool log_batching;
+/*
+ * Per thread: the loop batches its lines and flushes once an iteration;
+ * another thread (the journal's) has no such flush, so its lines go out
+ * as they are written.
+ */
+static _Thread_local bool log_batching;
 static char log_buf[65536];
 
 void
@@ -108,10 +115,12 @@ log_warnx(const char *fmt, ...)
 void
 log_warn(const char *fmt, ...)
 {
-	char suffix[128];
+	char suffix[128], ebuf[96];
 	va_list ap;
 
-	snprintf(suffix, sizeof(suffix), ": %s", strerror(errno));
+	/* strerror_r: strerror's buffer is shared between threads. */
+	snprintf(suffix, sizeof(suffix), ": %s",
+	    strerror_r(errno, ebuf, sizeof(ebuf)));
 	va_start(ap, fmt);
 	vlog(4, fmt, ap, suffix);
 	va_end(ap);
