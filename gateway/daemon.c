@@ -82,7 +82,8 @@ daemon_record(struct daemon *d, const struct journal_record *r, int64_t ts)
 {
 	char topic[256], *json;
 
-	if (d->journal == NULL || journal_append(d->journal, r, ts, &json) < 0)
+	if (d->journal == NULL ||
+	    journal_compat_append(d->journal, r, ts, &json) < 0)
 		return -1;
 	snprintf(topic, sizeof(topic), "%s/events/%s", d->cfg->topic_prefix,
 	    r->kind);
@@ -105,7 +106,7 @@ on_check(uv_check_t *h)
 	bool committed = true;
 	size_t i;
 
-	if (d->journal != NULL && journal_commit(d->journal) < 0)
+	if (d->journal != NULL && journal_compat_commit(d->journal) < 0)
 		committed = false;
 	log_flush();
 	if (d->nout == 0)
@@ -178,10 +179,10 @@ load_request(void *arg, const char *device, const char *request, int64_t ts)
 static int
 load_journal_state(struct daemon *d)
 {
-	if (journal_visitor_entries(d->journal, load_visitor_entries,
+	if (journal_compat_visitor_entries(d->journal, load_visitor_entries,
 	        d->tables) < 0 ||
-	    journal_recent_requests(d->journal, now_ms() - DEDUP_WINDOW_MS,
-	        load_request, d->dedup) < 0)
+	    journal_compat_recent_requests(d->journal,
+	        now_ms() - DEDUP_WINDOW_MS, load_request, d->dedup) < 0)
 		return -1;
 	return 0;
 }
@@ -236,12 +237,12 @@ lock_data_dir(struct daemon *d, bool at_start)
 static void
 open_journal(struct daemon *d, bool at_start)
 {
-	struct journal *j;
+	struct journal_compat *j;
 
 	if (lock_data_dir(d, at_start) < 0)
 		return;
 
-	j = journal_open(d->cfg->data_dir, d->cfg->site,
+	j = journal_compat_open(d->cfg->data_dir, d->cfg->site,
 	    d->cfg->sync == CONFIG_SYNC_FULL);
 	if (j == NULL)
 		return;
@@ -312,12 +313,13 @@ on_checkpoint(uv_timer_t *t)
 		reopen_journal(d);
 		return;
 	}
-	if (journal_wants_checkpoint(d->journal,
+	if (journal_compat_wants_checkpoint(d->journal,
 	        uv_now(d->loop) - d->last_input >= IDLE_MS))
-		journal_checkpoint(d->journal);
-	if (d->wal_syncing || journal_wal_fd(d->journal) < 0 || d->stopping)
+		journal_compat_checkpoint(d->journal);
+	if (d->wal_syncing || journal_compat_wal_fd(d->journal) < 0 ||
+	    d->stopping)
 		return;
-	d->wal_sync_fd = journal_wal_fd(d->journal);
+	d->wal_sync_fd = journal_compat_wal_fd(d->journal);
 	d->wal_sync_req.data = d;
 	if (uv_queue_work(d->loop, &d->wal_sync_req, wal_sync_work,
 	        wal_sync_done) == 0)
@@ -517,8 +519,8 @@ reload_done(uv_work_t *w, int status)
 		 * and added again), whichever is more. */
 		carry_over(d->tables, d->reload_tables);
 		if (d->journal != NULL &&
-		    journal_visitor_entries(d->journal, load_visitor_entries,
-		        d->reload_tables) < 0)
+		    journal_compat_visitor_entries(d->journal,
+		        load_visitor_entries, d->reload_tables) < 0)
 			log_errx("journal: cannot read visitors' entries");
 		access_free(d->tables);
 		d->tables = d->reload_tables;
@@ -722,7 +724,7 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 
 	system_event(&d, "start", "start", NULL);
 	if (d.journal != NULL)
-		journal_commit(d.journal);
+		journal_compat_commit(d.journal);
 	mqtt_start(d.mqtt);
 	log_counts(&d, "ready");
 	sd_notify(0, "READY=1");
@@ -732,7 +734,7 @@ daemon_run(struct config *cfg, struct access_tables *tables)
 	log_batch(false);
 
 	/* Handles are closed; only the journal and memory remain. */
-	journal_close(d.journal);
+	journal_compat_close(d.journal);
 	mqtt_free(d.mqtt);
 	dedup_free(d.dedup);
 	access_free(d.tables);

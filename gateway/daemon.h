@@ -11,7 +11,7 @@
 #include <uv.h>
 
 #include "diag.h"
-#include "journal.h"
+#include "journal_compat.h"
 
 struct config;
 struct access_tables;
@@ -32,7 +32,7 @@ struct daemon {
 	uv_loop_t *loop;
 	struct config *cfg;
 	struct access_tables *tables;
-	struct journal *journal;
+	struct journal_compat *journal;
 	struct mqtt *mqtt;
 	struct dedup *dedup;
 	int64_t stale_ms; /* 0: do not check ts */

@@ -30,6 +30,7 @@ struct journal_db {
 	int wal_fd;
 	int wal_pages; /* in the WAL after the last commit */
 	int error;     /* SQLite's code of the last failure */
+	char msg[256]; /* and its message, with the path */
 
 	/* A failing disk is logged when it starts, once a minute while it
 	 * lasts, and when it ends: never a line per decision. */
@@ -38,10 +39,19 @@ struct journal_db {
 	uint64_t warned_ms;
 };
 
+/* Keep SQLite's code and message of a failure for the caller. */
+static void
+note(struct journal_db *j, int rc, const char *msg)
+{
+	j->error = rc & 0xff;
+	snprintf(j->msg, sizeof(j->msg), "journal %s: %s", j->path,
+	    msg ? msg : sqlite3_errstr(rc));
+}
+
 static void
 failed(struct journal_db *j, const char *what, int rc)
 {
-	j->error = rc & 0xff;
+	note(j, rc, sqlite3_errmsg(j->db));
 	j->failures++;
 	if (!j->failing) {
 		j->failing = true;
@@ -85,7 +95,7 @@ static const char schema[] =
     " WHERE kind = 'access' AND subject_type = 'visitor'"
     " AND decision = 'allow' AND direction = 'in';";
 
-/* SQLite's result code, logged with the path when it is not OK. */
+/* SQLite's result code; a failure is noted, for the caller to log. */
 static int
 exec(struct journal_db *j, const char *sql)
 {
@@ -93,11 +103,9 @@ exec(struct journal_db *j, const char *sql)
 	int rc;
 
 	rc = sqlite3_exec(j->db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK) {
-		j->error = rc & 0xff;
-		log_errx("journal %s: %s", j->path, err ? err : "?");
-		sqlite3_free(err);
-	}
+	if (rc != SQLITE_OK)
+		note(j, rc, err);
+	sqlite3_free(err);
 	return rc;
 }
 
@@ -108,14 +116,12 @@ prepare(struct journal_db *j, const char *sql, sqlite3_stmt **st)
 
 	rc = sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
 	    NULL);
-	if (rc != SQLITE_OK) {
-		j->error = rc & 0xff;
-		log_errx("journal %s: %s", j->path, sqlite3_errmsg(j->db));
-	}
+	if (rc != SQLITE_OK)
+		note(j, rc, sqlite3_errmsg(j->db));
 	return rc;
 }
 
-/* One integer, or -1 on error (logged). */
+/* One integer, or -1 on error (noted). */
 static int64_t
 query_int(struct journal_db *j, const char *sql)
 {
@@ -129,8 +135,7 @@ query_int(struct journal_db *j, const char *sql)
 	if (rc == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE) {
-		j->error = rc & 0xff;
-		log_errx("journal %s: %s", j->path, sqlite3_errmsg(j->db));
+		note(j, rc, sqlite3_errmsg(j->db));
 		v = -1;
 	}
 	sqlite3_finalize(st);
@@ -182,7 +187,8 @@ setup(struct journal_db *j, bool full)
 	if (version < 0)
 		return j->error;
 	if (version > JOURNAL_VERSION) {
-		log_errx("journal %s: made by a newer gatewayd (version %lld)",
+		snprintf(j->msg, sizeof(j->msg),
+		    "journal %s: made by a newer gatewayd (version %lld)",
 		    j->path, (long long)version);
 		return SQLITE_ERROR;
 	}
@@ -204,18 +210,18 @@ setup(struct journal_db *j, bool full)
 }
 
 struct journal_db *
-journal_db_open(const char *path, bool full, int *rc)
+journal_db_open(const char *path, bool full, int *rc, char *err, size_t errsize)
 {
 	struct journal_db *j;
 	char *wal;
 
 	*rc = SQLITE_NOMEM;
+	snprintf(err, errsize, "journal %s: out of memory", path);
 	j = calloc(1, sizeof(*j));
 	if (j != NULL)
 		j->path = strdup(path);
 	if (j == NULL || j->path == NULL) {
 		free(j);
-		log_errx("journal %s: out of memory", path);
 		return NULL;
 	}
 	j->wal_fd = -1;
@@ -223,8 +229,7 @@ journal_db_open(const char *path, bool full, int *rc)
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	    NULL);
 	if (*rc != SQLITE_OK) {
-		log_errx("journal %s: %s", j->path,
-		    j->db ? sqlite3_errmsg(j->db) : "out of memory");
+		note(j, *rc, j->db ? sqlite3_errmsg(j->db) : NULL);
 		goto fail;
 	}
 	*rc = setup(j, full);
@@ -238,6 +243,7 @@ journal_db_open(const char *path, bool full, int *rc)
 	return j;
 fail:
 	*rc &= 0xff;
+	snprintf(err, errsize, "%s", j->msg);
 	journal_db_close(j);
 	return NULL;
 }
@@ -350,6 +356,12 @@ int
 journal_db_error(const struct journal_db *j)
 {
 	return j->error;
+}
+
+const char *
+journal_db_errmsg(const struct journal_db *j)
+{
+	return j->msg;
 }
 
 int

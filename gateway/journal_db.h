@@ -17,11 +17,13 @@ struct journal_record;
 
 /*
  * Open (creating if needed) the journal at path, with synchronous=FULL
- * when full, NORMAL otherwise.  NULL on failure, logged, with SQLite's
- * result code in *rc (SQLITE_CORRUPT or SQLITE_NOTADB: the file is not
- * a journal any more; anything else: the disk or a lock).
+ * when full, NORMAL otherwise.  NULL on failure, with SQLite's result
+ * code in *rc (SQLITE_CORRUPT or SQLITE_NOTADB: the file is not a
+ * journal any more; anything else: the disk or a lock) and the message
+ * in err, for the caller to log as often as it sees fit.
  */
-struct journal_db *journal_db_open(const char *path, bool full, int *rc);
+struct journal_db *journal_db_open(const char *path, bool full, int *rc,
+    char *err, size_t errsize);
 void journal_db_close(struct journal_db *);
 
 /*
@@ -36,8 +38,10 @@ int journal_db_insert(struct journal_db *, int64_t seq,
     const struct journal_record *, int64_t ts_ms, const char *body);
 int journal_db_commit(struct journal_db *);
 void journal_db_rollback(struct journal_db *);
-/* SQLite's result code of the last failure (SQLITE_FULL, ...). */
+/* SQLite's result code of the last failure (SQLITE_FULL, ...), and its
+ * message: "journal <path>: <SQLite's words>". */
 int journal_db_error(const struct journal_db *);
+const char *journal_db_errmsg(const struct journal_db *);
 
 /* Copy the WAL into the database (a passive checkpoint).  0 or -1. */
 int journal_db_checkpoint(struct journal_db *);

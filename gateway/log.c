@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "util.h"
 
 static int log_verbose;
 static bool log_journal; /* stderr is connected to journald */
@@ -150,12 +151,11 @@ fatalx(const char *fmt, ...)
 bool
 log_ratelimit(uint64_t *last_ms)
 {
-	struct timespec ts;
 	uint64_t now;
 
-	/* Monotonic: a clock stepped back must not silence warnings. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+	/* Monotonic: a clock stepped back must not silence warnings.  Never
+	 * 0, which means "not yet". */
+	now = mono_ms() + 1;
 	if (*last_ms != 0 && now - *last_ms < 60000)
 		return false;
 	*last_ms = now;

@@ -28,6 +28,9 @@ void mask_name(const char *name, char *out, size_t size);
 
 /* Milliseconds since the epoch, from the wall clock. */
 int64_t now_ms(void);
+/* Milliseconds on CLOCK_MONOTONIC: for timers, which a clock step must
+ * not move. */
+uint64_t mono_ms(void);
 /* "2026-11-23T14:00:00.123+08:00" in the process's time zone. */
 void rfc3339_format(int64_t ms, char *out, size_t size);
 /* Parse RFC 3339 ("...Z" or "...+08:00", fraction optional).  0 or -1. */
