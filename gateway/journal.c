@@ -19,6 +19,7 @@
 
 #include "journal.h"
 #include "journal_db.h"
+#include "journal_ids.h"
 #include "log.h"
 #include "util.h"
 
@@ -33,6 +34,11 @@
  */
 #define CHECKPOINT_IDLE_PAGES 64
 #define CHECKPOINT_MAX_PAGES  4000 /* about 16 MB of WAL */
+/*
+ * Ids are reserved this many at a time (two fsyncs each): a restart
+ * skips what is left of the block, which costs nothing but numbers.
+ */
+#define ID_BLOCK 10000
 /* Batches kept for reuse, and how large their buffers may stay. */
 #define SPARE_BATCHES 2
 #define SPARE_BYTES   (256 * 1024)
@@ -125,6 +131,10 @@ struct journal {
 	struct journal_db *db;
 	int lock_fd;
 	int64_t next_seq;
+	int64_t bound;      /* ids up to this are reserved (journal.ids) */
+	bool ids_loaded;    /* the bound of an earlier run is known */
+	bool bound_pending; /* a new bound is not in journal.db yet */
+	uint64_t ids_warned_ms;
 	bool open_failed; /* logged; "open again" is due when it opens */
 	bool dirty;       /* committed since the last fdatasync */
 	uint64_t retry_at, synced_at, last_batch_at, checkpoint_at;
@@ -409,6 +419,30 @@ lock_dir(struct journal *j, char *err, size_t size)
 	return 0;
 }
 
+/*
+ * The first time: any id up to the bound in journal.ids may have been
+ * handed out by an earlier run, even if journal.db lost it.  Later opens
+ * (in this run) know better: next_seq.  0 or -1 (err says why).
+ */
+static int
+load_ids(struct journal *j, char *err, size_t size)
+{
+	int64_t bound;
+	int rc;
+
+	if (j->ids_loaded)
+		return 0;
+	rc = journal_ids_read(j->dir, &bound, err, size);
+	if (rc == -1)
+		return -1;
+	if (rc == -2)
+		log_errx("%s", err);
+	if (bound + 1 > j->next_seq)
+		j->next_seq = bound + 1;
+	j->ids_loaded = true;
+	return 0;
+}
+
 /* 0, -1 (err says why) or -2 (another gatewayd, see lock_dir). */
 static int
 open_db(struct journal *j, char *err, size_t size)
@@ -423,13 +457,15 @@ open_db(struct journal *j, char *err, size_t size)
 	if (j->db == NULL)
 		return -1;
 	last = journal_db_last_seq(j->db);
-	if (last < 0) {
+	if (last < 0)
 		snprintf(err, size, "%s", journal_db_errmsg(j->db));
+	if (last < 0 || load_ids(j, err, size) < 0) {
 		journal_db_close(j->db);
 		j->db = NULL;
 		return -1;
 	}
-	/* Ids never go back, even when retention has deleted the newest. */
+	/* Ids never go back, even when retention has deleted the newest
+	 * (journal_db_last_seq knows the highest ever stored). */
 	if (last + 1 > j->next_seq)
 		j->next_seq = last + 1;
 	return 0;
@@ -510,6 +546,29 @@ pending_record(const struct batch *b, const struct pending *p,
 	r->extra = NULL;
 }
 
+/*
+ * Ids for n more rows, reserved on disk before any is used: a power cut
+ * may lose the rows, never the knowledge that their ids were given out.
+ * 0 or -1.
+ */
+static int
+reserve_ids(struct journal *j, size_t n)
+{
+	int64_t need = j->next_seq + (int64_t)n - 1;
+	char err[400];
+
+	if (need <= j->bound)
+		return 0;
+	if (journal_ids_write(j->dir, need + ID_BLOCK, err, sizeof(err)) < 0) {
+		if (log_ratelimit(&j->ids_warned_ms))
+			log_errx("%s; decisions go on, unjournaled", err);
+		return -1;
+	}
+	j->bound = need + ID_BLOCK;
+	j->bound_pending = true;
+	return 0;
+}
+
 /* Every row of every batch in one transaction (group commit).  0 or -1. */
 static int
 write_rows(struct journal *j, struct batch *list)
@@ -517,10 +576,15 @@ write_rows(struct journal *j, struct batch *list)
 	struct journal_record r;
 	struct pending *p;
 	struct batch *b;
-	size_t i;
+	size_t i, n = 0;
 
-	if (journal_db_begin(j->db) < 0)
+	for (b = list; b != NULL; b = b->next)
+		n += b->n;
+	if (reserve_ids(j, n) < 0 || journal_db_begin(j->db) < 0)
 		return -1;
+	/* The bound in journal.db too, for whoever copies only the file. */
+	if (j->bound_pending && journal_db_keep_bound(j->db, j->bound) < 0)
+		goto fail;
 	for (b = list; b != NULL; b = b->next) {
 		b->json.len = 0;
 		for (i = 0; i < b->n; i++) {
@@ -541,6 +605,7 @@ write_rows(struct journal *j, struct batch *list)
 	if (journal_db_commit(j->db) < 0)
 		goto fail;
 	j->dirty = true;
+	j->bound_pending = false;
 	return 0;
 fail:
 	/* A failed statement costs the whole transaction. */

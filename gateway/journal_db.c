@@ -27,6 +27,7 @@ struct journal_db {
 	sqlite3_stmt *insert;
 	sqlite3_stmt *begin;
 	sqlite3_stmt *commit;
+	sqlite3_stmt *bound_update, *bound_insert;
 	int wal_fd;
 	int wal_pages; /* in the WAL after the last commit */
 	int error;     /* SQLite's code of the last failure */
@@ -206,6 +207,19 @@ setup(struct journal_db *j, bool full)
 		rc = prepare(j, "BEGIN", &j->begin);
 	if (rc == SQLITE_OK)
 		rc = prepare(j, "COMMIT", &j->commit);
+	/* AUTOINCREMENT keeps a table's highest id in sqlite_sequence: a
+	 * bound kept there is honoured by any writer of the file. */
+	if (rc == SQLITE_OK)
+		rc = prepare(j,
+		    "UPDATE sqlite_sequence SET seq = ?1"
+		    " WHERE name = 'events' AND seq < ?1",
+		    &j->bound_update);
+	if (rc == SQLITE_OK)
+		rc = prepare(j,
+		    "INSERT INTO sqlite_sequence (name, seq)"
+		    " SELECT 'events', ?1 WHERE NOT EXISTS"
+		    " (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
+		    &j->bound_insert);
 	return rc;
 }
 
@@ -256,6 +270,8 @@ journal_db_close(struct journal_db *j)
 	sqlite3_finalize(j->insert);
 	sqlite3_finalize(j->begin);
 	sqlite3_finalize(j->commit);
+	sqlite3_finalize(j->bound_update);
+	sqlite3_finalize(j->bound_insert);
 	if (j->db) {
 		journal_db_rollback(j);
 		sqlite3_wal_checkpoint_v2(j->db, NULL,
@@ -342,6 +358,24 @@ journal_db_commit(struct journal_db *j)
 		return -1;
 	}
 	succeeded(j);
+	return 0;
+}
+
+int
+journal_db_keep_bound(struct journal_db *j, int64_t bound)
+{
+	int rc;
+
+	sqlite3_bind_int64(j->bound_update, 1, bound);
+	rc = step(j->bound_update);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(j->bound_insert, 1, bound);
+		rc = step(j->bound_insert);
+	}
+	if (rc != SQLITE_OK) {
+		failed(j, "keep the bound of ids", rc);
+		return -1;
+	}
 	return 0;
 }
 

@@ -37,6 +37,9 @@ int journal_db_begin(struct journal_db *);
 int journal_db_insert(struct journal_db *, int64_t seq,
     const struct journal_record *, int64_t ts_ms, const char *body);
 int journal_db_commit(struct journal_db *);
+/* In the transaction: no id up to bound is to be used again, which
+ * journal_db_last_seq() reports from then on. */
+int journal_db_keep_bound(struct journal_db *, int64_t bound);
 void journal_db_rollback(struct journal_db *);
 /* SQLite's result code of the last failure (SQLITE_FULL, ...), and its
  * message: "journal <path>: <SQLite's words>". */
