@@ -32,8 +32,7 @@
 #include "topic.h"
 #include "util.h"
 
-#define CHECKPOINT_MS 1000
-#define IDLE_MS       250 /* no request for this long: a quiet moment */
+#define TICK_MS 1000
 
 static int
 sink_publish(void *arg, const char *topic, const void *payload, size_t len,
@@ -45,50 +44,63 @@ sink_publish(void *arg, const char *topic, const void *payload, size_t len,
 }
 
 /*
- * After every loop iteration's I/O: commit what it journaled, and only
- * then let its commands and events out.  A kill -9 can lose a command,
- * never the record of one that was sent.  Even when the journal failed
- * (disk full), the gates are answered: locking residents out helps
- * nobody; the failure is logged.
+ * After every loop iteration's I/O: hand what it journaled to the
+ * journal's thread as one batch.  What waits for that batch leaves when
+ * the thread reports it (on_journal_done); what waits for nothing
+ * leaves now.  The loop never waits for the disk.
  */
 static void
 on_check(uv_check_t *h)
 {
 	struct daemon *d = h->data;
 	struct pipeline *p = &d->pipe;
-	bool committed = true, cork;
 
-	if (p->journal != NULL && journal_commit(p->journal) < 0)
-		committed = false;
+	if (p->journal != NULL)
+		journal_submit(p->journal);
 	log_flush();
-	cork = outbox_pending(p->outbox) > 2;
+	if (outbox_pending(p->outbox) > 0) {
+		outbox_release(p->outbox, d->done_through);
+		mqtt_flush(d->mqtt);
+	}
+}
+
+/*
+ * A batch is committed (or not: a full or broken disk): its commands
+ * leave, then its records go out on <prefix>/events/<kind>.  A kill -9
+ * can lose a command, never the record of one that was sent.  Even when
+ * the journal failed, the gates are answered: locking residents out
+ * helps nobody; the journal logs the failure.
+ */
+static void
+on_journal_done(void *arg, uint64_t ticket, bool committed,
+    const struct journal_row *rows, size_t n)
+{
+	struct daemon *d = arg;
+	char topic[256];
+	bool cork = n + outbox_pending(d->pipe.outbox) > 2;
+	size_t i;
+
+	d->done_through = ticket;
+	/* Ready once the start's record is in the journal (or the journal
+	 * said it cannot be): a kill -9 after READY=1 loses no start. */
+	if (!d->ready) {
+		d->ready = true;
+		notify_send("READY=1");
+	}
 	if (cork)
 		mqtt_cork(d->mqtt, true);
-	outbox_release(p->outbox, p->ticket, committed);
+	outbox_release(d->pipe.outbox, ticket);
+	for (i = 0; committed && i < n; i++) {
+		if (rows[i].json == NULL)
+			continue;
+		snprintf(topic, sizeof(topic), "%s/events/%s",
+		    d->cfg->topic_prefix, rows[i].kind);
+		mqtt_publish(d->mqtt, topic, rows[i].json, rows[i].len, 0,
+		    false);
+	}
 	mqtt_flush(d->mqtt);
 	if (cork)
 		mqtt_cork(d->mqtt, false);
-	p->ticket++;
-}
-
-static void
-wal_sync_work(uv_work_t *w)
-{
-	struct daemon *d = w->data;
-
-	d->wal_sync_errno = fdatasync(d->wal_sync_fd) < 0 ? errno : 0;
-}
-
-static void
-wal_sync_done(uv_work_t *w, int status)
-{
-	struct daemon *d = w->data;
-
-	(void)status;
-	d->wal_syncing = false;
-	if (d->wal_sync_errno != 0 && log_ratelimit(&d->wal_sync_warned_ms))
-		log_warnx("journal: fdatasync: %s",
-		    strerror(d->wal_sync_errno));
 }
 
 static void
@@ -117,83 +129,6 @@ load_journal_state(struct daemon *d)
 	        load_request, st->dedup) < 0)
 		return -1;
 	return 0;
-}
-
-/*
- * One gatewayd per data directory: two would be two writers of the
- * journal (SQLite 3.40's WAL bug) and would knock each other off the
- * broker with the same client id.  No lock, no journal.
- */
-static int
-lock_data_dir(struct daemon *d, bool at_start)
-{
-	const char *dir = d->cfg->data_dir;
-	char path[PATH_MAX];
-	int fd;
-
-	if (d->lock_fd >= 0)
-		return 0;
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		if (at_start)
-			log_warn("mkdir %s", dir);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/gatewayd.lock", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		if (at_start)
-			log_warn("lock %s", path);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK && at_start)
-			fatalx("another gatewayd is running on %s", dir);
-		if (errno == EWOULDBLOCK)
-			log_errx("another gatewayd has taken %s: not opening "
-			         "the journal",
-			    dir);
-		else if (at_start)
-			log_warn("lock %s", path);
-		close(fd);
-		return -1;
-	}
-	/* Kept open, and so locked, until the process ends. */
-	d->lock_fd = fd;
-	return 0;
-}
-
-/*
- * Without a journal (a full or broken disk at boot) the gates are still
- * decided; every half minute we try again.
- */
-static void
-open_journal(struct daemon *d, bool at_start)
-{
-	struct journal *j;
-
-	if (lock_data_dir(d, at_start) < 0)
-		return;
-
-	j = journal_open(d->cfg->data_dir, d->cfg->site,
-	    d->cfg->sync == CONFIG_SYNC_FULL);
-	if (j == NULL)
-		return;
-	d->pipe.journal = j;
-	if (load_journal_state(d) < 0)
-		log_errx("journal: cannot read visitors' entries and recent "
-		         "requests: a visitor may get entries again");
-}
-
-static void
-reopen_journal(struct daemon *d)
-{
-	if (++d->journal_retry_ticks < 30)
-		return;
-	d->journal_retry_ticks = 0;
-	open_journal(d, false);
-	if (d->pipe.journal != NULL)
-		log_info("journal: open again in %s; decisions are journaled",
-		    d->cfg->data_dir);
 }
 
 static bool
@@ -230,34 +165,18 @@ check_clock(struct daemon *d)
 }
 
 /*
- * About once a second: make the WAL durable off the loop, so a power cut
- * loses at most about a second; copy it into the database in a quiet
- * moment, or when it has grown large.  The loop never waits for a flash
- * card's fsync of the WAL here.
+ * About once a second: the clock's state, the aggregates of junk, and
+ * whether access.d is still the directory watched.  The journal's own
+ * timers (fdatasync, checkpoints, retries) run on its thread.
  */
 static void
-on_checkpoint(uv_timer_t *t)
+on_tick(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
-	struct journal *j = d->pipe.journal;
 
 	check_clock(d);
 	pipeline_tick(&d->pipe, now_ms(), false);
 	reload_check(d->reload);
-	if (j == NULL) {
-		reopen_journal(d);
-		return;
-	}
-	if (journal_wants_checkpoint(j,
-	        uv_now(d->loop) - d->last_input >= IDLE_MS))
-		journal_checkpoint(j);
-	if (d->wal_syncing || journal_wal_fd(j) < 0 || d->stopping)
-		return;
-	d->wal_sync_fd = journal_wal_fd(j);
-	d->wal_sync_req.data = d;
-	if (uv_queue_work(d->loop, &d->wal_sync_req, wal_sync_work,
-	        wal_sync_done) == 0)
-		d->wal_syncing = true;
 }
 
 static void
@@ -321,7 +240,6 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 	struct device *dev;
 	struct topic t;
 
-	d->last_input = uv_now(d->loop);
 	if (topic_split(d->cfg->topic_prefix, topic, &t) < 0) {
 		/* log.c escapes what a topic could forge a line with. */
 		log_debug("mqtt: not a device topic: %.80s", topic);
@@ -470,12 +388,16 @@ stop(struct daemon *d, const char *why)
 	pipeline_tick(&d->pipe, now_ms(), true);
 	system_event(d, "stop", why);
 	on_check(&d->commit);
+	/* Everything committed and its commands and records out, then the
+	 * journal closed: before the broker hears we are offline. */
+	journal_stop(d->pipe.journal);
+	d->pipe.journal = NULL;
 	snprintf(topic, sizeof(topic), "%s/gateway/status",
 	    d->cfg->topic_prefix);
 	status_payload(d, status, sizeof(status), "offline");
 	mqtt_stop(d->mqtt, topic, status);
 	close_handle((uv_handle_t *)&d->commit);
-	close_handle((uv_handle_t *)&d->checkpoint);
+	close_handle((uv_handle_t *)&d->tick);
 	close_handle((uv_handle_t *)&d->watchdog);
 	close_handle((uv_handle_t *)&d->sigterm);
 	close_handle((uv_handle_t *)&d->sigint);
@@ -498,7 +420,7 @@ static void
 init_handle_data(struct daemon *d)
 {
 	d->commit.data = d;
-	d->checkpoint.data = d;
+	d->tick.data = d;
 	d->watchdog.data = d;
 	d->sigterm.data = d;
 	d->sigint.data = d;
@@ -559,28 +481,35 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	char will_topic[256], will[192];
 	uint64_t wd_usec;
 
-	/* Reloads and WAL syncs are all the workers do: two are plenty. */
+	struct journal_options jopts = {
+		.data_dir = cfg->data_dir,
+		.site = cfg->site,
+		.sync_full = cfg->sync == CONFIG_SYNC_FULL,
+	};
+
+	/* Reloads and snapshot copies are all the workers do: two are
+	 * plenty (the journal and, later, the buses have threads of their
+	 * own). */
 	setenv("UV_THREADPOOL_SIZE", "2", 0);
 	d.cfg = cfg;
 	d.pipe.cfg = cfg;
 	d.pipe.tables = tables;
-	d.pipe.ticket = 1;
 	d.loop = uv_default_loop();
 	cb.arg = &d;
 	init_handle_data(&d);
 
-	d.lock_fd = -1;
 	d.pipe.state = state_new(cfg->ndevices);
 	d.pipe.outbox = outbox_new(&sinks, cfg->topic_prefix);
 	if (d.pipe.state == NULL || d.pipe.outbox == NULL)
 		fatalx("out of memory");
-	open_journal(&d, true);
+	/* One gatewayd per data_dir: two would be two writers of the
+	 * journal (SQLite 3.40's WAL bug).  The journal says which. */
+	d.pipe.journal = journal_start(d.loop, &jopts, on_journal_done, &d);
 	if (d.pipe.journal == NULL)
-		log_errx("journal: cannot open it in %s: the gates are decided "
-		         "all the same, unjournaled, and visitors' entries "
-		         "used "
-		         "before are not known; retrying every 30 s",
-		    cfg->data_dir);
+		fatalx("cannot start the journal in %s", cfg->data_dir);
+	if (load_journal_state(&d) < 0)
+		log_errx("journal: cannot read visitors' entries and recent "
+		         "requests: a visitor may get entries again");
 	check_clock(&d);
 
 	snprintf(will_topic, sizeof(will_topic), "%s/gateway/status",
@@ -592,9 +521,8 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 
 	uv_check_init(d.loop, &d.commit);
 	uv_check_start(&d.commit, on_check);
-	uv_timer_init(d.loop, &d.checkpoint);
-	uv_timer_start(&d.checkpoint, on_checkpoint, CHECKPOINT_MS,
-	    CHECKPOINT_MS);
+	uv_timer_init(d.loop, &d.tick);
+	uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
 	uv_timer_init(d.loop, &d.watchdog);
 	/* Pinged at half the interval; never a 0 ms timer, which fires once. */
 	if (notify_watchdog_usec(&wd_usec))
@@ -612,18 +540,15 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		fatalx("out of memory");
 
 	started(&d, problems);
-	if (d.pipe.journal != NULL)
-		journal_commit(d.pipe.journal);
+	journal_submit(d.pipe.journal); /* READY=1 when it is reported */
 	mqtt_start(d.mqtt);
 	warn_unreachable(cfg);
-	notify_send("READY=1");
 	log_batch(true);
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	log_batch(false);
 
-	/* Handles are closed; only the journal and memory remain. */
-	journal_close(d.pipe.journal);
+	/* Handles are closed, the journal too (stop()): memory remains. */
 	mqtt_free(d.mqtt);
 	reload_free(d.reload);
 	outbox_free(d.pipe.outbox);

@@ -26,21 +26,14 @@ struct daemon {
 	struct reload *reload;
 
 	uv_check_t commit;
-	uv_timer_t checkpoint;
+	uv_timer_t tick;
 	uv_timer_t watchdog;
 	uv_signal_t sigterm, sigint, sighup;
 	bool stopping;
 
 	uv_work_t snapshot_req;
-	uv_work_t wal_sync_req;
-	int wal_sync_fd;
-	int wal_sync_errno;
-	bool wal_syncing;
-	uint64_t wal_sync_warned_ms;
-
-	uint64_t last_input; /* uv_now() of the last message */
-	unsigned journal_retry_ticks;
-	int lock_fd; /* data_dir/gatewayd.lock, held */
+	uint64_t done_through; /* the last journal batch reported */
+	bool ready;            /* READY=1 sent */
 	bool clock_checked;
 	bool announced_snapshot; /* the status says "snapshot" */
 };

@@ -1,495 +1,1028 @@
 /*
- * journal.c - the SQLite journal (WAL), written by gatewayd alone: SQLite
- * 3.40 has a WAL corruption bug that only two writing connections can
- * trigger (a checkpointing connection is one).  Statements are prepared
- * once; a transaction spans one loop iteration.  The WAL is made durable
- * by an fdatasync about once a second from a worker (journal_wal_fd) and
- * copied into the database when it has grown.
+ * journal.c - the journal thread: batches from the loop, group commit,
+ * ids, the lock on data_dir, retries, the WAL's fdatasync and the
+ * checkpoints, all off the loop.  The loop only appends and submits; what
+ * was committed comes back through a uv_async_t.  The SQLite file itself
+ * is journal_db.c, and only this thread touches it.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
-#include "datetime.h"
 #include "journal.h"
+#include "journal_db.h"
+#include "journal_ids.h"
 #include "log.h"
 #include "util.h"
 
-#define JOURNAL_VERSION 1
+#define RETRY_MS 30000
+#define CHECK_MS 1000
+#define SYNC_MS  1000 /* a power cut loses at most about this much */
+#define IDLE_MS  250  /* no batch for this long: a quiet moment */
 /*
- * A checkpoint stalls the loop (it copies pages and fsyncs the database),
- * so it waits for a quiet moment, unless the WAL grows past the cap.
+ * A checkpoint holds up the commits behind it (it copies pages and
+ * fsyncs the database), so it waits for a quiet moment, unless the WAL
+ * grows past the cap.
  */
 #define CHECKPOINT_IDLE_PAGES 64
 #define CHECKPOINT_MAX_PAGES  4000 /* about 16 MB of WAL */
+/*
+ * Ids are reserved this many at a time (two fsyncs each): a restart
+ * skips what is left of the block, which costs nothing but numbers.
+ */
+#define ID_BLOCK 10000
+/* Batches kept for reuse, and how large their buffers may stay. */
+#define SPARE_BATCHES 2
+#define SPARE_BYTES   (256 * 1024)
 
-struct journal {
-	sqlite3 *db;
-	char *path;
-	char *site;
-	sqlite3_stmt *insert;
-	sqlite3_stmt *begin;
-	sqlite3_stmt *commit;
-	int64_t next_seq;
-	int wal_fd;
-	int wal_pages; /* in the WAL after the last commit */
-	bool tx_lost;  /* the transaction was rolled back mid-way */
-	bool in_tx;
+#define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
+#define NO_STR     UINT32_MAX
 
-	/* A failing disk is logged when it starts, once a minute while it
-	 * lasts, and when it ends: never a line per decision. */
-	bool failing;
-	uint64_t failures;
-	uint64_t warned_ms;
+enum field {
+	F_KIND,
+	F_DEVICE,
+	F_REQUEST,
+	F_DECISION,
+	F_REASON,
+	F_SUBJECT_TYPE,
+	F_SUBJECT_ID,
+	F_HOUSEHOLD,
+	F_DIRECTION,
+	F_BODY, /* the record without its id */
+	F_COUNT
 };
 
-static void
-failed(struct journal *j, const char *what)
+/* Strings back to back, found by offset: one buffer per batch. */
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+struct pending {
+	int64_t ts_ms;
+	uint32_t str[F_COUNT]; /* offsets in the batch's text, or NO_STR */
+	uint32_t body_len;
+	/* The thread's: the record with its id, in the batch's json. */
+	int64_t seq;
+	uint32_t json, json_len;
+};
+
+struct batch {
+	struct batch *next;
+	uint64_t ticket;
+	struct pending *rows;
+	size_t n, cap;
+	struct text text; /* written by the loop */
+	/* The thread's answer. */
+	bool committed;
+	struct text json;
+	struct journal_row *out;
+	size_t nout, capout;
+};
+
+/* A read run on the thread for a caller that waits. */
+struct call {
+	int (*fn)(struct journal_db *, void *);
+	void *arg;
+	int rc;
+	bool done;
+};
+
+enum state { STARTING, RUNNING, REFUSED };
+
+struct journal {
+	/* Set before the thread starts; read-only after. */
+	char *dir, *path, *lock_path, *site;
+	bool full;
+	unsigned retry_ms, check_ms;
+	journal_done_fn *done;
+	void *arg;
+	uv_async_t async;
+	pthread_t thread;
+
+	/* The loop thread's. */
+	struct batch *open;
+	struct batch *spare;
+	size_t nspare;
+	uint64_t submitted; /* the last ticket handed over */
+	size_t waiting;     /* rows appended and not yet reported */
+	uint64_t dropped;
+	uint64_t dropped_warned_ms;
+
+	/* Under mu: what passes between the two. */
+	pthread_mutex_t mu;
+	pthread_cond_t wake;     /* the thread: a batch, a call, stop */
+	pthread_cond_t answered; /* the loop: started, a call done */
+	struct batch *todo, **todo_tail;
+	struct batch *finished, **finished_tail;
+	struct call *call;
+	enum state state;
+	bool stopping;
+
+	/* The journal thread's. */
+	struct journal_db *db;
+	int lock_fd;
+	int64_t next_seq;
+	int64_t bound;      /* ids up to this are reserved (journal.ids) */
+	bool ids_loaded;    /* the bound of an earlier run is known */
+	bool bound_pending; /* a new bound is not in journal.db yet */
+	uint64_t ids_warned_ms;
+	bool open_failed; /* logged; "open again" is due when it opens */
+	bool dirty;       /* committed since the last fdatasync */
+	uint64_t retry_at, synced_at, last_batch_at, checkpoint_at;
+	uint64_t sync_warned_ms;
+};
+
+/* ---- buffers ---- */
+
+static int
+text_reserve(struct text *t, size_t more)
 {
-	j->failures++;
-	if (!j->failing) {
-		j->failing = true;
-		j->warned_ms = 0;
-		(void)log_ratelimit(&j->warned_ms); /* the minute starts */
-		log_errx("journal %s: %s: %s; decisions go on, unjournaled, "
-		         "until it recovers",
-		    j->path, what, sqlite3_errmsg(j->db));
-	} else if (log_ratelimit(&j->warned_ms)) {
-		log_errx("journal %s: still failing (%" PRIu64 " writes "
-		         "lost): %s",
-		    j->path, j->failures, sqlite3_errmsg(j->db));
-	}
+	size_t cap;
+	char *p;
+
+	if (t->cap - t->len >= more)
+		return 0;
+	if (more > NO_STR - 1 - t->len)
+		return -1; /* offsets are 32 bits */
+	cap = t->cap ? t->cap : 1024;
+	while (cap - t->len < more)
+		cap *= 2;
+	p = realloc(t->p, cap);
+	if (p == NULL)
+		return -1;
+	t->p = p;
+	t->cap = cap;
+	return 0;
+}
+
+static const char *
+text_at(const struct text *t, uint32_t off)
+{
+	return off == NO_STR ? NULL : t->p + off;
 }
 
 static void
-succeeded(struct journal *j)
+batch_free(struct batch *b)
 {
-	if (!j->failing)
+	if (b == NULL)
 		return;
-	log_info("journal %s: writing again, after %" PRIu64 " failed "
-	         "writes",
-	    j->path, j->failures);
-	j->failing = false;
-	j->failures = 0;
+	free(b->rows);
+	free(b->text.p);
+	free(b->json.p);
+	free(b->out);
+	free(b);
 }
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS events ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " ts_ms INTEGER NOT NULL,"
-    " kind TEXT NOT NULL,"
-    " device TEXT, request TEXT, decision TEXT, reason TEXT,"
-    " subject_type TEXT, subject_id TEXT, household TEXT,"
-    " direction TEXT,"
-    " body TEXT NOT NULL);"
-    /* No index on ts_ms: every index is pages written per commit, and
-     * the newest rows are found by walking seq backwards. */
-    "DROP INDEX IF EXISTS events_ts;"
-    "CREATE INDEX IF NOT EXISTS events_visitor ON events(subject_id)"
-    " WHERE kind = 'access' AND subject_type = 'visitor'"
-    " AND decision = 'allow' AND direction = 'in';";
+/* ---- the loop's side ---- */
 
-static int
-exec(struct journal *j, const char *sql)
+static struct batch *
+open_batch(struct journal *j)
 {
-	char *err = NULL;
+	struct batch *b = j->open;
 
-	if (sqlite3_exec(j->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		log_errx("journal %s: %s", j->path, err ? err : "?");
-		sqlite3_free(err);
-		return -1;
-	}
-	return 0;
+	if (b != NULL)
+		return b;
+	b = j->spare;
+	if (b != NULL) {
+		j->spare = b->next;
+		j->nspare--;
+	} else
+		b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	b->next = NULL;
+	b->ticket = j->submitted + 1;
+	j->open = b;
+	return b;
 }
 
-static int
-prepare(struct journal *j, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-	        NULL) != SQLITE_OK) {
-		log_errx("journal %s: %s", j->path, sqlite3_errmsg(j->db));
-		return -1;
-	}
-	return 0;
-}
-
-static int64_t
-query_int(struct journal *j, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = 0;
-
-	if (prepare(j, sql, &st) < 0)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-static int
-wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
-{
-	struct journal *j = arg;
-
-	(void)db;
-	(void)name;
-	j->wal_pages = pages;
-	return SQLITE_OK;
-}
-
-/* Ids never go back, even when retention has deleted the newest. */
-static int64_t
-stored_next_seq(struct journal *j)
-{
-	int64_t a, b;
-
-	a = query_int(j, "SELECT max(seq) FROM events");
-	b = query_int(j,
-	    "SELECT seq FROM sqlite_sequence"
-	    " WHERE name = 'events'");
-	if (a < 0 || b < 0)
-		return -1;
-	return (a > b ? a : b) + 1;
-}
-
-/*
- * After a failed statement: SQLite may have rolled the transaction back
- * by itself (SQLITE_FULL, IOERR, NOMEM).  Whatever happened, the next
- * id is the one after what is really stored.
- */
+/* A finished batch is kept for the next, unless it grew large. */
 static void
-recover(struct journal *j)
+recycle(struct journal *j, struct batch *b)
 {
-	int64_t next;
-
-	if (!sqlite3_get_autocommit(j->db))
-		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-	j->in_tx = false;
-	next = stored_next_seq(j);
-	if (next > 0)
-		j->next_seq = next;
+	if (j->nspare >= SPARE_BATCHES ||
+	    b->text.cap + b->json.cap > SPARE_BYTES) {
+		batch_free(b);
+		return;
+	}
+	b->n = 0;
+	b->nout = 0;
+	b->text.len = 0;
+	b->json.len = 0;
+	b->committed = false;
+	b->next = j->spare;
+	j->spare = b;
+	j->nspare++;
 }
 
-struct journal *
-journal_open(const char *data_dir, const char *site, bool full)
+static int
+drop(struct journal *j, const char *why)
 {
-	struct journal *j;
-	int64_t version;
-	char *wal;
+	j->dropped++;
+	if (log_ratelimit(&j->dropped_warned_ms))
+		log_errx("journal: %s: a row is dropped (%" PRIu64 " so far; "
+		         "logged once a minute)",
+		    why, j->dropped);
+	return -1;
+}
 
-	if (mkdir(data_dir, 0750) < 0 && errno != EEXIST) {
-		log_warn("journal: mkdir %s", data_dir);
-		return NULL;
-	}
-	j = calloc(1, sizeof(*j));
-	if (j == NULL || asprintf(&j->path, "%s/journal.db", data_dir) < 0) {
-		free(j);
-		return NULL;
-	}
-	j->site = strdup(site);
-	j->wal_fd = -1;
-	if (sqlite3_open_v2(j->path, &j->db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK) {
-		log_errx("journal %s: %s", j->path,
-		    j->db ? sqlite3_errmsg(j->db) : "out of memory");
-		goto fail;
-	}
-	/* Only gatewayd writes; readers never block it for long.  The
-	 * loop must not wait: a busy journal is a failing one. */
-	sqlite3_busy_timeout(j->db, 10);
-	if (exec(j, "PRAGMA journal_mode = WAL") < 0 ||
-	    exec(j,
-	        full ? "PRAGMA synchronous = FULL" :
-	               "PRAGMA synchronous = NORMAL") < 0 ||
-	    /* The loop's timer checkpoints; never in the middle of a commit. */
-	    exec(j, "PRAGMA wal_autocheckpoint = 0") < 0 ||
-	    /* The writer appends: a small page cache is all it needs. */
-	    exec(j, "PRAGMA cache_size = -1024") < 0 || exec(j, schema) < 0)
-		goto fail;
-	/* Written only when new: a full disk must not stop a start. */
-	version = query_int(j, "PRAGMA user_version");
-	if (version > JOURNAL_VERSION) {
-		log_errx("journal %s: made by a newer gatewayd (version %lld)",
-		    j->path, (long long)version);
-		goto fail;
-	}
-	if (version < JOURNAL_VERSION && exec(j, "PRAGMA user_version = 1") < 0)
-		goto fail;
-	if (prepare(j,
-	        "INSERT INTO events (seq, ts_ms, kind, device, request,"
-	        " decision, reason, subject_type, subject_id, household,"
-	        " direction, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-	        &j->insert) < 0 ||
-	    prepare(j, "BEGIN", &j->begin) < 0 ||
-	    prepare(j, "COMMIT", &j->commit) < 0)
-		goto fail;
+/* The record's columns and its JSON body, copied into the batch. */
+static int
+save_row(struct batch *b, struct pending *p, const struct journal_record *r,
+    json_t *o)
+{
+	const char *v[F_BODY] = {
+		[F_KIND] = r->kind,
+		[F_DEVICE] = r->device,
+		[F_REQUEST] = r->request,
+		[F_DECISION] = r->decision,
+		[F_REASON] = r->reason,
+		[F_SUBJECT_TYPE] = r->subject_type,
+		[F_SUBJECT_ID] = r->subject_id,
+		[F_HOUSEHOLD] = r->household,
+		[F_DIRECTION] = r->direction,
+	};
+	struct text *t = &b->text;
+	size_t need = 256, n, i;
 
-	/* Ids never go back, even when retention has deleted the newest. */
-	j->next_seq = stored_next_seq(j);
-	if (j->next_seq < 0)
-		goto fail;
-	sqlite3_wal_hook(j->db, wal_hook, j);
-	if (asprintf(&wal, "%s-wal", j->path) >= 0) {
-		j->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
-		free(wal);
+	for (i = 0; i < F_BODY; i++)
+		need += v[i] ? strlen(v[i]) + 1 : 0;
+	if (text_reserve(t, need) < 0)
+		return -1;
+	for (i = 0; i < F_BODY; i++) {
+		p->str[i] = NO_STR;
+		if (v[i] == NULL)
+			continue;
+		n = strlen(v[i]) + 1;
+		p->str[i] = (uint32_t)t->len;
+		memcpy(t->p + t->len, v[i], n);
+		t->len += n;
 	}
-	return j;
-fail:
-	journal_close(j);
-	return NULL;
+	/* Dumped straight into the batch; again if it did not fit. */
+	n = json_dumpb(o, t->p + t->len, t->cap - t->len, JSON_FLAGS);
+	if (n == 0)
+		return -1;
+	if (n >= t->cap - t->len) {
+		if (text_reserve(t, n + 1) < 0)
+			return -1;
+		n = json_dumpb(o, t->p + t->len, t->cap - t->len, JSON_FLAGS);
+	}
+	p->str[F_BODY] = (uint32_t)t->len;
+	p->body_len = (uint32_t)n;
+	t->p[t->len + n] = '\0';
+	t->len += n + 1;
+	return 0;
+}
+
+int
+journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
+{
+	struct pending *p, *v;
+	struct batch *b;
+	size_t mark;
+	json_t *o;
+	char why[64];
+	int rc;
+
+	if (j->waiting >= JOURNAL_MAX_WAITING) {
+		snprintf(why, sizeof(why), "%zu rows wait for the disk",
+		    j->waiting);
+		return drop(j, why);
+	}
+	b = open_batch(j);
+	if (b == NULL)
+		return drop(j, "out of memory");
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+
+		v = realloc(b->rows, cap * sizeof(*v));
+		if (v == NULL)
+			return drop(j, "out of memory");
+		b->rows = v;
+		b->cap = cap;
+	}
+	p = &b->rows[b->n];
+	p->ts_ms = ts_ms;
+	mark = b->text.len;
+	o = journal_record_json(r, ts_ms);
+	rc = o != NULL ? save_row(b, p, r, o) : -1;
+	json_decref(o);
+	if (rc < 0) {
+		b->text.len = mark;
+		return drop(j, "out of memory");
+	}
+	b->n++;
+	j->waiting++;
+	return 0;
+}
+
+uint64_t
+journal_ticket(const struct journal *j)
+{
+	return j->open != NULL && j->open->n > 0 ? j->open->ticket :
+	                                           j->submitted;
 }
 
 void
-journal_close(struct journal *j)
+journal_submit(struct journal *j)
 {
-	if (j == NULL)
+	struct batch *b = j->open;
+
+	if (b == NULL || b->n == 0)
 		return;
-	if (j->in_tx)
-		journal_commit(j);
-	sqlite3_finalize(j->insert);
-	sqlite3_finalize(j->begin);
-	sqlite3_finalize(j->commit);
-	if (j->db) {
-		sqlite3_wal_checkpoint_v2(j->db, NULL,
-		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-		sqlite3_close(j->db);
+	j->open = NULL;
+	j->submitted = b->ticket;
+	pthread_mutex_lock(&j->mu);
+	*j->todo_tail = b;
+	j->todo_tail = &b->next;
+	pthread_cond_signal(&j->wake);
+	pthread_mutex_unlock(&j->mu);
+}
+
+/* The finished batches, in ticket order, to the done callback. */
+static void
+deliver(struct journal *j)
+{
+	struct batch *list, *b;
+
+	pthread_mutex_lock(&j->mu);
+	list = j->finished;
+	j->finished = NULL;
+	j->finished_tail = &j->finished;
+	pthread_mutex_unlock(&j->mu);
+	while (list != NULL) {
+		b = list;
+		list = b->next;
+		j->waiting -= b->n;
+		j->done(j->arg, b->ticket, b->committed, b->out, b->nout);
+		recycle(j, b);
 	}
-	if (j->wal_fd >= 0)
-		close(j->wal_fd);
+}
+
+static void
+on_async(uv_async_t *h)
+{
+	deliver(h->data);
+}
+
+/* ---- the journal thread ---- */
+
+/*
+ * One gatewayd per data directory: two would be two writers of the
+ * journal (SQLite 3.40's WAL bug) and would knock each other off the
+ * broker with the same client id.  Held until the journal stops.
+ * 0, -1 (err says why), or -2: another process holds it.
+ */
+static int
+lock_dir(struct journal *j, char *err, size_t size)
+{
+	char ebuf[96];
+	int fd, e;
+
+	if (j->lock_fd >= 0)
+		return 0;
+	if (mkdir(j->dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, size, "journal: mkdir %s: %s", j->dir,
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		snprintf(err, size, "journal: lock %s: %s", j->lock_path,
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK) {
+			snprintf(err, size,
+			    "another gatewayd has taken %s: not opening the "
+			    "journal",
+			    j->dir);
+			return -2;
+		}
+		snprintf(err, size, "journal: lock %s: %s", j->lock_path,
+		    strerror_r(e, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	j->lock_fd = fd;
+	return 0;
+}
+
+/*
+ * The first time: any id up to the bound in journal.ids may have been
+ * handed out by an earlier run, even if journal.db lost it.  Later opens
+ * (in this run) know better: next_seq.  0 or -1 (err says why).
+ */
+static int
+load_ids(struct journal *j, char *err, size_t size)
+{
+	int64_t bound;
+	int rc;
+
+	if (j->ids_loaded)
+		return 0;
+	rc = journal_ids_read(j->dir, &bound, err, size);
+	if (rc == -1)
+		return -1;
+	if (rc == -2)
+		log_errx("%s", err);
+	if (bound + 1 > j->next_seq)
+		j->next_seq = bound + 1;
+	j->ids_loaded = true;
+	return 0;
+}
+
+/* 0, -1 (err says why) or -2 (another gatewayd, see lock_dir). */
+static int
+open_db(struct journal *j, char *err, size_t size)
+{
+	int64_t last;
+	int rc;
+
+	rc = lock_dir(j, err, size);
+	if (rc < 0)
+		return rc;
+	j->db = journal_db_open(j->path, j->full, &rc, err, size);
+	if (j->db == NULL)
+		return -1;
+	last = journal_db_last_seq(j->db);
+	if (last < 0)
+		snprintf(err, size, "%s", journal_db_errmsg(j->db));
+	if (last < 0 || load_ids(j, err, size) < 0) {
+		journal_db_close(j->db);
+		j->db = NULL;
+		return -1;
+	}
+	/* Ids never go back, even when retention has deleted the newest
+	 * (journal_db_last_seq knows the highest ever stored). */
+	if (last + 1 > j->next_seq)
+		j->next_seq = last + 1;
+	return 0;
+}
+
+/*
+ * Without a journal (a full or broken disk at boot) the gates are still
+ * decided; the thread tries again every retry_ms, and says so when it
+ * starts failing and when it opens again, not at every try.
+ */
+static int
+try_open(struct journal *j, bool at_start)
+{
+	char err[400];
+	int rc;
+
+	rc = open_db(j, err, sizeof(err));
+	j->retry_at = mono_ms() + j->retry_ms;
+	if (rc == 0) {
+		if (j->open_failed)
+			log_info("journal: open again in %s; decisions are "
+			         "journaled",
+			    j->dir);
+		j->open_failed = false;
+		return 0;
+	}
+	if (rc == -2 && at_start) {
+		log_errx("another gatewayd is running on %s", j->dir);
+		return -2;
+	}
+	if (j->open_failed)
+		return -1;
+	j->open_failed = true;
+	log_errx("%s", err);
+	log_errx("journal: cannot open it in %s: the gates are decided all "
+	         "the same, unjournaled%s; retrying every %g s",
+	    j->dir,
+	    at_start ? ", and visitors' entries used before are not known" : "",
+	    j->retry_ms / 1000.0);
+	return -1;
+}
+
+/* The record with its id in the batch's json, as stored and published. */
+static int
+compose(struct journal *j, struct batch *b, struct pending *p)
+{
+	char prefix[128];
+	struct text *t = &b->json;
+	int n;
+
+	n = journal_id_prefix(prefix, sizeof(prefix), j->site, p->seq);
+	if (n < 0 || text_reserve(t, (size_t)n + p->body_len) < 0)
+		return -1;
+	p->json = (uint32_t)t->len;
+	p->json_len = (uint32_t)n + p->body_len - 1;
+	memcpy(t->p + t->len, prefix, (size_t)n);
+	/* The body without its '{', and with its NUL. */
+	memcpy(t->p + t->len + n, b->text.p + p->str[F_BODY] + 1, p->body_len);
+	t->len += (size_t)n + p->body_len;
+	return 0;
+}
+
+static void
+pending_record(const struct batch *b, const struct pending *p,
+    struct journal_record *r)
+{
+	const struct text *t = &b->text;
+
+	r->kind = text_at(t, p->str[F_KIND]);
+	r->device = text_at(t, p->str[F_DEVICE]);
+	r->request = text_at(t, p->str[F_REQUEST]);
+	r->decision = text_at(t, p->str[F_DECISION]);
+	r->reason = text_at(t, p->str[F_REASON]);
+	r->subject_type = text_at(t, p->str[F_SUBJECT_TYPE]);
+	r->subject_id = text_at(t, p->str[F_SUBJECT_ID]);
+	r->household = text_at(t, p->str[F_HOUSEHOLD]);
+	r->direction = text_at(t, p->str[F_DIRECTION]);
+	r->extra = NULL;
+}
+
+/*
+ * Ids for n more rows, reserved on disk before any is used: a power cut
+ * may lose the rows, never the knowledge that their ids were given out.
+ * 0 or -1.
+ */
+static int
+reserve_ids(struct journal *j, size_t n)
+{
+	int64_t need = j->next_seq + (int64_t)n - 1;
+	char err[400];
+
+	if (need <= j->bound)
+		return 0;
+	if (journal_ids_write(j->dir, need + ID_BLOCK, err, sizeof(err)) < 0) {
+		if (log_ratelimit(&j->ids_warned_ms))
+			log_errx("%s; decisions go on, unjournaled", err);
+		return -1;
+	}
+	j->bound = need + ID_BLOCK;
+	j->bound_pending = true;
+	return 0;
+}
+
+/* Every row of every batch in one transaction (group commit).  0 or -1. */
+static int
+write_rows(struct journal *j, struct batch *list)
+{
+	struct journal_record r;
+	struct pending *p;
+	struct batch *b;
+	size_t i, n = 0;
+
+	for (b = list; b != NULL; b = b->next)
+		n += b->n;
+	if (reserve_ids(j, n) < 0 || journal_db_begin(j->db) < 0)
+		return -1;
+	/* The bound in journal.db too, for whoever copies only the file. */
+	if (j->bound_pending && journal_db_keep_bound(j->db, j->bound) < 0)
+		goto fail;
+	for (b = list; b != NULL; b = b->next) {
+		b->json.len = 0;
+		for (i = 0; i < b->n; i++) {
+			p = &b->rows[i];
+			/* Taken even if the transaction fails: an id is
+			 * never given twice. */
+			p->seq = j->next_seq++;
+			if (compose(j, b, p) < 0) {
+				log_errx("journal: out of memory");
+				goto fail;
+			}
+			pending_record(b, p, &r);
+			if (journal_db_insert(j->db, p->seq, &r, p->ts_ms,
+			        b->json.p + p->json) < 0)
+				goto fail;
+		}
+	}
+	if (journal_db_commit(j->db) < 0)
+		goto fail;
+	j->dirty = true;
+	j->bound_pending = false;
+	return 0;
+fail:
+	/* A failed statement costs the whole transaction. */
+	journal_db_rollback(j->db);
+	return -1;
+}
+
+/* The answer the loop reads: the rows, with their JSON if committed. */
+static void
+answer(struct batch *b, bool committed)
+{
+	struct journal_row *out;
+	struct pending *p;
+	size_t i;
+
+	b->committed = committed;
+	b->nout = 0;
+	if (b->capout < b->n) {
+		out = realloc(b->out, b->n * sizeof(*out));
+		if (out == NULL) {
+			log_errx("journal: out of memory: %zu rows reported "
+			         "without their records",
+			    b->n);
+			return;
+		}
+		b->out = out;
+		b->capout = b->n;
+	}
+	for (i = 0; i < b->n; i++) {
+		p = &b->rows[i];
+		out = &b->out[b->nout++];
+		out->kind = text_at(&b->text, p->str[F_KIND]);
+		out->json = committed ? b->json.p + p->json : NULL;
+		out->len = committed ? p->json_len : 0;
+		out->seq = committed ? p->seq : 0;
+	}
+}
+
+static void
+commit_batches(struct journal *j, struct batch *list)
+{
+	struct batch *b;
+	bool ok;
+
+	ok = j->db != NULL && write_rows(j, list) == 0;
+	for (b = list; b != NULL; b = b->next)
+		answer(b, ok);
+}
+
+static void
+post(struct journal *j, struct batch *list)
+{
+	struct batch *last = list;
+
+	while (last->next != NULL)
+		last = last->next;
+	pthread_mutex_lock(&j->mu);
+	*j->finished_tail = list;
+	j->finished_tail = &last->next;
+	pthread_mutex_unlock(&j->mu);
+	uv_async_send(&j->async);
+}
+
+static void
+sync_wal(struct journal *j, uint64_t now)
+{
+	int fd = journal_db_wal_fd(j->db);
+
+	j->synced_at = now;
+	if (fd < 0)
+		return;
+	if (fdatasync(fd) < 0) {
+		if (log_ratelimit(&j->sync_warned_ms))
+			log_warn("journal %s-wal: fdatasync", j->path);
+		return;
+	}
+	j->dirty = false;
+}
+
+static bool
+wants_checkpoint(const struct journal *j, uint64_t now)
+{
+	int pages = journal_db_wal_pages(j->db);
+
+	if (now < j->checkpoint_at)
+		return false;
+	return pages >= CHECKPOINT_MAX_PAGES ||
+	    (pages >= CHECKPOINT_IDLE_PAGES &&
+	        now - j->last_batch_at >= IDLE_MS);
+}
+
+static void
+checkpoint(struct journal *j, uint64_t now)
+{
+	if (journal_db_checkpoint(j->db) < 0) {
+		/* Not again at once: a busy loop helps no disk. */
+		j->checkpoint_at = now + j->check_ms;
+		return;
+	}
+	/* A checkpoint syncs the WAL before it copies it. */
+	j->dirty = false;
+}
+
+/* What is due: a retry, an fdatasync of the WAL, a checkpoint. */
+static void
+timers(struct journal *j)
+{
+	uint64_t now = mono_ms();
+
+	if (j->db == NULL) {
+		if (now >= j->retry_at)
+			try_open(j, false);
+		return;
+	}
+	if (wants_checkpoint(j, now))
+		checkpoint(j, now);
+	if (!j->full && j->dirty && now - j->synced_at >= SYNC_MS)
+		sync_wal(j, now);
+}
+
+static uint64_t
+min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* When timers() next has something to do, at the latest in check_ms. */
+static uint64_t
+next_wake(const struct journal *j)
+{
+	uint64_t now = mono_ms(), t = now + j->check_ms;
+
+	if (j->db == NULL)
+		return min_u64(t, j->retry_at);
+	if (!j->full && j->dirty)
+		t = min_u64(t, j->synced_at + SYNC_MS);
+	if (journal_db_wal_pages(j->db) >= CHECKPOINT_IDLE_PAGES)
+		t = min_u64(t,
+		    j->last_batch_at + IDLE_MS > j->checkpoint_at ?
+		        j->last_batch_at + IDLE_MS :
+		        j->checkpoint_at);
+	return t;
+}
+
+static void
+wait_until(struct journal *j, uint64_t at_ms)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(at_ms / 1000),
+		.tv_nsec = (long)(at_ms % 1000) * 1000000,
+	};
+
+	/* A timeout or a spurious wake-up: the caller looks again. */
+	(void)pthread_cond_timedwait(&j->wake, &j->mu, &ts);
+}
+
+static void *
+run(void *arg)
+{
+	struct journal *j = arg;
+	struct batch *list;
+	struct call *c;
+	int rc;
+
+	rc = try_open(j, true);
+	pthread_mutex_lock(&j->mu);
+	j->state = rc == -2 ? REFUSED : RUNNING;
+	pthread_cond_broadcast(&j->answered);
+	if (rc == -2) {
+		pthread_mutex_unlock(&j->mu);
+		return NULL;
+	}
+	for (;;) {
+		c = j->call;
+		if (c != NULL && !c->done) {
+			pthread_mutex_unlock(&j->mu);
+			c->rc = j->db != NULL ? c->fn(j->db, c->arg) : -1;
+			pthread_mutex_lock(&j->mu);
+			c->done = true;
+			pthread_cond_broadcast(&j->answered);
+			continue;
+		}
+		/* Every batch waiting: one transaction for them all. */
+		list = j->todo;
+		j->todo = NULL;
+		j->todo_tail = &j->todo;
+		if (list == NULL && j->stopping)
+			break;
+		pthread_mutex_unlock(&j->mu);
+		if (list != NULL) {
+			j->last_batch_at = mono_ms();
+			commit_batches(j, list);
+			post(j, list);
+		}
+		timers(j);
+		pthread_mutex_lock(&j->mu);
+		if (list == NULL && j->todo == NULL &&
+		    (j->call == NULL || j->call->done) && !j->stopping)
+			wait_until(j, next_wake(j));
+	}
+	pthread_mutex_unlock(&j->mu);
+	/* Closing checkpoints the whole WAL into the database. */
+	journal_db_close(j->db);
+	j->db = NULL;
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
+	j->lock_fd = -1;
+	return NULL;
+}
+
+/* ---- start, stop, reads ---- */
+
+static void
+journal_free(struct journal *j)
+{
+	struct batch *b;
+
+	batch_free(j->open);
+	while (j->spare != NULL) {
+		b = j->spare;
+		j->spare = b->next;
+		batch_free(b);
+	}
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->wake);
+	pthread_cond_destroy(&j->answered);
+	free(j->dir);
 	free(j->path);
+	free(j->lock_path);
 	free(j->site);
 	free(j);
 }
 
 static void
-set_str(json_t *o, const char *key, const char *v)
+on_closed(uv_handle_t *h)
 {
-	if (v != NULL)
-		json_object_set_new(o, key, json_string(v));
-}
-
-static json_t *
-record_json(const struct journal *j, const struct journal_record *r,
-    int64_t seq, int64_t ts_ms)
-{
-	char id[128], ts[40];
-	json_t *o, *s;
-
-	snprintf(id, sizeof(id), "%s:%lld", j->site, (long long)seq);
-	datetime_format_rfc3339(ts_ms, ts, sizeof(ts));
-	o = json_object();
-	set_str(o, "id", id);
-	set_str(o, "ts", ts);
-	set_str(o, "kind", r->kind);
-	set_str(o, "device", r->device);
-	if (r->subject_type) {
-		s = json_object();
-		set_str(s, "type", r->subject_type);
-		set_str(s, "id", r->subject_id);
-		set_str(s, "household", r->household);
-		json_object_set_new(o, "subject", s);
-	}
-	set_str(o, "decision", r->decision);
-	set_str(o, "reason", r->reason);
-	set_str(o, "request", r->request);
-	set_str(o, "direction", r->direction);
-	if (r->extra)
-		json_object_update(o, r->extra);
-	return o;
+	journal_free(h->data);
 }
 
 static void
-bind_text(sqlite3_stmt *st, int i, const char *v)
+stop_thread(struct journal *j)
 {
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
+	pthread_mutex_lock(&j->mu);
+	j->stopping = true;
+	pthread_cond_signal(&j->wake);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->thread, NULL);
 }
 
-int
-journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms,
-    char **json)
+static int
+init_sync(struct journal *j)
 {
-	sqlite3_stmt *st = j->insert;
-	json_t *o;
-	char *body;
+	pthread_condattr_t attr;
 	int rc;
 
-	if (json)
-		*json = NULL;
-	if (!j->in_tx) {
-		rc = sqlite3_step(j->begin);
-		sqlite3_reset(j->begin);
-		if (rc != SQLITE_DONE) {
-			failed(j, "begin");
-			return -1;
-		}
-		j->in_tx = true;
-	}
-	o = record_json(j, r, j->next_seq, ts_ms);
-	body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	if (body == NULL)
+	if (pthread_condattr_init(&attr) != 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, j->next_seq);
-	sqlite3_bind_int64(st, 2, ts_ms);
-	bind_text(st, 3, r->kind);
-	bind_text(st, 4, r->device);
-	bind_text(st, 5, r->request);
-	bind_text(st, 6, r->decision);
-	bind_text(st, 7, r->reason);
-	bind_text(st, 8, r->subject_type);
-	bind_text(st, 9, r->subject_id);
-	bind_text(st, 10, r->household);
-	bind_text(st, 11, r->direction);
-	bind_text(st, 12, body);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		failed(j, "insert");
-		free(body);
-		/* The rows before this one in the transaction are dropped
-		 * too: the commit reports it, so that their records are not
-		 * published (daemon.c). */
-		recover(j);
-		j->tx_lost = true;
+	/* Timers on the monotonic clock: a clock step must not stall them. */
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&j->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (rc != 0)
+		return -1;
+	if (pthread_cond_init(&j->answered, NULL) != 0) {
+		pthread_cond_destroy(&j->wake);
 		return -1;
 	}
-	j->next_seq++;
-	if (json)
-		*json = body;
-	else
-		free(body);
-	return 0;
-}
-
-int
-journal_commit(struct journal *j)
-{
-	int rc;
-
-	if (j->tx_lost) {
-		j->tx_lost = false;
-		if (j->in_tx)
-			recover(j);
-		return -1;
-	}
-	if (!j->in_tx)
-		return 0;
-	rc = sqlite3_step(j->commit);
-	sqlite3_reset(j->commit);
-	if (rc != SQLITE_DONE) {
-		failed(j, "commit");
-		/* Its rows are gone, so their ids are free again: nothing
-		 * with those ids has been published (daemon.c). */
-		recover(j);
-		return -1;
-	}
-	j->in_tx = false;
-	succeeded(j);
-	return 0;
-}
-
-int
-journal_checkpoint(struct journal *j)
-{
-	int rc;
-
-	if (j->in_tx && journal_commit(j) < 0)
-		return -1;
-	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-	    NULL, NULL);
-	if (rc == SQLITE_OK)
-		j->wal_pages = 0;
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-		failed(j, "checkpoint");
+	if (pthread_mutex_init(&j->mu, NULL) != 0) {
+		pthread_cond_destroy(&j->wake);
+		pthread_cond_destroy(&j->answered);
 		return -1;
 	}
 	return 0;
 }
 
-bool
-journal_wants_checkpoint(const struct journal *j, bool idle)
+struct journal *
+journal_start(uv_loop_t *loop, const struct journal_options *o,
+    journal_done_fn *done, void *arg)
 {
-	return j->wal_pages >=
-	    (idle ? CHECKPOINT_IDLE_PAGES : CHECKPOINT_MAX_PAGES);
+	struct journal *j;
+	char ebuf[96];
+	int rc;
+
+	/* The site goes into ids unescaped (journal_id_prefix). */
+	if (o->site[0] == '\0' ||
+	    o->site[strspn(o->site,
+	        "abcdefghijklmnopqrstuvwxyz0123456789_-")]) {
+		log_errx("journal: site %s: only a-z, 0-9, _ and -", o->site);
+		return NULL;
+	}
+	j = calloc(1, sizeof(*j));
+	if (j == NULL || init_sync(j) < 0) {
+		free(j);
+		log_errx("journal: out of memory");
+		return NULL;
+	}
+	j->dir = strdup(o->data_dir);
+	j->site = strdup(o->site);
+	if (asprintf(&j->path, "%s/journal.db", o->data_dir) < 0)
+		j->path = NULL;
+	if (asprintf(&j->lock_path, "%s/gatewayd.lock", o->data_dir) < 0)
+		j->lock_path = NULL;
+	if (j->dir == NULL || j->site == NULL || j->path == NULL ||
+	    j->lock_path == NULL) {
+		log_errx("journal: out of memory");
+		journal_free(j);
+		return NULL;
+	}
+	j->full = o->sync_full;
+	j->retry_ms = o->retry_ms ? o->retry_ms : RETRY_MS;
+	j->check_ms = o->check_ms ? o->check_ms : CHECK_MS;
+	j->done = done;
+	j->arg = arg;
+	j->lock_fd = -1;
+	j->next_seq = 1;
+	j->todo_tail = &j->todo;
+	j->finished_tail = &j->finished;
+	j->state = STARTING;
+
+	rc = pthread_create(&j->thread, NULL, run, j);
+	if (rc != 0) {
+		log_errx("journal: cannot start its thread: %s",
+		    strerror_r(rc, ebuf, sizeof(ebuf)));
+		journal_free(j);
+		return NULL;
+	}
+	/* The first open is waited for: a held lock ends the start. */
+	pthread_mutex_lock(&j->mu);
+	while (j->state == STARTING)
+		pthread_cond_wait(&j->answered, &j->mu);
+	pthread_mutex_unlock(&j->mu);
+	if (j->state == REFUSED) {
+		pthread_join(j->thread, NULL);
+		journal_free(j);
+		return NULL;
+	}
+	/* The thread posts results only for batches, which come later. */
+	j->async.data = j;
+	rc = uv_async_init(loop, &j->async, on_async);
+	if (rc < 0) {
+		log_errx("journal: %s", uv_strerror(rc));
+		stop_thread(j);
+		journal_free(j);
+		return NULL;
+	}
+	return j;
 }
 
-int
-journal_wal_fd(const struct journal *j)
+void
+journal_stop(struct journal *j)
 {
-	return j->wal_fd;
+	if (j == NULL)
+		return;
+	journal_submit(j);
+	stop_thread(j);
+	deliver(j);
+	uv_close((uv_handle_t *)&j->async, on_closed);
+}
+
+/* Run fn on the journal thread and wait for it. */
+static int
+call(struct journal *j, int (*fn)(struct journal_db *, void *), void *arg)
+{
+	struct call c = { .fn = fn, .arg = arg, .rc = -1 };
+
+	pthread_mutex_lock(&j->mu);
+	j->call = &c;
+	pthread_cond_signal(&j->wake);
+	while (!c.done)
+		pthread_cond_wait(&j->answered, &j->mu);
+	j->call = NULL;
+	pthread_mutex_unlock(&j->mu);
+	return c.rc;
+}
+
+struct visitors_call {
+	void (*cb)(void *, const char *, unsigned);
+	void *arg;
+};
+
+static int
+call_visitors(struct journal_db *db, void *arg)
+{
+	struct visitors_call *c = arg;
+
+	return journal_db_visitor_entries(db, c->cb, c->arg);
 }
 
 int
 journal_visitor_entries(struct journal *j,
     void (*cb)(void *, const char *, unsigned), void *arg)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct visitors_call c = { .cb = cb, .arg = arg };
 
-	if (prepare(j,
-	        "SELECT subject_id, count(*) FROM events"
-	        " WHERE kind = 'access' AND subject_type = 'visitor'"
-	        " AND decision = 'allow' AND direction = 'in'"
-	        " GROUP BY subject_id",
-	        &st) < 0)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		cb(arg, (const char *)sqlite3_column_text(st, 0),
-		    (unsigned)sqlite3_column_int(st, 1));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return call(j, call_visitors, &c);
+}
+
+struct requests_call {
+	int64_t since_ms;
+	void (*cb)(void *, const char *, const char *, int64_t);
+	void *arg;
+};
+
+static int
+call_requests(struct journal_db *db, void *arg)
+{
+	struct requests_call *c = arg;
+
+	return journal_db_recent_requests(db, c->since_ms, c->cb, c->arg);
 }
 
 int
 journal_recent_requests(struct journal *j, int64_t since_ms,
     void (*cb)(void *, const char *, const char *, int64_t), void *arg)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct requests_call c = { .since_ms = since_ms, .cb = cb, .arg = arg };
 
-	int64_t ts;
-
-	/*
-	 * Newest first, until rows are well before the window: times follow
-	 * seq except when the clock was stepped, hence the hour of slack.
-	 * A rejected request was never acted on: a corrected resend with
-	 * the same id must still be decided.
-	 */
-	if (prepare(j,
-	        "SELECT device, request, ts_ms, decision FROM events"
-	        " ORDER BY seq DESC",
-	        &st) < 0)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ts = sqlite3_column_int64(st, 2);
-		if (ts < since_ms - 3600 * 1000) {
-			rc = SQLITE_DONE;
-			break;
-		}
-		if (ts < since_ms ||
-		    sqlite3_column_type(st, 0) == SQLITE_NULL ||
-		    sqlite3_column_type(st, 1) == SQLITE_NULL ||
-		    (sqlite3_column_type(st, 3) == SQLITE_TEXT &&
-		        strcmp((const char *)sqlite3_column_text(st, 3),
-		            "rejected") == 0))
-			continue;
-		cb(arg, (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1), ts);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return call(j, call_requests, &c);
 }

@@ -1,15 +1,25 @@
 /*
- * journal.h - the one writer of the SQLite journal: every decision, event
- * and state change, in id order.  Rows written in one loop iteration share
- * one transaction; journal_commit() ends it before any command goes out.
+ * journal.h - the journal on a thread of its own.  The loop hands it
+ * rows in batches, one per loop iteration, and is told on the loop what
+ * was committed; the thread owns the one SQLite connection, the lock on
+ * data_dir, the ids, and every commit, fsync and checkpoint.  The loop
+ * waits for the disk only at start (journal_start and the reads) and at
+ * stop.
+ *
+ * Commit-then-act: an action that must not leave before the rows
+ * journaled so far are committed takes journal_ticket() when it is
+ * queued and leaves when that ticket is reported done (committed or not:
+ * the gates are answered even when the disk fails).
  */
 #ifndef JOURNAL_H
 #define JOURNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
+#include <uv.h>
 
 struct journal;
 
@@ -27,37 +37,83 @@ struct journal_record {
 	json_t *extra;         /* more members for the record, or NULL */
 };
 
-/*
- * Open (creating if needed) data_dir/journal.db.  site makes the ids
- * "<site>:<seq>"; full selects synchronous=FULL over NORMAL.
- */
-struct journal *journal_open(const char *data_dir, const char *site, bool full);
-void journal_close(struct journal *);
+struct journal_options {
+	const char *data_dir; /* journal.db, gatewayd.lock; made if missing */
+	const char *site;     /* ids are "<site>:<seq>"; [a-z0-9_-] */
+	bool sync_full;       /* synchronous=FULL: a power cut loses nothing */
+	/* 0 for the defaults; tests shorten them. */
+	unsigned retry_ms; /* between attempts to open the journal (30 s) */
+	unsigned check_ms; /* between checks of the file and disk (1 s) */
+};
+
+/* A row of a finished batch. */
+struct journal_row {
+	const char *kind;
+	const char *json; /* the record as stored, with its id; NULL if
+	                     not committed */
+	size_t len;
+	int64_t seq; /* the number in its id; 0 if not committed */
+};
 
 /*
- * Append a row (in the open transaction, opening one if needed).  The
- * record as JSON (DESIGN §4.4) is returned in *json for the caller to
- * publish and free, when json is not NULL.  0 or -1.
+ * A batch is finished: called on the loop thread, once per ticket, in
+ * ticket order.  rows[] are valid during the call only; they are the
+ * batch's rows in the order appended, and may be preceded by records the
+ * journal wrote itself (kind "system": a gap, a replaced file).  When
+ * committed is false, none of the batch's rows is in the journal and
+ * their json is NULL.
  */
+typedef void journal_done_fn(void *arg, uint64_t ticket, bool committed,
+    const struct journal_row *rows, size_t n);
+
+/*
+ * Start the journal thread, which locks data_dir/gatewayd.lock (one
+ * gatewayd per data_dir) and opens, creating it, data_dir/journal.db;
+ * the caller waits for that.  NULL if another process holds the lock
+ * (logged: "another gatewayd is running on ...") or on a failure to
+ * start a thread: the daemon should exit.  If the journal cannot be
+ * opened (a full or broken disk at boot), the journal is returned all
+ * the same: batches are reported not committed, and the thread tries
+ * again every retry_ms, logging when it fails and when it recovers.
+ */
+struct journal *journal_start(uv_loop_t *, const struct journal_options *,
+    journal_done_fn *, void *arg);
+
+/*
+ * Add a row to the open batch; its JSON is built here, its id on the
+ * thread.  -1 if the row cannot wait (JOURNAL_MAX_WAITING rows appended
+ * and not yet reported, or no memory): it is dropped, counted and
+ * logged.  0 otherwise.  Loop thread only.
+ */
+#define JOURNAL_MAX_WAITING 8192
 int journal_append(struct journal *, const struct journal_record *,
-    int64_t ts_ms, char **json);
-/* Commit the open transaction, if any.  0 or -1. */
-int journal_commit(struct journal *);
-/* Copy the WAL into the database (a passive checkpoint). */
-int journal_checkpoint(struct journal *);
-/* Is a checkpoint due: idle, requests have paused for a moment. */
-bool journal_wants_checkpoint(const struct journal *, bool idle);
+    int64_t ts_ms);
 /*
- * The WAL file, opened read-only, for fdatasync() on another thread: what
- * bounds a power cut's loss to about a second without stalling the loop
- * on a flash card's fsync.  -1 if there is none.
+ * The ticket that covers every row appended so far: the open batch's if
+ * it has rows, else the last submitted one (0 before any).  An action
+ * queued now waits until this ticket is reported done.
  */
-int journal_wal_fd(const struct journal *);
+uint64_t journal_ticket(const struct journal *);
+/* Hand the open batch to the thread; nothing if it is empty.  Once per
+ * loop iteration (a uv_check_t), so that one iteration is one batch. */
+void journal_submit(struct journal *);
+/*
+ * Submit what is open, let the thread commit everything, checkpoint the
+ * WAL into the database (TRUNCATE), close it and end.  The done
+ * callbacks of every batch not yet reported run before it returns, on
+ * the caller's thread.  The journal is freed once its uv_async_t is
+ * closed: the loop must run at least once more.  Loop thread; not from
+ * a done callback.
+ */
+void journal_stop(struct journal *);
 
-/* Entries each visitor has used: one call per visitor with any. */
+/*
+ * Start-up state: run on the journal's thread while the caller waits
+ * (cb runs on that thread meanwhile).  -1 if the journal is not open or
+ * the read failed.
+ */
 int journal_visitor_entries(struct journal *,
     void (*cb)(void *, const char *visitor, unsigned n), void *arg);
-/* Requests journaled since since_ms, newest first. */
 int journal_recent_requests(struct journal *, int64_t since_ms,
     void (*cb)(void *, const char *device, const char *request, int64_t ts_ms),
     void *arg);

@@ -1,6 +1,8 @@
 /*
  * log.c - stderr logging for a daemon under systemd (journald adds the
  * time and takes the "<N>" prefix as the priority) or on a console.
+ * Any thread may log: each line is one stdio call, and stdio locks the
+ * stream, so lines never interleave.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,7 +17,12 @@
 
 static int log_verbose;
 static bool log_journal; /* stderr is connected to journald */
-static bool log_batching;
+/*
+ * Per thread: the loop batches its lines and flushes once an iteration;
+ * another thread (the journal's) has no such flush, so its lines go out
+ * as they are written.
+ */
+static _Thread_local bool log_batching;
 static char log_buf[65536];
 
 void
@@ -111,10 +118,12 @@ log_warnx(const char *fmt, ...)
 void
 log_warn(const char *fmt, ...)
 {
-	char suffix[128];
+	char suffix[128], ebuf[96];
 	va_list ap;
 
-	snprintf(suffix, sizeof(suffix), ": %s", strerror(errno));
+	/* strerror_r: strerror's buffer is shared between threads. */
+	snprintf(suffix, sizeof(suffix), ": %s",
+	    strerror_r(errno, ebuf, sizeof(ebuf)));
 	va_start(ap, fmt);
 	vlog(4, fmt, ap, suffix);
 	va_end(ap);
@@ -144,12 +153,11 @@ fatalx(const char *fmt, ...)
 bool
 log_ratelimit(uint64_t *last_ms)
 {
-	struct timespec ts;
 	uint64_t now;
 
-	/* Monotonic: a clock stepped back must not silence warnings. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+	/* Monotonic: a clock stepped back must not silence warnings.  Never
+	 * 0, which means "not yet". */
+	now = mono_ms() + 1;
 	if (*last_ms != 0 && now - *last_ms < 60000)
 		return false;
 	*last_ms = now;

@@ -22,7 +22,9 @@ void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 /*
  * While batching, lines wait in stdio's buffer until log_flush(): the
  * loop flushes once an iteration, so a burst of decisions costs one
- * write, not one per line.
+ * write, not one per line.  Batching is set for the calling thread only;
+ * other threads' lines are flushed as they are written.  Logging is safe
+ * from any thread; log_ratelimit's *last belongs to one thread.
  */
 void log_batch(bool);
 void log_flush(void);

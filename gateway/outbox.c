@@ -19,7 +19,6 @@
 
 enum action_kind {
 	ACTION_PUBLISH = 1,
-	ACTION_RECORD,
 	ACTION_COMMAND, /* for a bus: encoded on the bus's thread */
 	ACTION_WAKE,
 };
@@ -27,7 +26,7 @@ enum action_kind {
 struct action {
 	enum action_kind kind;
 	uint64_t ticket;
-	char *topic; /* PUBLISH, RECORD: topic, NUL, payload */
+	char *topic; /* PUBLISH: topic, NUL, payload */
 	char *payload;
 	size_t len;
 	int qos;
@@ -169,17 +168,6 @@ outbox_publish(struct outbox *o, uint64_t ticket, const char *topic,
 }
 
 void
-outbox_record(struct outbox *o, uint64_t ticket, const char *kind,
-    const char *json, size_t len)
-{
-	char topic[TOPIC_LEN];
-
-	snprintf(topic, sizeof(topic), "%s/events/%s", o->prefix, kind);
-	queue_publish(o, ACTION_RECORD, ticket, topic, json, len, 0, false,
-	    false);
-}
-
-void
 outbox_wake(struct outbox *o, uint64_t ticket, unsigned sink)
 {
 	struct action *a = push(o, ACTION_WAKE, ticket);
@@ -301,13 +289,9 @@ outbox_command_now(struct outbox *o, const struct device *dev,
 }
 
 static void
-act(struct outbox *o, struct action *a, bool committed)
+act(struct outbox *o, struct action *a)
 {
 	switch (a->kind) {
-	case ACTION_RECORD:
-		if (!committed)
-			break;
-		/* fall through */
 	case ACTION_PUBLISH:
 		if (o->sinks.publish(o->sinks.arg, a->topic, a->payload, a->len,
 		        a->qos, a->retain) < 0 &&
@@ -327,7 +311,7 @@ act(struct outbox *o, struct action *a, bool committed)
 }
 
 void
-outbox_release(struct outbox *o, uint64_t ticket, bool committed)
+outbox_release(struct outbox *o, uint64_t ticket)
 {
 	struct action *a;
 
@@ -335,9 +319,7 @@ outbox_release(struct outbox *o, uint64_t ticket, bool committed)
 		a = &o->v[o->head];
 		if (a->ticket > ticket)
 			break;
-		/* A record of an earlier batch than this one was settled by
-		 * that batch's own release: only this batch's can fail. */
-		act(o, a, committed || a->ticket < ticket);
+		act(o, a);
 		free(a->topic);
 		o->head = (o->head + 1) % o->cap;
 		o->n--;

@@ -45,24 +45,17 @@ void outbox_publish(struct outbox *, uint64_t ticket, const char *topic,
 void outbox_command(struct outbox *, uint64_t ticket, const struct device *,
     const struct command *);
 void outbox_wake(struct outbox *, uint64_t ticket, unsigned sink);
-/*
- * A journal record, published on <prefix>/events/<kind> only if its
- * batch is committed: its id is then taken for good.
- */
-void outbox_record(struct outbox *, uint64_t ticket, const char *kind,
-    const char *json, size_t len);
 
 /* Act at once, ahead of everything queued: the fire release. */
 void outbox_command_now(struct outbox *, const struct device *,
     const struct command *);
 
 /*
- * The journal has finished every batch up to ticket: committed or not.
- * Everything queued behind them leaves, in order; records of a batch
- * that was not committed are dropped, commands still go (a gate is
- * answered whatever the disk does).
+ * The journal has finished every batch up to ticket, committed or not:
+ * everything queued behind them leaves, in order.  Commands go even when
+ * the disk failed: a gate is answered whatever the journal does.
  */
-void outbox_release(struct outbox *, uint64_t ticket, bool committed);
+void outbox_release(struct outbox *, uint64_t ticket);
 
 /* Actions waiting. */
 size_t outbox_pending(const struct outbox *);

@@ -37,21 +37,18 @@ int
 pipeline_record(struct pipeline *p, const struct journal_record *r,
     int64_t ts_ms)
 {
-	char *json;
-
-	if (p->journal == NULL ||
-	    journal_append(p->journal, r, ts_ms, &json) < 0)
+	if (p->journal == NULL)
 		return -1;
-	outbox_record(p->outbox, p->ticket, r->kind, json, strlen(json));
-	free(json);
-	return 0;
+	return journal_append(p->journal, r, ts_ms);
 }
 
+/* Behind every row journaled so far: its decision's among them. */
 void
 pipeline_command(struct pipeline *p, const struct device *dev,
     const struct command *cmd)
 {
-	outbox_command(p->outbox, p->ticket, dev, cmd);
+	outbox_command(p->outbox, p->journal ? journal_ticket(p->journal) : 0,
+	    dev, cmd);
 }
 
 void

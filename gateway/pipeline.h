@@ -27,11 +27,11 @@ struct pipeline {
 	struct state *state;
 	struct journal *journal; /* NULL: not open; decisions go on */
 	struct outbox *outbox;
-	uint64_t ticket;  /* the journal batch being filled */
 	int64_t stale_ms; /* 0: request timestamps are not checked */
 };
 
-/* Journal a record; it is published once committed.  0 or -1. */
+/* Journal a record; it is published once committed (0), or -1 when it
+ * cannot be (the journal's queue is full: counted and logged there). */
 int pipeline_record(struct pipeline *, const struct journal_record *,
     int64_t ts_ms);
 /* A command for a device, sent once what came before is committed. */

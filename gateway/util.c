@@ -185,6 +185,15 @@ mask_name(const char *name, char *out, size_t size)
 	out[o] = '\0';
 }
 
+uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int64_t
 now_ms(void)
 {

@@ -37,6 +37,9 @@ void mask_name(const char *name, char *out, size_t size);
 
 /* Milliseconds since the epoch, from the wall clock. */
 int64_t now_ms(void);
+/* Milliseconds on CLOCK_MONOTONIC: for timers, which a clock step must
+ * not move. */
+uint64_t mono_ms(void);
 
 /*
  * A whole string as a decimal number from min to max, into *out: no

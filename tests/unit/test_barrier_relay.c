@@ -564,7 +564,7 @@ test_no_bus_yet(void **state)
 	publishes = 0;
 	outbox_command(o, 1, &barrier, &open);
 	assert_int_equal(outbox_pending(o), 1);
-	outbox_release(o, 1, true);
+	outbox_release(o, 1);
 	assert_int_equal(outbox_pending(o), 0);
 	assert_int_equal(outbox_unsent(o), 1);
 	outbox_command_now(o, &barrier, &hold);

@@ -85,9 +85,10 @@ keep(char *dst, const char *src, size_t size)
 	str_copy(dst, src ? src : "", size);
 }
 
+#define TICKET 7 /* the journal batch being filled */
+
 int
-journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms,
-    char **json)
+journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
 {
 	struct seen_record *s = &records[nrecords++];
 
@@ -103,19 +104,15 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms,
 	    json_integer_value(json_object_get(r->extra, "count")) :
 	    0;
 	last_record = r;
-	*json = strdup("{}");
+	s->ticket = TICKET;
 	return 0;
 }
 
-void
-outbox_record(struct outbox *o, uint64_t ticket, const char *kind,
-    const char *json, size_t len)
+uint64_t
+journal_ticket(const struct journal *j)
 {
-	(void)o;
-	(void)kind;
-	(void)json;
-	(void)len;
-	records[nrecords - 1].ticket = ticket;
+	(void)j;
+	return TICKET;
 }
 
 void
@@ -190,7 +187,6 @@ fresh(void **state)
 	p.tables = tables;
 	p.state = state_new(cfg->ndevices);
 	p.journal = (struct journal *)&p; /* opaque to gate.c: any non-NULL */
-	p.ticket = 7;
 	nrecords = ncommands = 0;
 	return p.state ? 0 : -1;
 }

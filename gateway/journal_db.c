@@ -1,0 +1,549 @@
+/*
+ * journal_db.c - the SQLite journal (WAL), written by gatewayd alone:
+ * SQLite 3.40 has a WAL corruption bug that only two writing connections
+ * can trigger (a checkpointing connection is one).  Statements are
+ * prepared once.  When to commit, sync and checkpoint is the owner's
+ * business (journal.c); this file knows the schema and SQLite.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "datetime.h"
+#include "journal.h"
+#include "journal_db.h"
+#include "log.h"
+#include "util.h"
+
+#define JOURNAL_VERSION 1
+
+struct journal_db {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *insert;
+	sqlite3_stmt *begin;
+	sqlite3_stmt *commit;
+	sqlite3_stmt *bound_update, *bound_insert;
+	int wal_fd;
+	int wal_pages; /* in the WAL after the last commit */
+	int error;     /* SQLite's code of the last failure */
+	char msg[256]; /* and its message, with the path */
+
+	/* A failing disk is logged when it starts, once a minute while it
+	 * lasts, and when it ends: never a line per decision. */
+	bool failing;
+	uint64_t failures;
+	uint64_t warned_ms;
+};
+
+/* Keep SQLite's code and message of a failure for the caller. */
+static void
+note(struct journal_db *j, int rc, const char *msg)
+{
+	j->error = rc & 0xff;
+	snprintf(j->msg, sizeof(j->msg), "journal %s: %s", j->path,
+	    msg ? msg : sqlite3_errstr(rc));
+}
+
+static void
+failed(struct journal_db *j, const char *what, int rc)
+{
+	note(j, rc, sqlite3_errmsg(j->db));
+	j->failures++;
+	if (!j->failing) {
+		j->failing = true;
+		j->warned_ms = 0;
+		(void)log_ratelimit(&j->warned_ms); /* the minute starts */
+		log_errx("journal %s: %s: %s; decisions go on, unjournaled, "
+		         "until it recovers",
+		    j->path, what, sqlite3_errmsg(j->db));
+	} else if (log_ratelimit(&j->warned_ms)) {
+		log_errx("journal %s: still failing (%" PRIu64 " writes "
+		         "lost): %s",
+		    j->path, j->failures, sqlite3_errmsg(j->db));
+	}
+}
+
+static void
+succeeded(struct journal_db *j)
+{
+	if (!j->failing)
+		return;
+	log_info("journal %s: writing again, after %" PRIu64 " failed "
+	         "writes",
+	    j->path, j->failures);
+	j->failing = false;
+	j->failures = 0;
+}
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " device TEXT, request TEXT, decision TEXT, reason TEXT,"
+    " subject_type TEXT, subject_id TEXT, household TEXT,"
+    " direction TEXT,"
+    " body TEXT NOT NULL);"
+    /* No index on ts_ms: every index is pages written per commit, and
+     * the newest rows are found by walking seq backwards. */
+    "DROP INDEX IF EXISTS events_ts;"
+    "CREATE INDEX IF NOT EXISTS events_visitor ON events(subject_id)"
+    " WHERE kind = 'access' AND subject_type = 'visitor'"
+    " AND decision = 'allow' AND direction = 'in';";
+
+/* SQLite's result code; a failure is noted, for the caller to log. */
+static int
+exec(struct journal_db *j, const char *sql)
+{
+	char *err = NULL;
+	int rc;
+
+	rc = sqlite3_exec(j->db, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		note(j, rc, err);
+	sqlite3_free(err);
+	return rc;
+}
+
+static int
+prepare(struct journal_db *j, const char *sql, sqlite3_stmt **st)
+{
+	int rc;
+
+	rc = sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL);
+	if (rc != SQLITE_OK)
+		note(j, rc, sqlite3_errmsg(j->db));
+	return rc;
+}
+
+/* One integer, or -1 on error (noted). */
+static int64_t
+query_int(struct journal_db *j, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+	int rc;
+
+	if (prepare(j, sql, &st) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE) {
+		note(j, rc, sqlite3_errmsg(j->db));
+		v = -1;
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct journal_db *j = arg;
+
+	(void)db;
+	(void)name;
+	j->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+static const char *const pragmas[] = {
+	"PRAGMA journal_mode = WAL",
+	/* The owner checkpoints; never in the middle of a commit. */
+	"PRAGMA wal_autocheckpoint = 0",
+	/* The writer appends: a small page cache is all it needs. */
+	"PRAGMA cache_size = -1024",
+	schema,
+};
+
+/* The settings and statements every open needs; SQLite's code. */
+static int
+setup(struct journal_db *j, bool full)
+{
+	int64_t version;
+	size_t i;
+	int rc;
+
+	/* Only gatewayd writes; readers never block it for long.  A
+	 * busy journal is a failing one: nobody waits for it. */
+	sqlite3_busy_timeout(j->db, 10);
+	for (i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+		rc = exec(j, pragmas[i]);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	rc = exec(j,
+	    full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+	if (rc != SQLITE_OK)
+		return rc;
+	/* Written only when new: a full disk must not stop a start. */
+	version = query_int(j, "PRAGMA user_version");
+	if (version < 0)
+		return j->error;
+	if (version > JOURNAL_VERSION) {
+		snprintf(j->msg, sizeof(j->msg),
+		    "journal %s: made by a newer gatewayd (version %lld)",
+		    j->path, (long long)version);
+		return SQLITE_ERROR;
+	}
+	if (version < JOURNAL_VERSION) {
+		rc = exec(j, "PRAGMA user_version = 1");
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	rc = prepare(j,
+	    "INSERT INTO events (seq, ts_ms, kind, device, request,"
+	    " decision, reason, subject_type, subject_id, household,"
+	    " direction, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+	    &j->insert);
+	if (rc == SQLITE_OK)
+		rc = prepare(j, "BEGIN", &j->begin);
+	if (rc == SQLITE_OK)
+		rc = prepare(j, "COMMIT", &j->commit);
+	/* AUTOINCREMENT keeps a table's highest id in sqlite_sequence: a
+	 * bound kept there is honoured by any writer of the file. */
+	if (rc == SQLITE_OK)
+		rc = prepare(j,
+		    "UPDATE sqlite_sequence SET seq = ?1"
+		    " WHERE name = 'events' AND seq < ?1",
+		    &j->bound_update);
+	if (rc == SQLITE_OK)
+		rc = prepare(j,
+		    "INSERT INTO sqlite_sequence (name, seq)"
+		    " SELECT 'events', ?1 WHERE NOT EXISTS"
+		    " (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
+		    &j->bound_insert);
+	return rc;
+}
+
+struct journal_db *
+journal_db_open(const char *path, bool full, int *rc, char *err, size_t errsize)
+{
+	struct journal_db *j;
+	char *wal;
+
+	*rc = SQLITE_NOMEM;
+	snprintf(err, errsize, "journal %s: out of memory", path);
+	j = calloc(1, sizeof(*j));
+	if (j != NULL)
+		j->path = strdup(path);
+	if (j == NULL || j->path == NULL) {
+		free(j);
+		return NULL;
+	}
+	j->wal_fd = -1;
+	*rc = sqlite3_open_v2(j->path, &j->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (*rc != SQLITE_OK) {
+		note(j, *rc, j->db ? sqlite3_errmsg(j->db) : NULL);
+		goto fail;
+	}
+	*rc = setup(j, full);
+	if (*rc != SQLITE_OK)
+		goto fail;
+	sqlite3_wal_hook(j->db, wal_hook, j);
+	if (asprintf(&wal, "%s-wal", j->path) >= 0) {
+		j->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+		free(wal);
+	}
+	return j;
+fail:
+	*rc &= 0xff;
+	snprintf(err, errsize, "%s", j->msg);
+	journal_db_close(j);
+	return NULL;
+}
+
+void
+journal_db_close(struct journal_db *j)
+{
+	if (j == NULL)
+		return;
+	sqlite3_finalize(j->insert);
+	sqlite3_finalize(j->begin);
+	sqlite3_finalize(j->commit);
+	sqlite3_finalize(j->bound_update);
+	sqlite3_finalize(j->bound_insert);
+	if (j->db) {
+		journal_db_rollback(j);
+		sqlite3_wal_checkpoint_v2(j->db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_close(j->db);
+	}
+	/* After SQLite's: closing any fd of a file drops the process's
+	 * POSIX locks on it, SQLite's included. */
+	if (j->wal_fd >= 0)
+		close(j->wal_fd);
+	free(j->path);
+	free(j);
+}
+
+/* Step a statement that returns no row; SQLite's code. */
+static int
+step(sqlite3_stmt *st)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int
+journal_db_begin(struct journal_db *j)
+{
+	int rc;
+
+	rc = step(j->begin);
+	if (rc != SQLITE_OK) {
+		failed(j, "begin", rc);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int
+journal_db_insert(struct journal_db *j, int64_t seq,
+    const struct journal_record *r, int64_t ts_ms, const char *body)
+{
+	sqlite3_stmt *st = j->insert;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, ts_ms);
+	bind_text(st, 3, r->kind);
+	bind_text(st, 4, r->device);
+	bind_text(st, 5, r->request);
+	bind_text(st, 6, r->decision);
+	bind_text(st, 7, r->reason);
+	bind_text(st, 8, r->subject_type);
+	bind_text(st, 9, r->subject_id);
+	bind_text(st, 10, r->household);
+	bind_text(st, 11, r->direction);
+	bind_text(st, 12, body);
+	rc = step(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_OK) {
+		failed(j, "insert", rc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+journal_db_commit(struct journal_db *j)
+{
+	int rc;
+
+	rc = step(j->commit);
+	if (rc != SQLITE_OK) {
+		failed(j, "commit", rc);
+		return -1;
+	}
+	succeeded(j);
+	return 0;
+}
+
+int
+journal_db_keep_bound(struct journal_db *j, int64_t bound)
+{
+	int rc;
+
+	sqlite3_bind_int64(j->bound_update, 1, bound);
+	rc = step(j->bound_update);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(j->bound_insert, 1, bound);
+		rc = step(j->bound_insert);
+	}
+	if (rc != SQLITE_OK) {
+		failed(j, "keep the bound of ids", rc);
+		return -1;
+	}
+	return 0;
+}
+
+void
+journal_db_rollback(struct journal_db *j)
+{
+	if (!sqlite3_get_autocommit(j->db))
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+journal_db_error(const struct journal_db *j)
+{
+	return j->error;
+}
+
+const char *
+journal_db_errmsg(const struct journal_db *j)
+{
+	return j->msg;
+}
+
+int
+journal_db_checkpoint(struct journal_db *j)
+{
+	int rc;
+
+	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+	if (rc == SQLITE_OK)
+		j->wal_pages = 0;
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		failed(j, "checkpoint", rc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+journal_db_wal_pages(const struct journal_db *j)
+{
+	return j->wal_pages;
+}
+
+int
+journal_db_wal_fd(const struct journal_db *j)
+{
+	return j->wal_fd;
+}
+
+int64_t
+journal_db_last_seq(struct journal_db *j)
+{
+	int64_t a, b;
+
+	a = query_int(j, "SELECT max(seq) FROM events");
+	b = query_int(j,
+	    "SELECT seq FROM sqlite_sequence"
+	    " WHERE name = 'events'");
+	if (a < 0 || b < 0)
+		return -1;
+	return a > b ? a : b;
+}
+
+int
+journal_db_visitor_entries(struct journal_db *j,
+    void (*cb)(void *, const char *, unsigned), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(j,
+	        "SELECT subject_id, count(*) FROM events"
+	        " WHERE kind = 'access' AND subject_type = 'visitor'"
+	        " AND decision = 'allow' AND direction = 'in'"
+	        " GROUP BY subject_id",
+	        &st) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(st, 0),
+		    (unsigned)sqlite3_column_int(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_db_recent_requests(struct journal_db *j, int64_t since_ms,
+    void (*cb)(void *, const char *, const char *, int64_t), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	int64_t ts;
+
+	/*
+	 * Newest first, until rows are well before the window: times follow
+	 * seq except when the clock was stepped, hence the hour of slack.
+	 * A rejected request was never acted on: a corrected resend with
+	 * the same id must still be decided.
+	 */
+	if (prepare(j,
+	        "SELECT device, request, ts_ms, decision FROM events"
+	        " ORDER BY seq DESC",
+	        &st) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ts = sqlite3_column_int64(st, 2);
+		if (ts < since_ms - 3600 * 1000) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		if (ts < since_ms ||
+		    sqlite3_column_type(st, 0) == SQLITE_NULL ||
+		    sqlite3_column_type(st, 1) == SQLITE_NULL ||
+		    (sqlite3_column_type(st, 3) == SQLITE_TEXT &&
+		        strcmp((const char *)sqlite3_column_text(st, 3),
+		            "rejected") == 0))
+			continue;
+		cb(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), ts);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+set_str(json_t *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		json_object_set_new(o, key, json_string(v));
+}
+
+json_t *
+journal_record_json(const struct journal_record *r, int64_t ts_ms)
+{
+	char ts[40];
+	json_t *o, *s;
+
+	datetime_format_rfc3339(ts_ms, ts, sizeof(ts));
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	set_str(o, "ts", ts);
+	set_str(o, "kind", r->kind);
+	set_str(o, "device", r->device);
+	if (r->subject_type) {
+		s = json_object();
+		set_str(s, "type", r->subject_type);
+		set_str(s, "id", r->subject_id);
+		set_str(s, "household", r->household);
+		json_object_set_new(o, "subject", s);
+	}
+	set_str(o, "decision", r->decision);
+	set_str(o, "reason", r->reason);
+	set_str(o, "request", r->request);
+	set_str(o, "direction", r->direction);
+	if (r->extra)
+		json_object_update(o, r->extra);
+	return o;
+}
+
+int
+journal_id_prefix(char *out, size_t size, const char *site, int64_t seq)
+{
+	int n;
+
+	/* No escaping: config.c allows [a-z0-9_-] in a site. */
+	n = snprintf(out, size, "{\"id\":\"%s:%" PRId64 "\",", site, seq);
+	return n < 0 || (size_t)n >= size ? -1 : n;
+}

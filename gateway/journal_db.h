@@ -1,0 +1,76 @@
+/*
+ * journal_db.h - the journal's SQLite file: schema, statements prepared
+ * once, checkpoints, the WAL's fd and the start-up reads, on one
+ * connection.  No threads and no policy: its owner decides when.
+ */
+#ifndef JOURNAL_DB_H
+#define JOURNAL_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct journal_db;
+struct journal_record;
+
+/*
+ * Open (creating if needed) the journal at path, with synchronous=FULL
+ * when full, NORMAL otherwise.  NULL on failure, with SQLite's result
+ * code in *rc (SQLITE_CORRUPT or SQLITE_NOTADB: the file is not a
+ * journal any more; anything else: the disk or a lock) and the message
+ * in err, for the caller to log as often as it sees fit.
+ */
+struct journal_db *journal_db_open(const char *path, bool full, int *rc,
+    char *err, size_t errsize);
+void journal_db_close(struct journal_db *);
+
+/*
+ * Statements of a transaction, each 0 or -1.  A failure is logged when
+ * the journal starts failing, once a minute while it lasts, and when a
+ * commit succeeds again: never a line per row.  After a failure the
+ * transaction may have been rolled back by SQLite already (FULL, IOERR);
+ * journal_db_rollback ends it whatever happened.
+ */
+int journal_db_begin(struct journal_db *);
+int journal_db_insert(struct journal_db *, int64_t seq,
+    const struct journal_record *, int64_t ts_ms, const char *body);
+int journal_db_commit(struct journal_db *);
+/* In the transaction: no id up to bound is to be used again, which
+ * journal_db_last_seq() reports from then on. */
+int journal_db_keep_bound(struct journal_db *, int64_t bound);
+void journal_db_rollback(struct journal_db *);
+/* SQLite's result code of the last failure (SQLITE_FULL, ...), and its
+ * message: "journal <path>: <SQLite's words>". */
+int journal_db_error(const struct journal_db *);
+const char *journal_db_errmsg(const struct journal_db *);
+
+/* Copy the WAL into the database (a passive checkpoint).  0 or -1. */
+int journal_db_checkpoint(struct journal_db *);
+/* Pages in the WAL since the last complete checkpoint. */
+int journal_db_wal_pages(const struct journal_db *);
+/* The WAL, opened read-only for fdatasync(); -1 if there is none. */
+int journal_db_wal_fd(const struct journal_db *);
+
+/* The highest id ever stored, even if retention deleted it; -1 on error. */
+int64_t journal_db_last_seq(struct journal_db *);
+
+/* Entries each visitor has used: one call per visitor with any. */
+int journal_db_visitor_entries(struct journal_db *,
+    void (*cb)(void *, const char *visitor, unsigned n), void *arg);
+/* Requests journaled since since_ms, newest first. */
+int journal_db_recent_requests(struct journal_db *, int64_t since_ms,
+    void (*cb)(void *, const char *device, const char *request, int64_t ts_ms),
+    void *arg);
+
+/*
+ * The record of DESIGN §4.4 without its id, which only the writer
+ * assigns: journal_id_prefix() writes the '{"id":"<site>:<seq>",' that
+ * replaces the body's opening brace.  Returns the length written, or -1
+ * if size is too small.
+ */
+json_t *journal_record_json(const struct journal_record *, int64_t ts_ms);
+int journal_id_prefix(char *out, size_t size, const char *site, int64_t seq);
+
+#endif

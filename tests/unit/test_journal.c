@@ -1,0 +1,634 @@
+/*
+ * test_journal.c - the journal on its thread, against real SQLite files
+ * in a scratch directory and a real libuv loop: tickets reported in
+ * order, records with increasing ids as stored, a failed transaction
+ * that leaves a gap in the ids, a journal that opens late, the lock on
+ * data_dir, the bound on waiting rows, and a stop that reports all.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "journal.h"
+#include "journal_ids.h"
+#include "scratch.h"
+#include "util.h"
+
+#define SITE "test-site"
+#define MAXB 64
+#define MAXR (JOURNAL_MAX_WAITING + 64)
+
+/* What the done callbacks were told. */
+struct seen {
+	size_t nbatches, nrows;
+	uint64_t ticket[MAXB];
+	bool committed[MAXB];
+	size_t rows[MAXB];
+	char *json[MAXR];
+	int64_t seq[MAXR];
+};
+
+static uv_loop_t loop;
+static struct seen seen;
+
+static void
+on_done(void *arg, uint64_t ticket, bool committed,
+    const struct journal_row *rows, size_t n)
+{
+	struct seen *s = arg;
+	size_t i;
+
+	assert_true(s->nbatches < MAXB);
+	s->ticket[s->nbatches] = ticket;
+	s->committed[s->nbatches] = committed;
+	s->rows[s->nbatches] = n;
+	s->nbatches++;
+	for (i = 0; i < n; i++) {
+		assert_true(s->nrows < MAXR);
+		assert_non_null(rows[i].kind);
+		s->json[s->nrows] = rows[i].json ? strdup(rows[i].json) : NULL;
+		if (rows[i].json)
+			assert_int_equal(strlen(rows[i].json), rows[i].len);
+		s->seq[s->nrows] = rows[i].seq;
+		s->nrows++;
+	}
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&seen, 0, sizeof(seen));
+	if (uv_loop_init(&loop) < 0)
+		return -1;
+	return scratch_enter("test_journal");
+}
+
+static int
+teardown(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < seen.nrows; i++)
+		free(seen.json[i]);
+	/* A failed test leaves its journal running: no waiting for it. */
+	uv_run(&loop, UV_RUN_NOWAIT);
+	if (uv_loop_close(&loop) < 0)
+		return -1;
+	return scratch_leave();
+}
+
+static struct journal *
+start(const char *dir)
+{
+	struct journal_options o = {
+		.data_dir = dir,
+		.site = SITE,
+		.retry_ms = 50,
+	};
+
+	return journal_start(&loop, &o, on_done, &seen);
+}
+
+static void
+stop(struct journal *j)
+{
+	journal_stop(j);
+	uv_run(&loop, UV_RUN_DEFAULT); /* closes its handle */
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+	(void)t;
+}
+
+/* Run the loop until n batches have been reported (or fail in 10 s). */
+static void
+wait_batches(size_t n)
+{
+	uint64_t deadline = mono_ms() + 10000;
+	uv_timer_t tick;
+
+	uv_timer_init(&loop, &tick);
+	uv_timer_start(&tick, on_tick, 10, 10);
+	while (seen.nbatches < n && mono_ms() < deadline)
+		uv_run(&loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&tick, NULL);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	assert_int_equal(seen.nbatches, n);
+}
+
+static void
+append(struct journal *j, const char *request, const char *visitor)
+{
+	struct journal_record r = {
+		.kind = "access",
+		.device = "gate-north",
+		.request = request,
+		.decision = "allow",
+		.reason = "test",
+		.subject_type = visitor ? "visitor" : "person",
+		.subject_id = visitor ? visitor : "P0001",
+		.direction = "in",
+	};
+
+	assert_int_equal(journal_append(j, &r, now_ms()), 0);
+}
+
+/* The bodies in journal.db, by seq, as a reader sees them. */
+static size_t
+stored(int64_t *seq, char **body, size_t max)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	size_t n = 0;
+
+	assert_int_equal(sqlite3_open_v2("data/journal.db", &db,
+	                     SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                     "SELECT seq, body FROM events ORDER BY seq", -1,
+	                     &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && n < max) {
+		seq[n] = sqlite3_column_int64(st, 0);
+		body[n] = strdup((const char *)sqlite3_column_text(st, 1));
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void
+sql(const char *text)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open("data/journal.db", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, text, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+test_batches_in_ticket_order(void **state)
+{
+	char id[64], *body[8];
+	int64_t seq[8];
+	struct journal *j;
+	json_t *o;
+	size_t i, n;
+
+	(void)state;
+	j = start("data");
+	assert_non_null(j);
+	assert_int_equal(journal_ticket(j), 0);
+	journal_submit(j); /* empty: nothing */
+	append(j, "r1", NULL);
+	assert_int_equal(journal_ticket(j), 1);
+	append(j, "r2", NULL);
+	journal_submit(j);
+	assert_int_equal(journal_ticket(j), 1);
+	append(j, "r3", NULL);
+	assert_int_equal(journal_ticket(j), 2);
+	journal_submit(j);
+	append(j, "r4", NULL);
+	append(j, "r5", NULL);
+	journal_submit(j);
+	wait_batches(3);
+
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(seen.ticket[i], i + 1);
+		assert_true(seen.committed[i]);
+	}
+	assert_int_equal(seen.rows[0], 2);
+	assert_int_equal(seen.rows[1], 1);
+	assert_int_equal(seen.rows[2], 2);
+	assert_int_equal(seen.nrows, 5);
+	for (i = 0; i < 5; i++) {
+		/* The id comes first, as DESIGN §4.4 shows it. */
+		snprintf(id, sizeof(id),
+		    "{\"id\":\"" SITE ":%zu\",\"ts\":", i + 1);
+		assert_int_equal(seen.seq[i], (int64_t)i + 1);
+		assert_memory_equal(seen.json[i], id, strlen(id));
+		o = json_loads(seen.json[i], 0, NULL);
+		assert_non_null(o);
+		snprintf(id, sizeof(id), "r%zu", i + 1);
+		assert_string_equal(json_string_value(
+		                        json_object_get(o, "request")),
+		    id);
+		assert_string_equal(json_string_value(
+		                        json_object_get(json_object_get(o,
+		                                            "subject"),
+		                            "id")),
+		    "P0001");
+		json_decref(o);
+	}
+	stop(j);
+
+	/* What was reported is what a reader finds. */
+	n = stored(seq, body, 8);
+	assert_int_equal(n, 5);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(seq[i], (int64_t)i + 1);
+		assert_string_equal(body[i], seen.json[i]);
+		free(body[i]);
+	}
+}
+
+static void
+count_visitor(void *arg, const char *visitor, unsigned n)
+{
+	if (strcmp(visitor, "V1") == 0)
+		*(unsigned *)arg = n;
+}
+
+static void
+count_request(void *arg, const char *device, const char *request, int64_t ts)
+{
+	(void)device;
+	(void)request;
+	(void)ts;
+	(*(unsigned *)arg)++;
+}
+
+/* The bound of ids in data/journal.ids. */
+static int64_t
+bound(void)
+{
+	char err[300];
+	int64_t b;
+
+	assert_int_equal(journal_ids_read("data", &b, err, sizeof(err)), 0);
+	return b;
+}
+
+/* One row in its own batch; its seq (0 if not committed). */
+static int64_t
+one_row(struct journal *j, const char *request)
+{
+	size_t n = seen.nbatches;
+
+	append(j, request, NULL);
+	journal_submit(j);
+	wait_batches(n + 1);
+	return seen.seq[seen.nrows - 1];
+}
+
+static void
+test_reopen_reads_and_continues(void **state)
+{
+	unsigned visits = 0, requests = 0;
+	struct journal *j;
+	int64_t b;
+
+	(void)state;
+	j = start("data");
+	append(j, "a", "V1");
+	append(j, "b", "V1");
+	append(j, "c", NULL);
+	journal_submit(j);
+	stop(j);
+	assert_int_equal(seen.nbatches, 1);
+	assert_int_equal(seen.seq[2], 3);
+	b = bound();
+	assert_true(b >= 3);
+
+	j = start("data");
+	assert_non_null(j);
+	assert_int_equal(journal_visitor_entries(j, count_visitor, &visits), 0);
+	assert_int_equal(visits, 2);
+	assert_int_equal(journal_recent_requests(j, now_ms() - 60000,
+	                     count_request, &requests),
+	    0);
+	assert_int_equal(requests, 3);
+	/* Above every id the last run may have handed out. */
+	assert_int_equal(one_row(j, "d"), b + 1);
+	stop(j);
+}
+
+static void
+test_failed_transaction_leaves_a_gap(void **state)
+{
+	char *body[8];
+	int64_t seq[8];
+	struct journal *j;
+	size_t i, n;
+
+	(void)state;
+	j = start("data");
+	stop(j);
+	/* A real failure inside SQLite, in the middle of a transaction. */
+	sql("CREATE TRIGGER boom BEFORE INSERT ON events"
+	    " WHEN NEW.request = 'boom'"
+	    " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+
+	j = start("data");
+	append(j, "ok1", NULL);
+	journal_submit(j);
+	wait_batches(1);
+	append(j, "ok2", NULL);
+	append(j, "boom", NULL);
+	journal_submit(j);
+	wait_batches(2);
+	append(j, "ok3", NULL);
+	journal_submit(j);
+	wait_batches(3);
+	stop(j);
+
+	assert_true(seen.committed[0]);
+	assert_false(seen.committed[1]);
+	assert_true(seen.committed[2]);
+	assert_int_equal(seen.nrows, 4);
+	assert_int_equal(seen.seq[0], 1);
+	/* The failed batch's rows are reported, without record or id. */
+	assert_null(seen.json[1]);
+	assert_null(seen.json[2]);
+	assert_int_equal(seen.seq[1], 0);
+	/* Their ids (2 and 3) are not handed out again. */
+	assert_int_equal(seen.seq[3], 4);
+
+	n = stored(seq, body, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(seq[0], 1);
+	assert_int_equal(seq[1], 4);
+	assert_non_null(strstr(body[1], "\"request\":\"ok3\""));
+	for (i = 0; i < n; i++)
+		free(body[i]);
+}
+
+static void
+test_ids_file(void **state)
+{
+	char err[300];
+	int64_t b;
+
+	(void)state;
+	assert_int_equal(mkdir("data", 0750), 0);
+	assert_int_equal(journal_ids_read("data", &b, err, sizeof(err)), 0);
+	assert_int_equal(b, 0);
+	assert_int_equal(journal_ids_write("data", 12345, err, sizeof(err)), 0);
+	assert_int_equal(bound(), 12345);
+	assert_int_equal(access("data/journal.ids.tmp", F_OK), -1);
+	scratch_write("data/journal.ids", "12abc\n");
+	assert_int_equal(journal_ids_read("data", &b, err, sizeof(err)), -2);
+	assert_non_null(strstr(err, "holds no bound of ids"));
+	scratch_write("data/journal.ids", "");
+	assert_int_equal(journal_ids_read("data", &b, err, sizeof(err)), -2);
+	assert_int_equal(unlink("data/journal.ids"), 0);
+	assert_int_equal(mkdir("data/journal.ids", 0750), 0);
+	assert_int_equal(journal_ids_read("data", &b, err, sizeof(err)), -1);
+	assert_int_equal(journal_ids_write("data", 1, err, sizeof(err)), -1);
+}
+
+/* Rows 1-3, then the journal is lost: deleted, then emptied. */
+static void
+test_ids_outlive_the_journal(void **state)
+{
+	struct journal *j;
+	int64_t b;
+
+	(void)state;
+	j = start("data");
+	assert_int_equal(one_row(j, "r1"), 1);
+	one_row(j, "r2");
+	one_row(j, "r3");
+	stop(j);
+	b = bound();
+	assert_true(b >= 3);
+
+	assert_int_equal(unlink("data/journal.db"), 0);
+	j = start("data");
+	assert_int_equal(one_row(j, "after delete"), b + 1);
+	stop(j);
+	b = bound();
+
+	assert_int_equal(truncate("data/journal.db", 0), 0);
+	j = start("data");
+	assert_int_equal(one_row(j, "after truncate"), b + 1);
+	stop(j);
+}
+
+static void
+copy(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in, *out;
+	size_t n;
+
+	in = fopen(from, "rb");
+	out = fopen(to, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * A power cut with sync = normal loses the last second of the WAL, rows
+ * whose records were published: the file keeps the bound all the same.
+ * Played here by putting back journal.db as it was before any row.
+ */
+static void
+test_ids_outlive_a_power_cut(void **state)
+{
+	char *body[4];
+	int64_t seq[4];
+	struct journal *j;
+	int64_t b;
+
+	(void)state;
+	j = start("data");
+	stop(j);
+	copy("data/journal.db", "before.db");
+	j = start("data");
+	one_row(j, "r1");
+	one_row(j, "r2");
+	assert_int_equal(one_row(j, "r3"), 3);
+	stop(j);
+	b = bound();
+
+	copy("before.db", "data/journal.db");
+	j = start("data");
+	assert_int_equal(one_row(j, "after the cut"), b + 1);
+	stop(j);
+	assert_int_equal(stored(seq, body, 4), 1);
+	assert_int_equal(seq[0], b + 1);
+	free(body[0]);
+}
+
+/* Without journal.ids the bound kept in journal.db serves. */
+static void
+test_ids_bound_in_the_journal_too(void **state)
+{
+	struct journal *j;
+	int64_t b;
+
+	(void)state;
+	j = start("data");
+	one_row(j, "r1");
+	stop(j);
+	b = bound();
+	assert_int_equal(unlink("data/journal.ids"), 0);
+	j = start("data");
+	assert_int_equal(one_row(j, "r2"), b + 1);
+	stop(j);
+}
+
+/* No bound on disk, no id: the batch is not journaled. */
+static void
+test_ids_unreserved_are_not_used(void **state)
+{
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	assert_int_equal(mkdir("data/journal.ids.tmp", 0750), 0);
+	assert_int_equal(one_row(j, "r1"), 0);
+	assert_false(seen.committed[0]);
+	assert_int_equal(access("data/journal.ids", F_OK), -1);
+	assert_int_equal(rmdir("data/journal.ids.tmp"), 0);
+	assert_int_equal(one_row(j, "r2"), 1);
+	assert_true(bound() >= 1);
+	stop(j);
+}
+
+static void
+test_opens_late(void **state)
+{
+	struct journal *j;
+	size_t i;
+
+	(void)state;
+	/* A journal.db that cannot be opened: a directory. */
+	assert_int_equal(mkdir("data", 0750), 0);
+	assert_int_equal(mkdir("data/journal.db", 0750), 0);
+	j = start("data");
+	assert_non_null(j);
+	assert_int_equal(journal_visitor_entries(j, count_visitor, NULL), -1);
+	append(j, "lost", NULL);
+	journal_submit(j);
+	wait_batches(1);
+	assert_false(seen.committed[0]);
+	assert_null(seen.json[0]);
+
+	/* The disk is mended; within a retry the rows are journaled. */
+	assert_int_equal(rmdir("data/journal.db"), 0);
+	for (i = 1; i < 60 && !seen.committed[i - 1]; i++) {
+		usleep(20000);
+		append(j, "again", NULL);
+		journal_submit(j);
+		wait_batches(i + 1);
+	}
+	assert_true(seen.committed[seen.nbatches - 1]);
+	assert_int_equal(seen.seq[seen.nrows - 1], 1);
+	stop(j);
+}
+
+static void
+test_second_gatewayd_is_refused(void **state)
+{
+	struct journal *j;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mkdir("data", 0750), 0);
+	fd = open("data/gatewayd.lock", O_RDWR | O_CREAT, 0640);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	assert_null(start("data"));
+	close(fd);
+	j = start("data");
+	assert_non_null(j);
+	stop(j);
+}
+
+static void
+test_waiting_rows_are_bounded(void **state)
+{
+	struct journal_record r = { .kind = "access", .request = "x" };
+	struct journal *j;
+	size_t i;
+
+	(void)state;
+	j = start("data");
+	for (i = 0; i < JOURNAL_MAX_WAITING; i++)
+		assert_int_equal(journal_append(j, &r, now_ms()), 0);
+	assert_int_equal(journal_append(j, &r, now_ms()), -1);
+	journal_submit(j);
+	/* Still waiting for the thread's answer: still full. */
+	assert_int_equal(journal_append(j, &r, now_ms()), -1);
+	wait_batches(1);
+	assert_true(seen.committed[0]);
+	assert_int_equal(seen.rows[0], JOURNAL_MAX_WAITING);
+	assert_int_equal(journal_append(j, &r, now_ms()), 0);
+	stop(j);
+	assert_int_equal(seen.nbatches, 2);
+	assert_int_equal(seen.seq[seen.nrows - 1], JOURNAL_MAX_WAITING + 1);
+}
+
+static void
+test_stop_reports_every_batch(void **state)
+{
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	append(j, "submitted", NULL);
+	journal_submit(j);
+	append(j, "still open", NULL);
+	journal_stop(j);
+	/* Reported before journal_stop returned, without the loop. */
+	assert_int_equal(seen.nbatches, 2);
+	assert_int_equal(seen.ticket[0], 1);
+	assert_int_equal(seen.ticket[1], 2);
+	assert_true(seen.committed[0] && seen.committed[1]);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	/* The WAL was copied into the database at stop. */
+	assert_int_equal(access("data/journal.db-wal", F_OK), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_batches_in_ticket_order,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_reads_and_continues,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_transaction_leaves_a_gap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_outlive_the_journal,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_outlive_a_power_cut,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ids_bound_in_the_journal_too, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ids_unreserved_are_not_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_opens_late, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_second_gatewayd_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiting_rows_are_bounded,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_reports_every_batch,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
