@@ -92,7 +92,7 @@ journal_compat_close(struct journal_compat *j)
 		return;
 	if (j->in_tx)
 		journal_compat_commit(j);
-	journal_db_close(j->db);
+	journal_db_close(j->db, true);
 	free(j->site);
 	free(j);
 }
