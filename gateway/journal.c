@@ -43,6 +43,9 @@
 #define SPARE_BATCHES 2
 #define SPARE_BYTES   (256 * 1024)
 
+/* Records of its own waiting for a commit: a few, unless it is broken. */
+#define SYSTEM_MAX 64
+
 #define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
 #define NO_STR     UINT32_MAX
 
@@ -135,6 +138,9 @@ struct journal {
 	bool ids_loaded;    /* the bound of an earlier run is known */
 	bool bound_pending; /* a new bound is not in journal.db yet */
 	uint64_t ids_warned_ms;
+	struct batch *sys;   /* records of its own, first in the next commit */
+	int64_t checked_seq; /* rows up to this were in a sound file */
+	uint64_t check_at;
 	bool open_failed; /* logged; "open again" is due when it opens */
 	bool dirty;       /* committed since the last fdatasync */
 	uint64_t retry_at, synced_at, last_batch_at, checkpoint_at;
@@ -283,15 +289,42 @@ save_row(struct batch *b, struct pending *p, const struct journal_record *r,
 	return 0;
 }
 
+/* A row at the end of batch b, its JSON built now.  0 or -1 (memory). */
+static int
+add_row(struct batch *b, const struct journal_record *r, int64_t ts_ms)
+{
+	struct pending *v;
+	size_t mark;
+	json_t *o;
+	int rc;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+
+		v = realloc(b->rows, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		b->rows = v;
+		b->cap = cap;
+	}
+	b->rows[b->n].ts_ms = ts_ms;
+	mark = b->text.len;
+	o = journal_record_json(r, ts_ms);
+	rc = o != NULL ? save_row(b, &b->rows[b->n], r, o) : -1;
+	json_decref(o);
+	if (rc < 0) {
+		b->text.len = mark;
+		return -1;
+	}
+	b->n++;
+	return 0;
+}
+
 int
 journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
 {
-	struct pending *p, *v;
 	struct batch *b;
-	size_t mark;
-	json_t *o;
 	char why[64];
-	int rc;
 
 	if (j->waiting >= JOURNAL_MAX_WAITING) {
 		snprintf(why, sizeof(why), "%zu rows wait for the disk",
@@ -299,28 +332,8 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
 		return drop(j, why);
 	}
 	b = open_batch(j);
-	if (b == NULL)
+	if (b == NULL || add_row(b, r, ts_ms) < 0)
 		return drop(j, "out of memory");
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-
-		v = realloc(b->rows, cap * sizeof(*v));
-		if (v == NULL)
-			return drop(j, "out of memory");
-		b->rows = v;
-		b->cap = cap;
-	}
-	p = &b->rows[b->n];
-	p->ts_ms = ts_ms;
-	mark = b->text.len;
-	o = journal_record_json(r, ts_ms);
-	rc = o != NULL ? save_row(b, p, r, o) : -1;
-	json_decref(o);
-	if (rc < 0) {
-		b->text.len = mark;
-		return drop(j, "out of memory");
-	}
-	b->n++;
 	j->waiting++;
 	return 0;
 }
@@ -420,6 +433,83 @@ lock_dir(struct journal *j, char *err, size_t size)
 }
 
 /*
+ * A system record of the journal's own (a new journal, a gap): it goes
+ * first into the next transaction, and is reported with the batch it
+ * was committed with.
+ */
+static void
+queue_system(struct journal *j, const char *decision, const char *reason,
+    json_t *extra)
+{
+	struct journal_record r = {
+		.kind = "system",
+		.decision = decision,
+		.reason = reason,
+		.extra = extra,
+	};
+
+	if (j->sys == NULL)
+		j->sys = calloc(1, sizeof(*j->sys));
+	if (j->sys == NULL || j->sys->n >= SYSTEM_MAX ||
+	    add_row(j->sys, &r, now_ms()) < 0)
+		log_errx("journal: a %s record (%s) is dropped", decision,
+		    reason);
+}
+
+/* "<site>:<seq>", as in a record's id. */
+static json_t *
+id_json(const struct journal *j, int64_t seq)
+{
+	char id[128];
+
+	snprintf(id, sizeof(id), "%s:%" PRId64, j->site, seq);
+	return json_string(id);
+}
+
+/*
+ * A damaged journal and its WAL become journal.db.broken-<time>(-wal),
+ * kept for whoever wants to look; the shared-memory index goes.  A WAL
+ * left at the path would be replayed into the new journal.  0 or -1.
+ */
+static int
+move_aside(struct journal *j, char *to, size_t size)
+{
+	char stamp[32], from[PATH_MAX + 8], wal[PATH_MAX + 8];
+	struct tm tm;
+	time_t t;
+	int i;
+
+	t = time(NULL);
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(to, size, "%s.broken-%s", j->path, stamp);
+		else
+			snprintf(to, size, "%s.broken-%s-%d", j->path, stamp,
+			    i);
+		if (access(to, F_OK) < 0 && errno == ENOENT)
+			break;
+	}
+	if (rename(j->path, to) < 0 && errno != ENOENT) {
+		log_warn("journal: rename %s to %s", j->path, to);
+		return -1;
+	}
+	snprintf(from, sizeof(from), "%s-wal", j->path);
+	snprintf(wal, sizeof(wal), "%s-wal", to);
+	if (rename(from, wal) < 0 && errno != ENOENT) {
+		log_warn("journal: rename %s to %s", from, wal);
+		return -1;
+	}
+	snprintf(from, sizeof(from), "%s-shm", j->path);
+	if (unlink(from) < 0 && errno != ENOENT) {
+		log_warn("journal: unlink %s", from);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The first time: any id up to the bound in journal.ids may have been
  * handed out by an earlier run, even if journal.db lost it.  Later opens
  * (in this run) know better: next_seq.  0 or -1 (err says why).
@@ -437,30 +527,78 @@ load_ids(struct journal *j, char *err, size_t size)
 		return -1;
 	if (rc == -2)
 		log_errx("%s", err);
+	j->bound = bound;
 	if (bound + 1 > j->next_seq)
 		j->next_seq = bound + 1;
 	j->ids_loaded = true;
 	return 0;
 }
 
+/*
+ * Open journal.db; one found damaged (quick_check, or SQLite calls it
+ * corrupt or not a database) is moved aside, to (why says what was
+ * found), and a new one started.  NULL if it cannot be opened (err says
+ * why).
+ */
+static struct journal_db *
+open_sound(struct journal *j, char *to, size_t tosize, char *why,
+    size_t whysize, char *err, size_t size)
+{
+	struct journal_db *db;
+	int rc;
+
+	to[0] = '\0';
+	db = journal_db_open(j->path, j->full, &rc, err, size);
+	if (db != NULL) {
+		rc = journal_db_quick_check(db, why, whysize);
+		if (rc == 0)
+			return db;
+		journal_db_close(db, false);
+		if (rc == -2) {
+			snprintf(err, size, "journal %s: cannot check it: %s",
+			    j->path, why);
+			return NULL;
+		}
+	} else if (journal_db_damaged(rc))
+		snprintf(why, whysize, "%s", journal_db_errstr(rc));
+	else
+		return NULL;
+	if (move_aside(j, to, tosize) < 0) {
+		snprintf(err, size,
+		    "journal %s: damaged (%s), and it cannot be moved aside",
+		    j->path, why);
+		to[0] = '\0';
+		return NULL;
+	}
+	log_errx("journal %s: damaged (%s): moved aside to %s; a new journal "
+	         "is started",
+	    j->path, why, to);
+	return journal_db_open(j->path, j->full, &rc, err, size);
+}
+
 /* 0, -1 (err says why) or -2 (another gatewayd, see lock_dir). */
 static int
 open_db(struct journal *j, char *err, size_t size)
 {
+	char why[300], to[PATH_MAX + 40];
+	const char *reason = NULL;
+	json_t *extra;
 	int64_t last;
+	bool first;
 	int rc;
 
 	rc = lock_dir(j, err, size);
 	if (rc < 0)
 		return rc;
-	j->db = journal_db_open(j->path, j->full, &rc, err, size);
+	j->db = open_sound(j, to, sizeof(to), why, sizeof(why), err, size);
 	if (j->db == NULL)
 		return -1;
+	first = !j->ids_loaded;
 	last = journal_db_last_seq(j->db);
 	if (last < 0)
 		snprintf(err, size, "%s", journal_db_errmsg(j->db));
 	if (last < 0 || load_ids(j, err, size) < 0) {
-		journal_db_close(j->db);
+		journal_db_close(j->db, false);
 		j->db = NULL;
 		return -1;
 	}
@@ -468,6 +606,26 @@ open_db(struct journal *j, char *err, size_t size)
 	 * (journal_db_last_seq knows the highest ever stored). */
 	if (last + 1 > j->next_seq)
 		j->next_seq = last + 1;
+	j->checked_seq = j->next_seq - 1;
+	/* A journal that does not hold the rows it should: say so in it. */
+	extra = json_object();
+	if (to[0]) {
+		json_object_set_new(extra, "found", json_string(why));
+		json_object_set_new(extra, "previous", json_string(to));
+		reason = "journal.db damaged";
+	} else if (first && last == 0 && j->bound > 0) {
+		log_errx("journal %s: new or empty, while ids up to "
+		         "%s:%" PRId64 " were handed out: the rows before are "
+		         "not in it",
+		    j->path, j->site, j->bound);
+		reason = "journal.db new or empty at start";
+	}
+	if (reason != NULL) {
+		json_object_set_new(extra, "last_id",
+		    id_json(j, j->next_seq - 1));
+		queue_system(j, "new_journal", reason, extra);
+	}
+	json_decref(extra);
 	return 0;
 }
 
@@ -508,12 +666,17 @@ try_open(struct journal *j, bool at_start)
 	return -1;
 }
 
-/* The record with its id in the batch's json, as stored and published. */
+/*
+ * The record with its id, as stored and published: src's body with the
+ * id in front, into dst's json (dst is src but for the journal's own
+ * records, which are reported with the batch they are committed with).
+ */
 static int
-compose(struct journal *j, struct batch *b, struct pending *p)
+compose(struct journal *j, struct batch *dst, const struct batch *src,
+    struct pending *p)
 {
 	char prefix[128];
-	struct text *t = &b->json;
+	struct text *t = &dst->json;
 	int n;
 
 	n = journal_id_prefix(prefix, sizeof(prefix), j->site, p->seq);
@@ -523,7 +686,8 @@ compose(struct journal *j, struct batch *b, struct pending *p)
 	p->json_len = (uint32_t)n + p->body_len - 1;
 	memcpy(t->p + t->len, prefix, (size_t)n);
 	/* The body without its '{', and with its NUL. */
-	memcpy(t->p + t->len + n, b->text.p + p->str[F_BODY] + 1, p->body_len);
+	memcpy(t->p + t->len + n, src->text.p + p->str[F_BODY] + 1,
+	    p->body_len);
 	t->len += (size_t)n + p->body_len;
 	return 0;
 }
@@ -569,39 +733,62 @@ reserve_ids(struct journal *j, size_t n)
 	return 0;
 }
 
-/* Every row of every batch in one transaction (group commit).  0 or -1. */
+/* src's rows, their records composed into dst's json.  0 or -1. */
 static int
-write_rows(struct journal *j, struct batch *list)
+insert_rows(struct journal *j, struct batch *dst, struct batch *src)
 {
 	struct journal_record r;
 	struct pending *p;
-	struct batch *b;
-	size_t i, n = 0;
+	size_t i;
 
-	for (b = list; b != NULL; b = b->next)
+	for (i = 0; i < src->n; i++) {
+		p = &src->rows[i];
+		/* Taken even if the transaction fails: an id is never
+		 * given twice. */
+		p->seq = j->next_seq++;
+		if (compose(j, dst, src, p) < 0) {
+			log_errx("journal: out of memory");
+			return -1;
+		}
+		pending_record(src, p, &r);
+		if (journal_db_insert(j->db, p->seq, &r, p->ts_ms,
+		        dst->json.p + p->json) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The journal's own records, then every row of every batch, in one
+ * transaction (group commit).  0, -1, or -2 if SQLite found the file
+ * damaged.
+ */
+static int
+write_rows(struct journal *j, struct batch *sys, struct batch *list)
+{
+	struct batch *b;
+	size_t n = sys != NULL ? sys->n : 0;
+
+	for (b = list; b != NULL; b = b->next) {
 		n += b->n;
-	if (reserve_ids(j, n) < 0 || journal_db_begin(j->db) < 0)
+		b->json.len = 0;
+	}
+	if (reserve_ids(j, n) < 0)
 		return -1;
+	if (journal_db_begin(j->db) < 0)
+		goto fail;
 	/* The bound in journal.db too, for whoever copies only the file. */
 	if (j->bound_pending && journal_db_keep_bound(j->db, j->bound) < 0)
 		goto fail;
-	for (b = list; b != NULL; b = b->next) {
-		b->json.len = 0;
-		for (i = 0; i < b->n; i++) {
-			p = &b->rows[i];
-			/* Taken even if the transaction fails: an id is
-			 * never given twice. */
-			p->seq = j->next_seq++;
-			if (compose(j, b, p) < 0) {
-				log_errx("journal: out of memory");
-				goto fail;
-			}
-			pending_record(b, p, &r);
-			if (journal_db_insert(j->db, p->seq, &r, p->ts_ms,
-			        b->json.p + p->json) < 0)
-				goto fail;
-		}
+	if (sys != NULL) {
+		if (list == NULL)
+			sys->json.len = 0;
+		if (insert_rows(j, list != NULL ? list : sys, sys) < 0)
+			goto fail;
 	}
+	for (b = list; b != NULL; b = b->next)
+		if (insert_rows(j, b, b) < 0)
+			goto fail;
 	if (journal_db_commit(j->db) < 0)
 		goto fail;
 	j->dirty = true;
@@ -610,21 +797,24 @@ write_rows(struct journal *j, struct batch *list)
 fail:
 	/* A failed statement costs the whole transaction. */
 	journal_db_rollback(j->db);
-	return -1;
+	return journal_db_damaged(journal_db_error(j->db)) ? -2 : -1;
 }
 
-/* The answer the loop reads: the rows, with their JSON if committed. */
+/*
+ * The answer the loop reads: the rows, with their JSON if committed,
+ * after the journal's own records committed with them (sys).
+ */
 static void
-answer(struct batch *b, bool committed)
+answer(struct batch *b, bool committed, const struct batch *sys)
 {
+	size_t nsys = committed && sys != NULL ? sys->n : 0, i;
 	struct journal_row *out;
-	struct pending *p;
-	size_t i;
+	const struct pending *p;
 
 	b->committed = committed;
 	b->nout = 0;
-	if (b->capout < b->n) {
-		out = realloc(b->out, b->n * sizeof(*out));
+	if (b->capout < nsys + b->n) {
+		out = realloc(b->out, (nsys + b->n) * sizeof(*out));
 		if (out == NULL) {
 			log_errx("journal: out of memory: %zu rows reported "
 			         "without their records",
@@ -632,7 +822,15 @@ answer(struct batch *b, bool committed)
 			return;
 		}
 		b->out = out;
-		b->capout = b->n;
+		b->capout = nsys + b->n;
+	}
+	for (i = 0; i < nsys; i++) {
+		p = &sys->rows[i];
+		out = &b->out[b->nout++];
+		out->kind = "system";
+		out->json = b->json.p + p->json;
+		out->len = p->json_len;
+		out->seq = p->seq;
 	}
 	for (i = 0; i < b->n; i++) {
 		p = &b->rows[i];
@@ -644,15 +842,76 @@ answer(struct batch *b, bool committed)
 	}
 }
 
+/*
+ * The file at the path is not the journal SQLite writes any more, or is
+ * damaged: close it (one moved or deleted gets its WAL first, a damaged
+ * one is left as it is and moved aside), start a new journal at the
+ * path, and record the gap: ids up to last_id are not in the new one,
+ * and those from unchecked_from were written after the last check found
+ * the file sound (into a deleted file: nowhere any more).
+ */
+static void
+replace(struct journal *j, const char *why, bool damaged)
+{
+	char to[PATH_MAX + 40] = "";
+	int64_t last = j->next_seq - 1;
+	json_t *extra;
+
+	journal_db_close(j->db, !damaged);
+	j->db = NULL;
+	if (damaged && move_aside(j, to, sizeof(to)) < 0)
+		to[0] = '\0'; /* the next open moves it, or fails */
+	log_errx("journal %s: %s%s%s; ids up to %s:%" PRId64 " are not in the "
+	         "new journal started now; decisions go on",
+	    j->path, why, to[0] ? "; moved aside to " : "", to, j->site, last);
+	extra = json_object();
+	json_object_set_new(extra, "found", json_string(why));
+	if (to[0])
+		json_object_set_new(extra, "previous", json_string(to));
+	json_object_set_new(extra, "last_id", id_json(j, last));
+	if (j->checked_seq < last)
+		json_object_set_new(extra, "unchecked_from",
+		    id_json(j, j->checked_seq + 1));
+	queue_system(j, "new_journal",
+	    damaged ? "journal.db damaged" : "journal.db gone", extra);
+	json_decref(extra);
+	try_open(j, false);
+}
+
 static void
 commit_batches(struct journal *j, struct batch *list)
 {
+	struct batch *sys = j->sys != NULL && j->sys->n > 0 ? j->sys : NULL;
 	struct batch *b;
-	bool ok;
+	char why[300];
+	int rc = -1;
 
-	ok = j->db != NULL && write_rows(j, list) == 0;
+	if (j->db != NULL)
+		rc = write_rows(j, sys, list);
 	for (b = list; b != NULL; b = b->next)
-		answer(b, ok);
+		answer(b, rc == 0, b == list ? sys : NULL);
+	if (rc == 0 && sys != NULL) {
+		sys->n = 0;
+		sys->text.len = 0;
+	}
+	if (rc == -2) {
+		/* The message goes with the connection. */
+		snprintf(why, sizeof(why), "%s", journal_db_errmsg(j->db));
+		replace(j, why, true);
+	}
+}
+
+/* Once a check_ms: is journal.db still the file we write, and whole? */
+static void
+check_file(struct journal *j)
+{
+	char why[200];
+	bool damaged;
+
+	if (journal_db_check_file(j->db, why, sizeof(why), &damaged) < 0)
+		replace(j, why, damaged);
+	else
+		j->checked_seq = j->next_seq - 1;
 }
 
 static void
@@ -715,6 +974,10 @@ timers(struct journal *j)
 {
 	uint64_t now = mono_ms();
 
+	if (j->db != NULL && now >= j->check_at) {
+		j->check_at = now + j->check_ms;
+		check_file(j);
+	}
 	if (j->db == NULL) {
 		if (now >= j->retry_at)
 			try_open(j, false);
@@ -807,8 +1070,11 @@ run(void *arg)
 			wait_until(j, next_wake(j));
 	}
 	pthread_mutex_unlock(&j->mu);
+	/* Records of its own still waiting: written, though not reported. */
+	if (j->db != NULL && j->sys != NULL && j->sys->n > 0)
+		(void)write_rows(j, j->sys, NULL);
 	/* Closing checkpoints the whole WAL into the database. */
-	journal_db_close(j->db);
+	journal_db_close(j->db, true);
 	j->db = NULL;
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
@@ -824,6 +1090,7 @@ journal_free(struct journal *j)
 	struct batch *b;
 
 	batch_free(j->open);
+	batch_free(j->sys);
 	while (j->spare != NULL) {
 		b = j->spare;
 		j->spare = b->next;

@@ -5,11 +5,13 @@
  * prepared once.  When to commit, sync and checkpoint is the owner's
  * business (journal.c); this file knows the schema and SQLite.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -30,9 +32,11 @@ struct journal_db {
 	sqlite3_stmt *commit;
 	sqlite3_stmt *bound_update, *bound_insert;
 	int wal_fd;
-	int wal_pages; /* in the WAL after the last commit */
-	int error;     /* SQLite's code of the last failure */
-	char msg[256]; /* and its message, with the path */
+	int fd;         /* the database, read-only: is it still ours? */
+	off_t min_size; /* it never shrinks below this unless cut */
+	int wal_pages;  /* in the WAL after the last commit */
+	int error;      /* SQLite's code of the last failure */
+	char msg[256];  /* and its message, with the path */
 
 	/* A failing disk is logged when it starts, once a minute while it
 	 * lasts, and when it ends: never a line per decision. */
@@ -144,6 +148,16 @@ query_int(struct journal_db *j, const char *sql)
 	return v;
 }
 
+/* The file only grows (no VACUUM): what it has now, it keeps. */
+static void
+note_size(struct journal_db *j)
+{
+	struct stat st;
+
+	if (j->fd >= 0 && fstat(j->fd, &st) == 0 && st.st_size > j->min_size)
+		j->min_size = st.st_size;
+}
+
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
@@ -240,6 +254,7 @@ journal_db_open(const char *path, bool full, int *rc, char *err, size_t errsize)
 		return NULL;
 	}
 	j->wal_fd = -1;
+	j->fd = -1;
 	*rc = sqlite3_open_v2(j->path, &j->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	    NULL);
@@ -255,19 +270,25 @@ journal_db_open(const char *path, bool full, int *rc, char *err, size_t errsize)
 		j->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
 		free(wal);
 	}
+	j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
+	note_size(j);
 	return j;
 fail:
 	*rc &= 0xff;
 	snprintf(err, errsize, "%s", j->msg);
-	journal_db_close(j);
+	journal_db_close(j, false);
 	return NULL;
 }
 
 void
-journal_db_close(struct journal_db *j)
+journal_db_close(struct journal_db *j, bool checkpoint)
 {
 	if (j == NULL)
 		return;
+	/* A damaged file is left as it is, its WAL beside it. */
+	if (j->db && !checkpoint)
+		sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+		    NULL);
 	sqlite3_finalize(j->insert);
 	sqlite3_finalize(j->begin);
 	sqlite3_finalize(j->commit);
@@ -275,14 +296,17 @@ journal_db_close(struct journal_db *j)
 	sqlite3_finalize(j->bound_insert);
 	if (j->db) {
 		journal_db_rollback(j);
-		sqlite3_wal_checkpoint_v2(j->db, NULL,
-		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		if (checkpoint)
+			sqlite3_wal_checkpoint_v2(j->db, NULL,
+			    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		sqlite3_close(j->db);
 	}
 	/* After SQLite's: closing any fd of a file drops the process's
 	 * POSIX locks on it, SQLite's included. */
 	if (j->wal_fd >= 0)
 		close(j->wal_fd);
+	if (j->fd >= 0)
+		close(j->fd);
 	free(j->path);
 	free(j);
 }
@@ -303,6 +327,7 @@ journal_db_begin(struct journal_db *j)
 {
 	int rc;
 
+	j->error = 0; /* journal_db_error() speaks of this transaction */
 	rc = step(j->begin);
 	if (rc != SQLITE_OK) {
 		failed(j, "begin", rc);
@@ -393,6 +418,18 @@ journal_db_error(const struct journal_db *j)
 	return j->error;
 }
 
+bool
+journal_db_damaged(int rc)
+{
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+const char *
+journal_db_errstr(int rc)
+{
+	return sqlite3_errstr(rc);
+}
+
 const char *
 journal_db_errmsg(const struct journal_db *j)
 {
@@ -406,12 +443,88 @@ journal_db_checkpoint(struct journal_db *j)
 
 	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
 		j->wal_pages = 0;
+		note_size(j);
+	}
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
 		failed(j, "checkpoint", rc);
 		return -1;
 	}
+	return 0;
+}
+
+int
+journal_db_quick_check(struct journal_db *j, char *why, size_t size)
+{
+	sqlite3_stmt *st;
+	const char *text;
+	int rc;
+
+	if (prepare(j, "PRAGMA quick_check(1)", &st) != SQLITE_OK) {
+		snprintf(why, size, "%s", sqlite3_errmsg(j->db));
+		return j->error == SQLITE_CORRUPT || j->error == SQLITE_NOTADB ?
+		    -1 :
+		    -2;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		text = (const char *)sqlite3_column_text(st, 0);
+		snprintf(why, size, "%s", text ? text : "?");
+		rc = text != NULL && strcmp(text, "ok") == 0 ? 0 : -1;
+	} else {
+		snprintf(why, size, "%s", sqlite3_errmsg(j->db));
+		rc = (rc & 0xff) == SQLITE_CORRUPT ||
+		        (rc & 0xff) == SQLITE_NOTADB ?
+		    -1 :
+		    -2;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+journal_db_check_file(struct journal_db *j, char *why, size_t size,
+    bool *damaged)
+{
+	static const char magic[16] = "SQLite format 3";
+	struct stat st, at;
+	char head[16];
+	char ebuf[96];
+
+	*damaged = false;
+	if (j->fd < 0)
+		return 0;
+	if (fstat(j->fd, &st) < 0) {
+		snprintf(why, size, "fstat: %s",
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	if (st.st_nlink == 0) {
+		snprintf(why, size, "deleted");
+		return -1;
+	}
+	if (stat(j->path, &at) < 0) {
+		snprintf(why, size, "moved away (%s)",
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	if (at.st_dev != st.st_dev || at.st_ino != st.st_ino) {
+		snprintf(why, size, "replaced by another file");
+		return -1;
+	}
+	*damaged = true;
+	if (st.st_size < j->min_size) {
+		snprintf(why, size, "cut to %lld bytes from %lld",
+		    (long long)st.st_size, (long long)j->min_size);
+		return -1;
+	}
+	if (pread(j->fd, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+	    memcmp(head, magic, sizeof(head)) != 0) {
+		snprintf(why, size, "overwritten: not an SQLite file any more");
+		return -1;
+	}
+	*damaged = false;
 	return 0;
 }
 

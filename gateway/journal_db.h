@@ -24,7 +24,26 @@ struct journal_record;
  */
 struct journal_db *journal_db_open(const char *path, bool full, int *rc,
     char *err, size_t errsize);
-void journal_db_close(struct journal_db *);
+/*
+ * Close, copying the WAL into the database first if checkpoint; a file
+ * found damaged is closed without, its WAL left beside it as it was.
+ */
+void journal_db_close(struct journal_db *, bool checkpoint);
+
+/*
+ * PRAGMA quick_check: 0 if the file is sound, -1 if it is damaged, -2 if
+ * it could not be read to tell; why says what SQLite found.
+ */
+int journal_db_quick_check(struct journal_db *, char *why, size_t size);
+/*
+ * Is the file at the path still the one SQLite writes, whole?  0 if so;
+ * -1 if not, why saying what happened to it: deleted, moved away,
+ * replaced by another file (*damaged false: nothing of ours is at the
+ * path), or cut short or overwritten (*damaged true).  Cheap: an fstat,
+ * a stat and a read of 16 bytes.
+ */
+int journal_db_check_file(struct journal_db *, char *why, size_t size,
+    bool *damaged);
 
 /*
  * Statements of a transaction, each 0 or -1.  A failure is logged when
@@ -45,6 +64,11 @@ void journal_db_rollback(struct journal_db *);
  * message: "journal <path>: <SQLite's words>". */
 int journal_db_error(const struct journal_db *);
 const char *journal_db_errmsg(const struct journal_db *);
+/* Does SQLite's code say the file is not a sound journal (CORRUPT,
+ * NOTADB), rather than that the disk or a lock failed? */
+bool journal_db_damaged(int rc);
+/* SQLite's words for a code. */
+const char *journal_db_errstr(int rc);
 
 /* Copy the WAL into the database (a passive checkpoint).  0 or -1. */
 int journal_db_checkpoint(struct journal_db *);

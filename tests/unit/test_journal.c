@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -39,6 +40,7 @@ struct seen {
 
 static uv_loop_t loop;
 static struct seen seen;
+static struct journal *running; /* stopped at teardown if a test fails */
 
 static void
 on_done(void *arg, uint64_t ticket, bool committed,
@@ -81,8 +83,11 @@ teardown(void **state)
 	(void)state;
 	for (i = 0; i < seen.nrows; i++)
 		free(seen.json[i]);
-	/* A failed test leaves its journal running: no waiting for it. */
-	uv_run(&loop, UV_RUN_NOWAIT);
+	/* A failed test leaves its journal running. */
+	if (running != NULL)
+		journal_stop(running);
+	running = NULL;
+	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) < 0)
 		return -1;
 	return scratch_leave();
@@ -95,14 +100,17 @@ start(const char *dir)
 		.data_dir = dir,
 		.site = SITE,
 		.retry_ms = 50,
+		.check_ms = 50,
 	};
 
-	return journal_start(&loop, &o, on_done, &seen);
+	running = journal_start(&loop, &o, on_done, &seen);
+	return running;
 }
 
 static void
 stop(struct journal *j)
 {
+	running = NULL;
 	journal_stop(j);
 	uv_run(&loop, UV_RUN_DEFAULT); /* closes its handle */
 }
@@ -392,6 +400,32 @@ test_ids_file(void **state)
 	assert_int_equal(journal_ids_write("data", 1, err, sizeof(err)), -1);
 }
 
+/*
+ * The record the journal wrote itself before the last row: a new
+ * journal, rows up to last_id not in it.
+ */
+static void
+assert_new_journal(const char *reason, int64_t last_id)
+{
+	const char *json = seen.json[seen.nrows - 2];
+	char id[64];
+	json_t *o;
+
+	assert_non_null(json);
+	o = json_loads(json, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "kind")),
+	    "system");
+	assert_string_equal(json_string_value(json_object_get(o, "decision")),
+	    "new_journal");
+	assert_string_equal(json_string_value(json_object_get(o, "reason")),
+	    reason);
+	snprintf(id, sizeof(id), SITE ":%lld", (long long)last_id);
+	assert_string_equal(json_string_value(json_object_get(o, "last_id")),
+	    id);
+	json_decref(o);
+}
+
 /* Rows 1-3, then the journal is lost: deleted, then emptied. */
 static void
 test_ids_outlive_the_journal(void **state)
@@ -410,13 +444,16 @@ test_ids_outlive_the_journal(void **state)
 
 	assert_int_equal(unlink("data/journal.db"), 0);
 	j = start("data");
-	assert_int_equal(one_row(j, "after delete"), b + 1);
+	/* Its own record of the gap first, then the row. */
+	assert_int_equal(one_row(j, "after delete"), b + 2);
+	assert_new_journal("journal.db new or empty at start", b);
 	stop(j);
 	b = bound();
 
 	assert_int_equal(truncate("data/journal.db", 0), 0);
 	j = start("data");
-	assert_int_equal(one_row(j, "after truncate"), b + 1);
+	assert_int_equal(one_row(j, "after truncate"), b + 2);
+	assert_new_journal("journal.db new or empty at start", b);
 	stop(j);
 }
 
@@ -463,11 +500,14 @@ test_ids_outlive_a_power_cut(void **state)
 
 	copy("before.db", "data/journal.db");
 	j = start("data");
-	assert_int_equal(one_row(j, "after the cut"), b + 1);
+	assert_int_equal(one_row(j, "after the cut"), b + 2);
 	stop(j);
-	assert_int_equal(stored(seq, body, 4), 1);
+	assert_int_equal(stored(seq, body, 4), 2);
 	assert_int_equal(seq[0], b + 1);
+	assert_non_null(strstr(body[0], "\"new_journal\""));
+	assert_int_equal(seq[1], b + 2);
 	free(body[0]);
+	free(body[1]);
 }
 
 /* Without journal.ids the bound kept in journal.db serves. */
@@ -504,6 +544,203 @@ test_ids_unreserved_are_not_used(void **state)
 	assert_int_equal(one_row(j, "r2"), 1);
 	assert_true(bound() >= 1);
 	stop(j);
+}
+
+/* The name of the journal moved aside in data/, or fail. */
+static void
+broken_name(char *out, size_t size)
+{
+	struct dirent *e;
+	DIR *d;
+
+	out[0] = '\0';
+	d = opendir("data");
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "journal.db.broken-", 18) == 0 &&
+		    strstr(e->d_name, "-wal") == NULL)
+			snprintf(out, size, "data/%s", e->d_name);
+	closedir(d);
+	assert_true(out[0] != '\0');
+}
+
+/* PRAGMA quick_check on a file, as a reader would run it. */
+static const char *
+quick_check(const char *path)
+{
+	static char result[200];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	result[0] = '\0';
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) ==
+	        SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(result, sizeof(result), "%s",
+			    sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return result;
+}
+
+static void
+fill(struct journal *j, int n)
+{
+	char request[32];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(request, sizeof(request), "fill-%d", i);
+		append(j, request, NULL);
+	}
+	journal_submit(j);
+	wait_batches(seen.nbatches + 1);
+}
+
+static void
+scribble(const char *path, off_t at)
+{
+	int fd = open(path, O_WRONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "garbage garbage garbage", 23, at), 23);
+	close(fd);
+}
+
+/* Damaged before a start: moved aside, a new journal, ids go on. */
+static void
+test_damaged_at_start(void **state)
+{
+	char broken[300];
+	struct journal *j;
+	int64_t b;
+
+	(void)state;
+	j = start("data");
+	fill(j, 300);
+	stop(j);
+	b = bound();
+	/* Cut to two pages: SQLite finds it out. */
+	assert_int_equal(truncate("data/journal.db", 8192), 0);
+	j = start("data");
+	assert_int_equal(one_row(j, "after"), b + 2);
+	assert_new_journal("journal.db damaged", b);
+	stop(j);
+	broken_name(broken, sizeof(broken));
+	assert_string_not_equal(quick_check(broken), "ok");
+	assert_string_equal(quick_check("data/journal.db"), "ok");
+
+	/* Not a database at all any more. */
+	assert_int_equal(unlink(broken), 0);
+	b = bound();
+	scribble("data/journal.db", 0);
+	j = start("data");
+	assert_int_equal(one_row(j, "after"), b + 2);
+	stop(j);
+	broken_name(broken, sizeof(broken));
+	assert_string_equal(quick_check("data/journal.db"), "ok");
+}
+
+/*
+ * Rows one at a time until the journal has noticed what happened to its
+ * file: its record of a new journal comes before the row.
+ */
+static const char *
+row_until_noticed(struct journal *j)
+{
+	static char found[300];
+	const char *json;
+	json_t *o;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		usleep(20000);
+		one_row(j, "after");
+		json = seen.nrows >= 2 ? seen.json[seen.nrows - 2] : NULL;
+		if (json != NULL && strstr(json, "\"new_journal\"") != NULL)
+			break;
+	}
+	assert_true(i < 100);
+	o = json_loads(json, 0, NULL);
+	snprintf(found, sizeof(found), "%s",
+	    json_string_value(json_object_get(o, "found")));
+	json_decref(o);
+	return found;
+}
+
+static void
+test_deleted_while_running(void **state)
+{
+	char *body[8];
+	int64_t seq[8];
+	struct journal *j;
+	size_t i, n;
+
+	(void)state;
+	j = start("data");
+	one_row(j, "before");
+	assert_int_equal(unlink("data/journal.db"), 0);
+	assert_string_equal(row_until_noticed(j), "deleted");
+	stop(j);
+	/* The new journal: the record of the gap, then the row. */
+	n = stored(seq, body, 8);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(body[0], "\"reason\":\"journal.db gone\""));
+	assert_int_equal(seq[1], seen.seq[seen.nrows - 1]);
+	assert_true(seq[0] > seen.seq[0]);
+	for (i = 0; i < n; i++)
+		free(body[i]);
+}
+
+static void
+test_moved_while_running(void **state)
+{
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	one_row(j, "before");
+	assert_int_equal(rename("data/journal.db", "data/moved.db"), 0);
+	assert_non_null(strstr(row_until_noticed(j), "moved away"));
+	stop(j);
+	/* What was written goes with the file, whole. */
+	assert_string_equal(quick_check("data/moved.db"), "ok");
+	assert_string_equal(quick_check("data/journal.db"), "ok");
+}
+
+static void
+test_cut_while_running(void **state)
+{
+	char broken[300];
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	fill(j, 300);
+	assert_int_equal(truncate("data/journal.db", 0), 0);
+	assert_non_null(strstr(row_until_noticed(j), "cut to 0 bytes"));
+	stop(j);
+	broken_name(broken, sizeof(broken));
+	assert_string_equal(quick_check("data/journal.db"), "ok");
+}
+
+static void
+test_overwritten_while_running(void **state)
+{
+	char broken[300];
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	one_row(j, "before");
+	scribble("data/journal.db", 0);
+	assert_non_null(strstr(row_until_noticed(j), "overwritten"));
+	stop(j);
+	broken_name(broken, sizeof(broken));
+	assert_string_equal(quick_check("data/journal.db"), "ok");
 }
 
 static void
@@ -590,6 +827,7 @@ test_stop_reports_every_batch(void **state)
 	append(j, "submitted", NULL);
 	journal_submit(j);
 	append(j, "still open", NULL);
+	running = NULL;
 	journal_stop(j);
 	/* Reported before journal_stop returned, without the loop. */
 	assert_int_equal(seen.nbatches, 2);
@@ -620,6 +858,16 @@ main(void)
 		    test_ids_bound_in_the_journal_too, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_ids_unreserved_are_not_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_at_start, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_while_running,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_moved_while_running, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cut_while_running, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_overwritten_while_running,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opens_late, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_second_gatewayd_is_refused,
