@@ -44,6 +44,9 @@ struct journal_options {
 	/* 0 for the defaults; tests shorten them. */
 	unsigned retry_ms; /* between attempts to open the journal (30 s) */
 	unsigned check_ms; /* between checks of the file and disk (1 s) */
+	/* Free bytes on data_dir's disk below which the WAL is emptied
+	 * every check_ms, not only in quiet moments (16 MB). */
+	uint64_t low_space;
 };
 
 /* A row of a finished batch. */

@@ -176,7 +176,7 @@ journal_compat_checkpoint(struct journal_compat *j)
 {
 	if (j->in_tx && journal_compat_commit(j) < 0)
 		return -1;
-	return journal_db_checkpoint(j->db);
+	return journal_db_checkpoint(j->db, false);
 }
 
 bool
