@@ -148,9 +148,10 @@ struct journal {
 	/* Under mu: what passes between the two. */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;     /* the thread: a batch, a call, stop */
-	pthread_cond_t answered; /* the loop: started, a call done */
+	pthread_cond_t answered; /* the loop: started, a call done, a flush */
 	struct batch *todo, **todo_tail;
 	struct batch *finished, **finished_tail;
+	uint64_t reported; /* the last ticket finished */
 	struct call *call;
 	enum state state;
 	bool stopping;
@@ -1089,6 +1090,8 @@ post(struct journal *j, struct batch *list)
 	pthread_mutex_lock(&j->mu);
 	*j->finished_tail = list;
 	j->finished_tail = &last->next;
+	j->reported = last->ticket;
+	pthread_cond_broadcast(&j->answered); /* journal_flush() */
 	pthread_mutex_unlock(&j->mu);
 	uv_async_send(&j->async);
 }
@@ -1422,6 +1425,17 @@ journal_start(uv_loop_t *loop, const struct journal_options *o,
 		return NULL;
 	}
 	return j;
+}
+
+void
+journal_flush(struct journal *j)
+{
+	journal_submit(j);
+	pthread_mutex_lock(&j->mu);
+	while (j->reported < j->submitted)
+		pthread_cond_wait(&j->answered, &j->mu);
+	pthread_mutex_unlock(&j->mu);
+	deliver(j);
 }
 
 void

@@ -1142,6 +1142,29 @@ test_waiting_rows_are_bounded(void **state)
 }
 
 static void
+test_flush_waits_for_the_commit(void **state)
+{
+	char *body[2];
+	int64_t seq[2];
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	append(j, "start", NULL);
+	journal_flush(j);
+	/* Reported before journal_flush returned, without the loop, and in
+	 * the journal for any reader. */
+	assert_int_equal(seen.nbatches, 1);
+	assert_true(seen.committed[0]);
+	assert_int_equal(stored(seq, body, 2), 1);
+	assert_string_equal(body[0], seen.json[0]);
+	free(body[0]);
+	journal_flush(j); /* nothing open: at once */
+	assert_int_equal(seen.nbatches, 1);
+	stop(j);
+}
+
+static void
 test_stop_reports_every_batch(void **state)
 {
 	struct journal *j;
@@ -1201,6 +1224,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_second_gatewayd_is_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiting_rows_are_bounded,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_waits_for_the_commit,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_reports_every_batch,
 		    setup, teardown),
