@@ -175,7 +175,19 @@ struct journal {
 	bool open_failed; /* logged; "open again" is due when it opens */
 	bool dirty;       /* committed since the last fdatasync */
 	uint64_t retry_at, synced_at, last_batch_at, checkpoint_at;
-	uint64_t sync_warned_ms;
+
+	/*
+	 * The WAL's fdatasync has a thread of its own: on the journal
+	 * thread it held every commit behind it, 5-7 ms each second at
+	 * 1000 rows/s here, and far longer on an SD card.  It syncs a dup
+	 * of the WAL's fd, so that the journal may close its file meanwhile.
+	 */
+	pthread_t syncer;
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cond;
+	int sync_fd; /* to sync, or -1 */
+	bool sync_busy, sync_stop;
+	uint64_t sync_warned_ms; /* the syncer's */
 };
 
 /* ---- buffers ---- */
@@ -1096,20 +1108,60 @@ post(struct journal *j, struct batch *list)
 	uv_async_send(&j->async);
 }
 
+/* Ask the syncer for an fdatasync of the WAL, unless one is under way. */
 static void
 sync_wal(struct journal *j, uint64_t now)
 {
-	int fd = journal_db_wal_fd(j->db);
+	int wal = journal_db_wal_fd(j->db), fd;
 
-	j->synced_at = now;
-	if (fd < 0)
+	if (wal < 0)
 		return;
-	if (fdatasync(fd) < 0) {
-		if (log_ratelimit(&j->sync_warned_ms))
-			log_warn("journal %s-wal: fdatasync", j->path);
-		return;
+	pthread_mutex_lock(&j->sync_mu);
+	if (j->sync_fd < 0 && !j->sync_busy) {
+		fd = dup(wal);
+		if (fd < 0) {
+			if (log_ratelimit(&j->sync_warned_ms))
+				log_warn("journal %s-wal: dup", j->path);
+		} else {
+			/* Whatever is committed by the time it runs is in. */
+			j->sync_fd = fd;
+			j->dirty = false;
+			j->synced_at = now;
+			pthread_cond_signal(&j->sync_cond);
+		}
 	}
-	j->dirty = false;
+	pthread_mutex_unlock(&j->sync_mu);
+}
+
+static void *
+run_syncer(void *arg)
+{
+	struct journal *j = arg;
+	char ebuf[96];
+	int fd, e;
+
+	pthread_mutex_lock(&j->sync_mu);
+	for (;;) {
+		while (j->sync_fd < 0 && !j->sync_stop)
+			pthread_cond_wait(&j->sync_cond, &j->sync_mu);
+		if (j->sync_fd < 0)
+			break;
+		fd = j->sync_fd;
+		j->sync_fd = -1;
+		j->sync_busy = true;
+		pthread_mutex_unlock(&j->sync_mu);
+		if (fdatasync(fd) < 0) {
+			e = errno;
+			if (log_ratelimit(&j->sync_warned_ms))
+				log_warnx("journal %s-wal: fdatasync: %s",
+				    j->path, strerror_r(e, ebuf, sizeof(ebuf)));
+		}
+		close(fd);
+		pthread_mutex_lock(&j->sync_mu);
+		j->sync_busy = false;
+	}
+	pthread_mutex_unlock(&j->sync_mu);
+	return NULL;
 }
 
 static bool
@@ -1302,6 +1354,8 @@ journal_free(struct journal *j)
 	pthread_mutex_destroy(&j->mu);
 	pthread_cond_destroy(&j->wake);
 	pthread_cond_destroy(&j->answered);
+	pthread_mutex_destroy(&j->sync_mu);
+	pthread_cond_destroy(&j->sync_cond);
 	free(j->dir);
 	free(j->path);
 	free(j->lock_path);
@@ -1316,6 +1370,17 @@ on_closed(uv_handle_t *h)
 }
 
 static void
+stop_syncer(struct journal *j)
+{
+	pthread_mutex_lock(&j->sync_mu);
+	j->sync_stop = true;
+	pthread_cond_signal(&j->sync_cond);
+	pthread_mutex_unlock(&j->sync_mu);
+	pthread_join(j->syncer, NULL);
+}
+
+/* The journal thread ends (its file closed), then the syncer. */
+static void
 stop_thread(struct journal *j)
 {
 	pthread_mutex_lock(&j->mu);
@@ -1324,6 +1389,7 @@ stop_thread(struct journal *j)
 	pthread_cond_signal(&j->wake);
 	pthread_mutex_unlock(&j->mu);
 	pthread_join(j->thread, NULL);
+	stop_syncer(j);
 }
 
 static int
@@ -1346,6 +1412,19 @@ init_sync(struct journal *j)
 		return -1;
 	}
 	if (pthread_mutex_init(&j->mu, NULL) != 0) {
+		pthread_cond_destroy(&j->wake);
+		pthread_cond_destroy(&j->answered);
+		return -1;
+	}
+	if (pthread_mutex_init(&j->sync_mu, NULL) != 0) {
+		pthread_mutex_destroy(&j->mu);
+		pthread_cond_destroy(&j->wake);
+		pthread_cond_destroy(&j->answered);
+		return -1;
+	}
+	if (pthread_cond_init(&j->sync_cond, NULL) != 0) {
+		pthread_mutex_destroy(&j->sync_mu);
+		pthread_mutex_destroy(&j->mu);
 		pthread_cond_destroy(&j->wake);
 		pthread_cond_destroy(&j->answered);
 		return -1;
@@ -1397,10 +1476,16 @@ journal_start(uv_loop_t *loop, const struct journal_options *o,
 	j->todo_tail = &j->todo;
 	j->finished_tail = &j->finished;
 	j->state = STARTING;
+	j->sync_fd = -1;
 
-	rc = pthread_create(&j->thread, NULL, run, j);
+	rc = pthread_create(&j->syncer, NULL, run_syncer, j);
+	if (rc == 0) {
+		rc = pthread_create(&j->thread, NULL, run, j);
+		if (rc != 0)
+			stop_syncer(j);
+	}
 	if (rc != 0) {
-		log_errx("journal: cannot start its thread: %s",
+		log_errx("journal: cannot start its threads: %s",
 		    strerror_r(rc, ebuf, sizeof(ebuf)));
 		journal_free(j);
 		return NULL;
@@ -1412,6 +1497,7 @@ journal_start(uv_loop_t *loop, const struct journal_options *o,
 	pthread_mutex_unlock(&j->mu);
 	if (j->state == REFUSED) {
 		pthread_join(j->thread, NULL);
+		stop_syncer(j);
 		journal_free(j);
 		return NULL;
 	}
