@@ -81,12 +81,6 @@ on_journal_done(void *arg, uint64_t ticket, bool committed,
 	size_t i;
 
 	d->done_through = ticket;
-	/* Ready once the start's record is in the journal (or the journal
-	 * said it cannot be): a kill -9 after READY=1 loses no start. */
-	if (!d->ready) {
-		d->ready = true;
-		notify_send("READY=1");
-	}
 	if (cork)
 		mqtt_cork(d->mqtt, true);
 	outbox_release(d->pipe.outbox, ticket);
@@ -540,9 +534,12 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		fatalx("out of memory");
 
 	started(&d, problems);
-	journal_submit(d.pipe.journal); /* READY=1 when it is reported */
+	/* The start's record committed (or the journal said it cannot be)
+	 * before READY=1: a kill -9 after it loses no start. */
+	journal_flush(d.pipe.journal);
 	mqtt_start(d.mqtt);
 	warn_unreachable(cfg);
+	notify_send("READY=1");
 	log_batch(true);
 
 	uv_run(d.loop, UV_RUN_DEFAULT);

@@ -33,7 +33,6 @@ struct daemon {
 
 	uv_work_t snapshot_req;
 	uint64_t done_through; /* the last journal batch reported */
-	bool ready;            /* READY=1 sent */
 	bool clock_checked;
 	bool announced_snapshot; /* the status says "snapshot" */
 };

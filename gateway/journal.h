@@ -3,8 +3,8 @@
  * rows in batches, one per loop iteration, and is told on the loop what
  * was committed; the thread owns the one SQLite connection, the lock on
  * data_dir, the ids, and every commit, fsync and checkpoint.  The loop
- * waits for the disk only at start (journal_start and the reads) and at
- * stop.
+ * waits for the disk only at start (journal_start, the reads,
+ * journal_flush) and at stop.
  *
  * Commit-then-act: an action that must not leave before the rows
  * journaled so far are committed takes journal_ticket() when it is
@@ -44,6 +44,9 @@ struct journal_options {
 	/* 0 for the defaults; tests shorten them. */
 	unsigned retry_ms; /* between attempts to open the journal (30 s) */
 	unsigned check_ms; /* between checks of the file and disk (1 s) */
+	/* Free bytes on data_dir's disk below which the WAL is emptied
+	 * every check_ms, not only in quiet moments (16 MB). */
+	uint64_t low_space;
 };
 
 /* A row of a finished batch. */
@@ -97,6 +100,13 @@ uint64_t journal_ticket(const struct journal *);
 /* Hand the open batch to the thread; nothing if it is empty.  Once per
  * loop iteration (a uv_check_t), so that one iteration is one batch. */
 void journal_submit(struct journal *);
+/*
+ * Submit the open batch and wait until every batch submitted so far is
+ * reported: their done callbacks run before it returns, on the caller's
+ * thread.  The loop waits for the disk: at start only (the start record
+ * committed before READY=1), never on a decision's path.
+ */
+void journal_flush(struct journal *);
 /*
  * Submit what is open, let the thread commit everything, checkpoint the
  * WAL into the database (TRUNCATE), close it and end.  The done

@@ -437,12 +437,18 @@ journal_db_errmsg(const struct journal_db *j)
 }
 
 int
-journal_db_checkpoint(struct journal_db *j)
+journal_db_checkpoint(struct journal_db *j, bool truncate)
 {
-	int rc;
+	int rc = SQLITE_BUSY;
 
-	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-	    NULL, NULL);
+	/* TRUNCATE waits (the busy timeout) for readers to leave the WAL,
+	 * copies all of it and gives its space back to the disk. */
+	if (truncate)
+		rc = sqlite3_wal_checkpoint_v2(j->db, NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (rc == SQLITE_BUSY)
+		rc = sqlite3_wal_checkpoint_v2(j->db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	if (rc == SQLITE_OK) {
 		j->wal_pages = 0;
 		note_size(j);
@@ -538,6 +544,16 @@ int
 journal_db_wal_fd(const struct journal_db *j)
 {
 	return j->wal_fd;
+}
+
+int64_t
+journal_db_wal_bytes(const struct journal_db *j)
+{
+	struct stat st;
+
+	if (j->wal_fd < 0 || fstat(j->wal_fd, &st) < 0)
+		return 0;
+	return st.st_size;
 }
 
 int64_t

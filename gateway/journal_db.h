@@ -70,12 +70,18 @@ bool journal_db_damaged(int rc);
 /* SQLite's words for a code. */
 const char *journal_db_errstr(int rc);
 
-/* Copy the WAL into the database (a passive checkpoint).  0 or -1. */
-int journal_db_checkpoint(struct journal_db *);
+/*
+ * Copy the WAL into the database: a passive checkpoint, or with truncate
+ * one that also empties the WAL file if no reader is in it (else a
+ * passive one).  0 or -1.
+ */
+int journal_db_checkpoint(struct journal_db *, bool truncate);
 /* Pages in the WAL since the last complete checkpoint. */
 int journal_db_wal_pages(const struct journal_db *);
 /* The WAL, opened read-only for fdatasync(); -1 if there is none. */
 int journal_db_wal_fd(const struct journal_db *);
+/* The size of the WAL file: what a truncating checkpoint gives back. */
+int64_t journal_db_wal_bytes(const struct journal_db *);
 
 /* The highest id ever stored, even if retention deleted it; -1 on error. */
 int64_t journal_db_last_seq(struct journal_db *);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <dirent.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "datetime.h"
 #include "journal.h"
 #include "journal_ids.h"
 #include "scratch.h"
@@ -40,6 +42,7 @@ struct seen {
 
 static uv_loop_t loop;
 static struct seen seen;
+static void full_vfs_unregister(void);
 static struct journal *running; /* stopped at teardown if a test fails */
 
 static void
@@ -83,10 +86,11 @@ teardown(void **state)
 	(void)state;
 	for (i = 0; i < seen.nrows; i++)
 		free(seen.json[i]);
-	/* A failed test leaves its journal running. */
+	/* A failed test leaves its journal running, or its disk full. */
 	if (running != NULL)
 		journal_stop(running);
 	running = NULL;
+	full_vfs_unregister();
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) < 0)
 		return -1;
@@ -135,6 +139,20 @@ wait_batches(size_t n)
 	uv_close((uv_handle_t *)&tick, NULL);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	assert_int_equal(seen.nbatches, n);
+}
+
+static void
+append_at(struct journal *j, const char *request, int64_t ts_ms)
+{
+	struct journal_record r = {
+		.kind = "access",
+		.device = "gate-north",
+		.request = request,
+		.decision = "allow",
+		.reason = "test",
+	};
+
+	assert_int_equal(journal_append(j, &r, ts_ms), 0);
 }
 
 static void
@@ -326,6 +344,37 @@ test_reopen_reads_and_continues(void **state)
 	stop(j);
 }
 
+/*
+ * The record of rows not journaled at seen.json[i]: how many, of which
+ * kind (all access here), over which time, and why (reason contains it).
+ */
+static void
+assert_gap(size_t i, int rows, const char *why, int64_t from, int64_t to)
+{
+	char ts[40];
+	json_t *o;
+
+	assert_non_null(seen.json[i]);
+	o = json_loads(seen.json[i], 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "kind")),
+	    "system");
+	assert_string_equal(json_string_value(json_object_get(o, "decision")),
+	    "unjournaled");
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(o, "reason")), why));
+	assert_int_equal(json_integer_value(json_object_get(o, "rows")), rows);
+	assert_int_equal(json_integer_value(
+	                     json_object_get(json_object_get(o, "kinds"),
+	                         "access")),
+	    rows);
+	datetime_format_rfc3339(from, ts, sizeof(ts));
+	assert_string_equal(json_string_value(json_object_get(o, "from")), ts);
+	datetime_format_rfc3339(to, ts, sizeof(ts));
+	assert_string_equal(json_string_value(json_object_get(o, "to")), ts);
+	json_decref(o);
+}
+
 static void
 test_failed_transaction_leaves_a_gap(void **state)
 {
@@ -346,8 +395,8 @@ test_failed_transaction_leaves_a_gap(void **state)
 	append(j, "ok1", NULL);
 	journal_submit(j);
 	wait_batches(1);
-	append(j, "ok2", NULL);
-	append(j, "boom", NULL);
+	append_at(j, "ok2", 1000000000000LL);
+	append_at(j, "boom", 1000000000100LL);
 	journal_submit(j);
 	wait_batches(2);
 	append(j, "ok3", NULL);
@@ -358,20 +407,26 @@ test_failed_transaction_leaves_a_gap(void **state)
 	assert_true(seen.committed[0]);
 	assert_false(seen.committed[1]);
 	assert_true(seen.committed[2]);
-	assert_int_equal(seen.nrows, 4);
+	assert_int_equal(seen.nrows, 5);
 	assert_int_equal(seen.seq[0], 1);
 	/* The failed batch's rows are reported, without record or id. */
 	assert_null(seen.json[1]);
 	assert_null(seen.json[2]);
 	assert_int_equal(seen.seq[1], 0);
-	/* Their ids (2 and 3) are not handed out again. */
+	/* Their ids (2 and 3) are not handed out again; the next commit
+	 * says first what was lost, then has ok3. */
+	assert_int_equal(seen.rows[2], 2);
 	assert_int_equal(seen.seq[3], 4);
+	assert_gap(3, 2, "constraint failed", 1000000000000LL, 1000000000100LL);
+	assert_int_equal(seen.seq[4], 5);
 
 	n = stored(seq, body, 8);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_int_equal(seq[0], 1);
 	assert_int_equal(seq[1], 4);
-	assert_non_null(strstr(body[1], "\"request\":\"ok3\""));
+	assert_string_equal(body[1], seen.json[3]);
+	assert_int_equal(seq[2], 5);
+	assert_non_null(strstr(body[2], "\"request\":\"ok3\""));
 	for (i = 0; i < n; i++)
 		free(body[i]);
 }
@@ -541,8 +596,11 @@ test_ids_unreserved_are_not_used(void **state)
 	assert_false(seen.committed[0]);
 	assert_int_equal(access("data/journal.ids", F_OK), -1);
 	assert_int_equal(rmdir("data/journal.ids.tmp"), 0);
-	assert_int_equal(one_row(j, "r2"), 1);
-	assert_true(bound() >= 1);
+	assert_int_equal(one_row(j, "r2"), 2);
+	assert_int_equal(seen.seq[1], 1);
+	assert_non_null(
+	    strstr(seen.json[1], "journal.ids.tmp: Is a directory"));
+	assert_true(bound() >= 2);
 	stop(j);
 }
 
@@ -743,10 +801,267 @@ test_overwritten_while_running(void **state)
 	assert_string_equal(quick_check("data/journal.db"), "ok");
 }
 
+/*
+ * A disk that fills up, under SQLite: the default VFS, wrapped so that
+ * writes to a WAL fail with SQLITE_FULL while disk_full is set, as
+ * unix-excl would on ENOSPC.  The rest passes through.
+ */
+struct full_file {
+	sqlite3_file base;
+	sqlite3_file *real; /* follows this struct, szOsFile bytes */
+	bool wal;
+};
+
+static sqlite3_vfs full_vfs, *unix_vfs;
+static atomic_bool disk_full;
+
+#define REAL(f) (((struct full_file *)(f))->real)
+
+static int
+full_close(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+
+static int
+full_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), buf, n, off);
+}
+
+static int
+full_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
+{
+	if (((struct full_file *)f)->wal && atomic_load(&disk_full))
+		return SQLITE_FULL;
+	return REAL(f)->pMethods->xWrite(REAL(f), buf, n, off);
+}
+
+static int
+full_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	return REAL(f)->pMethods->xTruncate(REAL(f), size);
+}
+
+static int
+full_sync(sqlite3_file *f, int flags)
+{
+	return REAL(f)->pMethods->xSync(REAL(f), flags);
+}
+
+static int
+full_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), size);
+}
+
+static int
+full_lock(sqlite3_file *f, int lock)
+{
+	return REAL(f)->pMethods->xLock(REAL(f), lock);
+}
+
+static int
+full_unlock(sqlite3_file *f, int lock)
+{
+	return REAL(f)->pMethods->xUnlock(REAL(f), lock);
+}
+
+static int
+full_reserved(sqlite3_file *f, int *out)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+
+static int
+full_control(sqlite3_file *f, int op, void *arg)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+
+static int
+full_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+
+static int
+full_device(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+
+static int
+full_shm_map(sqlite3_file *f, int pg, int size, int extend, void volatile **p)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), pg, size, extend, p);
+}
+
+static int
+full_shm_lock(sqlite3_file *f, int offset, int n, int flags)
+{
+	return REAL(f)->pMethods->xShmLock(REAL(f), offset, n, flags);
+}
+
+static void
+full_shm_barrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+
+static int
+full_shm_unmap(sqlite3_file *f, int delete)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), delete);
+}
+
+static int
+full_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **p)
+{
+	return REAL(f)->pMethods->xFetch(REAL(f), off, n, p);
+}
+
+static int
+full_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+	return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
+}
+
+static const sqlite3_io_methods full_methods = {
+	.iVersion = 3,
+	.xClose = full_close,
+	.xRead = full_read,
+	.xWrite = full_write,
+	.xTruncate = full_truncate,
+	.xSync = full_sync,
+	.xFileSize = full_size,
+	.xLock = full_lock,
+	.xUnlock = full_unlock,
+	.xCheckReservedLock = full_reserved,
+	.xFileControl = full_control,
+	.xSectorSize = full_sector,
+	.xDeviceCharacteristics = full_device,
+	.xShmMap = full_shm_map,
+	.xShmLock = full_shm_lock,
+	.xShmBarrier = full_shm_barrier,
+	.xShmUnmap = full_shm_unmap,
+	.xFetch = full_fetch,
+	.xUnfetch = full_unfetch,
+};
+
+static int
+full_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
+    int *out)
+{
+	struct full_file *ff = (struct full_file *)f;
+	int rc;
+
+	(void)vfs;
+	ff->real = (sqlite3_file *)(ff + 1);
+	ff->wal = (flags & SQLITE_OPEN_WAL) != 0;
+	rc = unix_vfs->xOpen(unix_vfs, name, ff->real, flags, out);
+	f->pMethods = rc == SQLITE_OK ? &full_methods : NULL;
+	return rc;
+}
+
+/* Default for the connections opened from now on. */
+static void
+full_vfs_register(void)
+{
+	unix_vfs = sqlite3_vfs_find(NULL);
+	assert_non_null(unix_vfs);
+	full_vfs = *unix_vfs;
+	full_vfs.zName = "full";
+	full_vfs.szOsFile = (int)sizeof(struct full_file) + unix_vfs->szOsFile;
+	full_vfs.xOpen = full_open;
+	assert_int_equal(sqlite3_vfs_register(&full_vfs, 1), SQLITE_OK);
+}
+
+static void
+full_vfs_unregister(void)
+{
+	atomic_store(&disk_full, false);
+	if (unix_vfs == NULL)
+		return;
+	sqlite3_vfs_unregister(&full_vfs);
+	sqlite3_vfs_register(unix_vfs, 1);
+	unix_vfs = NULL;
+}
+
+static off_t
+wal_size(void)
+{
+	struct stat st;
+
+	return stat("data/journal.db-wal", &st) == 0 ? st.st_size : -1;
+}
+
+/*
+ * The disk fills up under a steady trickle (never a quiet moment): the
+ * WAL is checkpointed and emptied at once, not at the next pause; once
+ * there is room again the next commit first says what was lost.
+ */
+static void
+test_disk_full_then_freed(void **state)
+{
+	struct journal *j;
+	int64_t t0 = now_ms();
+	int i;
+
+	(void)state;
+	full_vfs_register();
+	j = start("data");
+	assert_int_equal(one_row(j, "r1"), 1);
+	assert_true(wal_size() > 0);
+
+	atomic_store(&disk_full, true);
+	for (i = 0; i < 3; i++) {
+		append_at(j, "lost", t0 + i);
+		journal_submit(j);
+		wait_batches(seen.nbatches + 1);
+		assert_false(seen.committed[seen.nbatches - 1]);
+	}
+	/* The failed writes emptied the WAL: its space is the disk's. */
+	assert_int_equal(wal_size(), 0);
+
+	/* Ids 2 to 6 went to the failed rows and to the records of the
+	 * loss tried with them: a gap, never handed out again. */
+	atomic_store(&disk_full, false);
+	assert_int_equal(one_row(j, "r2"), 8);
+	assert_int_equal(seen.seq[seen.nrows - 2], 7);
+	assert_gap(seen.nrows - 2, 3, "database or disk is full", t0, t0 + 2);
+	stop(j);
+}
+
+/* Space short on the disk: the WAL is emptied without waiting. */
+static void
+test_short_of_space(void **state)
+{
+	struct journal_options o = {
+		.data_dir = "data",
+		.site = SITE,
+		.check_ms = 20,
+		.low_space = UINT64_MAX / 4, /* always short */
+	};
+	struct journal *j;
+	int i;
+
+	(void)state;
+	j = journal_start(&loop, &o, on_done, &seen);
+	running = j;
+	one_row(j, "r1");
+	for (i = 0; i < 100 && wal_size() != 0; i++)
+		usleep(20000);
+	/* One small row is never worth a checkpoint otherwise. */
+	assert_int_equal(wal_size(), 0);
+	stop(j);
+}
+
 static void
 test_opens_late(void **state)
 {
 	struct journal *j;
+	int64_t t0;
 	size_t i;
 
 	(void)state;
@@ -756,22 +1071,27 @@ test_opens_late(void **state)
 	j = start("data");
 	assert_non_null(j);
 	assert_int_equal(journal_visitor_entries(j, count_visitor, NULL), -1);
-	append(j, "lost", NULL);
+	t0 = now_ms();
+	append_at(j, "lost", t0);
 	journal_submit(j);
 	wait_batches(1);
 	assert_false(seen.committed[0]);
 	assert_null(seen.json[0]);
 
-	/* The disk is mended; within a retry the rows are journaled. */
+	/* The disk is mended; within a retry the rows are journaled, after
+	 * the record of those that were not. */
 	assert_int_equal(rmdir("data/journal.db"), 0);
 	for (i = 1; i < 60 && !seen.committed[i - 1]; i++) {
 		usleep(20000);
-		append(j, "again", NULL);
+		append_at(j, "again", t0 + (int64_t)i);
 		journal_submit(j);
 		wait_batches(i + 1);
 	}
 	assert_true(seen.committed[seen.nbatches - 1]);
-	assert_int_equal(seen.seq[seen.nrows - 1], 1);
+	assert_int_equal(seen.seq[seen.nrows - 2], 1);
+	assert_gap(seen.nrows - 2, (int)i - 1, "journal not open", t0,
+	    t0 + (int64_t)i - 2);
+	assert_int_equal(seen.seq[seen.nrows - 1], 2);
 	stop(j);
 }
 
@@ -804,17 +1124,45 @@ test_waiting_rows_are_bounded(void **state)
 	j = start("data");
 	for (i = 0; i < JOURNAL_MAX_WAITING; i++)
 		assert_int_equal(journal_append(j, &r, now_ms()), 0);
-	assert_int_equal(journal_append(j, &r, now_ms()), -1);
+	assert_int_equal(journal_append(j, &r, 1000000000000LL), -1);
 	journal_submit(j);
 	/* Still waiting for the thread's answer: still full. */
-	assert_int_equal(journal_append(j, &r, now_ms()), -1);
+	assert_int_equal(journal_append(j, &r, 1000000000500LL), -1);
 	wait_batches(1);
+	/* A dropped row is told of in the next batch handed over. */
 	assert_true(seen.committed[0]);
-	assert_int_equal(seen.rows[0], JOURNAL_MAX_WAITING);
+	assert_int_equal(seen.rows[0], JOURNAL_MAX_WAITING + 1);
+	assert_gap(0, 1, "8192 rows wait for the disk", 1000000000000LL,
+	    1000000000000LL);
 	assert_int_equal(journal_append(j, &r, now_ms()), 0);
 	stop(j);
 	assert_int_equal(seen.nbatches, 2);
-	assert_int_equal(seen.seq[seen.nrows - 1], JOURNAL_MAX_WAITING + 1);
+	assert_gap(seen.nrows - 2, 1, "8192 rows wait for the disk",
+	    1000000000500LL, 1000000000500LL);
+	assert_int_equal(seen.seq[seen.nrows - 1], JOURNAL_MAX_WAITING + 3);
+}
+
+static void
+test_flush_waits_for_the_commit(void **state)
+{
+	char *body[2];
+	int64_t seq[2];
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	append(j, "start", NULL);
+	journal_flush(j);
+	/* Reported before journal_flush returned, without the loop, and in
+	 * the journal for any reader. */
+	assert_int_equal(seen.nbatches, 1);
+	assert_true(seen.committed[0]);
+	assert_int_equal(stored(seq, body, 2), 1);
+	assert_string_equal(body[0], seen.json[0]);
+	free(body[0]);
+	journal_flush(j); /* nothing open: at once */
+	assert_int_equal(seen.nbatches, 1);
+	stop(j);
 }
 
 static void
@@ -868,11 +1216,17 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_overwritten_while_running,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_then_freed,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_of_space, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_opens_late, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_second_gatewayd_is_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiting_rows_are_bounded,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_waits_for_the_commit,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_reports_every_batch,
 		    setup, teardown),
