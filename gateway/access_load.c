@@ -138,14 +138,10 @@ static void
 err(struct load *l, int line, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		diag_oom();
+	diag_vadd(&l->diag, l->files[l->file], line, fmt, ap);
 	va_end(ap);
-	diag_add(&l->diag, l->files[l->file], line, "%s", msg);
-	free(msg);
 }
 
 /* Set the where of element n of a side array growing with its table. */

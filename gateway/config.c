@@ -109,16 +109,6 @@ struct parse {
 	bool dead; /* the [device] being read has no driver: skip it */
 };
 
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		diag_oom();
-	return d;
-}
-
 static bool
 timezone_exists(const char *tz)
 {
@@ -144,7 +134,7 @@ set_timezone(void *obj, const char *value, char *err, size_t errlen)
 		return -1;
 	}
 	free(c->timezone);
-	c->timezone = xstrdup(value);
+	c->timezone = diag_strdup(value);
 	return 0;
 }
 
@@ -160,7 +150,7 @@ set_topic_prefix(void *obj, const char *value, char *err, size_t errlen)
 		return -1;
 	}
 	free(c->topic_prefix);
-	c->topic_prefix = xstrdup(value);
+	c->topic_prefix = diag_strdup(value);
 	return 0;
 }
 
@@ -243,7 +233,7 @@ device_begin(struct section_reader *r, int line, const char *id)
 		diag_oom();
 	c->devices = v;
 	dev->id = checked;
-	dev->file = xstrdup(section_file(r));
+	dev->file = diag_strdup(section_file(r));
 	dev->line = line;
 	dev->index = (unsigned)c->ndevices;
 	c->devices[c->ndevices++] = dev;
@@ -407,7 +397,7 @@ finish(struct parse *p)
 	if (p->gateway_line == 0)
 		diag_add(p->diag, c->path, 0, "missing section [gateway]");
 	if (c->timezone == NULL) {
-		c->timezone = xstrdup("Asia/Shanghai");
+		c->timezone = diag_strdup("Asia/Shanghai");
 		if (!timezone_exists(c->timezone))
 			diag_add(p->diag, c->path, p->gateway_line,
 			    "timezone %s is not in " ZONEINFO
@@ -415,7 +405,7 @@ finish(struct parse *p)
 			    c->timezone);
 	}
 	if (c->mqtt_host == NULL)
-		c->mqtt_host = xstrdup("127.0.0.1");
+		c->mqtt_host = diag_strdup("127.0.0.1");
 	if (c->mqtt_password_file != NULL && c->mqtt_username == NULL)
 		diag_add(p->diag, c->path, p->password_line,
 		    "password_file needs a username");
@@ -423,7 +413,7 @@ finish(struct parse *p)
 	if (c->site == NULL)
 		return;
 	if (c->name == NULL)
-		c->name = xstrdup(c->site);
+		c->name = diag_strdup(c->site);
 	if (c->mqtt_client_id == NULL &&
 	    asprintf(&c->mqtt_client_id, "cg-%s", c->site) < 0)
 		diag_oom();
@@ -444,7 +434,7 @@ config_load(const char *path, struct diag *d)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		diag_oom();
-	c->path = xstrdup(path);
+	c->path = diag_strdup(path);
 	c->sync = CONFIG_SYNC_NORMAL;
 	c->check_ts = CONFIG_CHECK_TS_AUTO;
 	c->stale_s = 30;
@@ -457,9 +447,9 @@ config_load(const char *path, struct diag *d)
 	p.diag = d;
 	slash = strrchr(path, '/');
 	if (slash == NULL)
-		p.dir = xstrdup("");
+		p.dir = diag_strdup("");
 	else if (slash == path)
-		p.dir = xstrdup("/");
+		p.dir = diag_strdup("/");
 	else if (asprintf(&p.dir, "%.*s", (int)(slash - path), path) < 0)
 		diag_oom();
 

@@ -90,6 +90,23 @@ diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
 }
 
 void
+diag_vadd(struct diag *d, const char *file, int line, const char *fmt,
+    va_list ap)
+{
+	vadd(d, false, file, line, fmt, ap);
+}
+
+char *
+diag_strdup(const char *s)
+{
+	char *c = strdup(s);
+
+	if (c == NULL)
+		diag_oom();
+	return c;
+}
+
+void
 diag_warn(struct diag *d, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;

@@ -7,6 +7,7 @@
 #define DIAG_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -29,6 +30,11 @@ void diag_add(struct diag *, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void diag_warn(struct diag *, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* diag_add for a caller that takes its own arguments. */
+void diag_vadd(struct diag *, const char *file, int line, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
+/* strdup, or diag_oom(): for parsers, which have no way to fail softly. */
+char *diag_strdup(const char *);
 /* One entry as diag_print() shows it, cut to size. */
 void diag_format(const struct diag_entry *, char *out, size_t size);
 /* The entries that are not warnings. */

@@ -35,28 +35,14 @@ struct section_reader {
 	size_t nseen;
 };
 
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		diag_oom();
-	return d;
-}
-
 void
 section_error(struct section_reader *r, int line, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		diag_oom();
+	diag_vadd(r->diag, r->file, line, fmt, ap);
 	va_end(ap);
-	diag_add(r->diag, r->file, line, "%s", msg);
-	free(msg);
 }
 
 void *
@@ -145,7 +131,7 @@ begin(void *user, const char *file, int line, const char *type,
 	r->sections++;
 	r->line = line;
 	r->skip = true;
-	r->name = xstrdup(name);
+	r->name = diag_strdup(name);
 	if (asprintf(&r->text, *name ? "[%s %s]" : "[%s]", type, name) < 0)
 		diag_oom();
 	for (i = 0; i < r->ntypes && strcmp(r->types[i].type, type); i++)
@@ -228,7 +214,7 @@ key(void *user, const char *file, int line, const char *name, const char *value)
 		return;
 	}
 	if (first == 0 && r->nseen < SEEN_MAX) {
-		r->seen[r->nseen].key = xstrdup(name);
+		r->seen[r->nseen].key = diag_strdup(name);
 		r->seen[r->nseen].line = line;
 		r->nseen++;
 	}
