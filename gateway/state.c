@@ -12,8 +12,7 @@
 #define DEDUP_MAX 131072 /* ids per generation: bounds memory */
 
 struct state_visit {
-	char *visitor; /* NULL: empty slot */
-	uint32_t hash;
+	uint32_t visitor; /* in visitor_ids */
 	unsigned used;
 };
 
@@ -40,16 +39,13 @@ state_new(size_t ndevices)
 void
 state_free(struct state *s)
 {
-	uint32_t i;
-
 	if (s == NULL)
 		return;
 	dedup_free(s->dedup);
 	free(s->devices);
-	if (s->visits != NULL)
-		for (i = 0; i <= s->visits_mask; i++)
-			free(s->visits[i].visitor);
 	free(s->visits);
+	strpool_free(&s->visitor_ids);
+	htab_free(&s->by_visitor);
 	free(s);
 }
 
@@ -59,79 +55,55 @@ state_device(struct state *s, unsigned index)
 	return index < s->ndevices ? &s->devices[index] : NULL;
 }
 
-static uint32_t
-hash_id(const char *k)
+static bool
+visit_eq(const void *ctx, uint32_t ref, const void *key)
 {
-	uint32_t h = 2166136261u;
+	const struct state *s = ctx;
 
-	for (; *k; k++)
-		h = (h ^ (unsigned char)*k) * 16777619u;
-	return h;
+	return strcmp(strpool_str(&s->visitor_ids, s->visits[ref].visitor),
+	           key) == 0;
 }
 
 static struct state_visit *
-find(const struct state *s, const char *visitor, uint32_t h)
+find(const struct state *s, const char *visitor, uint32_t hash)
 {
-	uint32_t i;
+	int64_t ref = htab_find(&s->by_visitor, hash, visit_eq, s, visitor);
 
-	if (s->visits == NULL)
-		return NULL;
-	for (i = h & s->visits_mask; s->visits[i].visitor != NULL;
-	     i = (i + 1) & s->visits_mask)
-		if (s->visits[i].hash == h &&
-		    strcmp(s->visits[i].visitor, visitor) == 0)
-			return &s->visits[i];
-	return &s->visits[i]; /* the empty slot where it would go */
-}
-
-static int
-grow(struct state *s)
-{
-	uint32_t size = s->visits ? (s->visits_mask + 1) * 2 : 64, i;
-	struct state_visit *old = s->visits, *slot;
-	uint32_t oldsize = old ? s->visits_mask + 1 : 0;
-
-	s->visits = calloc(size, sizeof(*s->visits));
-	if (s->visits == NULL) {
-		s->visits = old;
-		return -1;
-	}
-	s->visits_mask = size - 1;
-	for (i = 0; i < oldsize; i++) {
-		if (old[i].visitor == NULL)
-			continue;
-		slot = find(s, old[i].visitor, old[i].hash);
-		*slot = old[i];
-	}
-	free(old);
-	return 0;
+	return ref >= 0 ? &s->visits[ref] : NULL;
 }
 
 unsigned
 state_entries_used(const struct state *s, const char *visitor)
 {
-	const struct state_visit *v = find(s, visitor, hash_id(visitor));
+	const struct state_visit *v = find(s, visitor, htab_hash_str(visitor));
 
-	return v != NULL && v->visitor != NULL ? v->used : 0;
+	return v != NULL ? v->used : 0;
 }
 
 int
 state_entries_add(struct state *s, const char *visitor, unsigned n)
 {
-	uint32_t h = hash_id(visitor);
-	struct state_visit *v;
+	uint32_t hash = htab_hash_str(visitor), cap;
+	struct state_visit *v = find(s, visitor, hash), *nv;
 
-	if ((s->nvisits + 1) * 2 > (s->visits ? s->visits_mask + 1 : 0) &&
-	    grow(s) < 0)
-		return -1;
-	v = find(s, visitor, h);
-	if (v->visitor == NULL) {
-		v->visitor = strdup(visitor);
-		if (v->visitor == NULL)
-			return -1;
-		v->hash = h;
-		s->nvisits++;
+	if (v != NULL) {
+		v->used += n;
+		return 0;
 	}
-	v->used += n;
+	if (s->nvisits == s->visits_cap) {
+		cap = s->visits_cap ? s->visits_cap * 2 : 64;
+		nv = realloc(s->visits, cap * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		s->visits = nv;
+		s->visits_cap = cap;
+	}
+	v = &s->visits[s->nvisits];
+	if (strpool_add(&s->visitor_ids, visitor, strlen(visitor),
+	        &v->visitor) < 0 ||
+	    htab_insert(&s->by_visitor, hash, s->nvisits) < 0)
+		return -1;
+	v->used = n;
+	s->nvisits++;
 	return 0;
 }

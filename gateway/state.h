@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "htab.h"
+#include "strpool.h"
+
 struct dedup;
 
 /*
@@ -50,8 +53,10 @@ struct state {
 	struct junk unknown_junk;
 
 	/* Visitors' entries used, by visitor id: private to state.c. */
-	struct state_visit *visits;
-	uint32_t visits_mask, nvisits;
+	struct strpool visitor_ids;
+	struct state_visit *visits; /* by the index's reference */
+	uint32_t nvisits, visits_cap;
+	struct htab by_visitor;
 };
 
 struct state *state_new(size_t ndevices);
