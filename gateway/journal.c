@@ -51,6 +51,13 @@
  */
 #define LOW_SPACE (16 * 1024 * 1024)
 
+/*
+ * While rows are still being lost, the record of the loss waits for the
+ * loss to end, but not longer than this: under a lasting overload, one
+ * record a minute, not one a commit.
+ */
+#define GAP_MS 60000
+
 /* Records of its own waiting for a commit: a few, unless it is broken. */
 #define SYSTEM_MAX 64
 
@@ -168,9 +175,10 @@ struct journal {
 	struct batch *sys;   /* records of its own, first in the next commit */
 	int64_t checked_seq; /* rows up to this were in a sound file */
 	uint64_t check_at;
-	struct loss loss;  /* not journaled since the last commit */
-	bool write_failed; /* since the last commit that succeeded */
-	bool short_space;  /* on data_dir's disk */
+	struct loss loss;    /* not journaled since the last commit */
+	uint64_t loss_since; /* mono_ms() of its first row */
+	bool write_failed;   /* since the last commit that succeeded */
+	bool short_space;    /* on data_dir's disk */
 	uint64_t low_space;
 	bool open_failed; /* logged; "open again" is due when it opens */
 	bool dirty;       /* committed since the last fdatasync */
@@ -993,17 +1001,17 @@ rfc3339_json(json_t *o, const char *key, int64_t ms)
  * After rows were lost, the next transaction says so first: how many,
  * of what kind, from when to when, and what failed.  Added to the
  * journal's own records for one attempt; removed again if it fails, as
- * the loss has grown by then.
+ * the loss has grown by then.  false if it could not be added.
  */
-static void
+static bool
 add_gap(struct journal *j)
 {
 	const struct loss *l = &j->loss;
+	size_t before = j->sys != NULL ? j->sys->n : 0, i;
 	json_t *extra, *kinds;
-	size_t i;
 
 	if (l->rows == 0)
-		return;
+		return false;
 	extra = json_object();
 	kinds = json_object();
 	json_object_set_new(extra, "rows", json_integer((json_int_t)l->rows));
@@ -1015,6 +1023,7 @@ add_gap(struct journal *j)
 	json_object_set_new(extra, "kinds", kinds);
 	queue_system(j, "unjournaled", l->cause, extra);
 	json_decref(extra);
+	return j->sys != NULL && j->sys->n > before;
 }
 
 /* The rows of a batch that was not committed, counted as lost. */
@@ -1028,32 +1037,47 @@ lose(struct journal *j, const struct batch *b, const char *cause)
 		    b->rows[i].ts_ms, cause);
 }
 
+/* A loss starts being timed with its first row. */
+static void
+note_loss(struct journal *j, bool had)
+{
+	if (!had && j->loss.rows > 0)
+		j->loss_since = mono_ms();
+}
+
 static void
 commit_batches(struct journal *j, struct batch *list)
 {
 	struct batch *sys, *b;
 	size_t sys_n = 0, sys_len = 0;
 	char why[300] = "journal not open";
+	bool had = j->loss.rows > 0, dropping = false, gap = false;
 	int rc = -1;
 
-	for (b = list; b != NULL; b = b->next)
+	for (b = list; b != NULL; b = b->next) {
+		dropping = dropping || b->dropped.rows > 0;
 		loss_merge(&j->loss, &b->dropped);
+	}
+	note_loss(j, had);
 	if (j->sys != NULL) {
 		sys_n = j->sys->n;
 		sys_len = j->sys->text.len;
 	}
-	add_gap(j);
+	if (j->loss.rows > 0 &&
+	    (!dropping || mono_ms() - j->loss_since >= GAP_MS))
+		gap = add_gap(j);
 	sys = j->sys != NULL && j->sys->n > 0 ? j->sys : NULL;
 	if (j->db != NULL)
 		rc = write_rows(j, sys, list, why, sizeof(why));
 	for (b = list; b != NULL; b = b->next)
 		answer(b, rc == 0, b == list ? sys : NULL);
 	if (rc == 0) {
-		if (j->loss.rows > 0)
+		if (gap) {
 			log_info("journal: a system record counts the %" PRIu64
 			         " rows not journaled (%s)",
 			    j->loss.rows, j->loss.cause);
-		memset(&j->loss, 0, sizeof(j->loss));
+			memset(&j->loss, 0, sizeof(j->loss));
+		}
 		if (sys != NULL) {
 			sys->n = 0;
 			sys->text.len = 0;
@@ -1066,8 +1090,10 @@ commit_batches(struct journal *j, struct batch *list)
 		sys->n = sys_n;
 		sys->text.len = sys_len;
 	}
+	had = j->loss.rows > 0;
 	for (b = list; b != NULL; b = b->next)
 		lose(j, b, why);
+	note_loss(j, had);
 	if (rc == -2) {
 		/* The message goes with the connection. */
 		snprintf(why, sizeof(why), "%s", journal_db_errmsg(j->db));
@@ -1325,7 +1351,7 @@ run(void *arg)
 	/* Records of its own still waiting, and the loop's last drops:
 	 * written, though not reported. */
 	loss_merge(&j->loss, &j->last_drops);
-	add_gap(j);
+	(void)add_gap(j);
 	if (j->db != NULL && j->sys != NULL && j->sys->n > 0)
 		(void)write_rows(j, j->sys, NULL, err, sizeof(err));
 	/* Closing checkpoints the whole WAL into the database. */
