@@ -175,6 +175,12 @@ struct journal {
 	struct batch *sys;   /* records of its own, first in the next commit */
 	int64_t checked_seq; /* rows up to this were in a sound file */
 	uint64_t check_at;
+	pthread_t checker; /* quick_check after an open */
+	bool checking;     /* a checker to be joined */
+	struct journal_db_stop check_stop;
+	bool check_done; /* under mu, with check_rc and check_why */
+	int check_rc;
+	char check_why[300];
 	struct loss loss;    /* not journaled since the last commit */
 	uint64_t loss_since; /* mono_ms() of its first row */
 	bool write_failed;   /* since the last commit that succeeded */
@@ -616,6 +622,63 @@ move_aside(struct journal *j, char *to, size_t size)
 }
 
 /*
+ * PRAGMA quick_check reads the whole journal: seconds for a large one on
+ * a card (7 s cold for a million rows here), too long for a start that
+ * must answer the gates, or for commits to wait.  So it runs on a
+ * read-only connection on a thread of its own, after every open, while
+ * the journal writes; damage found is handled like damage found by a
+ * write (replace()).  Rows written meanwhile go with the damaged file.
+ */
+static void *
+run_checker(void *arg)
+{
+	struct journal *j = arg;
+	char why[300];
+	int rc;
+
+	rc = journal_db_quick_check(j->path, &j->check_stop, why, sizeof(why));
+	pthread_mutex_lock(&j->mu);
+	j->check_rc = rc;
+	snprintf(j->check_why, sizeof(j->check_why), "%s", why);
+	j->check_done = true;
+	pthread_cond_signal(&j->wake);
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+/* Stop a check under way (its answer no longer matters) and wait. */
+static void
+end_check(struct journal *j)
+{
+	if (!j->checking)
+		return;
+	journal_db_stop_check(&j->check_stop);
+	pthread_join(j->checker, NULL);
+	j->checking = false;
+}
+
+static void
+start_check(struct journal *j)
+{
+	int rc;
+
+	end_check(j);
+	pthread_mutex_lock(&j->check_stop.mu);
+	j->check_stop.stopped = false;
+	pthread_mutex_unlock(&j->check_stop.mu);
+	pthread_mutex_lock(&j->mu);
+	j->check_done = false;
+	pthread_mutex_unlock(&j->mu);
+	rc = pthread_create(&j->checker, NULL, run_checker, j);
+	if (rc != 0) {
+		log_errx("journal %s: no thread for quick_check: not checked",
+		    j->path);
+		return;
+	}
+	j->checking = true;
+}
+
+/*
  * The first time: any id up to the bound in journal.ids may have been
  * handed out by an earlier run, even if journal.db lost it.  Later opens
  * (in this run) know better: next_seq.  0 or -1 (err says why).
@@ -641,13 +704,13 @@ load_ids(struct journal *j, char *err, size_t size)
 }
 
 /*
- * Open journal.db; one found damaged (quick_check, or SQLite calls it
- * corrupt or not a database) is moved aside, to (why says what was
- * found), and a new one started.  NULL if it cannot be opened (err says
- * why).
+ * Open journal.db and find its last id (*last); one that SQLite calls
+ * corrupt or not a database on the way is moved aside, to (why says what
+ * was found), and a new one started.  NULL if it cannot be opened (err
+ * says why).  The deeper check, quick_check, follows in the background.
  */
 static struct journal_db *
-open_sound(struct journal *j, char *to, size_t tosize, char *why,
+open_sound(struct journal *j, int64_t *last, char *to, size_t tosize, char *why,
     size_t whysize, char *err, size_t size)
 {
 	struct journal_db *db;
@@ -656,19 +719,16 @@ open_sound(struct journal *j, char *to, size_t tosize, char *why,
 	to[0] = '\0';
 	db = journal_db_open(j->path, j->full, &rc, err, size);
 	if (db != NULL) {
-		rc = journal_db_quick_check(db, why, whysize);
-		if (rc == 0)
+		*last = journal_db_last_seq(db);
+		if (*last >= 0)
 			return db;
+		rc = journal_db_error(db);
+		snprintf(err, size, "%s", journal_db_errmsg(db));
 		journal_db_close(db, false);
-		if (rc == -2) {
-			snprintf(err, size, "journal %s: cannot check it: %s",
-			    j->path, why);
-			return NULL;
-		}
-	} else if (journal_db_damaged(rc))
-		snprintf(why, whysize, "%s", journal_db_errstr(rc));
-	else
+	}
+	if (!journal_db_damaged(rc))
 		return NULL;
+	snprintf(why, whysize, "%s", journal_db_errstr(rc));
 	if (move_aside(j, to, tosize) < 0) {
 		snprintf(err, size,
 		    "journal %s: damaged (%s), and it cannot be moved aside",
@@ -679,7 +739,16 @@ open_sound(struct journal *j, char *to, size_t tosize, char *why,
 	log_errx("journal %s: damaged (%s): moved aside to %s; a new journal "
 	         "is started",
 	    j->path, why, to);
-	return journal_db_open(j->path, j->full, &rc, err, size);
+	db = journal_db_open(j->path, j->full, &rc, err, size);
+	if (db != NULL) {
+		*last = journal_db_last_seq(db);
+		if (*last < 0) {
+			snprintf(err, size, "%s", journal_db_errmsg(db));
+			journal_db_close(db, false);
+			db = NULL;
+		}
+	}
+	return db;
 }
 
 /* 0, -1 (err says why) or -2 (another gatewayd, see lock_dir). */
@@ -696,14 +765,12 @@ open_db(struct journal *j, char *err, size_t size)
 	rc = lock_dir(j, err, size);
 	if (rc < 0)
 		return rc;
-	j->db = open_sound(j, to, sizeof(to), why, sizeof(why), err, size);
+	j->db =
+	    open_sound(j, &last, to, sizeof(to), why, sizeof(why), err, size);
 	if (j->db == NULL)
 		return -1;
 	first = !j->ids_loaded;
-	last = journal_db_last_seq(j->db);
-	if (last < 0)
-		snprintf(err, size, "%s", journal_db_errmsg(j->db));
-	if (last < 0 || load_ids(j, err, size) < 0) {
+	if (load_ids(j, err, size) < 0) {
 		journal_db_close(j->db, false);
 		j->db = NULL;
 		return -1;
@@ -732,6 +799,7 @@ open_db(struct journal *j, char *err, size_t size)
 		queue_system(j, "new_journal", reason, extra);
 	}
 	json_decref(extra);
+	start_check(j);
 	return 0;
 }
 
@@ -1302,6 +1370,31 @@ wait_until(struct journal *j, uint64_t at_ms)
 	(void)pthread_cond_timedwait(&j->wake, &j->mu, &ts);
 }
 
+/* The answer of quick_check, once it is there. */
+static void
+checked(struct journal *j)
+{
+	char why[320];
+	bool done;
+	int rc;
+
+	if (!j->checking)
+		return;
+	pthread_mutex_lock(&j->mu);
+	done = j->check_done;
+	rc = j->check_rc;
+	snprintf(why, sizeof(why), "quick_check: %s", j->check_why);
+	pthread_mutex_unlock(&j->mu);
+	if (!done)
+		return;
+	pthread_join(j->checker, NULL);
+	j->checking = false;
+	if (rc == -1 && j->db != NULL)
+		replace(j, why, true);
+	else if (rc == -2)
+		log_warnx("journal %s: not checked: %s", j->path, why);
+}
+
 static void *
 run(void *arg)
 {
@@ -1341,13 +1434,16 @@ run(void *arg)
 			commit_batches(j, list);
 			post(j, list);
 		}
+		checked(j);
 		timers(j);
 		pthread_mutex_lock(&j->mu);
 		if (list == NULL && j->todo == NULL &&
-		    (j->call == NULL || j->call->done) && !j->stopping)
+		    (j->call == NULL || j->call->done) && !j->stopping &&
+		    !(j->checking && j->check_done))
 			wait_until(j, next_wake(j));
 	}
 	pthread_mutex_unlock(&j->mu);
+	end_check(j);
 	/* Records of its own still waiting, and the loop's last drops:
 	 * written, though not reported. */
 	loss_merge(&j->loss, &j->last_drops);
@@ -1382,6 +1478,7 @@ journal_free(struct journal *j)
 	pthread_cond_destroy(&j->answered);
 	pthread_mutex_destroy(&j->sync_mu);
 	pthread_cond_destroy(&j->sync_cond);
+	pthread_mutex_destroy(&j->check_stop.mu);
 	free(j->dir);
 	free(j->path);
 	free(j->lock_path);
@@ -1448,7 +1545,15 @@ init_sync(struct journal *j)
 		pthread_cond_destroy(&j->answered);
 		return -1;
 	}
+	if (pthread_mutex_init(&j->check_stop.mu, NULL) != 0) {
+		pthread_mutex_destroy(&j->sync_mu);
+		pthread_mutex_destroy(&j->mu);
+		pthread_cond_destroy(&j->wake);
+		pthread_cond_destroy(&j->answered);
+		return -1;
+	}
 	if (pthread_cond_init(&j->sync_cond, NULL) != 0) {
+		pthread_mutex_destroy(&j->check_stop.mu);
 		pthread_mutex_destroy(&j->sync_mu);
 		pthread_mutex_destroy(&j->mu);
 		pthread_cond_destroy(&j->wake);

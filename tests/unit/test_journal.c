@@ -628,6 +628,8 @@ test_ids_unreserved_are_not_used(void **state)
 	stop(j);
 }
 
+static const char *row_until_noticed(struct journal *);
+
 /* The name of the journal moved aside in data/, or fail. */
 static void
 broken_name(char *out, size_t size)
@@ -723,6 +725,31 @@ test_damaged_at_start(void **state)
 	assert_int_equal(one_row(j, "after"), b + 2);
 	stop(j);
 	broken_name(broken, sizeof(broken));
+	assert_string_equal(quick_check("data/journal.db"), "ok");
+}
+
+/*
+ * Damage in the middle of the file, where neither the open nor appends
+ * look: quick_check finds it in the background, while rows are written,
+ * and then the file is moved aside like any damaged one.
+ */
+static void
+test_damage_found_by_quick_check(void **state)
+{
+	char broken[300];
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	fill(j, 300);
+	stop(j);
+	scribble("data/journal.db", 10 * 4096 + 8);
+	assert_string_not_equal(quick_check("data/journal.db"), "ok");
+	j = start("data");
+	assert_non_null(strstr(row_until_noticed(j), "quick_check: "));
+	stop(j);
+	broken_name(broken, sizeof(broken));
+	assert_string_not_equal(quick_check(broken), "ok");
 	assert_string_equal(quick_check("data/journal.db"), "ok");
 }
 
@@ -1244,6 +1271,8 @@ main(void)
 		    test_ids_unreserved_are_not_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_at_start, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_damage_found_by_quick_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_while_running,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_moved_while_running, setup,
