@@ -1,7 +1,8 @@
 /*
  * journal_db.h - the journal's SQLite file: schema, statements prepared
- * once, checkpoints, the WAL's fd and the start-up reads, on one
- * connection.  No threads and no policy: its owner decides when.
+ * once, checkpoints, checks, the WAL's fd and the start-up reads, on one
+ * writing connection.  No policy: its owner (journal.c) decides when,
+ * and on which thread.
  */
 #ifndef JOURNAL_DB_H
 #define JOURNAL_DB_H
