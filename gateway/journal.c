@@ -1,27 +1,21 @@
 /*
  * journal.c - the journal thread: batches from the loop, group commit,
- * ids, the lock on data_dir, retries, the WAL's fdatasync and the
- * checkpoints, all off the loop.  The loop only appends and submits; what
- * was committed comes back through a uv_async_t.  The SQLite file itself
- * is journal_db.c, and only this thread touches it.
+ * the records of what was lost, checkpoints and the timers, all off the
+ * loop.  The loop only appends and submits; what was committed comes
+ * back through a uv_async_t.  The files (lock, open, checks, fdatasync)
+ * are journal_file.c; the SQLite file itself is journal_db.c, and only
+ * the journal thread writes it.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "datetime.h"
-#include "journal.h"
-#include "journal_db.h"
-#include "journal_ids.h"
+#include "journal_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -36,11 +30,6 @@
  */
 #define CHECKPOINT_IDLE_PAGES 64
 #define CHECKPOINT_MAX_PAGES  4000 /* about 16 MB of WAL */
-/*
- * Ids are reserved this many at a time (two fsyncs each): a restart
- * skips what is left of the block, which costs nothing but numbers.
- */
-#define ID_BLOCK 10000
 /* Batches kept for reuse, and how large their buffers may stay. */
 #define SPARE_BATCHES 2
 #define SPARE_BYTES   (256 * 1024)
@@ -52,242 +41,22 @@
  */
 #define LOW_SPACE (16 * 1024 * 1024)
 
+/*
+ * While rows are still being lost, the record of the loss waits for the
+ * loss to end, but not longer than this: under a lasting overload, one
+ * record a minute, not one a commit.
+ */
+#define GAP_MS 60000
+
 /* Records of its own waiting for a commit: a few, unless it is broken. */
 #define SYSTEM_MAX 64
 
-#define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
-#define NO_STR     UINT32_MAX
-
-enum field {
-	F_KIND,
-	F_DEVICE,
-	F_REQUEST,
-	F_DECISION,
-	F_REASON,
-	F_SUBJECT_TYPE,
-	F_SUBJECT_ID,
-	F_HOUSEHOLD,
-	F_DIRECTION,
-	F_BODY, /* the record without its id */
-	F_COUNT
-};
-
-/*
- * Rows that were not journaled, from the first to the last, until a
- * commit succeeds again and a system record says so.
- */
-#define LOSS_KINDS 8
-struct loss {
-	uint64_t rows;
-	int64_t from_ms, to_ms;
-	struct {
-		char name[16];
-		uint64_t n;
-	} kinds[LOSS_KINDS]; /* the rest counts as "other" */
-	char cause[160];     /* what failed first */
-};
-
-/* Strings back to back, found by offset: one buffer per batch. */
-struct text {
-	char *p;
-	size_t len, cap;
-};
-
-struct pending {
-	int64_t ts_ms;
-	uint32_t str[F_COUNT]; /* offsets in the batch's text, or NO_STR */
-	uint32_t body_len;
-	/* The thread's: the record with its id, in the batch's json. */
-	int64_t seq;
-	uint32_t json, json_len;
-};
-
-struct batch {
-	struct batch *next;
-	uint64_t ticket;
-	struct pending *rows;
-	size_t n, cap;
-	struct text text;    /* written by the loop */
-	struct loss dropped; /* rows the loop dropped before this batch */
-	/* The thread's answer. */
-	bool committed;
-	struct text json;
-	struct journal_row *out;
-	size_t nout, capout;
-};
-
-/* A read run on the thread for a caller that waits. */
-struct call {
-	int (*fn)(struct journal_db *, void *);
-	void *arg;
-	int rc;
-	bool done;
-};
-
-enum state { STARTING, RUNNING, REFUSED };
-
-struct journal {
-	/* Set before the thread starts; read-only after. */
-	char *dir, *path, *lock_path, *site;
-	bool full;
-	unsigned retry_ms, check_ms;
-	journal_done_fn *done;
-	void *arg;
-	uv_async_t async;
-	pthread_t thread;
-
-	/* The loop thread's. */
-	struct batch *open;
-	struct batch *spare;
-	size_t nspare;
-	uint64_t submitted; /* the last ticket handed over */
-	size_t waiting;     /* rows appended and not yet reported */
-	struct loss drops;  /* dropped since the last batch submitted */
-	uint64_t dropped;   /* all told */
-	uint64_t dropped_warned_ms;
-
-	/* Under mu: what passes between the two. */
-	pthread_mutex_t mu;
-	pthread_cond_t wake;     /* the thread: a batch, a call, stop */
-	pthread_cond_t answered; /* the loop: started, a call done, a flush */
-	struct batch *todo, **todo_tail;
-	struct batch *finished, **finished_tail;
-	uint64_t reported; /* the last ticket finished */
-	struct call *call;
-	enum state state;
-	bool stopping;
-	struct loss last_drops; /* the loop's, handed over at stop */
-
-	/* The journal thread's. */
-	struct journal_db *db;
-	int lock_fd;
-	int64_t next_seq;
-	int64_t bound;      /* ids up to this are reserved (journal.ids) */
-	bool ids_loaded;    /* the bound of an earlier run is known */
-	bool bound_pending; /* a new bound is not in journal.db yet */
-	uint64_t ids_warned_ms;
-	struct batch *sys;   /* records of its own, first in the next commit */
-	int64_t checked_seq; /* rows up to this were in a sound file */
-	uint64_t check_at;
-	struct loss loss;  /* not journaled since the last commit */
-	bool write_failed; /* since the last commit that succeeded */
-	bool short_space;  /* on data_dir's disk */
-	uint64_t low_space;
-	bool open_failed; /* logged; "open again" is due when it opens */
-	bool dirty;       /* committed since the last fdatasync */
-	uint64_t retry_at, synced_at, last_batch_at, checkpoint_at;
-
-	/*
-	 * The WAL's fdatasync has a thread of its own: on the journal
-	 * thread it held every commit behind it, 5-7 ms each second at
-	 * 1000 rows/s here, and far longer on an SD card.  It syncs a dup
-	 * of the WAL's fd, so that the journal may close its file meanwhile.
-	 */
-	pthread_t syncer;
-	pthread_mutex_t sync_mu;
-	pthread_cond_t sync_cond;
-	int sync_fd; /* to sync, or -1 */
-	bool sync_busy, sync_stop;
-	uint64_t sync_warned_ms; /* the syncer's */
-};
-
-/* ---- buffers ---- */
-
-static int
-text_reserve(struct text *t, size_t more)
-{
-	size_t cap;
-	char *p;
-
-	if (t->cap - t->len >= more)
-		return 0;
-	if (more > NO_STR - 1 - t->len)
-		return -1; /* offsets are 32 bits */
-	cap = t->cap ? t->cap : 1024;
-	while (cap - t->len < more)
-		cap *= 2;
-	p = realloc(t->p, cap);
-	if (p == NULL)
-		return -1;
-	t->p = p;
-	t->cap = cap;
-	return 0;
-}
-
-static const char *
-text_at(const struct text *t, uint32_t off)
-{
-	return off == NO_STR ? NULL : t->p + off;
-}
-
-/* n rows of a kind; past LOSS_KINDS - 1 kinds, the last slot is "other". */
-static void
-loss_kind(struct loss *l, const char *kind, uint64_t n)
-{
-	size_t i;
-
-	if (kind == NULL)
-		kind = "other";
-	for (i = 0; i < LOSS_KINDS - 1 && l->kinds[i].name[0]; i++)
-		if (strcmp(l->kinds[i].name, kind) == 0)
-			break;
-	if (i == LOSS_KINDS - 1)
-		kind = "other";
-	snprintf(l->kinds[i].name, sizeof(l->kinds[i].name), "%s", kind);
-	l->kinds[i].n += n;
-}
-
-/* n rows from from_ms to to_ms, for cause unless one came first. */
-static void
-loss_rows(struct loss *l, uint64_t n, int64_t from_ms, int64_t to_ms,
-    const char *cause)
-{
-	if (n == 0)
-		return;
-	if (l->rows == 0 || from_ms < l->from_ms)
-		l->from_ms = from_ms;
-	if (l->rows == 0 || to_ms > l->to_ms)
-		l->to_ms = to_ms;
-	l->rows += n;
-	if (l->cause[0] == '\0')
-		snprintf(l->cause, sizeof(l->cause), "%s", cause);
-}
-
-static void
-loss_add(struct loss *l, const char *kind, int64_t ts_ms, const char *cause)
-{
-	loss_rows(l, 1, ts_ms, ts_ms, cause);
-	loss_kind(l, kind, 1);
-}
-
-static void
-loss_merge(struct loss *to, const struct loss *from)
-{
-	size_t i;
-
-	loss_rows(to, from->rows, from->from_ms, from->to_ms, from->cause);
-	for (i = 0; i < LOSS_KINDS && from->kinds[i].name[0]; i++)
-		loss_kind(to, from->kinds[i].name, from->kinds[i].n);
-}
-
-static void
-batch_free(struct batch *b)
-{
-	if (b == NULL)
-		return;
-	free(b->rows);
-	free(b->text.p);
-	free(b->json.p);
-	free(b->out);
-	free(b);
-}
-
 /* ---- the loop's side ---- */
 
-static struct batch *
+static struct journal_batch *
 open_batch(struct journal *j)
 {
-	struct batch *b = j->open;
+	struct journal_batch *b = j->open;
 
 	if (b != NULL)
 		return b;
@@ -307,11 +76,11 @@ open_batch(struct journal *j)
 
 /* A finished batch is kept for the next, unless it grew large. */
 static void
-recycle(struct journal *j, struct batch *b)
+recycle(struct journal *j, struct journal_batch *b)
 {
 	if (j->nspare >= SPARE_BATCHES ||
 	    b->text.cap + b->json.cap > SPARE_BYTES) {
-		batch_free(b);
+		journal_batch_free(b);
 		return;
 	}
 	b->n = 0;
@@ -329,7 +98,7 @@ static int
 drop(struct journal *j, const struct journal_record *r, int64_t ts_ms,
     const char *why)
 {
-	loss_add(&j->drops, r->kind, ts_ms, why);
+	journal_loss_add(&j->drops, r->kind, ts_ms, why);
 	j->dropped++;
 	if (log_ratelimit(&j->dropped_warned_ms))
 		log_errx("journal: %s: a row is dropped (%" PRIu64 " so far; "
@@ -338,89 +107,10 @@ drop(struct journal *j, const struct journal_record *r, int64_t ts_ms,
 	return -1;
 }
 
-/* The record's columns and its JSON body, copied into the batch. */
-static int
-save_row(struct batch *b, struct pending *p, const struct journal_record *r,
-    json_t *o)
-{
-	const char *v[F_BODY] = {
-		[F_KIND] = r->kind,
-		[F_DEVICE] = r->device,
-		[F_REQUEST] = r->request,
-		[F_DECISION] = r->decision,
-		[F_REASON] = r->reason,
-		[F_SUBJECT_TYPE] = r->subject_type,
-		[F_SUBJECT_ID] = r->subject_id,
-		[F_HOUSEHOLD] = r->household,
-		[F_DIRECTION] = r->direction,
-	};
-	struct text *t = &b->text;
-	size_t need = 256, n, i;
-
-	for (i = 0; i < F_BODY; i++)
-		need += v[i] ? strlen(v[i]) + 1 : 0;
-	if (text_reserve(t, need) < 0)
-		return -1;
-	for (i = 0; i < F_BODY; i++) {
-		p->str[i] = NO_STR;
-		if (v[i] == NULL)
-			continue;
-		n = strlen(v[i]) + 1;
-		p->str[i] = (uint32_t)t->len;
-		memcpy(t->p + t->len, v[i], n);
-		t->len += n;
-	}
-	/* Dumped straight into the batch; again if it did not fit. */
-	n = json_dumpb(o, t->p + t->len, t->cap - t->len, JSON_FLAGS);
-	if (n == 0)
-		return -1;
-	if (n >= t->cap - t->len) {
-		if (text_reserve(t, n + 1) < 0)
-			return -1;
-		n = json_dumpb(o, t->p + t->len, t->cap - t->len, JSON_FLAGS);
-	}
-	p->str[F_BODY] = (uint32_t)t->len;
-	p->body_len = (uint32_t)n;
-	t->p[t->len + n] = '\0';
-	t->len += n + 1;
-	return 0;
-}
-
-/* A row at the end of batch b, its JSON built now.  0 or -1 (memory). */
-static int
-add_row(struct batch *b, const struct journal_record *r, int64_t ts_ms)
-{
-	struct pending *v;
-	size_t mark;
-	json_t *o;
-	int rc;
-
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-
-		v = realloc(b->rows, cap * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		b->rows = v;
-		b->cap = cap;
-	}
-	b->rows[b->n].ts_ms = ts_ms;
-	mark = b->text.len;
-	o = journal_record_json(r, ts_ms);
-	rc = o != NULL ? save_row(b, &b->rows[b->n], r, o) : -1;
-	json_decref(o);
-	if (rc < 0) {
-		b->text.len = mark;
-		return -1;
-	}
-	b->n++;
-	return 0;
-}
-
 int
 journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
 {
-	struct batch *b;
+	struct journal_batch *b;
 	char why[64];
 
 	if (j->waiting >= JOURNAL_MAX_WAITING) {
@@ -429,7 +119,7 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
 		return drop(j, r, ts_ms, why);
 	}
 	b = open_batch(j);
-	if (b == NULL || add_row(b, r, ts_ms) < 0)
+	if (b == NULL || journal_batch_add(b, r, ts_ms) < 0)
 		return drop(j, r, ts_ms, "out of memory");
 	j->waiting++;
 	return 0;
@@ -445,7 +135,7 @@ journal_ticket(const struct journal *j)
 void
 journal_submit(struct journal *j)
 {
-	struct batch *b = j->open;
+	struct journal_batch *b = j->open;
 
 	if (b == NULL || b->n == 0)
 		return;
@@ -464,7 +154,7 @@ journal_submit(struct journal *j)
 static void
 deliver(struct journal *j)
 {
-	struct batch *list, *b;
+	struct journal_batch *list, *b;
 
 	pthread_mutex_lock(&j->mu);
 	list = j->finished;
@@ -489,56 +179,13 @@ on_async(uv_async_t *h)
 /* ---- the journal thread ---- */
 
 /*
- * One gatewayd per data directory: two would be two writers of the
- * journal (SQLite 3.40's WAL bug) and would knock each other off the
- * broker with the same client id.  Held until the journal stops.
- * 0, -1 (err says why), or -2: another process holds it.
- */
-static int
-lock_dir(struct journal *j, char *err, size_t size)
-{
-	char ebuf[96];
-	int fd, e;
-
-	if (j->lock_fd >= 0)
-		return 0;
-	if (mkdir(j->dir, 0750) < 0 && errno != EEXIST) {
-		snprintf(err, size, "journal: mkdir %s: %s", j->dir,
-		    strerror_r(errno, ebuf, sizeof(ebuf)));
-		return -1;
-	}
-	fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		snprintf(err, size, "journal: lock %s: %s", j->lock_path,
-		    strerror_r(errno, ebuf, sizeof(ebuf)));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		e = errno;
-		close(fd);
-		if (e == EWOULDBLOCK) {
-			snprintf(err, size,
-			    "another gatewayd has taken %s: not opening the "
-			    "journal",
-			    j->dir);
-			return -2;
-		}
-		snprintf(err, size, "journal: lock %s: %s", j->lock_path,
-		    strerror_r(e, ebuf, sizeof(ebuf)));
-		return -1;
-	}
-	j->lock_fd = fd;
-	return 0;
-}
-
-/*
  * A system record of the journal's own (a new journal, a gap): it goes
  * first into the next transaction, and is reported with the batch it
  * was committed with.
  */
-static void
-queue_system(struct journal *j, const char *decision, const char *reason,
-    json_t *extra)
+void
+journal_queue_system(struct journal *j, const char *decision,
+    const char *reason, json_t *extra)
 {
 	struct journal_record r = {
 		.kind = "system",
@@ -550,14 +197,14 @@ queue_system(struct journal *j, const char *decision, const char *reason,
 	if (j->sys == NULL)
 		j->sys = calloc(1, sizeof(*j->sys));
 	if (j->sys == NULL || j->sys->n >= SYSTEM_MAX ||
-	    add_row(j->sys, &r, now_ms()) < 0)
+	    journal_batch_add(j->sys, &r, now_ms()) < 0)
 		log_errx("journal: a %s record (%s) is dropped", decision,
 		    reason);
 }
 
 /* "<site>:<seq>", as in a record's id. */
-static json_t *
-id_json(const struct journal *j, int64_t seq)
+json_t *
+journal_id_json(const struct journal *j, int64_t seq)
 {
 	char id[128];
 
@@ -565,278 +212,13 @@ id_json(const struct journal *j, int64_t seq)
 	return json_string(id);
 }
 
-/*
- * A damaged journal and its WAL become journal.db.broken-<time>(-wal),
- * kept for whoever wants to look; the shared-memory index goes.  A WAL
- * left at the path would be replayed into the new journal.  0 or -1.
- */
-static int
-move_aside(struct journal *j, char *to, size_t size)
-{
-	char stamp[32], from[PATH_MAX + 8], wal[PATH_MAX + 8];
-	struct tm tm;
-	time_t t;
-	int i;
-
-	t = time(NULL);
-	localtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	for (i = 0; i < 100; i++) {
-		if (i == 0)
-			snprintf(to, size, "%s.broken-%s", j->path, stamp);
-		else
-			snprintf(to, size, "%s.broken-%s-%d", j->path, stamp,
-			    i);
-		if (access(to, F_OK) < 0 && errno == ENOENT)
-			break;
-	}
-	if (rename(j->path, to) < 0 && errno != ENOENT) {
-		log_warn("journal: rename %s to %s", j->path, to);
-		return -1;
-	}
-	snprintf(from, sizeof(from), "%s-wal", j->path);
-	snprintf(wal, sizeof(wal), "%s-wal", to);
-	if (rename(from, wal) < 0 && errno != ENOENT) {
-		log_warn("journal: rename %s to %s", from, wal);
-		return -1;
-	}
-	snprintf(from, sizeof(from), "%s-shm", j->path);
-	if (unlink(from) < 0 && errno != ENOENT) {
-		log_warn("journal: unlink %s", from);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The first time: any id up to the bound in journal.ids may have been
- * handed out by an earlier run, even if journal.db lost it.  Later opens
- * (in this run) know better: next_seq.  0 or -1 (err says why).
- */
-static int
-load_ids(struct journal *j, char *err, size_t size)
-{
-	int64_t bound;
-	int rc;
-
-	if (j->ids_loaded)
-		return 0;
-	rc = journal_ids_read(j->dir, &bound, err, size);
-	if (rc == -1)
-		return -1;
-	if (rc == -2)
-		log_errx("%s", err);
-	j->bound = bound;
-	if (bound + 1 > j->next_seq)
-		j->next_seq = bound + 1;
-	j->ids_loaded = true;
-	return 0;
-}
-
-/*
- * Open journal.db; one found damaged (quick_check, or SQLite calls it
- * corrupt or not a database) is moved aside, to (why says what was
- * found), and a new one started.  NULL if it cannot be opened (err says
- * why).
- */
-static struct journal_db *
-open_sound(struct journal *j, char *to, size_t tosize, char *why,
-    size_t whysize, char *err, size_t size)
-{
-	struct journal_db *db;
-	int rc;
-
-	to[0] = '\0';
-	db = journal_db_open(j->path, j->full, &rc, err, size);
-	if (db != NULL) {
-		rc = journal_db_quick_check(db, why, whysize);
-		if (rc == 0)
-			return db;
-		journal_db_close(db, false);
-		if (rc == -2) {
-			snprintf(err, size, "journal %s: cannot check it: %s",
-			    j->path, why);
-			return NULL;
-		}
-	} else if (journal_db_damaged(rc))
-		snprintf(why, whysize, "%s", journal_db_errstr(rc));
-	else
-		return NULL;
-	if (move_aside(j, to, tosize) < 0) {
-		snprintf(err, size,
-		    "journal %s: damaged (%s), and it cannot be moved aside",
-		    j->path, why);
-		to[0] = '\0';
-		return NULL;
-	}
-	log_errx("journal %s: damaged (%s): moved aside to %s; a new journal "
-	         "is started",
-	    j->path, why, to);
-	return journal_db_open(j->path, j->full, &rc, err, size);
-}
-
-/* 0, -1 (err says why) or -2 (another gatewayd, see lock_dir). */
-static int
-open_db(struct journal *j, char *err, size_t size)
-{
-	char why[300], to[PATH_MAX + 40];
-	const char *reason = NULL;
-	json_t *extra;
-	int64_t last;
-	bool first;
-	int rc;
-
-	rc = lock_dir(j, err, size);
-	if (rc < 0)
-		return rc;
-	j->db = open_sound(j, to, sizeof(to), why, sizeof(why), err, size);
-	if (j->db == NULL)
-		return -1;
-	first = !j->ids_loaded;
-	last = journal_db_last_seq(j->db);
-	if (last < 0)
-		snprintf(err, size, "%s", journal_db_errmsg(j->db));
-	if (last < 0 || load_ids(j, err, size) < 0) {
-		journal_db_close(j->db, false);
-		j->db = NULL;
-		return -1;
-	}
-	/* Ids never go back, even when retention has deleted the newest
-	 * (journal_db_last_seq knows the highest ever stored). */
-	if (last + 1 > j->next_seq)
-		j->next_seq = last + 1;
-	j->checked_seq = j->next_seq - 1;
-	/* A journal that does not hold the rows it should: say so in it. */
-	extra = json_object();
-	if (to[0]) {
-		json_object_set_new(extra, "found", json_string(why));
-		json_object_set_new(extra, "previous", json_string(to));
-		reason = "journal.db damaged";
-	} else if (first && last == 0 && j->bound > 0) {
-		log_errx("journal %s: new or empty, while ids up to "
-		         "%s:%" PRId64 " were handed out: the rows before are "
-		         "not in it",
-		    j->path, j->site, j->bound);
-		reason = "journal.db new or empty at start";
-	}
-	if (reason != NULL) {
-		json_object_set_new(extra, "last_id",
-		    id_json(j, j->next_seq - 1));
-		queue_system(j, "new_journal", reason, extra);
-	}
-	json_decref(extra);
-	return 0;
-}
-
-/*
- * Without a journal (a full or broken disk at boot) the gates are still
- * decided; the thread tries again every retry_ms, and says so when it
- * starts failing and when it opens again, not at every try.
- */
-static int
-try_open(struct journal *j, bool at_start)
-{
-	char err[400];
-	int rc;
-
-	rc = open_db(j, err, sizeof(err));
-	j->retry_at = mono_ms() + j->retry_ms;
-	if (rc == 0) {
-		if (j->open_failed)
-			log_info("journal: open again in %s; decisions are "
-			         "journaled",
-			    j->dir);
-		j->open_failed = false;
-		return 0;
-	}
-	if (rc == -2 && at_start) {
-		log_errx("another gatewayd is running on %s", j->dir);
-		return -2;
-	}
-	if (j->open_failed)
-		return -1;
-	j->open_failed = true;
-	log_errx("%s", err);
-	log_errx("journal: cannot open it in %s: the gates are decided all "
-	         "the same, unjournaled%s; retrying every %g s",
-	    j->dir,
-	    at_start ? ", and visitors' entries used before are not known" : "",
-	    j->retry_ms / 1000.0);
-	return -1;
-}
-
-/*
- * The record with its id, as stored and published: src's body with the
- * id in front, into dst's json (dst is src but for the journal's own
- * records, which are reported with the batch they are committed with).
- */
-static int
-compose(struct journal *j, struct batch *dst, const struct batch *src,
-    struct pending *p)
-{
-	char prefix[128];
-	struct text *t = &dst->json;
-	int n;
-
-	n = journal_id_prefix(prefix, sizeof(prefix), j->site, p->seq);
-	if (n < 0 || text_reserve(t, (size_t)n + p->body_len) < 0)
-		return -1;
-	p->json = (uint32_t)t->len;
-	p->json_len = (uint32_t)n + p->body_len - 1;
-	memcpy(t->p + t->len, prefix, (size_t)n);
-	/* The body without its '{', and with its NUL. */
-	memcpy(t->p + t->len + n, src->text.p + p->str[F_BODY] + 1,
-	    p->body_len);
-	t->len += (size_t)n + p->body_len;
-	return 0;
-}
-
-static void
-pending_record(const struct batch *b, const struct pending *p,
-    struct journal_record *r)
-{
-	const struct text *t = &b->text;
-
-	r->kind = text_at(t, p->str[F_KIND]);
-	r->device = text_at(t, p->str[F_DEVICE]);
-	r->request = text_at(t, p->str[F_REQUEST]);
-	r->decision = text_at(t, p->str[F_DECISION]);
-	r->reason = text_at(t, p->str[F_REASON]);
-	r->subject_type = text_at(t, p->str[F_SUBJECT_TYPE]);
-	r->subject_id = text_at(t, p->str[F_SUBJECT_ID]);
-	r->household = text_at(t, p->str[F_HOUSEHOLD]);
-	r->direction = text_at(t, p->str[F_DIRECTION]);
-	r->extra = NULL;
-}
-
-/*
- * Ids for n more rows, reserved on disk before any is used: a power cut
- * may lose the rows, never the knowledge that their ids were given out.
- * 0 or -1.
- */
-static int
-reserve_ids(struct journal *j, size_t n, char *err, size_t size)
-{
-	int64_t need = j->next_seq + (int64_t)n - 1;
-
-	if (need <= j->bound)
-		return 0;
-	if (journal_ids_write(j->dir, need + ID_BLOCK, err, size) < 0) {
-		if (log_ratelimit(&j->ids_warned_ms))
-			log_errx("%s; decisions go on, unjournaled", err);
-		return -1;
-	}
-	j->bound = need + ID_BLOCK;
-	j->bound_pending = true;
-	return 0;
-}
-
 /* src's rows, their records composed into dst's json.  0 or -1. */
 static int
-insert_rows(struct journal *j, struct batch *dst, struct batch *src)
+insert_rows(struct journal *j, struct journal_batch *dst,
+    struct journal_batch *src)
 {
 	struct journal_record r;
-	struct pending *p;
+	struct journal_pending *p;
 	size_t i;
 
 	for (i = 0; i < src->n; i++) {
@@ -844,11 +226,11 @@ insert_rows(struct journal *j, struct batch *dst, struct batch *src)
 		/* Taken even if the transaction fails: an id is never
 		 * given twice. */
 		p->seq = j->next_seq++;
-		if (compose(j, dst, src, p) < 0) {
+		if (journal_batch_compose(dst, src, p, j->site) < 0) {
 			log_errx("journal: out of memory");
 			return -1;
 		}
-		pending_record(src, p, &r);
+		journal_batch_record(src, p, &r);
 		if (journal_db_insert(j->db, p->seq, &r, p->ts_ms,
 		        dst->json.p + p->json) < 0)
 			return -1;
@@ -862,17 +244,17 @@ insert_rows(struct journal *j, struct batch *dst, struct batch *src)
  * damaged.
  */
 static int
-write_rows(struct journal *j, struct batch *sys, struct batch *list, char *why,
-    size_t size)
+write_rows(struct journal *j, struct journal_batch *sys,
+    struct journal_batch *list, char *why, size_t size)
 {
-	struct batch *b;
+	struct journal_batch *b;
 	size_t n = sys != NULL ? sys->n : 0;
 
 	for (b = list; b != NULL; b = b->next) {
 		n += b->n;
 		b->json.len = 0;
 	}
-	if (reserve_ids(j, n, why, size) < 0)
+	if (journal_file_reserve_ids(j, n, why, size) < 0)
 		return -1;
 	if (journal_db_begin(j->db) < 0)
 		goto fail;
@@ -904,157 +286,66 @@ fail:
 }
 
 /*
- * The answer the loop reads: the rows, with their JSON if committed,
- * after the journal's own records committed with them (sys).
- */
-static void
-answer(struct batch *b, bool committed, const struct batch *sys)
-{
-	size_t nsys = committed && sys != NULL ? sys->n : 0, i;
-	struct journal_row *out;
-	const struct pending *p;
-
-	b->committed = committed;
-	b->nout = 0;
-	if (b->capout < nsys + b->n) {
-		out = realloc(b->out, (nsys + b->n) * sizeof(*out));
-		if (out == NULL) {
-			log_errx("journal: out of memory: %zu rows reported "
-			         "without their records",
-			    b->n);
-			return;
-		}
-		b->out = out;
-		b->capout = nsys + b->n;
-	}
-	for (i = 0; i < nsys; i++) {
-		p = &sys->rows[i];
-		out = &b->out[b->nout++];
-		out->kind = "system";
-		out->json = b->json.p + p->json;
-		out->len = p->json_len;
-		out->seq = p->seq;
-	}
-	for (i = 0; i < b->n; i++) {
-		p = &b->rows[i];
-		out = &b->out[b->nout++];
-		out->kind = text_at(&b->text, p->str[F_KIND]);
-		out->json = committed ? b->json.p + p->json : NULL;
-		out->len = committed ? p->json_len : 0;
-		out->seq = committed ? p->seq : 0;
-	}
-}
-
-/*
- * The file at the path is not the journal SQLite writes any more, or is
- * damaged: close it (one moved or deleted gets its WAL first, a damaged
- * one is left as it is and moved aside), start a new journal at the
- * path, and record the gap: ids up to last_id are not in the new one,
- * and those from unchecked_from were written after the last check found
- * the file sound (into a deleted file: nowhere any more).
- */
-static void
-replace(struct journal *j, const char *why, bool damaged)
-{
-	char to[PATH_MAX + 40] = "";
-	int64_t last = j->next_seq - 1;
-	json_t *extra;
-
-	journal_db_close(j->db, !damaged);
-	j->db = NULL;
-	if (damaged && move_aside(j, to, sizeof(to)) < 0)
-		to[0] = '\0'; /* the next open moves it, or fails */
-	log_errx("journal %s: %s%s%s; ids up to %s:%" PRId64 " are not in the "
-	         "new journal started now; decisions go on",
-	    j->path, why, to[0] ? "; moved aside to " : "", to, j->site, last);
-	extra = json_object();
-	json_object_set_new(extra, "found", json_string(why));
-	if (to[0])
-		json_object_set_new(extra, "previous", json_string(to));
-	json_object_set_new(extra, "last_id", id_json(j, last));
-	if (j->checked_seq < last)
-		json_object_set_new(extra, "unchecked_from",
-		    id_json(j, j->checked_seq + 1));
-	queue_system(j, "new_journal",
-	    damaged ? "journal.db damaged" : "journal.db gone", extra);
-	json_decref(extra);
-	try_open(j, false);
-}
-
-static void
-rfc3339_json(json_t *o, const char *key, int64_t ms)
-{
-	char ts[40];
-
-	datetime_format_rfc3339(ms, ts, sizeof(ts));
-	json_object_set_new(o, key, json_string(ts));
-}
-
-/*
  * After rows were lost, the next transaction says so first: how many,
  * of what kind, from when to when, and what failed.  Added to the
  * journal's own records for one attempt; removed again if it fails, as
- * the loss has grown by then.
+ * the loss has grown by then.  false if it could not be added.
  */
-static void
+static bool
 add_gap(struct journal *j)
 {
-	const struct loss *l = &j->loss;
-	json_t *extra, *kinds;
-	size_t i;
+	size_t before = j->sys != NULL ? j->sys->n : 0;
+	json_t *extra;
 
-	if (l->rows == 0)
-		return;
-	extra = json_object();
-	kinds = json_object();
-	json_object_set_new(extra, "rows", json_integer((json_int_t)l->rows));
-	rfc3339_json(extra, "from", l->from_ms);
-	rfc3339_json(extra, "to", l->to_ms);
-	for (i = 0; i < LOSS_KINDS && l->kinds[i].name[0]; i++)
-		json_object_set_new(kinds, l->kinds[i].name,
-		    json_integer((json_int_t)l->kinds[i].n));
-	json_object_set_new(extra, "kinds", kinds);
-	queue_system(j, "unjournaled", l->cause, extra);
+	if (j->loss.rows == 0)
+		return false;
+	extra = journal_loss_json(&j->loss);
+	journal_queue_system(j, "unjournaled", j->loss.cause, extra);
 	json_decref(extra);
+	return j->sys != NULL && j->sys->n > before;
 }
 
-/* The rows of a batch that was not committed, counted as lost. */
+/* A loss starts being timed with its first row. */
 static void
-lose(struct journal *j, const struct batch *b, const char *cause)
+note_loss(struct journal *j, bool had)
 {
-	size_t i;
-
-	for (i = 0; i < b->n; i++)
-		loss_add(&j->loss, text_at(&b->text, b->rows[i].str[F_KIND]),
-		    b->rows[i].ts_ms, cause);
+	if (!had && j->loss.rows > 0)
+		j->loss_since = mono_ms();
 }
 
 static void
-commit_batches(struct journal *j, struct batch *list)
+commit_batches(struct journal *j, struct journal_batch *list)
 {
-	struct batch *sys, *b;
+	struct journal_batch *sys, *b;
 	size_t sys_n = 0, sys_len = 0;
 	char why[300] = "journal not open";
+	bool had = j->loss.rows > 0, dropping = false, gap = false;
 	int rc = -1;
 
-	for (b = list; b != NULL; b = b->next)
-		loss_merge(&j->loss, &b->dropped);
+	for (b = list; b != NULL; b = b->next) {
+		dropping = dropping || b->dropped.rows > 0;
+		journal_loss_merge(&j->loss, &b->dropped);
+	}
+	note_loss(j, had);
 	if (j->sys != NULL) {
 		sys_n = j->sys->n;
 		sys_len = j->sys->text.len;
 	}
-	add_gap(j);
+	if (j->loss.rows > 0 &&
+	    (!dropping || mono_ms() - j->loss_since >= GAP_MS))
+		gap = add_gap(j);
 	sys = j->sys != NULL && j->sys->n > 0 ? j->sys : NULL;
 	if (j->db != NULL)
 		rc = write_rows(j, sys, list, why, sizeof(why));
 	for (b = list; b != NULL; b = b->next)
-		answer(b, rc == 0, b == list ? sys : NULL);
+		journal_batch_answer(b, rc == 0, b == list ? sys : NULL);
 	if (rc == 0) {
-		if (j->loss.rows > 0)
+		if (gap) {
 			log_info("journal: a system record counts the %" PRIu64
 			         " rows not journaled (%s)",
 			    j->loss.rows, j->loss.cause);
-		memset(&j->loss, 0, sizeof(j->loss));
+			memset(&j->loss, 0, sizeof(j->loss));
+		}
 		if (sys != NULL) {
 			sys->n = 0;
 			sys->text.len = 0;
@@ -1067,12 +358,14 @@ commit_batches(struct journal *j, struct batch *list)
 		sys->n = sys_n;
 		sys->text.len = sys_len;
 	}
+	had = j->loss.rows > 0;
 	for (b = list; b != NULL; b = b->next)
-		lose(j, b, why);
+		journal_loss_batch(&j->loss, b, why);
+	note_loss(j, had);
 	if (rc == -2) {
 		/* The message goes with the connection. */
 		snprintf(why, sizeof(why), "%s", journal_db_errmsg(j->db));
-		replace(j, why, true);
+		journal_file_replace(j, why, true);
 	} else if (j->db != NULL) {
 		/* A full disk: the WAL's space may be what it needs. */
 		j->write_failed = true;
@@ -1080,23 +373,10 @@ commit_batches(struct journal *j, struct batch *list)
 	}
 }
 
-/* Once a check_ms: is journal.db still the file we write, and whole? */
 static void
-check_file(struct journal *j)
+post(struct journal *j, struct journal_batch *list)
 {
-	char why[200];
-	bool damaged;
-
-	if (journal_db_check_file(j->db, why, sizeof(why), &damaged) < 0)
-		replace(j, why, damaged);
-	else
-		j->checked_seq = j->next_seq - 1;
-}
-
-static void
-post(struct journal *j, struct batch *list)
-{
-	struct batch *last = list;
+	struct journal_batch *last = list;
 
 	while (last->next != NULL)
 		last = last->next;
@@ -1107,62 +387,6 @@ post(struct journal *j, struct batch *list)
 	pthread_cond_broadcast(&j->answered); /* journal_flush() */
 	pthread_mutex_unlock(&j->mu);
 	uv_async_send(&j->async);
-}
-
-/* Ask the syncer for an fdatasync of the WAL, unless one is under way. */
-static void
-sync_wal(struct journal *j, uint64_t now)
-{
-	int wal = journal_db_wal_fd(j->db), fd;
-
-	if (wal < 0)
-		return;
-	pthread_mutex_lock(&j->sync_mu);
-	if (j->sync_fd < 0 && !j->sync_busy) {
-		fd = dup(wal);
-		if (fd < 0) {
-			if (log_ratelimit(&j->sync_warned_ms))
-				log_warn("journal %s-wal: dup", j->path);
-		} else {
-			/* Whatever is committed by the time it runs is in. */
-			j->sync_fd = fd;
-			j->dirty = false;
-			j->synced_at = now;
-			pthread_cond_signal(&j->sync_cond);
-		}
-	}
-	pthread_mutex_unlock(&j->sync_mu);
-}
-
-static void *
-run_syncer(void *arg)
-{
-	struct journal *j = arg;
-	char ebuf[96];
-	int fd, e;
-
-	pthread_mutex_lock(&j->sync_mu);
-	for (;;) {
-		while (j->sync_fd < 0 && !j->sync_stop)
-			pthread_cond_wait(&j->sync_cond, &j->sync_mu);
-		if (j->sync_fd < 0)
-			break;
-		fd = j->sync_fd;
-		j->sync_fd = -1;
-		j->sync_busy = true;
-		pthread_mutex_unlock(&j->sync_mu);
-		if (fdatasync(fd) < 0) {
-			e = errno;
-			if (log_ratelimit(&j->sync_warned_ms))
-				log_warnx("journal %s-wal: fdatasync: %s",
-				    j->path, strerror_r(e, ebuf, sizeof(ebuf)));
-		}
-		close(fd);
-		pthread_mutex_lock(&j->sync_mu);
-		j->sync_busy = false;
-	}
-	pthread_mutex_unlock(&j->sync_mu);
-	return NULL;
 }
 
 static bool
@@ -1222,12 +446,12 @@ timers(struct journal *j)
 
 	if (j->db != NULL && now >= j->check_at) {
 		j->check_at = now + j->check_ms;
-		check_file(j);
+		journal_file_check(j);
 		check_space(j);
 	}
 	if (j->db == NULL) {
 		if (now >= j->retry_at)
-			try_open(j, false);
+			journal_file_open(j, false);
 		return;
 	}
 	/* Under pressure, not only in quiet moments: once a check_ms. */
@@ -1238,7 +462,7 @@ timers(struct journal *j)
 	} else if (wants_checkpoint(j, now))
 		checkpoint(j, now, false);
 	if (!j->full && j->dirty && now - j->synced_at >= SYNC_MS)
-		sync_wal(j, now);
+		journal_file_sync(j, now);
 }
 
 static uint64_t
@@ -1281,12 +505,12 @@ static void *
 run(void *arg)
 {
 	struct journal *j = arg;
-	struct batch *list;
+	struct journal_batch *list;
 	struct call *c;
 	char err[400];
 	int rc;
 
-	rc = try_open(j, true);
+	rc = journal_file_open(j, true);
 	pthread_mutex_lock(&j->mu);
 	j->state = rc == -2 ? REFUSED : RUNNING;
 	pthread_cond_broadcast(&j->answered);
@@ -1316,17 +540,20 @@ run(void *arg)
 			commit_batches(j, list);
 			post(j, list);
 		}
+		journal_file_checked(j);
 		timers(j);
 		pthread_mutex_lock(&j->mu);
 		if (list == NULL && j->todo == NULL &&
-		    (j->call == NULL || j->call->done) && !j->stopping)
+		    (j->call == NULL || j->call->done) && !j->stopping &&
+		    !(j->checking && j->check_done))
 			wait_until(j, next_wake(j));
 	}
 	pthread_mutex_unlock(&j->mu);
+	journal_file_end_check(j);
 	/* Records of its own still waiting, and the loop's last drops:
 	 * written, though not reported. */
-	loss_merge(&j->loss, &j->last_drops);
-	add_gap(j);
+	journal_loss_merge(&j->loss, &j->last_drops);
+	(void)add_gap(j);
 	if (j->db != NULL && j->sys != NULL && j->sys->n > 0)
 		(void)write_rows(j, j->sys, NULL, err, sizeof(err));
 	/* Closing checkpoints the whole WAL into the database. */
@@ -1343,20 +570,21 @@ run(void *arg)
 static void
 journal_free(struct journal *j)
 {
-	struct batch *b;
+	struct journal_batch *b;
 
-	batch_free(j->open);
-	batch_free(j->sys);
+	journal_batch_free(j->open);
+	journal_batch_free(j->sys);
 	while (j->spare != NULL) {
 		b = j->spare;
 		j->spare = b->next;
-		batch_free(b);
+		journal_batch_free(b);
 	}
 	pthread_mutex_destroy(&j->mu);
 	pthread_cond_destroy(&j->wake);
 	pthread_cond_destroy(&j->answered);
 	pthread_mutex_destroy(&j->sync_mu);
 	pthread_cond_destroy(&j->sync_cond);
+	pthread_mutex_destroy(&j->check_stop.mu);
 	free(j->dir);
 	free(j->path);
 	free(j->lock_path);
@@ -1370,16 +598,6 @@ on_closed(uv_handle_t *h)
 	journal_free(h->data);
 }
 
-static void
-stop_syncer(struct journal *j)
-{
-	pthread_mutex_lock(&j->sync_mu);
-	j->sync_stop = true;
-	pthread_cond_signal(&j->sync_cond);
-	pthread_mutex_unlock(&j->sync_mu);
-	pthread_join(j->syncer, NULL);
-}
-
 /* The journal thread ends (its file closed), then the syncer. */
 static void
 stop_thread(struct journal *j)
@@ -1390,7 +608,7 @@ stop_thread(struct journal *j)
 	pthread_cond_signal(&j->wake);
 	pthread_mutex_unlock(&j->mu);
 	pthread_join(j->thread, NULL);
-	stop_syncer(j);
+	journal_file_stop_syncer(j);
 }
 
 static int
@@ -1423,7 +641,15 @@ init_sync(struct journal *j)
 		pthread_cond_destroy(&j->answered);
 		return -1;
 	}
+	if (pthread_mutex_init(&j->check_stop.mu, NULL) != 0) {
+		pthread_mutex_destroy(&j->sync_mu);
+		pthread_mutex_destroy(&j->mu);
+		pthread_cond_destroy(&j->wake);
+		pthread_cond_destroy(&j->answered);
+		return -1;
+	}
 	if (pthread_cond_init(&j->sync_cond, NULL) != 0) {
+		pthread_mutex_destroy(&j->check_stop.mu);
 		pthread_mutex_destroy(&j->sync_mu);
 		pthread_mutex_destroy(&j->mu);
 		pthread_cond_destroy(&j->wake);
@@ -1479,11 +705,11 @@ journal_start(uv_loop_t *loop, const struct journal_options *o,
 	j->state = STARTING;
 	j->sync_fd = -1;
 
-	rc = pthread_create(&j->syncer, NULL, run_syncer, j);
+	rc = journal_file_start_syncer(j);
 	if (rc == 0) {
 		rc = pthread_create(&j->thread, NULL, run, j);
 		if (rc != 0)
-			stop_syncer(j);
+			journal_file_stop_syncer(j);
 	}
 	if (rc != 0) {
 		log_errx("journal: cannot start its threads: %s",
@@ -1498,7 +724,7 @@ journal_start(uv_loop_t *loop, const struct journal_options *o,
 	pthread_mutex_unlock(&j->mu);
 	if (j->state == REFUSED) {
 		pthread_join(j->thread, NULL);
-		stop_syncer(j);
+		journal_file_stop_syncer(j);
 		journal_free(j);
 		return NULL;
 	}

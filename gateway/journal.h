@@ -38,7 +38,8 @@ struct journal_record {
 };
 
 struct journal_options {
-	const char *data_dir; /* journal.db, gatewayd.lock; made if missing */
+	const char *data_dir; /* made if missing; holds journal.db, the
+	                         bound of ids (journal.ids), gatewayd.lock */
 	const char *site;     /* ids are "<site>:<seq>"; [a-z0-9_-] */
 	bool sync_full;       /* synchronous=FULL: a power cut loses nothing */
 	/* 0 for the defaults; tests shorten them. */

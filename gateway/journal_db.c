@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,32 +462,64 @@ journal_db_checkpoint(struct journal_db *j, bool truncate)
 }
 
 int
-journal_db_quick_check(struct journal_db *j, char *why, size_t size)
+journal_db_quick_check(const char *path, struct journal_db_stop *stop,
+    char *why, size_t size)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
 	const char *text;
+	bool stopped;
+	char *p;
 	int rc;
 
-	if (prepare(j, "PRAGMA quick_check(1)", &st) != SQLITE_OK) {
-		snprintf(why, size, "%s", sqlite3_errmsg(j->db));
-		return j->error == SQLITE_CORRUPT || j->error == SQLITE_NOTADB ?
-		    -1 :
-		    -2;
+	/* A reader, as gatewayctl is: it neither writes nor checkpoints,
+	 * not even when it closes. */
+	rc = sqlite3_open_v2(path, &db,
+	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+		    NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 1000);
+		rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st,
+		    NULL);
 	}
-	rc = sqlite3_step(st);
+	pthread_mutex_lock(&stop->mu);
+	stopped = stop->stopped;
+	stop->db = db;
+	pthread_mutex_unlock(&stop->mu);
+	if (rc == SQLITE_OK)
+		rc = stopped ? SQLITE_INTERRUPT : sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		text = (const char *)sqlite3_column_text(st, 0);
 		snprintf(why, size, "%s", text ? text : "?");
 		rc = text != NULL && strcmp(text, "ok") == 0 ? 0 : -1;
 	} else {
-		snprintf(why, size, "%s", sqlite3_errmsg(j->db));
-		rc = (rc & 0xff) == SQLITE_CORRUPT ||
-		        (rc & 0xff) == SQLITE_NOTADB ?
-		    -1 :
-		    -2;
+		snprintf(why, size, "%s",
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		rc = journal_db_damaged(rc & 0xff) ? -1 : -2;
 	}
+	pthread_mutex_lock(&stop->mu);
+	stop->db = NULL;
+	pthread_mutex_unlock(&stop->mu);
 	sqlite3_finalize(st);
+	sqlite3_close(db);
+	/* SQLite's report has lines of its own: one line in a log. */
+	for (p = why; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = ' ';
 	return rc;
+}
+
+void
+journal_db_stop_check(struct journal_db_stop *stop)
+{
+	pthread_mutex_lock(&stop->mu);
+	stop->stopped = true;
+	/* Safe from any thread, while the connection is open (mu). */
+	if (stop->db != NULL)
+		sqlite3_interrupt(stop->db);
+	pthread_mutex_unlock(&stop->mu);
 }
 
 int

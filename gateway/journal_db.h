@@ -1,11 +1,13 @@
 /*
  * journal_db.h - the journal's SQLite file: schema, statements prepared
- * once, checkpoints, the WAL's fd and the start-up reads, on one
- * connection.  No threads and no policy: its owner decides when.
+ * once, checkpoints, checks, the WAL's fd and the start-up reads, on one
+ * writing connection.  No policy: its owner (journal.c) decides when,
+ * and on which thread.
  */
 #ifndef JOURNAL_DB_H
 #define JOURNAL_DB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,10 +33,22 @@ struct journal_db *journal_db_open(const char *path, bool full, int *rc,
 void journal_db_close(struct journal_db *, bool checkpoint);
 
 /*
- * PRAGMA quick_check: 0 if the file is sound, -1 if it is damaged, -2 if
- * it could not be read to tell; why says what SQLite found.
+ * PRAGMA quick_check of the journal at path, on a read-only connection
+ * of its own, so that the writer goes on meanwhile: it reads the whole
+ * file, seconds for a large journal on a card.  0 if the file is sound,
+ * -1 if it is damaged, -2 if it could not tell (a read failed, or it was
+ * stopped); why says what SQLite found.  Any thread.
  */
-int journal_db_quick_check(struct journal_db *, char *why, size_t size);
+struct journal_db_stop {
+	pthread_mutex_t mu; /* initialised by the caller */
+	void *db;           /* the check's connection, while it runs */
+	bool stopped;
+};
+int journal_db_quick_check(const char *path, struct journal_db_stop *,
+    char *why, size_t size);
+/* Stop the check under way, or the next, from another thread. */
+void journal_db_stop_check(struct journal_db_stop *);
+
 /*
  * Is the file at the path still the one SQLite writes, whole?  0 if so;
  * -1 if not, why saying what happened to it: deleted, moved away,

@@ -28,7 +28,7 @@
 
 #define SITE "test-site"
 #define MAXB 64
-#define MAXR (JOURNAL_MAX_WAITING + 64)
+#define MAXR (2 * JOURNAL_MAX_WAITING + 64)
 
 /* What the done callbacks were told. */
 struct seen {
@@ -91,7 +91,8 @@ teardown(void **state)
 		journal_stop(running);
 	running = NULL;
 	full_vfs_unregister();
-	uv_run(&loop, UV_RUN_DEFAULT);
+	/* Closes what is closing; never waits for what a failure left. */
+	uv_run(&loop, UV_RUN_NOWAIT);
 	if (uv_loop_close(&loop) < 0)
 		return -1;
 	return scratch_leave();
@@ -195,6 +196,30 @@ stored(int64_t *seq, char **body, size_t max)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+/* The body of the newest row in journal.db. */
+static const char *
+last_body(void)
+{
+	static char body[4096];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	body[0] = '\0';
+	assert_int_equal(sqlite3_open_v2("data/journal.db", &db,
+	                     SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                     "SELECT body FROM events ORDER BY seq DESC"
+	                     " LIMIT 1",
+	                     -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(body, sizeof(body), "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return body;
 }
 
 static void
@@ -604,6 +629,8 @@ test_ids_unreserved_are_not_used(void **state)
 	stop(j);
 }
 
+static const char *row_until_noticed(struct journal *);
+
 /* The name of the journal moved aside in data/, or fail. */
 static void
 broken_name(char *out, size_t size)
@@ -699,6 +726,31 @@ test_damaged_at_start(void **state)
 	assert_int_equal(one_row(j, "after"), b + 2);
 	stop(j);
 	broken_name(broken, sizeof(broken));
+	assert_string_equal(quick_check("data/journal.db"), "ok");
+}
+
+/*
+ * Damage in the middle of the file, where neither the open nor appends
+ * look: quick_check finds it in the background, while rows are written,
+ * and then the file is moved aside like any damaged one.
+ */
+static void
+test_damage_found_by_quick_check(void **state)
+{
+	char broken[300];
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	fill(j, 300);
+	stop(j);
+	scribble("data/journal.db", 10 * 4096 + 8);
+	assert_string_not_equal(quick_check("data/journal.db"), "ok");
+	j = start("data");
+	assert_non_null(strstr(row_until_noticed(j), "quick_check: "));
+	stop(j);
+	broken_name(broken, sizeof(broken));
+	assert_string_not_equal(quick_check(broken), "ok");
 	assert_string_equal(quick_check("data/journal.db"), "ok");
 }
 
@@ -1129,17 +1181,29 @@ test_waiting_rows_are_bounded(void **state)
 	/* Still waiting for the thread's answer: still full. */
 	assert_int_equal(journal_append(j, &r, 1000000000500LL), -1);
 	wait_batches(1);
-	/* A dropped row is told of in the next batch handed over. */
 	assert_true(seen.committed[0]);
-	assert_int_equal(seen.rows[0], JOURNAL_MAX_WAITING + 1);
-	assert_gap(0, 1, "8192 rows wait for the disk", 1000000000000LL,
-	    1000000000000LL);
+	assert_int_equal(seen.rows[0], JOURNAL_MAX_WAITING);
+	/* Rows are still being dropped: the record of it waits. */
 	assert_int_equal(journal_append(j, &r, now_ms()), 0);
-	stop(j);
-	assert_int_equal(seen.nbatches, 2);
-	assert_gap(seen.nrows - 2, 1, "8192 rows wait for the disk",
-	    1000000000500LL, 1000000000500LL);
+	journal_submit(j);
+	wait_batches(2);
+	assert_int_equal(seen.rows[1], 1);
+	/* The first batch that comes without a drop tells of both. */
+	assert_int_equal(journal_append(j, &r, now_ms()), 0);
+	journal_submit(j);
+	wait_batches(3);
+	assert_int_equal(seen.rows[2], 2);
+	assert_gap(seen.nrows - 2, 2, "8192 rows wait for the disk",
+	    1000000000000LL, 1000000000500LL);
 	assert_int_equal(seen.seq[seen.nrows - 1], JOURNAL_MAX_WAITING + 3);
+
+	/* Dropped just before the stop: written at the stop, last. */
+	for (i = 0; i < JOURNAL_MAX_WAITING; i++)
+		assert_int_equal(journal_append(j, &r, now_ms()), 0);
+	assert_int_equal(journal_append(j, &r, 1000000001000LL), -1);
+	stop(j);
+	assert_non_null(strstr(last_body(), "\"decision\":\"unjournaled\""));
+	assert_non_null(strstr(last_body(), "\"rows\":1,"));
 }
 
 static void
@@ -1208,6 +1272,8 @@ main(void)
 		    test_ids_unreserved_are_not_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_at_start, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_damage_found_by_quick_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_while_running,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_moved_while_running, setup,
