@@ -35,8 +35,12 @@ struct reload {
 	struct access_tables *tables; /* the worker's result */
 	struct diag diag;
 	uint64_t started; /* uv_hrtime() */
+	uv_work_t snapshot;
 	bool running, again, closing;
+	bool saving, save_again; /* the snapshot's copy */
 };
+
+static void save_snapshot(struct reload *);
 
 static void
 work(uv_work_t *w)
@@ -44,9 +48,42 @@ work(uv_work_t *w)
 	struct reload *r = w->data;
 
 	r->tables = access_load(r->p->cfg, &r->diag);
-	/* What loaded is what a start with a broken access.d runs on. */
-	if (r->tables != NULL)
-		(void)snapshot_save(r->p->cfg->access_dir, r->p->cfg->data_dir);
+}
+
+/* What loaded is what a start with a broken access.d runs on: copied
+ * after the swap, so that its fsyncs delay no reload. */
+static void
+snapshot_work(uv_work_t *w)
+{
+	struct reload *r = w->data;
+
+	(void)snapshot_save(r->p->cfg->access_dir, r->p->cfg->data_dir);
+}
+
+static void
+snapshot_done(uv_work_t *w, int status)
+{
+	struct reload *r = w->data;
+
+	(void)status;
+	r->saving = false;
+	if (r->save_again && !r->closing) {
+		r->save_again = false;
+		save_snapshot(r);
+	}
+}
+
+static void
+save_snapshot(struct reload *r)
+{
+	if (r->saving) {
+		r->save_again = true;
+		return;
+	}
+	r->snapshot.data = r;
+	if (uv_queue_work(r->loop, &r->snapshot, snapshot_work,
+	        snapshot_done) == 0)
+		r->saving = true;
 }
 
 static void
@@ -132,6 +169,7 @@ done(uv_work_t *w, int status)
 		    config_count_class(r->p->cfg, DEVICE_GATE), c.groups,
 		    c.persons, c.visitors, c.denied);
 		system_event(r, "ok", NULL);
+		save_snapshot(r);
 		if (r->p->state->on_snapshot) {
 			r->p->state->on_snapshot = false;
 			log_info("%s loads again: the last good tables from "
