@@ -292,7 +292,8 @@ struct modbus_address {
 struct driver_modbus {
 	void (*address)(const struct device *, struct modbus_address *);
 	/* What to read each poll, in as few transactions as its map
-	 * allows: the number of ops filled (at most max). */
+	 * allows: the number of ops filled (at most max), or -1 when max
+	 * is too few.  The bus hands the ops back to decode() as given. */
 	int (*poll)(const struct device *, struct modbus_op *ops, size_t max);
 	/* The replies to poll()'s ops into events: the number filled (at
 	 * most max), or -1 with err when the reply makes no sense. */
@@ -300,7 +301,10 @@ struct driver_modbus {
 	    size_t nops, struct event *out, size_t max, char *err,
 	    size_t errlen);
 	/* A command as writes: the number of ops filled (at most max); 0
-	 * when the command means nothing to this device. */
+	 * when the command means nothing to this device; -1 when max is
+	 * too few.  A WRITE_COIL whose value is neither 0xFF00 nor 0 is a
+	 * relay board's raw "flash": the bus sends it raw and checks the
+	 * echo itself (MODBUS-NOTES). */
 	int (*execute)(const struct device *, const struct command *,
 	    struct modbus_op *ops, size_t max);
 };
