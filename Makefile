@@ -71,7 +71,7 @@ $(B)/libcore.a: $(CORE_OBJ)
 $(B)/gatewayd: $(B)/gateway/main.o $(B)/libcore.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEPS_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/scratch.h $(B)/libcore.a
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(CMOCKA)) \
 		$(LDFLAGS_ALL) -o $@ $< $(B)/libcore.a $(DEPS_LIBS) \

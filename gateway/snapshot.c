@@ -78,23 +78,31 @@ done:
 	return rc;
 }
 
+/* A directory stream on fd, which it then owns; NULL (fd closed). */
+static DIR *
+dir_stream(int fd)
+{
+	DIR *dp;
+
+	if (fd < 0)
+		return NULL;
+	dp = fdopendir(fd);
+	if (dp == NULL)
+		close(fd);
+	return dp;
+}
+
 /* Remove a snapshot directory and its files (no subdirectories). */
 static void
 remove_dir(int data_fd, const char *name)
 {
 	struct dirent *de;
 	DIR *dp;
-	int fd;
 
-	fd = openat(data_fd, name,
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	dp = dir_stream(openat(data_fd, name,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+	if (dp == NULL)
 		return;
-	dp = fdopendir(fd);
-	if (dp == NULL) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(dp)) != NULL)
 		if (de->d_name[0] != '.')
 			unlinkat(fd, de->d_name, 0);
@@ -110,16 +118,10 @@ prune(int data_fd, const char *keep)
 	struct dirent *de;
 	size_t n = 0, i;
 	DIR *dp;
-	int fd;
 
-	fd = dup(data_fd);
-	if (fd < 0)
+	dp = dir_stream(dup(data_fd));
+	if (dp == NULL)
 		return;
-	dp = fdopendir(fd);
-	if (dp == NULL) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(dp)) != NULL && n < 16)
 		if (strncmp(de->d_name, LINK ".", sizeof(LINK)) == 0 &&
 		    strcmp(de->d_name, keep) != 0 &&
@@ -160,7 +162,7 @@ snapshot_save(const char *access_dir, const char *data_dir)
 		goto done;
 	}
 	to_fd = openat(data_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	dp = fdopendir(dup(from_fd));
+	dp = dir_stream(dup(from_fd));
 	if (to_fd < 0 || dp == NULL) {
 		log_warn("snapshot: %s", name);
 		goto fail;

@@ -19,6 +19,8 @@
 
 #include "scratch.h"
 
+#include "compound.h"
+
 #include "access.h"
 #include "config.h"
 #include "driver.h"
@@ -142,13 +144,12 @@ setup(void **state)
 {
 	char from[32], until[32], text[sizeof(access_fmt) + 64];
 	time_t now = time(NULL), t;
-	struct diag diag;
 	struct tm tm;
 
 	(void)state;
 	setenv("TZ", "Asia/Shanghai", 1);
 	tzset();
-	if (scratch_enter("test_gate") < 0 || mkdir("access.d", 0700) < 0)
+	if (scratch_enter("test_gate") < 0)
 		return -1;
 	t = now - 3600;
 	localtime_r(&t, &tm);
@@ -157,15 +158,7 @@ setup(void **state)
 	localtime_r(&t, &tm);
 	strftime(until, sizeof(until), "%Y-%m-%d %H:%M", &tm);
 	snprintf(text, sizeof(text), access_fmt, from, until);
-	scratch_write("gateway.ini", gateway_ini);
-	scratch_write("access.d/compound.ini", text);
-	diag_init(&diag);
-	cfg = config_load("gateway.ini", &diag);
-	if (cfg)
-		tables = access_load(cfg, &diag);
-	diag_print(stderr, &diag);
-	diag_free(&diag);
-	return cfg && tables ? 0 : -1;
+	return compound_load(gateway_ini, text, &cfg, &tables);
 }
 
 static int

@@ -18,6 +18,8 @@
 
 #include "scratch.h"
 
+#include "compound.h"
+
 #include "access.h"
 #include "config.h"
 #include "driver.h"
@@ -85,23 +87,14 @@ static struct state *live; /* entries used: the loop's, not the tables' */
 static int
 setup(void **state)
 {
-	struct diag diag;
-
 	(void)state;
 	setenv("TZ", "Asia/Shanghai", 1);
 	tzset();
-	if (scratch_enter("test_rules") < 0 || mkdir("access.d", 0700) < 0)
+	if (scratch_enter("test_rules") < 0 ||
+	    compound_load(gateway_ini, access_ini, &cfg, &tables) < 0)
 		return -1;
-	scratch_write("gateway.ini", gateway_ini);
-	scratch_write("access.d/compound.ini", access_ini);
-	diag_init(&diag);
-	cfg = config_load("gateway.ini", &diag);
-	if (cfg)
-		tables = access_load(cfg, &diag);
-	diag_print(stderr, &diag);
-	diag_free(&diag);
-	live = state_new(cfg ? cfg->ndevices : 0);
-	return cfg && tables && live ? 0 : -1;
+	live = state_new(cfg->ndevices);
+	return live ? 0 : -1;
 }
 
 static int
