@@ -105,7 +105,7 @@ remove_dir(int data_fd, const char *name)
 		return;
 	while ((de = readdir(dp)) != NULL)
 		if (de->d_name[0] != '.')
-			unlinkat(fd, de->d_name, 0);
+			unlinkat(dirfd(dp), de->d_name, 0);
 	closedir(dp);
 	unlinkat(data_fd, name, AT_REMOVEDIR);
 }
