@@ -3,8 +3,12 @@
  * request), each kept in an htab.  A generation lives one window, so an
  * id is known for at least a window (its time is kept and compared
  * exactly) and memory stays bounded by two generations of max_entries
- * each.
+ * each.  An id costs 8 bytes beside its index slot: the index holds the
+ * hash's low half, the entry its high half and its time as an offset
+ * from the generation's birth, so ten minutes of a saturating load stay
+ * within the Pi's memory budget.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +17,8 @@
 #include "log.h"
 
 struct seen {
-	uint64_t hash;
-	int64_t ts_ms;
+	uint32_t hash_hi;
+	int32_t ts_off; /* ms from born_ms, saturated */
 };
 
 struct gen {
@@ -54,7 +58,25 @@ same_hash(const void *ctx, uint32_t ref, const void *key)
 {
 	const struct gen *g = ctx;
 
-	return g->v[ref].hash == *(const uint64_t *)key;
+	/* The index compared the low half already. */
+	return g->v[ref].hash_hi == (uint32_t)(*(const uint64_t *)key >> 32);
+}
+
+static int64_t
+seen_ms(const struct gen *g, const struct seen *s)
+{
+	return g->born_ms + s->ts_off;
+}
+
+/* A clock stepped by weeks saturates: far enough to be long ago. */
+static void
+set_seen_ms(const struct gen *g, struct seen *s, int64_t ts)
+{
+	int64_t off = ts - g->born_ms;
+
+	s->ts_off = off > INT32_MAX ? INT32_MAX :
+	    off < INT32_MIN         ? INT32_MIN :
+	                              (int32_t)off;
 }
 
 static struct seen *
@@ -82,8 +104,8 @@ gen_add(struct gen *g, uint64_t h, int64_t ts)
 	}
 	if (htab_insert(&g->index, (uint32_t)h, g->n) < 0)
 		return -1;
-	g->v[g->n].hash = h;
-	g->v[g->n].ts_ms = ts;
+	g->v[g->n].hash_hi = (uint32_t)(h >> 32);
+	set_seen_ms(g, &g->v[g->n], ts);
 	g->n++;
 	return 0;
 }
@@ -132,25 +154,24 @@ dedup_seen(struct dedup *d, const char *device, const char *request,
     int64_t now, int64_t *first_ms)
 {
 	uint64_t h = hash(device, request);
-	struct seen *s;
+	struct seen *s, *o;
 
 	if (d->cur.born_ms == 0)
 		d->cur.born_ms = now;
 	if (now - d->cur.born_ms >= d->window_ms)
 		rotate(d, now);
 	s = gen_find(&d->cur, h);
-	if (s == NULL || now - s->ts_ms >= d->window_ms) {
-		struct seen *o = gen_find(&d->old, h);
-
-		if (o != NULL && now - o->ts_ms < d->window_ms)
-			s = o;
+	if (s != NULL && now - seen_ms(&d->cur, s) < d->window_ms) {
+		*first_ms = seen_ms(&d->cur, s);
+		return true;
 	}
-	if (s != NULL && now - s->ts_ms < d->window_ms) {
-		*first_ms = s->ts_ms;
+	o = gen_find(&d->old, h);
+	if (o != NULL && now - seen_ms(&d->old, o) < d->window_ms) {
+		*first_ms = seen_ms(&d->old, o);
 		return true;
 	}
 	if (s != NULL) { /* in cur, but long ago: this one counts */
-		s->ts_ms = now;
+		set_seen_ms(&d->cur, s, now);
 		return false;
 	}
 	if (d->cur.n >= d->max_entries) {

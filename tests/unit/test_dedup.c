@@ -63,10 +63,36 @@ test_bounded(void **state)
 	dedup_free(NULL);
 }
 
+/* Times kept as offsets come back exactly, also loaded from the past
+ * (a restart reads the journal newest first), and a clock stepped by
+ * weeks neither wraps nor invents a duplicate. */
+static void
+test_times_and_clock_steps(void **state)
+{
+	struct dedup *d = dedup_new(10 * MIN, 1000);
+	int64_t t0 = 1795413600000LL, first = 0;
+
+	(void)state;
+	assert_false(dedup_seen(d, "g", "new", t0, &first));
+	assert_false(dedup_seen(d, "g", "older", t0 - 5 * MIN - 7, &first));
+	assert_true(dedup_seen(d, "g", "older", t0 + 1, &first));
+	assert_int_equal(first, t0 - 5 * MIN - 7);
+	assert_true(dedup_seen(d, "g", "new", t0 + 3, &first));
+	assert_int_equal(first, t0);
+	/* Sixty days on: everything seen is long ago. */
+	assert_false(
+	    dedup_seen(d, "g", "new", t0 + 60LL * 24 * 60 * MIN, &first));
+	assert_true(
+	    dedup_seen(d, "g", "new", t0 + 60LL * 24 * 60 * MIN + 1, &first));
+	assert_int_equal(first, t0 + 60LL * 24 * 60 * MIN);
+	dedup_free(d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_times_and_clock_steps),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_bounded),
 	};
