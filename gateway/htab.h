@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* At most this many entries: half the largest table of 32-bit slots. */
+/* At most this many entries (a table of 2^31 slots is the largest). */
 #define HTAB_MAX (UINT32_C(1) << 30)
 
 struct htab_slot {
@@ -21,7 +21,7 @@ struct htab_slot {
 /* A zeroed htab is empty and ready. */
 struct htab {
 	struct htab_slot *slots;
-	uint32_t mask; /* slots - 1; a power of two, at most half full */
+	uint32_t mask; /* slots - 1; a power of two, at most 3/4 full */
 	uint32_t n;
 };
 
