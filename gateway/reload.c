@@ -20,6 +20,8 @@
 #include "util.h"
 
 #define DEBOUNCE_MS 300
+/* Staff save files in bursts: one copy after the last reload of one. */
+#define SNAPSHOT_DELAY_MS 5000
 
 struct reload {
 	uv_loop_t *loop;
@@ -36,11 +38,13 @@ struct reload {
 	struct diag diag;
 	uint64_t started; /* uv_hrtime() */
 	uv_work_t snapshot;
+	uv_timer_t snapshot_delay;
 	bool running, again, closing;
 	bool saving, save_again; /* the snapshot's copy */
 };
 
 static void save_snapshot(struct reload *);
+static void on_snapshot_delay(uv_timer_t *);
 
 static void
 work(uv_work_t *w)
@@ -71,6 +75,12 @@ snapshot_done(uv_work_t *w, int status)
 		r->save_again = false;
 		save_snapshot(r);
 	}
+}
+
+static void
+on_snapshot_delay(uv_timer_t *t)
+{
+	save_snapshot(t->data);
 }
 
 static void
@@ -169,7 +179,8 @@ done(uv_work_t *w, int status)
 		    config_count_class(r->p->cfg, DEVICE_GATE), c.groups,
 		    c.persons, c.visitors, c.denied);
 		system_event(r, "ok", NULL);
-		save_snapshot(r);
+		uv_timer_start(&r->snapshot_delay, on_snapshot_delay,
+		    SNAPSHOT_DELAY_MS, 0);
 		if (r->p->state->on_snapshot) {
 			r->p->state->on_snapshot = false;
 			log_info("%s loads again: the last good tables from "
@@ -285,7 +296,9 @@ reload_new(uv_loop_t *loop, struct pipeline *p, void (*swapped)(void *),
 	r->arg = arg;
 	r->watch.data = r;
 	r->debounce.data = r;
+	r->snapshot_delay.data = r;
 	uv_timer_init(loop, &r->debounce);
+	uv_timer_init(loop, &r->snapshot_delay);
 	uv_fs_event_init(loop, &r->watch);
 	watch(r);
 	return r;
@@ -294,11 +307,17 @@ reload_new(uv_loop_t *loop, struct pipeline *p, void (*swapped)(void *),
 void
 reload_close(struct reload *r)
 {
+	/* Tables that loaded and are not copied yet: at a stop the loop may
+	 * wait for the disk, and the next start may need them. */
+	if (uv_is_active((uv_handle_t *)&r->snapshot_delay) && !r->saving)
+		(void)snapshot_save(r->p->cfg->access_dir, r->p->cfg->data_dir);
 	r->closing = true;
 	if (!uv_is_closing((uv_handle_t *)&r->watch))
 		uv_close((uv_handle_t *)&r->watch, NULL);
 	if (!uv_is_closing((uv_handle_t *)&r->debounce))
 		uv_close((uv_handle_t *)&r->debounce, NULL);
+	if (!uv_is_closing((uv_handle_t *)&r->snapshot_delay))
+		uv_close((uv_handle_t *)&r->snapshot_delay, NULL);
 }
 
 void

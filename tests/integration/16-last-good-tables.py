@@ -73,3 +73,23 @@ def test_without_a_snapshot_a_broken_access_d_still_refuses(compound):
                          text=True, timeout=20)
     assert run.returncode == 1
     assert "not started" in run.stderr
+
+
+def test_the_last_reload_is_what_a_broken_start_runs_on(compound):
+    """Tables from a reload just before a stop are the snapshot, even
+    though its copy waits for the edits to settle."""
+    c = compound
+    c.start()
+    snapshot_saved(c)
+    mark = c.gw.log_mark()
+    c.write_access("late.ini", text="[person P0310]\nname = 沈六\n"
+                   "household = 5-2-301\ngroups = resident\n")
+    c.gw.wait_log(r"reloaded access tables", since=mark)
+    assert c.gw.stop() == 0
+
+    c.write_access("new-person.ini", raw=GBK)
+    mark = c.gw.log_mark()
+    c.gw.start()
+    c.gw.wait_log(r"started on the last good access tables", since=mark)
+    _, cmd = c.ask("gate-north", "P0310")
+    assert cmd["action"] == "open"
