@@ -329,6 +329,14 @@ on_connected(void *arg)
 	notify_send("STATUS=connected to the broker");
 }
 
+/* What `systemctl status` shows must not say connected when it is not. */
+static void
+on_lost(void *arg)
+{
+	(void)arg;
+	notify_send("STATUS=broker connection lost: reconnecting");
+}
+
 static void
 log_counts(const struct daemon *d, const char *what)
 {
@@ -465,6 +473,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 {
 	struct mqtt_callbacks cb = {
 		.connected = on_connected,
+		.lost = on_lost,
 		.message = on_message,
 	};
 	struct daemon d = { 0 };

@@ -185,6 +185,8 @@ on_disconnect(struct mosquitto *mosq, void *arg, int rc)
 	if (m->state == MQTT_CONNECTED && !m->stopping) {
 		log_warnx("mqtt %s:%d: connection lost%s%s", m->host, m->port,
 		    rc ? ": " : "", rc ? mosquitto_strerror(rc) : "");
+		if (m->cb.lost)
+			m->cb.lost(m->cb.arg);
 	} else if (m->state == MQTT_CONNECTING && !m->stopping) {
 		log_warnx("mqtt %s:%d: connect to %s: %s", m->host, m->port,
 		    m->addr,

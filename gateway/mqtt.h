@@ -17,6 +17,9 @@ struct mqtt;
 struct mqtt_callbacks {
 	/* Connected (again): subscribe and announce here. */
 	void (*connected)(void *arg);
+	/* A connection that was up is lost; reconnecting follows.
+	 * Optional. */
+	void (*lost)(void *arg);
 	void (*message)(void *arg, const char *topic, const void *payload,
 	    size_t len);
 	void *arg;

@@ -77,3 +77,16 @@ def test_no_libsystemd_in_the_process(compound):
     for lib in ("libsystemd", "liblzma", "libzstd", "liblz4", "libgcrypt"):
         found = [m for m in mapped if m.startswith(lib + ".so")]
         assert not found, "%s is mapped into gatewayd" % found
+
+
+def test_status_follows_the_broker(compound):
+    """`systemctl status` never says connected while the broker is gone."""
+    c = compound
+    c.start()
+    notified(c, "STATUS=connected to the broker")
+    mark = c.gw.notify.mark()
+    c.broker.stop()
+    notified(c, "STATUS=broker connection lost: reconnecting", since=mark)
+    mark = c.gw.notify.mark()
+    c.broker.start()
+    notified(c, "STATUS=connected to the broker", since=mark)
