@@ -302,8 +302,11 @@ device_unknown_key(struct section_reader *r, void *obj, int line,
 	struct device *dev = obj;
 
 	if (dev->driver == NULL) {
-		section_error(r, line, "'driver' must be the first key in %s",
-		    section_text(r));
+		/* "driver =" with nothing after it has said so already. */
+		if (section_seen(r, "driver") == 0)
+			section_error(r, line,
+			    "'driver' must be the first key in %s",
+			    section_text(r));
 		p->dead = true;
 		return;
 	}

@@ -434,7 +434,7 @@ snapshot_work(uv_work_t *w)
 {
 	struct daemon *d = w->data;
 
-	(void)snapshot_save(d->cfg->access_dir, d->cfg->data_dir);
+	(void)snapshot_save(d->cfg);
 }
 
 static void

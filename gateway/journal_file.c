@@ -442,7 +442,7 @@ journal_file_sync(struct journal *j, uint64_t now)
 	if (j->sync_fd < 0 && !j->sync_busy) {
 		fd = dup(wal);
 		if (fd < 0) {
-			if (log_ratelimit(&j->sync_warned_ms))
+			if (log_ratelimit(&j->dup_warned_ms))
 				log_warn("journal %s-wal: dup", j->path);
 		} else {
 			/* Whatever is committed by the time it runs is in. */

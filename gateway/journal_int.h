@@ -96,7 +96,8 @@ struct journal {
 	pthread_cond_t sync_cond;
 	int sync_fd; /* to sync, or -1 */
 	bool sync_busy, sync_stop;
-	uint64_t sync_warned_ms; /* the syncer's */
+	uint64_t sync_warned_ms; /* the syncer's own */
+	uint64_t dup_warned_ms;  /* the journal thread's, under sync_mu */
 };
 
 /* journal.c: a system record of the journal's own, first in the next

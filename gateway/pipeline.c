@@ -109,7 +109,7 @@ junk_flush(struct pipeline *p, struct junk *j, const char *kind,
 	if (j->count > 0) {
 		datetime_format_rfc3339(j->since_ms, from, sizeof(from));
 		datetime_format_rfc3339(j->last_ms, until, sizeof(until));
-		extra = json_pack("{s:i,s:s,s:s}", "count",
+		extra = json_pack("{s:I,s:s,s:s}", "count",
 		    (json_int_t)j->count, "from", from, "until", until);
 		r.extra = extra;
 		pipeline_record(p, &r, now);

@@ -61,7 +61,7 @@ snapshot_work(uv_work_t *w)
 {
 	struct reload *r = w->data;
 
-	(void)snapshot_save(r->p->cfg->access_dir, r->p->cfg->data_dir);
+	(void)snapshot_save(r->p->cfg);
 }
 
 static void
@@ -308,9 +308,10 @@ void
 reload_close(struct reload *r)
 {
 	/* Tables that loaded and are not copied yet: at a stop the loop may
-	 * wait for the disk, and the next start may need them. */
-	if (uv_is_active((uv_handle_t *)&r->snapshot_delay) && !r->saving)
-		(void)snapshot_save(r->p->cfg->access_dir, r->p->cfg->data_dir);
+	 * wait for the disk (and for a copy under way: saves take turns),
+	 * and the next start may need them. */
+	if (uv_is_active((uv_handle_t *)&r->snapshot_delay) || r->save_again)
+		(void)snapshot_save(r->p->cfg);
 	r->closing = true;
 	if (!uv_is_closing((uv_handle_t *)&r->watch))
 		uv_close((uv_handle_t *)&r->watch, NULL);

@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
+#include "config.h"
+#include "diag.h"
 #include "log.h"
 #include "snapshot.h"
 
@@ -134,13 +138,47 @@ prune(int data_fd, const char *keep)
 	}
 }
 
-int
-snapshot_save(const char *access_dir, const char *data_dir)
+/* Does the copy in data_dir/name load as access.d would? */
+static bool
+loads(const struct config *cfg, const char *name)
 {
+	struct config copy = *cfg;
+	struct access_tables *t;
+	char path[4096];
+	struct diag diag;
+
+	snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, name);
+	copy.access_dir = path;
+	diag_init(&diag);
+	t = access_load(&copy, &diag);
+	diag_free(&diag);
+	access_free(t);
+	return t != NULL;
+}
+
+/* One save at a time, whoever calls: a save prunes the others' copies. */
+static int
+lock_saves(int data_fd)
+{
+	/* Not named access.good.*: prune() would take it for an old copy. */
+	int fd = openat(data_fd, "access-snapshot.lock",
+	    O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+snapshot_save(const struct config *cfg)
+{
+	const char *access_dir = cfg->access_dir, *data_dir = cfg->data_dir;
 	char name[64], tmp[80];
 	struct dirent *de;
 	struct timespec ts;
-	int data_fd, from_fd, to_fd = -1, rc = -1;
+	int data_fd, lock_fd, from_fd, to_fd = -1, rc = -1;
 	DIR *dp = NULL;
 
 	data_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -148,9 +186,16 @@ snapshot_save(const char *access_dir, const char *data_dir)
 		log_warn("snapshot: %s", data_dir);
 		return -1;
 	}
+	lock_fd = lock_saves(data_fd);
+	if (lock_fd < 0) {
+		log_warn("snapshot: lock %s/access-snapshot.lock", data_dir);
+		close(data_fd);
+		return -1;
+	}
 	from_fd = open(access_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (from_fd < 0) {
 		log_warn("snapshot: %s", access_dir);
+		close(lock_fd);
 		close(data_fd);
 		return -1;
 	}
@@ -176,9 +221,22 @@ snapshot_save(const char *access_dir, const char *data_dir)
 			goto fail;
 		}
 	}
+	if (fsync(to_fd) < 0) {
+		log_warn("snapshot: fsync %s/%s", data_dir, name);
+		goto fail;
+	}
+	/* The files may have changed since the tables in force were read
+	 * (a typo saved a moment after a good edit): only a copy that
+	 * loads is a snapshot. */
+	if (!loads(cfg, name)) {
+		log_warnx("snapshot: %s as it is now does not load: the last "
+		          "good copy stays",
+		    access_dir);
+		goto fail;
+	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", LINK);
 	unlinkat(data_fd, tmp, 0);
-	if (fsync(to_fd) < 0 || symlinkat(name, data_fd, tmp) < 0 ||
+	if (symlinkat(name, data_fd, tmp) < 0 ||
 	    renameat(data_fd, tmp, data_fd, LINK) < 0 || fsync(data_fd) < 0) {
 		log_warn("snapshot: %s/%s", data_dir, LINK);
 		goto fail;
@@ -194,6 +252,7 @@ done:
 	if (to_fd >= 0)
 		close(to_fd);
 	close(from_fd);
+	close(lock_fd);
 	close(data_fd);
 	return rc;
 }

@@ -11,11 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct config;
+
 /*
- * Copy the regular *.ini files of access_dir to data_dir/access.good.
- * Safe on a worker thread.  0, or -1 (logged): the old snapshot stays.
+ * Copy the regular *.ini files of cfg's access_dir to data_dir/
+ * access.good, and keep the copy only if it loads: the files may have
+ * changed since the tables in force were read.  Saves are serialised by
+ * a lock in data_dir.  Safe on a worker thread.  0, or -1 (logged): the
+ * old snapshot stays.
  */
-int snapshot_save(const char *access_dir, const char *data_dir);
+int snapshot_save(const struct config *cfg);
 
 /*
  * The directory of the snapshot into path, and when it was saved (epoch

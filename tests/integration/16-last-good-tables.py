@@ -93,3 +93,26 @@ def test_the_last_reload_is_what_a_broken_start_runs_on(compound):
     c.gw.wait_log(r"started on the last good access tables", since=mark)
     _, cmd = c.ask("gate-north", "P0310")
     assert cmd["action"] == "open"
+
+
+def test_a_typo_saved_after_a_good_edit_never_becomes_the_snapshot(compound):
+    """The copy is of access.d as it is when it is made; one that does
+    not load is thrown away and the last good copy stays."""
+    c = compound
+    c.start()
+    snapshot_saved(c)
+    mark = c.gw.log_mark()
+    c.write_access("late.ini", text="[person P0320]\nname = 韩七\n"
+                   "groups = resident\n")
+    c.gw.wait_log(r"reloaded access tables", since=mark)
+    mark = c.gw.log_mark()
+    c.write_access("late.ini", raw=GBK)   # the typo, a moment later
+    c.gw.wait_log(r"reload failed", since=mark)
+    assert c.gw.stop() == 0
+    assert "does not load: the last good copy stays" in c.gw.log_text()
+
+    mark = c.gw.log_mark()
+    c.gw.start()
+    c.gw.wait_log(r"started on the last good access tables", since=mark)
+    _, cmd = c.ask("gate-north", "P0001")
+    assert cmd["action"] == "open"

@@ -472,7 +472,8 @@ test_device_problems(void **state)
 	            "[device gate-x]\n"
 	            "[device gate-y]\n"
 	            "driver =\n"
-	            "[device a123456789b123456789c123456789d12]\n", /* 25 */
+	            "zone = north\n" /* said once: no value for 'driver' */
+	            "[device a123456789b123456789c123456789d12]\n", /* 26 */
 	    "d.ini:6: 'driver' must be the first key in [device "
 	    "gate-north]\n"
 	    "d.ini:9: unknown driver 'face_gaet'\n"
@@ -490,7 +491,7 @@ test_device_problems(void **state)
 	    "d.ini:21: section [device] needs an id: [device ID]\n"
 	    "d.ini:22: missing key 'driver' in [device gate-x]\n"
 	    "d.ini:24: no value for 'driver'\n"
-	    "d.ini:25: bad device id 'a123456789b123456789c123456789d12' "
+	    "d.ini:26: bad device id 'a123456789b123456789c123456789d12' "
 	    "(a-z, 0-9, '_' and '-', at most 32)\n");
 }
 
