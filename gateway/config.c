@@ -310,14 +310,8 @@ device_unknown_key(struct section_reader *r, void *obj, int line,
 		p->dead = true;
 		return;
 	}
-	if (strcmp(key, "driver") == 0)
-		section_error(r, line,
-		    "duplicate key 'driver' in %s (first at %s:%d)",
-		    section_text(r), section_file(r), section_seen(r, key));
-	else
-		section_error(r, line,
-		    "device %s: unknown key '%s' for driver %s", dev->id, key,
-		    dev->driver->name);
+	section_error(r, line, "device %s: unknown key '%s' for driver %s",
+	    dev->id, key, dev->driver->name);
 }
 
 static void

@@ -73,7 +73,7 @@ who(const struct access_tables *t, const struct rules_decision *dec,
 static void
 why(const struct access_tables *t, const struct gate_settings *gate,
     const struct rules_decision *dec, const struct access_request *req,
-    unsigned used, char *out, size_t size)
+    char *out, size_t size)
 {
 	switch (dec->reason) {
 	case RULES_GROUP:
@@ -81,7 +81,7 @@ why(const struct access_tables *t, const struct gate_settings *gate,
 		break;
 	case RULES_VISITOR:
 		snprintf(out, size, "visitor of %s (entry %u of %u)",
-		    access_str(t, dec->visitor->host), used + 1,
+		    access_str(t, dec->visitor->host), dec->entries_used + 1,
 		    dec->visitor->entries);
 		break;
 	case RULES_EXIT:
@@ -192,7 +192,6 @@ gate_event(struct pipeline *p, const struct device *dev, const struct event *ev)
 	struct command cmd = { 0 };
 	char name[96], text[160], display[128];
 	int64_t now = now_ms(), first;
-	unsigned used = 0;
 
 	if (ev->type != EVENT_ACCESS)
 		return; /* a gate's status is the core's */
@@ -211,13 +210,10 @@ gate_event(struct pipeline *p, const struct device *dev, const struct event *ev)
 		    direction_name(gate->direction));
 	rules_clock_at(now, &clk);
 	rules_gate(t, dev, p->state, req, &clk, p->stale_ms, &dec);
-	if (dec.visitor)
-		used = state_entries_used(p->state,
-		    access_str(t, dec.visitor->id));
 	journal_decision(p, dev, req, &dec, now);
 
 	who(t, &dec, req, name, sizeof(name));
-	why(t, gate, &dec, req, used, text, sizeof(text));
+	why(t, gate, &dec, req, text, sizeof(text));
 	log_info("%-12s %-5s  %-8s %-9s %s", dev->id,
 	    dec.allow ? "allow" : "deny", name,
 	    dec.person && *access_str(t, dec.person->household) ?

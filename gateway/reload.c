@@ -32,6 +32,8 @@ struct reload {
 	dev_t watched_dev; /* the directory the watch is on */
 	ino_t watched_ino;
 	bool dir_missing;
+	uv_fs_t check; /* of access_dir's inode */
+	bool checking;
 	uv_timer_t debounce;
 	uv_work_t work;
 	struct access_tables *tables; /* the worker's result */
@@ -257,29 +259,45 @@ watch(struct reload *r)
 		    uv_strerror(rc));
 }
 
-void
-reload_check(struct reload *r)
+static void
+checked(uv_fs_t *req)
 {
+	struct reload *r = req->data;
 	const char *dir = r->p->cfg->access_dir;
-	struct stat st;
+	int rc = (int)req->result;
+	uv_stat_t st = req->statbuf;
 
+	uv_fs_req_cleanup(req);
+	r->checking = false;
 	if (r->closing)
 		return;
-	if (stat(dir, &st) < 0) {
+	if (rc < 0) {
 		if (!r->dir_missing)
-			log_warn("%s: the old access tables stay in force",
-			    dir);
+			log_warnx("%s: %s: the old access tables stay in force",
+			    dir, uv_strerror(rc));
 		r->dir_missing = true;
 		return;
 	}
 	r->dir_missing = false;
-	if (st.st_dev == r->watched_dev && st.st_ino == r->watched_ino)
+	if (st.st_dev == (uint64_t)r->watched_dev &&
+	    st.st_ino == (uint64_t)r->watched_ino)
 		return;
 	/* Replaced whole (a rename, a restore from backup): the watch is
 	 * still on the old directory. */
 	uv_fs_event_stop(&r->watch);
 	watch(r);
 	reload_start(r, "access directory replaced");
+}
+
+/* The stat runs on a worker: the loop never waits for the card. */
+void
+reload_check(struct reload *r)
+{
+	if (r->closing || r->checking)
+		return;
+	r->check.data = r;
+	if (uv_fs_stat(r->loop, &r->check, r->p->cfg->access_dir, checked) == 0)
+		r->checking = true;
 }
 
 struct reload *

@@ -77,7 +77,8 @@ decide_visitor(const struct access_tables *t, const struct state *st,
 		deny(d, RULES_VISITOR_WINDOW);
 		return;
 	}
-	if (state_entries_used(st, access_str(t, v->id)) >= v->entries) {
+	d->entries_used = state_entries_used(st, access_str(t, v->id));
+	if (d->entries_used >= v->entries) {
 		deny(d, RULES_NO_ENTRIES);
 		return;
 	}

@@ -45,7 +45,8 @@ struct rules_decision {
 	const struct access_group *group; /* the group that allowed,
 	                                   * or whose hours refused */
 	const struct access_deny *deny;
-	bool uses_entry; /* count a visitor entry */
+	bool uses_entry;       /* count a visitor entry */
+	unsigned entries_used; /* a visitor's, before this one */
 };
 
 /* The local calendar at ms, in the process's time zone. */

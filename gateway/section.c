@@ -198,7 +198,10 @@ key(void *user, const char *file, int line, const char *name, const char *value)
 	if (all == NULL)
 		return; /* its keys say nothing now (a device without driver) */
 	k = schema_find(all, name);
-	if (k == NULL) {
+	/* Seen before, even under keys the section had then (a device's
+	 * "driver", before its driver's own keys). */
+	first = section_seen(r, name);
+	if (k == NULL && first == 0) {
 		if (r->type->unknown_key != NULL)
 			r->type->unknown_key(r, r->obj, line, name);
 		else
@@ -206,8 +209,7 @@ key(void *user, const char *file, int line, const char *name, const char *value)
 			    r->text);
 		return;
 	}
-	first = section_seen(r, name);
-	if (first != 0 && !k->repeatable) {
+	if (first != 0 && (k == NULL || !k->repeatable)) {
 		section_error(r, line,
 		    "duplicate key '%s' in %s (first at %s:%d)", name, r->text,
 		    r->file, first);

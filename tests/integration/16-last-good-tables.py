@@ -19,6 +19,21 @@ def snapshot_saved(c):
     return link.resolve()
 
 
+def edit(c, name, pattern=r"reloaded access tables", **kw):
+    """Staff save access.d/name; wait for the reload it causes."""
+    mark = c.gw.log_mark()
+    c.write_access(name, **kw)
+    c.gw.wait_log(pattern, since=mark)
+
+
+def start_broken(c):
+    """A GBK file found at the next start: it runs on the snapshot."""
+    c.write_access("new-person.ini", raw=GBK)
+    mark = c.gw.log_mark()
+    c.gw.start()
+    c.gw.wait_log(r"started on the last good access tables", since=mark)
+
+
 def status_messages(c):
     return [m.json() for m in c.gw.status.snapshot()
             if m.payload.startswith(b"{")]
@@ -81,16 +96,10 @@ def test_the_last_reload_is_what_a_broken_start_runs_on(compound):
     c = compound
     c.start()
     snapshot_saved(c)
-    mark = c.gw.log_mark()
-    c.write_access("late.ini", text="[person P0310]\nname = 沈六\n"
-                   "household = 5-2-301\ngroups = resident\n")
-    c.gw.wait_log(r"reloaded access tables", since=mark)
+    edit(c, "late.ini", text="[person P0310]\nname = 沈六\n"
+         "household = 5-2-301\ngroups = resident\n")
     assert c.gw.stop() == 0
-
-    c.write_access("new-person.ini", raw=GBK)
-    mark = c.gw.log_mark()
-    c.gw.start()
-    c.gw.wait_log(r"started on the last good access tables", since=mark)
+    start_broken(c)
     _, cmd = c.ask("gate-north", "P0310")
     assert cmd["action"] == "open"
 
@@ -101,18 +110,11 @@ def test_a_typo_saved_after_a_good_edit_never_becomes_the_snapshot(compound):
     c = compound
     c.start()
     snapshot_saved(c)
-    mark = c.gw.log_mark()
-    c.write_access("late.ini", text="[person P0320]\nname = 韩七\n"
-                   "groups = resident\n")
-    c.gw.wait_log(r"reloaded access tables", since=mark)
-    mark = c.gw.log_mark()
-    c.write_access("late.ini", raw=GBK)   # the typo, a moment later
-    c.gw.wait_log(r"reload failed", since=mark)
+    edit(c, "late.ini", text="[person P0320]\nname = 韩七\n"
+         "groups = resident\n")
+    edit(c, "late.ini", pattern=r"reload failed", raw=GBK)  # the typo
     assert c.gw.stop() == 0
     assert "does not load: the last good copy stays" in c.gw.log_text()
-
-    mark = c.gw.log_mark()
-    c.gw.start()
-    c.gw.wait_log(r"started on the last good access tables", since=mark)
+    start_broken(c)
     _, cmd = c.ask("gate-north", "P0001")
     assert cmd["action"] == "open"
