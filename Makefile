@@ -177,9 +177,10 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_TARGETS := fuzz_barrier_relay fuzz_face_gate fuzz_ini fuzz_schedule fuzz_time fuzz_topic
 DEB_FUZZ := clang libclang-rt-14-dev
 
-FUZZ_SRC_fuzz_barrier_relay := drivers/barrier_relay.c gateway/schema.c \
-	gateway/diag.c gateway/util.c
-FUZZ_PKG_fuzz_barrier_relay :=
+FUZZ_SRC_fuzz_barrier_relay := drivers/barrier_relay.c drivers/face_gate.c \
+	drivers/registry.c gateway/schema.c gateway/diag.c gateway/util.c \
+	gateway/datetime.c
+FUZZ_PKG_fuzz_barrier_relay := jansson
 FUZZ_SRC_fuzz_face_gate := drivers/face_gate.c drivers/barrier_relay.c \
 	drivers/registry.c gateway/util.c gateway/datetime.c \
 	gateway/schema.c gateway/diag.c

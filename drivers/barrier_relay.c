@@ -71,12 +71,6 @@ set_open_ms(void *priv, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *const lane_choices[] = { "in", "out", "both", NULL };
-static const int lane_values[] = { DIRECTION_IN, DIRECTION_OUT,
-	DIRECTION_BOTH };
-/* The schema stores an enum key through an int. */
-_Static_assert(sizeof(enum direction) == sizeof(int), "enum direction");
-
 #define R(member) offsetof(struct barrier_relay, member)
 
 static const struct schema_key barrier_relay_keys[] = {
@@ -108,8 +102,8 @@ static const struct schema_key barrier_relay_keys[] = {
 	{ .name = "lane",
 	    .type = SCHEMA_ENUM,
 	    .offset = R(b.lane),
-	    .choices = lane_choices,
-	    .values = lane_values },
+	    .choices = driver_direction_choices,
+	    .values = driver_direction_values },
 	{ .name = "camera", .type = SCHEMA_ID, .offset = R(camera_id) },
 	/* Often enough to see a car cross the loop: a loop detector's
 	 * presence output stays closed only while the car is over it. */

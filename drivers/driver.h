@@ -334,6 +334,10 @@ struct driver {
 
 /* registry.c: the driver called name, or NULL. */
 const struct driver *driver_find(const char *name);
+/* registry.c: a direction or lane key's schema choices (in, out, both)
+ * and the enum direction each stores. */
+extern const char *const driver_direction_choices[];
+extern const int driver_direction_values[];
 /* registry.c: a driver whose MQTT topics have this <kind>, or NULL. */
 const struct driver *driver_find_kind(const char *kind);
 

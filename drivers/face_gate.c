@@ -28,12 +28,6 @@ face_gate_defaults(void *priv)
 	g->open_ms = DEFAULT_OPEN_MS;
 }
 
-static const char *const direction_choices[] = { "in", "out", "both", NULL };
-static const int direction_values[] = { DIRECTION_IN, DIRECTION_OUT,
-	DIRECTION_BOTH };
-/* The schema stores an enum key through an int. */
-_Static_assert(sizeof(enum direction) == sizeof(int), "enum direction");
-
 #define G(member) offsetof(struct gate_settings, member)
 
 static const struct schema_key face_gate_keys[] = {
@@ -41,8 +35,8 @@ static const struct schema_key face_gate_keys[] = {
 	{ .name = "direction",
 	    .type = SCHEMA_ENUM,
 	    .offset = G(direction),
-	    .choices = direction_choices,
-	    .values = direction_values },
+	    .choices = driver_direction_choices,
+	    .values = driver_direction_values },
 	{ .name = "min_score",
 	    .type = SCHEMA_DOUBLE,
 	    .offset = G(min_score),

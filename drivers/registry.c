@@ -14,6 +14,12 @@ static const struct driver *const drivers[] = {
 	&barrier_relay_driver,
 };
 
+const char *const driver_direction_choices[] = { "in", "out", "both", NULL };
+const int driver_direction_values[] = { DIRECTION_IN, DIRECTION_OUT,
+	DIRECTION_BOTH };
+/* The schema stores an enum key through an int. */
+_Static_assert(sizeof(enum direction) == sizeof(int), "enum direction");
+
 const struct driver *
 driver_find(const char *name)
 {
