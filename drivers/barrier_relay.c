@@ -74,9 +74,7 @@ set_open_ms(void *priv, const char *value, char *err, size_t errlen)
 #define R(member) offsetof(struct barrier_relay, member)
 
 static const struct schema_key barrier_relay_keys[] = {
-	/* [bus NAME] sections are not read by this version (config.c
-	 * refuses them as unsupported), so the name is only checked for its
-	 * form here; the bus layer will check that the bus exists. */
+	/* config.c checks that the bus exists (address()). */
 	{ .name = "bus",
 	    .type = SCHEMA_ID,
 	    .offset = R(bus),

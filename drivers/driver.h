@@ -217,6 +217,10 @@ struct command {
 	int open_ms;         /* OPEN, PULSE */
 	unsigned port;       /* CHARGER_*: from 1 */
 	double limit_a;      /* CHARGER_LIMIT, CHARGER_START (0: none) */
+	/* When it was decided (mono_ms()); 0: when it was queued.  A bus
+	 * drops an OPEN or PULSE it could not carry out within 2 s of it
+	 * (BUS_COMMAND_MS): a barrier opening late opens for nobody. */
+	uint64_t at_ms;
 };
 
 /* ---- transports ---- */
@@ -280,7 +284,7 @@ struct modbus_op {
 struct modbus_address {
 	const char *bus;
 	int unit;    /* 1..247 */
-	int poll_ms; /* how often poll() is read; 0: never */
+	int poll_ms; /* how often poll() is read; 0: never; -1: the bus's */
 };
 
 #define DRIVER_OPS_MAX 8 /* transactions in one poll or one command */

@@ -1,8 +1,9 @@
 /*
- * config.c - gateway.ini, the installation: [gateway], [mqtt], [privacy]
- * and one [device ID] per device, read through section.c.  Every
- * section's keys are a schema table (schema.h), a device's are its
- * driver's; every problem is reported with file:line and parsing goes on.
+ * config.c - gateway.ini, the installation: [gateway], [mqtt], [privacy],
+ * [parking], one [bus NAME] per Modbus bus and one [device ID] per device, read
+ * through section.c.  Every section's keys are a schema table (schema.h), a
+ * device's are its driver's; every problem is reported with file:line and
+ * parsing goes on.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "schema.h"
 #include "secret.h"
 #include "section.h"
+#include "util.h"
 
 #define ZONEINFO "/usr/share/zoneinfo"
 
@@ -99,7 +101,86 @@ static const struct schema_key privacy_keys[] = {
 	SCHEMA_END,
 };
 
+static const struct schema_key parking_keys[] = {
+	{ .name = "capacity",
+	    .type = SCHEMA_INT,
+	    .offset = C(parking_capacity),
+	    .min = 1,
+	    .max = 100000 },
+	{ .name = "visitor_max_hours",
+	    .type = SCHEMA_INT,
+	    .offset = C(visitor_max_hours),
+	    .min = 1,
+	    .max = 24 * 366 },
+	{ .name = "repeat_s",
+	    .type = SCHEMA_INT,
+	    .offset = C(repeat_s),
+	    .min = 1,
+	    .max = 3600 },
+	SCHEMA_END,
+};
+
 #undef C
+
+/* ---- [bus NAME] ---- */
+
+#define B(member) offsetof(struct bus_config, member)
+
+static const char *const bus_type_choices[] = { "rtu", "tcp", NULL };
+static const int bus_type_values[] = { BUS_RTU, BUS_TCP };
+static const char *const parity_choices[] = { "none", "even", "odd", "N", "E",
+	"O", NULL };
+static const int parity_values[] = { 'N', 'E', 'O', 'N', 'E', 'O' };
+
+static const struct schema_key bus_keys[] = {
+	{ .name = "type",
+	    .type = SCHEMA_ENUM,
+	    .offset = B(type),
+	    .choices = bus_type_choices,
+	    .values = bus_type_values,
+	    .required = true },
+	/* A device path for rtu, a TCP port for tcp: read at the end. */
+	{ .name = "port", .type = SCHEMA_STRING, .offset = B(port) },
+	{ .name = "host", .type = SCHEMA_STRING, .offset = B(host) },
+	{ .name = "baud",
+	    .type = SCHEMA_INT,
+	    .offset = B(baud),
+	    .min = 1200,
+	    .max = 921600 },
+	{ .name = "parity",
+	    .type = SCHEMA_ENUM,
+	    .offset = B(parity),
+	    .choices = parity_choices,
+	    .values = parity_values },
+	{ .name = "data_bits",
+	    .type = SCHEMA_INT,
+	    .offset = B(data_bits),
+	    .min = 7,
+	    .max = 8 },
+	{ .name = "stop_bits",
+	    .type = SCHEMA_INT,
+	    .offset = B(stop_bits),
+	    .min = 1,
+	    .max = 2 },
+	{ .name = "timeout_ms",
+	    .type = SCHEMA_INT,
+	    .offset = B(timeout_ms),
+	    .min = 20,
+	    .max = 10000 },
+	{ .name = "poll_ms",
+	    .type = SCHEMA_INT,
+	    .offset = B(poll_ms),
+	    .min = 50,
+	    .max = 3600000 },
+	{ .name = "gap_ms",
+	    .type = SCHEMA_INT,
+	    .offset = B(gap_ms),
+	    .min = 0,
+	    .max = 1000 },
+	SCHEMA_END,
+};
+
+#undef B
 
 struct parse {
 	struct config *cfg;
@@ -336,6 +417,109 @@ device_end(struct section_reader *r, void *obj, bool damaged)
 		    err[0] ? err : "incomplete");
 }
 
+static void *
+bus_begin(struct section_reader *r, int line, const char *name)
+{
+	static const struct schema_key id_key = { .name = "bus name",
+		.type = SCHEMA_ID };
+	struct parse *p = section_ctx(r);
+	struct config *c = p->cfg;
+	struct bus_config *b, **v;
+	char *checked = NULL, err[256];
+	size_t i;
+
+	if (schema_set(&id_key, &checked, name, NULL, err, sizeof(err)) < 0) {
+		section_error(r, line, "%s", err);
+		return NULL;
+	}
+	for (i = 0; i < c->nbuses; i++) {
+		if (strcmp(c->buses[i]->name, name) == 0) {
+			section_error(r, line,
+			    "duplicate bus %s (first at %s:%d)", name,
+			    c->buses[i]->file, c->buses[i]->line);
+			free(checked);
+			return NULL;
+		}
+	}
+	v = realloc(c->buses, (c->nbuses + 1) * sizeof(*v));
+	b = calloc(1, sizeof(*b));
+	if (v == NULL || b == NULL)
+		diag_oom();
+	c->buses = v;
+	b->name = checked;
+	b->file = diag_strdup(section_file(r));
+	b->line = line;
+	b->baud = 9600;
+	b->parity = 'N';
+	b->data_bits = 8;
+	b->stop_bits = 1;
+	b->timeout_ms = 500;
+	b->poll_ms = 1000;
+	b->gap_ms = -1;
+	c->buses[c->nbuses++] = b;
+	return b;
+}
+
+/* Keys that mean something for one type of bus only. */
+static void
+bus_only(struct section_reader *r, const struct bus_config *b,
+    const char *const *keys, const char *type)
+{
+	int line;
+
+	for (; *keys; keys++)
+		if ((line = section_seen(r, *keys)) > 0)
+			section_error(r, line,
+			    "bus %s: '%s' is for type = %s only", b->name,
+			    *keys, type);
+}
+
+static void
+bus_end(struct section_reader *r, void *obj, bool damaged)
+{
+	static const char *const rtu_only[] = { "baud", "parity", "data_bits",
+		"stop_bits", NULL };
+	static const char *const tcp_only[] = { "host", NULL };
+	struct bus_config *b = obj;
+	long port;
+
+	if (damaged || b->type == 0)
+		return;
+	if (b->type == BUS_RTU) {
+		bus_only(r, b, tcp_only, "tcp");
+		if (b->port == NULL)
+			section_error(r, section_line(r),
+			    "bus %s: missing key 'port' (the serial device, "
+			    "/dev/ttyUSB0)",
+			    b->name);
+		else if (b->port[0] != '/')
+			section_error(r, section_seen(r, "port"),
+			    "bus %s: bad port '%s' (the serial device's path, "
+			    "/dev/ttyUSB0)",
+			    b->name, b->port);
+		if (b->gap_ms < 0)
+			b->gap_ms =
+			    5; /* 3.5 characters at 9600 baud and more */
+		return;
+	}
+	bus_only(r, b, rtu_only, "rtu");
+	if (b->host == NULL)
+		section_error(r, section_line(r), "bus %s: missing key 'host'",
+		    b->name);
+	b->tcp_port = 502;
+	if (b->port != NULL) {
+		if (parse_long(b->port, 1, 65535, &port) < 0)
+			section_error(r, section_seen(r, "port"),
+			    "bus %s: bad port '%s' (a TCP port from 1 to "
+			    "65535)",
+			    b->name, b->port);
+		else
+			b->tcp_port = (int)port;
+	}
+	if (b->gap_ms < 0)
+		b->gap_ms = 0;
+}
+
 /* Sections of DESIGN §4.3 that later versions read are refused. */
 static const struct section_type sections[] = {
 	{ .type = "gateway",
@@ -361,8 +545,15 @@ static const struct section_type sections[] = {
 	{ .type = "uplink", .unsupported = true },
 	{ .type = "office", .unsupported = true },
 	{ .type = "wechat", .unsupported = true },
-	{ .type = "parking", .unsupported = true },
-	{ .type = "bus", .unsupported = true },
+	{ .type = "parking",
+	    .once = true,
+	    .begin = settings_begin,
+	    .keys = parking_keys },
+	{ .type = "bus",
+	    .named = true,
+	    .begin = bus_begin,
+	    .keys = bus_keys,
+	    .end = bus_end },
 };
 
 /* Every device is known: each resolves the ones it names. */
@@ -382,6 +573,28 @@ link_devices(struct parse *p)
 		if (dev->driver->link(dev, c, err, sizeof(err)) < 0)
 			diag_add(p->diag, dev->file, dev->line, "device %s: %s",
 			    dev->id, err[0] ? err : "cannot be linked");
+	}
+}
+
+/* A device on a Modbus bus names one that is configured. */
+static void
+check_buses(struct parse *p)
+{
+	struct config *c = p->cfg;
+	struct modbus_address a;
+	struct device *dev;
+	size_t i;
+
+	for (i = 0; i < c->ndevices; i++) {
+		dev = c->devices[i];
+		if (dev->driver == NULL || dev->driver->modbus == NULL)
+			continue;
+		memset(&a, 0, sizeof(a));
+		dev->driver->modbus->address(dev, &a);
+		if (a.bus != NULL && config_bus(c, a.bus) == NULL)
+			diag_add(p->diag, dev->file, dev->line,
+			    "device %s: unknown bus '%s' (no [bus %s] in %s)",
+			    dev->id, a.bus, a.bus, c->path);
 	}
 }
 
@@ -407,6 +620,7 @@ finish(struct parse *p)
 		diag_add(p->diag, c->path, p->password_line,
 		    "password_file needs a username");
 	link_devices(p);
+	check_buses(p);
 	if (c->site == NULL)
 		return;
 	if (c->name == NULL)
@@ -439,6 +653,7 @@ config_load(const char *path, struct diag *d)
 	c->mqtt_keepalive = 30;
 	c->max_payload = 4096;
 	c->keep_snapshots = false;
+	c->repeat_s = 30;
 
 	p.cfg = c;
 	p.diag = d;
@@ -484,11 +699,19 @@ config_free(struct config *c)
 		free(dev);
 	}
 	free(c->devices);
+	for (i = 0; i < c->nbuses; i++) {
+		schema_free(bus_keys, c->buses[i]);
+		free(c->buses[i]->file);
+		free(c->buses[i]->name);
+		free(c->buses[i]);
+	}
+	free(c->buses);
 	secret_free(c->mqtt_password);
 	free(c->mqtt_password_file);
 	schema_free(gateway_keys, c);
 	schema_free(mqtt_keys, c);
 	schema_free(privacy_keys, c);
+	schema_free(parking_keys, c);
 	free(c->path);
 	free(c->timezone);
 	free(c->topic_prefix);
@@ -503,6 +726,17 @@ config_device(const struct config *c, const char *id)
 	for (i = 0; i < c->ndevices; i++)
 		if (strcmp(c->devices[i]->id, id) == 0)
 			return c->devices[i];
+	return NULL;
+}
+
+const struct bus_config *
+config_bus(const struct config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nbuses; i++)
+		if (strcmp(c->buses[i]->name, name) == 0)
+			return c->buses[i];
 	return NULL;
 }
 

@@ -13,6 +13,29 @@
 
 struct device;
 
+enum bus_type {
+	BUS_RTU = 1, /* an RS-485 port: Modbus RTU */
+	BUS_TCP,     /* a TCP endpoint: Modbus TCP */
+};
+
+/* [bus NAME]: one RS-485 port or one TCP endpoint, and its pace.  The
+ * bus layer (bus.h) gives each its own thread. */
+struct bus_config {
+	char *name;
+	enum bus_type type;
+	char *port; /* RTU: /dev/ttyUSB0 */
+	int baud;   /* RTU: 9600 */
+	int parity; /* RTU: 'N', 'E' or 'O' */
+	int data_bits, stop_bits;
+	char *host;     /* TCP */
+	int tcp_port;   /* TCP: 502 */
+	int timeout_ms; /* connect and response, default 500 */
+	int poll_ms;    /* its devices' pace when they set none (1000) */
+	int gap_ms;     /* quiet time between frames (RTU default 5, TCP 0) */
+	char *file;     /* where it was configured */
+	int line;
+};
+
 enum config_sync {
 	CONFIG_SYNC_NORMAL, /* WAL, synchronous=NORMAL: a power cut loses <~1 s
 	                     */
@@ -52,6 +75,16 @@ struct config {
 	/* [privacy] */
 	bool keep_snapshots; /* default no */
 
+	/* [parking] */
+	int parking_capacity;  /* spaces; 0: not counted against */
+	int visitor_max_hours; /* a visitor's car inside longer: overstay;
+	                        * 0: only the visit's window counts */
+	int repeat_s;          /* a plate read again this soon: still waiting */
+
+	/* [bus NAME], in file order */
+	struct bus_config **buses;
+	size_t nbuses;
+
 	/* [device ID], in file order */
 	struct device **devices;
 	size_t ndevices;
@@ -66,6 +99,8 @@ void config_free(struct config *);
 
 /* The device with this id, or NULL. */
 struct device *config_device(const struct config *, const char *id);
+/* The bus called name, or NULL. */
+const struct bus_config *config_bus(const struct config *, const char *name);
 /* How many devices of the given class (enum device_class) there are. */
 size_t config_count_class(const struct config *, int device_class);
 

@@ -431,7 +431,7 @@ load(const char *name, const char *text, struct config **cfgp)
 
 #define GATEWAY                                                                \
 	"[gateway]\nsite = jinding-5\ndata_dir = data\n"                       \
-	"access_dir = access.d\n"
+	"access_dir = access.d\n[bus rs485-1]\ntype = tcp\nhost = x\n"
 
 static void
 test_config(void **state)
@@ -448,7 +448,7 @@ test_config(void **state)
 	    GATEWAY "[device gate-north]\ndriver = face_gate\n"
 	            "[device barrier-south-in]\n"
 	            "driver = barrier_relay\n"
-	            "bus = rs485-1 ; not read by this version\n"
+	            "bus = rs485-1\n"
 	            "unit = 3\n"
 	            "coil = 2\n"
 	            "open_ms = 1500\n"
@@ -482,49 +482,49 @@ test_config(void **state)
 
 	/* link() speaks once the whole file is read: at the section line. */
 	problems = load("camera.ini",
-	    GATEWAY "[device barrier-south-in]\n" /* 5 */
+	    GATEWAY "[device barrier-south-in]\n" /* 8 */
 	            "driver = barrier_relay\n"
 	            "bus = rs485-1\nunit = 1\ncoil = 0\n"
-	            "camera = lpr-south-in\n" /* 10 */
+	            "camera = lpr-south-in\n" /* 13 */
 	            "[device barrier-north]\n"
 	            "driver = barrier_relay\n"
 	            "bus = rs485-1\nunit = 1\ncoil = 1\n"
-	            "camera = gate-north\n" /* 16 */
+	            "camera = gate-north\n" /* 19 */
 	            "[device gate-north]\ndriver = face_gate\n",
 	    &c);
 	assert_null(c);
 	assert_string_equal(problems,
-	    "camera.ini:5: device barrier-south-in: unknown camera "
+	    "camera.ini:8: device barrier-south-in: unknown camera "
 	    "'lpr-south-in'\n"
-	    "camera.ini:11: device barrier-north: camera gate-north is not a "
+	    "camera.ini:14: device barrier-north: camera gate-north is not a "
 	    "plate camera (driver face_gate)\n");
 	free(problems);
 
 	problems = load("bad.ini",
-	    GATEWAY "[device barrier-south-in]\n" /* 5 */
+	    GATEWAY "[device barrier-south-in]\n" /* 8 */
 	            "driver = barrier_relay\n"
 	            "unit = 0\n"
 	            "coil = 8\n"
 	            "lane = sideways\n"
-	            "open_ms = 1050\n" /* 10 */
+	            "open_ms = 1050\n" /* 13 */
 	            "poll_ms = 10\n"
 	            "direction = in\n",
 	    &c);
 	assert_null(c);
 	assert_string_equal(problems,
-	    "bad.ini:5: missing key 'bus' in [device barrier-south-in]\n"
-	    "bad.ini:7: device barrier-south-in: bad unit '0' (an integer "
+	    "bad.ini:8: missing key 'bus' in [device barrier-south-in]\n"
+	    "bad.ini:10: device barrier-south-in: bad unit '0' (an integer "
 	    "from 1 to 247)\n"
-	    "bad.ini:8: device barrier-south-in: bad coil '8' (an integer "
+	    "bad.ini:11: device barrier-south-in: bad coil '8' (an integer "
 	    "from 0 to 7)\n"
-	    "bad.ini:9: device barrier-south-in: bad lane 'sideways' (in, "
+	    "bad.ini:12: device barrier-south-in: bad lane 'sideways' (in, "
 	    "out or both)\n"
-	    "bad.ini:10: device barrier-south-in: bad open_ms '1050' (100 to "
+	    "bad.ini:13: device barrier-south-in: bad open_ms '1050' (100 to "
 	    "25500 in steps of 100: the relay board counts tenths of a "
 	    "second)\n"
-	    "bad.ini:11: device barrier-south-in: bad poll_ms '10' (an "
+	    "bad.ini:14: device barrier-south-in: bad poll_ms '10' (an "
 	    "integer from 50 to 60000)\n"
-	    "bad.ini:12: device barrier-south-in: unknown key 'direction' for "
+	    "bad.ini:15: device barrier-south-in: unknown key 'direction' for "
 	    "driver barrier_relay\n");
 	free(problems);
 

@@ -423,9 +423,8 @@ test_sections(void **state)
 	    "s.ini:3: section [office] is not supported by this version\n"
 	    "s.ini:5: section [uplink] is not supported by this version\n"
 	    "s.ini:6: section [wechat] is not supported by this version\n"
-	    "s.ini:7: section [parking] is not supported by this version\n"
-	    "s.ini:8: section [bus rs485-1] is not supported by this "
-	    "version\n"
+	    "s.ini:8: bus rs485-1: missing key 'port' (the serial device, "
+	    "/dev/ttyUSB0)\n"
 	    "s.ini:10: unknown section [frobnicate]\n"
 	    "s.ini:12: duplicate section [gateway] (first at s.ini:1)\n");
 	expect_problems("none.ini", "[mqtt]\nhost = x\n",
