@@ -42,13 +42,19 @@ pipeline_record(struct pipeline *p, const struct journal_record *r,
 	return journal_append(p->journal, r, ts_ms);
 }
 
-/* Behind every row journaled so far: its decision's among them. */
+/* Behind every row journaled so far: its decision's among them.  The
+ * time of the decision goes with it: a bus drops an open it could not
+ * carry out in time. */
 void
 pipeline_command(struct pipeline *p, const struct device *dev,
     const struct command *cmd)
 {
+	struct command c = *cmd;
+
+	if (c.at_ms == 0)
+		c.at_ms = mono_ms();
 	outbox_command(p->outbox, p->journal ? journal_ticket(p->journal) : 0,
-	    dev, cmd);
+	    dev, &c);
 }
 
 void
