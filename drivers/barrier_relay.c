@@ -26,7 +26,6 @@ struct barrier_relay {
 	int unit;
 	int coil; /* the relay that opens the barrier */
 	int poll_ms;
-	char *camera_id; /* link() resolves it into b.camera */
 };
 
 static void
@@ -102,7 +101,7 @@ static const struct schema_key barrier_relay_keys[] = {
 	    .offset = R(b.lane),
 	    .choices = driver_direction_choices,
 	    .values = driver_direction_values },
-	{ .name = "camera", .type = SCHEMA_ID, .offset = R(camera_id) },
+	{ .name = "camera", .type = SCHEMA_ID, .offset = R(b.camera_id) },
 	/* Often enough to see a car cross the loop: a loop detector's
 	 * presence output stays closed only while the car is over it. */
 	{ .name = "poll_ms",
@@ -114,51 +113,6 @@ static const struct schema_key barrier_relay_keys[] = {
 };
 
 #undef R
-
-/*
- * Its camera's plates open this barrier, so the camera must be a plate
- * camera and open no other barrier: a copied section that named the same
- * camera would open both barriers for every car.  Devices are linked in
- * file order, so the earlier barrier holds the camera and the later one
- * is the problem reported.  cfg->devices is read directly rather than
- * through config_device(): a driver links against nothing of config.c.
- */
-static int
-barrier_relay_link(struct device *dev, const struct config *cfg, char *err,
-    size_t errlen)
-{
-	struct barrier_relay *r = dev->priv;
-	const struct barrier_settings *other;
-	const struct device *cam = NULL;
-	size_t i;
-
-	if (r->camera_id == NULL)
-		return 0;
-	for (i = 0; i < cfg->ndevices && cam == NULL; i++)
-		if (strcmp(cfg->devices[i]->id, r->camera_id) == 0)
-			cam = cfg->devices[i];
-	if (cam == NULL) {
-		snprintf(err, errlen, "unknown camera '%s'", r->camera_id);
-		return -1;
-	}
-	if (cam->driver == NULL || cam->driver->class != DEVICE_LPR) {
-		snprintf(err, errlen, "camera %s is not a plate camera (%s%s)",
-		    cam->id, cam->driver ? "driver " : "no driver",
-		    cam->driver ? cam->driver->name : "");
-		return -1;
-	}
-	for (i = 0; i < cfg->ndevices && cfg->devices[i] != dev; i++) {
-		other = device_barrier(cfg->devices[i]);
-		if (other != NULL && other->camera == cam) {
-			snprintf(err, errlen,
-			    "camera %s already opens barrier %s", cam->id,
-			    cfg->devices[i]->id);
-			return -1;
-		}
-	}
-	r->b.camera = cam;
-	return 0;
-}
 
 static void
 barrier_relay_address(const struct device *dev, struct modbus_address *a)
@@ -290,6 +244,6 @@ const struct driver barrier_relay_driver = {
 	.priv_size = sizeof(struct barrier_relay),
 	.keys = barrier_relay_keys,
 	.defaults = barrier_relay_defaults,
-	.link = barrier_relay_link,
+	.link = barrier_link,
 	.modbus = &barrier_relay_modbus,
 };
