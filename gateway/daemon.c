@@ -111,7 +111,8 @@ load_request(void *arg, const char *device, const char *request, int64_t ts)
 	dedup_seen(arg, device, request, ts, &first);
 }
 
-/* What a restart must not forget: entries used, requests seen. */
+/* What a restart must not forget: entries used, requests seen, the car
+ * park's occupancy and visitors' stays. */
 static int
 load_journal_state(struct daemon *d)
 {
@@ -120,7 +121,10 @@ load_journal_state(struct daemon *d)
 	if (journal_visitor_entries(d->pipe.journal, load_visitor_entries, st) <
 	        0 ||
 	    journal_recent_requests(d->pipe.journal, now_ms() - DEDUP_WINDOW_MS,
-	        load_request, st->dedup) < 0)
+	        load_request, st->dedup) < 0 ||
+	    journal_vehicle_rows(d->pipe.journal,
+	        vehicle_restore_since(&d->pipe, now_ms()), vehicle_restore_row,
+	        &d->pipe) < 0)
 		return -1;
 	return 0;
 }

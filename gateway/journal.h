@@ -128,5 +128,9 @@ int journal_visitor_entries(struct journal *,
 int journal_recent_requests(struct journal *, int64_t since_ms,
     void (*cb)(void *, const char *device, const char *request, int64_t ts_ms),
     void *arg);
+/* The vehicle records since since_ms, oldest first (the car park's
+ * occupancy and visitors' stays). */
+int journal_vehicle_rows(struct journal *, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 
 #endif

@@ -104,6 +104,9 @@ int64_t journal_db_last_seq(struct journal_db *);
 int journal_db_visitor_entries(struct journal_db *,
     void (*cb)(void *, const char *visitor, unsigned n), void *arg);
 /* Requests journaled since since_ms, newest first. */
+/* Vehicle records since since_ms, oldest first: body is the record. */
+int journal_db_vehicle_rows(struct journal_db *, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 int journal_db_recent_requests(struct journal_db *, int64_t since_ms,
     void (*cb)(void *, const char *device, const char *request, int64_t ts_ms),
     void *arg);
