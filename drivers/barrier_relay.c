@@ -1,7 +1,8 @@
 /*
  * barrier_relay.c - a parking barrier wired to one relay of a Waveshare
- * Modbus RTU relay board (DESIGN §4.2), its vehicle loop detector on one
- * of the board's discrete inputs.  Register maps only: the bus is not here.
+ * Modbus RTU relay board (DESIGN §4.2, relay_board.h), its vehicle loop
+ * detector on one of the board's discrete inputs.  What to write and
+ * read only: the bus layer carries it out.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -9,16 +10,14 @@
 
 #include "config.h"
 #include "driver.h"
+#include "relay_board.h"
 
 #define DEFAULT_OPEN_MS 1000
 #define DEFAULT_POLL_MS 200
-#define OPEN_MS_MIN     100
-#define OPEN_MS_MAX     25500
-#define FLASH_UNIT_MS   100    /* the board counts a flash in tenths of a s */
-#define FLASH_COIL      0x0200 /* coil 0x0200+n: "flash on" relay n */
-#define COIL_ON         0xFF00
-#define COIL_OFF        0x0000
-#define INPUTS          8 /* discrete inputs 0..7, read in one go */
+#define OPEN_MS_MIN     RELAY_BOARD_FLASH_MS
+#define OPEN_MS_MAX     (RELAY_BOARD_FLASH_MAX * RELAY_BOARD_FLASH_MS)
+#define FLASH_UNIT_MS   RELAY_BOARD_FLASH_MS
+#define INPUTS          RELAY_BOARD_INPUTS
 
 struct barrier_relay {
 	struct barrier_settings b; /* first: device_barrier() reads it */
@@ -125,22 +124,6 @@ barrier_relay_address(const struct device *dev, struct modbus_address *a)
 	a->poll_ms = r->b.loop_input >= 0 ? r->poll_ms : 0;
 }
 
-/* One op, zeroed but for what a transaction needs; -1 without room. */
-static int
-one_op(struct modbus_op *ops, size_t max, enum modbus_function fn,
-    uint16_t addr, uint16_t count, uint16_t value)
-{
-	if (max < 1)
-		return -1;
-	memset(&ops[0], 0, sizeof(ops[0]));
-	ops[0].fn = fn;
-	ops[0].addr = addr;
-	ops[0].count = count;
-	ops[0].value = value;
-	return 1;
-}
-
-/* All eight inputs cost the same one transaction as the loop's alone. */
 static int
 barrier_relay_poll(const struct device *dev, struct modbus_op *ops, size_t max)
 {
@@ -148,28 +131,17 @@ barrier_relay_poll(const struct device *dev, struct modbus_op *ops, size_t max)
 
 	if (r->b.loop_input < 0)
 		return 0;
-	return one_op(ops, max, MODBUS_READ_DISCRETE_INPUTS, 0, INPUTS, 0);
+	return relay_board_read_inputs(ops, max);
 }
 
 static int
 barrier_relay_decode(const struct device *dev, const struct modbus_op *ops,
     size_t nops, struct event *out, size_t max, char *err, size_t errlen)
 {
-	struct input_levels *in;
-	unsigned i;
-
 	(void)dev;
 	if (nops != 1) {
 		snprintf(err, errlen, "%zu replies to a poll of one read",
 		    nops);
-		return -1;
-	}
-	if (ops[0].fn != MODBUS_READ_DISCRETE_INPUTS || ops[0].addr != 0 ||
-	    ops[0].count != INPUTS) {
-		snprintf(err, errlen,
-		    "reply to function %d at %u for %u, not to a read of "
-		    "discrete inputs 0..%d",
-		    (int)ops[0].fn, ops[0].addr, ops[0].count, INPUTS - 1);
 		return -1;
 	}
 	if (max < 1) {
@@ -178,16 +150,8 @@ barrier_relay_decode(const struct device *dev, const struct modbus_op *ops,
 	}
 	memset(out, 0, sizeof(*out));
 	out->type = EVENT_INPUT;
-	in = &out->u.input;
-	for (i = 0; i < INPUTS; i++) {
-		if (ops[0].bits[i] > 1) {
-			snprintf(err, errlen, "input %u reads %u, not 0 or 1",
-			    i, ops[0].bits[i]);
-			return -1;
-		}
-		in->levels |= (uint32_t)ops[0].bits[i] << i;
-	}
-	in->mask = (1u << INPUTS) - 1;
+	if (relay_board_inputs(&ops[0], &out->u.input, err, errlen) < 0)
+		return -1;
 	return 1;
 }
 
@@ -214,17 +178,16 @@ barrier_relay_execute(const struct device *dev, const struct command *cmd,
     struct modbus_op *ops, size_t max)
 {
 	const struct barrier_relay *r = dev->priv;
-	uint16_t coil = (uint16_t)r->coil;
 
 	switch (cmd->action) {
 	case COMMAND_OPEN:
 	case COMMAND_PULSE:
-		return one_op(ops, max, MODBUS_WRITE_COIL, FLASH_COIL + coil, 1,
-		    (uint16_t)(r->b.open_ms / FLASH_UNIT_MS));
+		return relay_board_flash(ops, max, (unsigned)r->coil,
+		    r->b.open_ms);
 	case COMMAND_HOLD_OPEN:
-		return one_op(ops, max, MODBUS_WRITE_COIL, coil, 1, COIL_ON);
+		return relay_board_set(ops, max, (unsigned)r->coil, true);
 	case COMMAND_NORMAL:
-		return one_op(ops, max, MODBUS_WRITE_COIL, coil, 1, COIL_OFF);
+		return relay_board_set(ops, max, (unsigned)r->coil, false);
 	default:
 		/* A deny shows on no screen here; chargers are not barriers. */
 		return 0;
