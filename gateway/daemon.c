@@ -122,6 +122,7 @@ load_journal_state(struct daemon *d)
 	        0 ||
 	    journal_recent_requests(d->pipe.journal, now_ms() - DEDUP_WINDOW_MS,
 	        load_request, st->dedup) < 0 ||
+	    journal_vehicle_occupancy(d->pipe.journal, &st->occupancy) < 0 ||
 	    journal_vehicle_rows(d->pipe.journal,
 	        vehicle_restore_since(&d->pipe, now_ms()), vehicle_restore_row,
 	        &d->pipe) < 0)
@@ -515,8 +516,9 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	if (d.pipe.journal == NULL)
 		fatalx("cannot start the journal in %s", cfg->data_dir);
 	if (load_journal_state(&d) < 0)
-		log_errx("journal: cannot read visitors' entries and recent "
-		         "requests: a visitor may get entries again");
+		log_errx("journal: cannot read visitors' entries, recent "
+		         "requests and the car park: a visitor may get entries "
+		         "again, the lot's occupancy may be wrong");
 	check_clock(&d);
 
 	snprintf(will_topic, sizeof(will_topic), "%s/gateway/status",

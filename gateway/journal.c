@@ -845,3 +845,15 @@ journal_vehicle_rows(struct journal *j, int64_t since_ms,
 
 	return call(j, call_vehicles, &c);
 }
+
+static int
+call_occupancy(struct journal_db *db, void *arg)
+{
+	return journal_db_vehicle_occupancy(db, arg);
+}
+
+int
+journal_vehicle_occupancy(struct journal *j, int *out)
+{
+	return call(j, call_occupancy, out);
+}

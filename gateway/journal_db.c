@@ -726,7 +726,8 @@ journal_db_vehicle_rows(struct journal_db *j, int64_t since_ms,
 
 	if (prepare(j,
 	        "SELECT ts_ms, body FROM events"
-	        " WHERE kind = 'vehicle' AND ts_ms >= ?1 ORDER BY seq",
+	        " WHERE kind = 'vehicle' AND ts_ms >= ?1"
+	        " AND subject_type = 'visitor' ORDER BY ts_ms, seq",
 	        &st) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, since_ms);
@@ -734,6 +735,31 @@ journal_db_vehicle_rows(struct journal_db *j, int64_t since_ms,
 		cb(arg, sqlite3_column_int64(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (size_t)sqlite3_column_bytes(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_db_vehicle_occupancy(struct journal_db *j, int *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = 0;
+	/* The newest record that moved it: vehicle rows only, newest
+	 * first, through their index. */
+	if (prepare(j,
+	        "SELECT json_extract(body, '$.occupancy') FROM events"
+	        " WHERE kind = 'vehicle'"
+	        " AND json_extract(body, '$.occupancy') IS NOT NULL"
+	        " ORDER BY ts_ms DESC, seq DESC LIMIT 1",
+	        &st) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_DONE;
+	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

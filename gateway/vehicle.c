@@ -403,18 +403,14 @@ vehicle_restore_row(void *arg, int64_t ts_ms, const char *body, size_t len)
 	const struct access_visitor *v;
 	const char *decision = NULL, *reason = NULL, *dir = NULL, *event = NULL;
 	const char *type = NULL, *id = NULL, *plate = NULL;
-	json_int_t occupancy = -1;
 	struct state_stay *stay;
 	json_t *root = json_loadb(body, len, 0, NULL);
 
 	if (root == NULL)
 		return;
-	json_unpack(root, "{s?s,s?s,s?s,s?s,s?I,s?s,s?{s?s,s?s}}", "decision",
+	json_unpack(root, "{s?s,s?s,s?s,s?s,s?s,s?{s?s,s?s}}", "decision",
 	    &decision, "reason", &reason, "direction", &dir, "event", &event,
-	    "occupancy", &occupancy, "plate", &plate, "subject", "type", &type,
-	    "id", &id);
-	if (occupancy >= 0)
-		p->state->occupancy = (int)occupancy;
+	    "plate", &plate, "subject", "type", &type, "id", &id);
 	if (type != NULL && strcmp(type, "visitor") == 0 && plate != NULL) {
 		if (event != NULL && strcmp(event, "overstay") == 0) {
 			stay = state_stay_find(p->state, plate);
@@ -430,10 +426,6 @@ vehicle_restore_row(void *arg, int64_t ts_ms, const char *body, size_t len)
 				state_stay_begin(p->state, id, plate, ts_ms,
 				    stay_until(p->cfg, v, ts_ms));
 		}
-	} else if (type != NULL && strcmp(type, "plate") == 0 && id != NULL &&
-	    decision != NULL && strcmp(decision, "allow") == 0 && dir != NULL &&
-	    strcmp(dir, "out") == 0) {
-		state_stay_end(p->state, id);
 	}
 	json_decref(root);
 }
