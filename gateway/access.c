@@ -3,11 +3,14 @@
  * cards, visitors, vehicles and denied ids through hash indexes over
  * 32-bit offsets into one string pool.  Filling them is access_load.c's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "access.h"
 #include "access_private.h"
+#include "config.h"
+#include "driver.h"
 #include "diag.h"
 #include "plate.h"
 
@@ -127,6 +130,24 @@ access_counts(const struct access_tables *t, struct access_counts *c)
 	c->visitors = t->nvisitors;
 	c->vehicles = t->nvehicles;
 	c->denied = t->ndenies;
+}
+
+void
+access_summary(const struct access_tables *t, const struct config *cfg,
+    char *buf, size_t size)
+{
+	struct access_counts c;
+	size_t barriers = config_count_class(cfg, DEVICE_BARRIER);
+	int n;
+
+	access_counts(t, &c);
+	n = snprintf(buf, size,
+	    "%zu gates, %zu groups, %zu persons, %zu visitors, %zu denied",
+	    config_count_class(cfg, DEVICE_GATE), c.groups, c.persons,
+	    c.visitors, c.denied);
+	if (barriers > 0 && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n,
+		    ", %zu barriers, %zu vehicles", barriers, c.vehicles);
 }
 
 const struct access_group *

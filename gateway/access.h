@@ -85,6 +85,11 @@ void access_free(struct access_tables *);
 
 const char *access_str(const struct access_tables *, access_str_t);
 void access_counts(const struct access_tables *, struct access_counts *);
+/* "2 gates, 3 groups, 4 persons, 2 visitors, 2 denied" (and ", 2
+ * barriers, 5 vehicles" when there are barriers): what gatewayd -t, the
+ * start and every reload say of the tables in force. */
+void access_summary(const struct access_tables *, const struct config *,
+    char *buf, size_t size);
 
 const struct access_group *access_group(const struct access_tables *,
     unsigned i);

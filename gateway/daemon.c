@@ -345,13 +345,10 @@ on_lost(void *arg)
 static void
 log_counts(const struct daemon *d, const char *what)
 {
-	struct access_counts c;
+	char summary[192];
 
-	access_counts(d->pipe.tables, &c);
-	log_info("%s: %zu gates, %zu groups, %zu persons, %zu visitors, "
-	         "%zu denied",
-	    what, config_count_class(d->cfg, DEVICE_GATE), c.groups, c.persons,
-	    c.visitors, c.denied);
+	access_summary(d->pipe.tables, d->cfg, summary, sizeof(summary));
+	log_info("%s: %s", what, summary);
 }
 
 /*

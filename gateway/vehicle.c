@@ -157,15 +157,23 @@ log_decision(const struct pipeline *p, const struct device *barrier,
 {
 	const struct access_tables *t = p->tables;
 	const char *who = "-";
+	char why[96];
 
 	if (d->visitor != NULL)
 		who = access_str(t, d->visitor->host);
 	else if (d->vehicle != NULL && d->vehicle->household != 0)
 		who = access_str(t, d->vehicle->household);
+	if (repeat)
+		str_copy(why, "repeat: the car is still waiting", sizeof(why));
+	else if (d->allow && d->reason == RULES_VISITOR)
+		snprintf(why, sizeof(why), "visitor %s (entry %u of %u)",
+		    access_str(t, d->visitor->id), d->entries_used + 1,
+		    d->visitor->entries);
+	else
+		str_copy(why, rules_reason_code(d->reason), sizeof(why));
 	log_info("%-12s %-5s  %-10s %-9s %s%s%s (%s, %d inside)", barrier->id,
 	    d->allow ? "allow" : "deny",
-	    plate_key(d)[0] ? plate_key(d) : read->plate, who,
-	    repeat ? "repeat" : rules_reason_code(d->reason),
+	    plate_key(d)[0] ? plate_key(d) : read->plate, who, why,
 	    d->match.fuzzy && d->matched == 1 ? ", fuzzy match of " : "",
 	    d->match.fuzzy && d->matched == 1 ? read->plate : "",
 	    direction_name(d->direction), p->state->occupancy);
@@ -182,7 +190,7 @@ is_repeat(const struct pipeline *p, const struct lane_state *lane,
     const struct rules_vehicle *d, int64_t now)
 {
 	return lane->pending && d->allow && d->plate[0] &&
-	    strcmp(lane->plate, d->plate) == 0 &&
+	    strcmp(lane->plate, plate_key(d)) == 0 &&
 	    lane->grant_dir == d->direction &&
 	    now - lane->grant_ms < (int64_t)p->cfg->repeat_s * 1000;
 }
@@ -213,7 +221,7 @@ granted(struct pipeline *p, const struct barrier_settings *b,
 		    access_str(t, d->visitor->id), plate);
 	if (d->direction == DIRECTION_OUT && plate[0])
 		state_stay_end(p->state, plate);
-	str_copy(lane->plate, d->plate, sizeof(lane->plate));
+	str_copy(lane->plate, plate, sizeof(lane->plate));
 	lane->grant_ms = now;
 	lane->grant_dir = d->direction;
 	lane->pending = true;
@@ -236,7 +244,7 @@ answer(struct pipeline *p, const struct device *barrier,
 		cmd.reason = rules_reason_code(d->reason);
 	}
 	snprintf(display, sizeof(display), "%s %s",
-	    d->plate[0] ? d->plate : read->plate,
+	    plate_key(d)[0] ? plate_key(d) : read->plate,
 	    rules_vehicle_display(d->reason));
 	cmd.display = display;
 	pipeline_command(p, barrier, &cmd);
@@ -338,6 +346,8 @@ loop_event(struct pipeline *p, const struct device *barrier,
 	if (lane->pending) {
 		lane->pending = false;
 		occupancy_move(p->state, lane->grant_dir);
+		log_info("%-12s %-5s  %-10s passed the loop (%d inside)",
+		    barrier->id, "pass", lane->plate, p->state->occupancy);
 		journal_vehicle_event(p, barrier, "passage", lane->plate, NULL,
 		    lane->grant_dir, true, now);
 		return;

@@ -175,7 +175,8 @@ def test_fuzzy_match(lot):
     c = lot
     # 0/D, 8/B, 2/Z: one registered plate fits, marked fuzzy.
     request, cmd = drive(c, "in", "吉AD8B21")
-    assert cmd["action"] == "open"
+    # The screen shows the plate it was taken for.
+    assert (cmd["action"], cmd["display"]) == ("open", "吉A0B8Z1 欢迎回家")
     row = record(c, request, "barrier-in")
     assert (row["decision"], row["subject_id"], row["household"]) == (
         "allow", "吉A0B8Z1", "5-2-302")
