@@ -174,24 +174,23 @@ FUZZ_CC := clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 \
 	-D_GNU_SOURCE -Igateway -Idrivers
-FUZZ_TARGETS := fuzz_barrier_relay fuzz_face_gate fuzz_ini fuzz_schedule fuzz_time fuzz_topic
+FUZZ_TARGETS := fuzz_barrier_relay fuzz_face_gate fuzz_ini fuzz_lpr \
+	fuzz_schedule fuzz_time fuzz_topic
 DEB_FUZZ := clang libclang-rt-14-dev
 
-FUZZ_SRC_fuzz_barrier_relay := drivers/barrier_relay.c drivers/face_gate.c \
-	drivers/registry.c gateway/schema.c gateway/diag.c gateway/util.c \
-	gateway/datetime.c
+# Every driver, and what drivers stand on: the registry names them all.
+FUZZ_DRIVERS := $(wildcard drivers/*.c) gateway/schema.c gateway/diag.c \
+	gateway/util.c gateway/datetime.c
+FUZZ_SRC_fuzz_barrier_relay := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_barrier_relay := jansson
-FUZZ_SRC_fuzz_face_gate := drivers/face_gate.c drivers/barrier_relay.c \
-	drivers/registry.c gateway/util.c gateway/datetime.c \
-	gateway/schema.c gateway/diag.c
+FUZZ_SRC_fuzz_face_gate := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_face_gate := jansson
+FUZZ_SRC_fuzz_lpr := $(FUZZ_DRIVERS) gateway/plate.c
+FUZZ_PKG_fuzz_lpr := jansson
 FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
-	gateway/access_load.c \
-	gateway/strpool.c gateway/htab.c gateway/datetime.c \
-	gateway/diag.c gateway/util.c gateway/schedule.c gateway/plate.c \
-	gateway/schema.c gateway/secret.c gateway/section.c \
-	drivers/face_gate.c drivers/barrier_relay.c \
-	drivers/registry.c
+	gateway/access_load.c gateway/strpool.c gateway/htab.c \
+	gateway/schedule.c gateway/plate.c gateway/secret.c \
+	gateway/section.c $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_ini := inih jansson
 FUZZ_SRC_fuzz_schedule := gateway/schedule.c
 FUZZ_PKG_fuzz_schedule :=
