@@ -450,13 +450,12 @@ recover(struct bus *b, enum bus_fault fault)
 
 	switch (fault) {
 	case BUS_FAULT_TIMEOUT:
-		rc = bus_io_drain(b->ctx, b->cfg->timeout_ms);
-		break;
 	case BUS_FAULT_GARBLED:
-		if (b->cfg->type == BUS_RTU)
-			rc = bus_io_drain(b->ctx, b->cfg->timeout_ms);
-		else
-			(void)modbus_flush(b->ctx);
+		/* Over TCP too: a reply read as another's (a stale
+		 * transaction id) means this one's is still on its way.
+		 * Flushed at once, it would arrive behind the flush and
+		 * be read as the next one's, and so on for ever. */
+		rc = bus_io_drain(b->ctx, b->cfg->timeout_ms);
 		break;
 	case BUS_FAULT_LINK:
 		rc = -1;
