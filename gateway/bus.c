@@ -448,6 +448,9 @@ recover(struct bus *b, enum bus_fault fault)
 	char why[160], ebuf[128];
 	int rc = 0;
 
+	/* Stopping: the line is closed next, and the stop waits for us. */
+	if (atomic_load(&b->stopping))
+		return;
 	switch (fault) {
 	case BUS_FAULT_TIMEOUT:
 	case BUS_FAULT_GARBLED:
