@@ -226,11 +226,14 @@ struct command {
 	int open_ms;         /* OPEN, PULSE */
 	unsigned port;       /* CHARGER_*: from 1 */
 	double limit_a;      /* CHARGER_LIMIT, CHARGER_START (0: none) */
-	/* When it was decided (mono_ms()); 0: when it was queued.  A bus
-	 * drops an OPEN or PULSE it could not carry out within 2 s of it
-	 * (BUS_COMMAND_MS): a barrier opening late opens for nobody. */
+	/* When it was decided (mono_ms()); 0: when it was queued.  A
+	 * barrier's OPEN or PULSE not carried out within COMMAND_LATE_MS
+	 * of it is dropped (outbox.c, bus.c): a barrier opening late opens
+	 * for nobody, or for the car behind. */
 	uint64_t at_ms;
 };
+
+#define COMMAND_LATE_MS 2000
 
 /* ---- transports ---- */
 

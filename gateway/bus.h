@@ -19,6 +19,8 @@
 
 #include <uv.h>
 
+#include "driver.h"
+
 struct command;
 struct config;
 struct device;
@@ -26,7 +28,7 @@ struct event;
 
 /* An OPEN or PULSE not carried out this long after it was decided
  * (command.at_ms) is dropped, never sent late. */
-#define BUS_COMMAND_MS 2000
+#define BUS_COMMAND_MS COMMAND_LATE_MS
 
 enum bus_outcome {
 	BUS_DONE = 1, /* carried out: the device confirmed the write */

@@ -78,6 +78,16 @@ on_bus_command(void *arg, const struct device *dev, const struct command *cmd,
 	pipeline_command_done(&d->pipe, dev, cmd, outcome, why);
 }
 
+/* An open its journal batch held past its time: dropped, journaled. */
+static void
+sink_late(void *arg, const struct device *dev, const struct command *cmd)
+{
+	struct daemon *d = arg;
+
+	pipeline_command_done(&d->pipe, dev, cmd, BUS_LATE,
+	    "not sent: the journal took more than 2 s to commit its decision");
+}
+
 static void
 on_bus_problem(void *arg, const struct device *dev, const char *what)
 {
@@ -510,6 +520,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	struct outbox_sinks sinks = {
 		.publish = sink_publish,
 		.bus = sink_bus,
+		.late = sink_late,
 		.arg = &d,
 	};
 	struct bus_callbacks bcb = {

@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "log.h"
 #include "outbox.h"
+#include "util.h"
 
 /* Far more than a loop iteration makes; a stalled journal stops here. */
 #define OUTBOX_MAX  65536
@@ -19,7 +20,7 @@
 
 enum action_kind {
 	ACTION_PUBLISH = 1,
-	ACTION_COMMAND, /* for a bus: encoded on the bus's thread */
+	ACTION_COMMAND, /* for a device: encoded when it leaves */
 	ACTION_WAKE,
 };
 
@@ -42,7 +43,7 @@ struct outbox {
 	char *prefix;
 	struct action *v; /* a ring */
 	size_t head, n, cap;
-	uint64_t unsent, dropped;
+	uint64_t unsent, dropped, late;
 	uint64_t unsent_warned_ms, dropped_warned_ms;
 };
 
@@ -226,21 +227,17 @@ strings_size(const struct command *c)
 	    (c->display ? strlen(c->display) + 1 : 0) + 1;
 }
 
+/*
+ * Encoded when it leaves, not now: an open for a barrier that leaves too
+ * late (the journal's disk stalled) is dropped instead (late()).
+ */
 void
 outbox_command(struct outbox *o, uint64_t ticket, const struct device *dev,
     const struct command *cmd)
 {
-	char topic[TOPIC_LEN], buf[ENCODED_MAX], *p;
 	struct action *a;
-	int n, qos;
+	char *p;
 
-	if (dev->driver->mqtt != NULL) {
-		n = encode(o, dev, cmd, topic, buf, &qos);
-		if (n > 0)
-			queue_publish(o, ACTION_PUBLISH, ticket, topic, buf,
-			    (size_t)n, qos, false, true);
-		return;
-	}
 	a = push(o, ACTION_COMMAND, ticket);
 	if (a == NULL)
 		return;
@@ -269,8 +266,23 @@ not_sent(struct outbox *o)
 		    o->unsent);
 }
 
-void
-outbox_command_now(struct outbox *o, const struct device *dev,
+/*
+ * A barrier's open that could not leave within COMMAND_LATE_MS of its
+ * decision would open for nobody, or for the car behind: it is dropped.
+ * A gate's screen and the fire release are not opens that can be late.
+ */
+static bool
+late(const struct action *a)
+{
+	return a->dev->driver->class == DEVICE_BARRIER && a->cmd.at_ms != 0 &&
+	    (a->cmd.action == COMMAND_OPEN || a->cmd.action == COMMAND_PULSE) &&
+	    mono_ms() > a->cmd.at_ms + COMMAND_LATE_MS;
+}
+
+/* A command to its device: published when it speaks MQTT, else to its
+ * bus. */
+static void
+send_command(struct outbox *o, const struct device *dev,
     const struct command *cmd)
 {
 	char topic[TOPIC_LEN], buf[ENCODED_MAX];
@@ -288,6 +300,13 @@ outbox_command_now(struct outbox *o, const struct device *dev,
 		not_sent(o);
 }
 
+void
+outbox_command_now(struct outbox *o, const struct device *dev,
+    const struct command *cmd)
+{
+	send_command(o, dev, cmd);
+}
+
 static void
 act(struct outbox *o, struct action *a)
 {
@@ -299,9 +318,13 @@ act(struct outbox *o, struct action *a)
 			not_sent(o);
 		break;
 	case ACTION_COMMAND:
-		if (o->sinks.bus == NULL ||
-		    o->sinks.bus(o->sinks.arg, a->dev, &a->cmd) < 0)
-			not_sent(o);
+		if (late(a)) {
+			o->late++;
+			if (o->sinks.late != NULL)
+				o->sinks.late(o->sinks.arg, a->dev, &a->cmd);
+			break;
+		}
+		send_command(o, a->dev, &a->cmd);
 		break;
 	case ACTION_WAKE:
 		if (o->sinks.wake != NULL)

@@ -24,6 +24,9 @@ struct outbox_sinks {
 	    size_t len, int qos, bool retain);
 	/* A command for a device on a Modbus bus: 0, or -1 (no bus). */
 	int (*bus)(void *arg, const struct device *, const struct command *);
+	/* A barrier's open dropped: its journal batch was reported more
+	 * than COMMAND_LATE_MS after the decision.  Optional. */
+	void (*late)(void *arg, const struct device *, const struct command *);
 	/* New records in the journal for an HTTP sink (office, WeChat). */
 	void (*wake)(void *arg, unsigned sink);
 	void *arg;
