@@ -143,34 +143,22 @@ static int
 setup(void **state)
 {
 	char from[32], until[32], text[sizeof(access_fmt) + 64];
-	time_t now = time(NULL), t;
-	struct tm tm;
 
 	(void)state;
-	setenv("TZ", "Asia/Shanghai", 1);
-	tzset();
-	if (scratch_enter("test_gate") < 0)
-		return -1;
-	t = now - 3600;
-	localtime_r(&t, &tm);
-	strftime(from, sizeof(from), "%Y-%m-%d %H:%M", &tm);
-	t = now + 3600;
-	localtime_r(&t, &tm);
-	strftime(until, sizeof(until), "%Y-%m-%d %H:%M", &tm);
+	compound_minute(-3600, from, sizeof(from));
+	compound_minute(3600, until, sizeof(until));
 	snprintf(text, sizeof(text), access_fmt, from, until);
-	return compound_load(gateway_ini, text, &cfg, &tables);
+	return compound_start("test_gate", gateway_ini, text, &cfg, &tables,
+	    NULL);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	access_free(tables);
-	config_free(cfg);
-	return scratch_leave();
+	return compound_stop(cfg, tables, NULL);
 }
 
-/* A fresh pipeline and stub before each case. */
 static int
 fresh(void **state)
 {

@@ -93,39 +93,18 @@ static int
 setup(void **state)
 {
 	(void)state;
-	setenv("TZ", "Asia/Shanghai", 1);
-	tzset();
-	if (scratch_enter("test_vehicle_rules") < 0 ||
-	    compound_load(gateway_ini, access_ini, &cfg, &tables) < 0)
-		return -1;
-	live = state_new(cfg->ndevices);
-	return live ? 0 : -1;
+	return compound_start("test_vehicle_rules", gateway_ini, access_ini,
+	    &cfg, &tables, &live);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	state_free(live);
-	access_free(tables);
-	config_free(cfg);
-	return scratch_leave();
+	return compound_stop(cfg, tables, live);
 }
 
-static void
-at(struct rules_clock *c, int y, int mo, int d, int h, int mi)
-{
-	struct tm tm = {
-		.tm_year = y - 1900,
-		.tm_mon = mo - 1,
-		.tm_mday = d,
-		.tm_hour = h,
-		.tm_min = mi,
-		.tm_isdst = -1,
-	};
-
-	rules_clock_at((int64_t)mktime(&tm) * 1000, c);
-}
+#define at compound_at
 
 static const char *
 norm(const char *plate)
@@ -203,17 +182,6 @@ drive(const char *barrier, const char *plate, enum direction dir,
 	    full, &d);
 	return d;
 }
-
-#define ALLOWS(d, why)                                                         \
-	do {                                                                   \
-		assert_true((d).allow);                                        \
-		assert_string_equal(rules_reason_code((d).reason), why);       \
-	} while (0)
-#define DENIES(d, why)                                                         \
-	do {                                                                   \
-		assert_false((d).allow);                                       \
-		assert_string_equal(rules_reason_code((d).reason), why);       \
-	} while (0)
 
 static void
 test_residents(void **state)
