@@ -106,6 +106,30 @@ def test_frozen_bus_does_not_touch_another_bus(compound, modbus):
     assert device_decisions(c, "barrier-2") == ["online"]
 
 
+def test_board_that_answered_late_is_online_when_it_answers_in_time(
+        compound, modbus):
+    """Board 1 answers every request after the bus's timeout for a while
+    (a TCP-to-RS-485 converter that buffered, a board rebooting), so its
+    late answers arrive while gatewayd waits for nothing.  Once it answers
+    in time again, barrier-1 is online: the late answers left in the
+    connection are not taken for the answers to later requests, and the
+    bus does not stay a reply behind for ever."""
+    c = compound
+    bus = modbus.tcp_bus("bus-1", units=[1])
+    modbus.barrier("barrier-1", "bus-1", unit=1, poll_ms=100)
+    modbus.start()
+    wait_decision(c, "barrier-1", "online")
+
+    bus.delay(1, 4 * modbus.TIMEOUT_MS)
+    wait_decision(c, "barrier-1", "offline")
+    late = wait_reads(bus, 1, 1, since=bus.mark())[0]
+    bus.delay(1, 0)
+    assert late["delay_ms"] > modbus.TIMEOUT_MS
+    wait_decision(c, "barrier-1", "online", count=2, timeout=20)
+    assert device_decisions(c, "barrier-1") == ["online", "offline",
+                                                "online"]
+
+
 def problem_rows(compound, device, words):
     """Journal rows about device that mention any of words."""
     out = []
