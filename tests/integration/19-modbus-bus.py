@@ -130,6 +130,27 @@ def test_board_that_answered_late_is_online_when_it_answers_in_time(
                                                 "online"]
 
 
+def test_gateway_target_failed_is_offline_at_once(compound, modbus):
+    """Behind a Modbus TCP-to-RS-485 gateway, board 2 is not there: the
+    gateway answers for it with exception 11 (gateway target device failed
+    to respond).  barrier-2 is offline, with that reason, while barrier-1
+    beside it is online; when board 2 answers, barrier-2 is online."""
+    c = compound
+    bus = modbus.tcp_bus("bus-1", units=[1, 2])
+    bus.exception(2, 11)
+    modbus.barrier("barrier-1", "bus-1", unit=1, poll_ms=100)
+    modbus.barrier("barrier-2", "bus-1", unit=2, poll_ms=100)
+    modbus.start()
+    wait_decision(c, "barrier-1", "online")
+    row = wait_decision(c, "barrier-2", "offline")[0]
+    assert "11" in (row["reason"] or ""), row
+
+    bus.exception(2, 0)
+    wait_decision(c, "barrier-2", "online")
+    assert device_decisions(c, "barrier-2") == ["offline", "online"]
+    assert device_decisions(c, "barrier-1") == ["online"]
+
+
 def problem_rows(compound, device, words):
     """Journal rows about device that mention any of words."""
     out = []

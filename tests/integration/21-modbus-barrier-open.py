@@ -121,6 +121,30 @@ def test_open_jumps_the_queue_of_30_polled_boards(compound, modbus):
                 if r["decision"] in ("dropped", "refused")]
 
 
+def test_car_over_the_loop_after_the_open_is_its_passage(compound, modbus):
+    """After the open, the car drives over the loop detector (input 0
+    closes, then opens again as the car leaves it): the barrier's polls
+    see it, and the journal has the passage of that plate."""
+    c = compound
+    bus = modbus.tcp_bus("bus-1", units=[1])
+    setup_barrier(c, modbus, "bus-1", unit=1)
+    modbus.start()
+    wait_decision(c, "barrier-in", "online")
+    publish_plate(c, "req-2")
+    bus.wait_request(is_open_pulse(0, 1), 10, "the open pulse")
+    wait_vehicle(c, "req-2", "allow")
+
+    bus.set_input(1, 0, True)
+    wait_reads(bus, 1, 2, since=bus.mark())     # seen closed
+    bus.set_input(1, 0, False)
+    rows = harness.wait_for(lambda: [
+        r for r in c.journal.rows("kind = 'vehicle' AND device = ?",
+                                  ("barrier-in",))
+        if r["body"].get("event") == "passage"], 15, "a passage record")
+    assert len(rows) == 1, rows
+    assert rows[0]["subject_id"] == PLATE
+
+
 def test_open_for_a_dead_board_is_dropped_not_sent_late(compound, modbus):
     """The barrier's board is silent: the open cannot reach it, is dropped
     after 2 s and journaled as dropped; when the board answers again the
