@@ -15,20 +15,14 @@ EVENTS = "cg/jinding-5/events/device"
 def test_barrier_loop_is_polled_and_reported_online(compound, modbus):
     """A barrier whose loop detector is on input 0 of board 1: its inputs
     are read, all eight in one request, about every poll_ms (never in a
-    busy loop), and the barrier is an online device in the journal and
-    on the events topic."""
+    busy loop), and the barrier is an online device in the journal."""
     c = compound
-    c.broker.start()
-    events = c.recorder(EVENTS)
     bus = modbus.tcp_bus("bus-1", units=[1])
     modbus.barrier("barrier-1", "bus-1", unit=1, poll_ms=100)
     modbus.start()
 
     row = wait_decision(c, "barrier-1", "online")[0]
     assert row["body"]["kind"] == "device"
-    events.wait(lambda m: m.json().get("device") == "barrier-1"
-                and m.json().get("decision") == "online", 10,
-                "barrier-1 online on %s" % EVENTS)
 
     polls = wait_reads(bus, 1, 12)
     assert all(r["address"] == 0 and r["count"] == 8 and r["answered"]
@@ -45,7 +39,7 @@ def test_barrier_loop_is_polled_and_reported_online(compound, modbus):
 def test_silent_board_goes_offline_and_back_others_keep_their_pace(
         compound, modbus):
     """Board 2 of three on one bus stops answering: barrier-2 becomes an
-    offline device, boards 1 and 3 are still polled at most of their
+    offline device (journal, events topic), boards 1 and 3 are still polled at most of their
     rate while it is gone, and barrier-2 is online again once it answers."""
     c = compound
     bus = modbus.tcp_bus("bus-1", units=[1, 2, 3])
@@ -54,10 +48,16 @@ def test_silent_board_goes_offline_and_back_others_keep_their_pace(
     modbus.start()
     for unit in (1, 2, 3):
         wait_decision(c, "barrier-%d" % unit, "online")
+    events = c.recorder(EVENTS)
     before = wait_reads(bus, 1, 15, since=bus.mark())
 
     bus.silent(2)
     wait_decision(c, "barrier-2", "offline")
+    # The live view shows it too (a record made before gatewayd was
+    # connected to the broker is not, which is why this one is checked).
+    events.wait(lambda m: m.json().get("device") == "barrier-2"
+                and m.json().get("decision") == "offline", 10,
+                "barrier-2 offline on %s" % EVENTS)
     mark = bus.mark()
     during = {u: wait_reads(bus, u, 15, since=mark) for u in (1, 3)}
     bus.silent(2, False)
