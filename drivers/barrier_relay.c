@@ -1,7 +1,8 @@
 /*
  * barrier_relay.c - a parking barrier wired to one relay of a Waveshare
- * Modbus RTU relay board (DESIGN §4.2), its vehicle loop detector on one
- * of the board's discrete inputs.  Register maps only: the bus is not here.
+ * Modbus RTU relay board (DESIGN §4.2, relay_board.h), its vehicle loop
+ * detector on one of the board's discrete inputs.  What to write and
+ * read only: the bus layer carries it out.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -9,16 +10,14 @@
 
 #include "config.h"
 #include "driver.h"
+#include "relay_board.h"
 
 #define DEFAULT_OPEN_MS 1000
 #define DEFAULT_POLL_MS 200
-#define OPEN_MS_MIN     100
-#define OPEN_MS_MAX     25500
-#define FLASH_UNIT_MS   100    /* the board counts a flash in tenths of a s */
-#define FLASH_COIL      0x0200 /* coil 0x0200+n: "flash on" relay n */
-#define COIL_ON         0xFF00
-#define COIL_OFF        0x0000
-#define INPUTS          8 /* discrete inputs 0..7, read in one go */
+#define OPEN_MS_MIN     RELAY_BOARD_FLASH_MS
+#define OPEN_MS_MAX     (RELAY_BOARD_FLASH_MAX * RELAY_BOARD_FLASH_MS)
+#define FLASH_UNIT_MS   RELAY_BOARD_FLASH_MS
+#define INPUTS          RELAY_BOARD_INPUTS
 
 struct barrier_relay {
 	struct barrier_settings b; /* first: device_barrier() reads it */
@@ -26,7 +25,6 @@ struct barrier_relay {
 	int unit;
 	int coil; /* the relay that opens the barrier */
 	int poll_ms;
-	char *camera_id; /* link() resolves it into b.camera */
 };
 
 static void
@@ -102,7 +100,7 @@ static const struct schema_key barrier_relay_keys[] = {
 	    .offset = R(b.lane),
 	    .choices = driver_direction_choices,
 	    .values = driver_direction_values },
-	{ .name = "camera", .type = SCHEMA_ID, .offset = R(camera_id) },
+	{ .name = "camera", .type = SCHEMA_ID, .offset = R(b.camera_id) },
 	/* Often enough to see a car cross the loop: a loop detector's
 	 * presence output stays closed only while the car is over it. */
 	{ .name = "poll_ms",
@@ -115,51 +113,6 @@ static const struct schema_key barrier_relay_keys[] = {
 
 #undef R
 
-/*
- * Its camera's plates open this barrier, so the camera must be a plate
- * camera and open no other barrier: a copied section that named the same
- * camera would open both barriers for every car.  Devices are linked in
- * file order, so the earlier barrier holds the camera and the later one
- * is the problem reported.  cfg->devices is read directly rather than
- * through config_device(): a driver links against nothing of config.c.
- */
-static int
-barrier_relay_link(struct device *dev, const struct config *cfg, char *err,
-    size_t errlen)
-{
-	struct barrier_relay *r = dev->priv;
-	const struct barrier_settings *other;
-	const struct device *cam = NULL;
-	size_t i;
-
-	if (r->camera_id == NULL)
-		return 0;
-	for (i = 0; i < cfg->ndevices && cam == NULL; i++)
-		if (strcmp(cfg->devices[i]->id, r->camera_id) == 0)
-			cam = cfg->devices[i];
-	if (cam == NULL) {
-		snprintf(err, errlen, "unknown camera '%s'", r->camera_id);
-		return -1;
-	}
-	if (cam->driver == NULL || cam->driver->class != DEVICE_LPR) {
-		snprintf(err, errlen, "camera %s is not a plate camera (%s%s)",
-		    cam->id, cam->driver ? "driver " : "no driver",
-		    cam->driver ? cam->driver->name : "");
-		return -1;
-	}
-	for (i = 0; i < cfg->ndevices && cfg->devices[i] != dev; i++) {
-		other = device_barrier(cfg->devices[i]);
-		if (other != NULL && other->camera == cam) {
-			snprintf(err, errlen,
-			    "camera %s already opens barrier %s", cam->id,
-			    cfg->devices[i]->id);
-			return -1;
-		}
-	}
-	r->b.camera = cam;
-	return 0;
-}
-
 static void
 barrier_relay_address(const struct device *dev, struct modbus_address *a)
 {
@@ -171,22 +124,6 @@ barrier_relay_address(const struct device *dev, struct modbus_address *a)
 	a->poll_ms = r->b.loop_input >= 0 ? r->poll_ms : 0;
 }
 
-/* One op, zeroed but for what a transaction needs; -1 without room. */
-static int
-one_op(struct modbus_op *ops, size_t max, enum modbus_function fn,
-    uint16_t addr, uint16_t count, uint16_t value)
-{
-	if (max < 1)
-		return -1;
-	memset(&ops[0], 0, sizeof(ops[0]));
-	ops[0].fn = fn;
-	ops[0].addr = addr;
-	ops[0].count = count;
-	ops[0].value = value;
-	return 1;
-}
-
-/* All eight inputs cost the same one transaction as the loop's alone. */
 static int
 barrier_relay_poll(const struct device *dev, struct modbus_op *ops, size_t max)
 {
@@ -194,28 +131,17 @@ barrier_relay_poll(const struct device *dev, struct modbus_op *ops, size_t max)
 
 	if (r->b.loop_input < 0)
 		return 0;
-	return one_op(ops, max, MODBUS_READ_DISCRETE_INPUTS, 0, INPUTS, 0);
+	return relay_board_read_inputs(ops, max);
 }
 
 static int
 barrier_relay_decode(const struct device *dev, const struct modbus_op *ops,
     size_t nops, struct event *out, size_t max, char *err, size_t errlen)
 {
-	struct input_levels *in;
-	unsigned i;
-
 	(void)dev;
 	if (nops != 1) {
 		snprintf(err, errlen, "%zu replies to a poll of one read",
 		    nops);
-		return -1;
-	}
-	if (ops[0].fn != MODBUS_READ_DISCRETE_INPUTS || ops[0].addr != 0 ||
-	    ops[0].count != INPUTS) {
-		snprintf(err, errlen,
-		    "reply to function %d at %u for %u, not to a read of "
-		    "discrete inputs 0..%d",
-		    (int)ops[0].fn, ops[0].addr, ops[0].count, INPUTS - 1);
 		return -1;
 	}
 	if (max < 1) {
@@ -224,16 +150,8 @@ barrier_relay_decode(const struct device *dev, const struct modbus_op *ops,
 	}
 	memset(out, 0, sizeof(*out));
 	out->type = EVENT_INPUT;
-	in = &out->u.input;
-	for (i = 0; i < INPUTS; i++) {
-		if (ops[0].bits[i] > 1) {
-			snprintf(err, errlen, "input %u reads %u, not 0 or 1",
-			    i, ops[0].bits[i]);
-			return -1;
-		}
-		in->levels |= (uint32_t)ops[0].bits[i] << i;
-	}
-	in->mask = (1u << INPUTS) - 1;
+	if (relay_board_inputs(&ops[0], &out->u.input, err, errlen) < 0)
+		return -1;
 	return 1;
 }
 
@@ -260,17 +178,16 @@ barrier_relay_execute(const struct device *dev, const struct command *cmd,
     struct modbus_op *ops, size_t max)
 {
 	const struct barrier_relay *r = dev->priv;
-	uint16_t coil = (uint16_t)r->coil;
 
 	switch (cmd->action) {
 	case COMMAND_OPEN:
 	case COMMAND_PULSE:
-		return one_op(ops, max, MODBUS_WRITE_COIL, FLASH_COIL + coil, 1,
-		    (uint16_t)(r->b.open_ms / FLASH_UNIT_MS));
+		return relay_board_flash(ops, max, (unsigned)r->coil,
+		    r->b.open_ms);
 	case COMMAND_HOLD_OPEN:
-		return one_op(ops, max, MODBUS_WRITE_COIL, coil, 1, COIL_ON);
+		return relay_board_set(ops, max, (unsigned)r->coil, true);
 	case COMMAND_NORMAL:
-		return one_op(ops, max, MODBUS_WRITE_COIL, coil, 1, COIL_OFF);
+		return relay_board_set(ops, max, (unsigned)r->coil, false);
 	default:
 		/* A deny shows on no screen here; chargers are not barriers. */
 		return 0;
@@ -290,6 +207,6 @@ const struct driver barrier_relay_driver = {
 	.priv_size = sizeof(struct barrier_relay),
 	.keys = barrier_relay_keys,
 	.defaults = barrier_relay_defaults,
-	.link = barrier_relay_link,
+	.link = barrier_link,
 	.modbus = &barrier_relay_modbus,
 };

@@ -77,7 +77,16 @@ struct barrier_settings {
 	int open_ms;                 /* how long an open pulse lasts */
 	int loop_input;              /* its loop detector's bit in EVENT_INPUT
 	                              * levels; -1: no loop */
+	char *camera_id;             /* "camera =" as written, or NULL */
 	const struct device *camera; /* its plate camera, or NULL (link()) */
+};
+
+/*
+ * What the vehicle rules need of a plate camera: a driver of class
+ * DEVICE_LPR keeps this at the start of its priv (device_lpr()).
+ */
+struct lpr_settings {
+	double min_confidence; /* reads below it open nothing coming in */
 };
 
 /* ---- events: what devices say ---- */
@@ -364,5 +373,23 @@ device_barrier(const struct device *dev)
 	    (const struct barrier_settings *)dev->priv :
 	    NULL;
 }
+
+/* A plate camera's settings, or NULL when dev is not one. */
+static inline const struct lpr_settings *
+device_lpr(const struct device *dev)
+{
+	return dev->driver != NULL && dev->driver->class == DEVICE_LPR ?
+	    (const struct lpr_settings *)dev->priv :
+	    NULL;
+}
+
+/*
+ * barrier.c: what every barrier driver shares.  barrier_link() is a
+ * barrier's link(): its camera_id resolved into camera.  The schema keys
+ * lane, open_ms (for an MQTT barrier) and camera are in
+ * BARRIER_KEYS(type, member).
+ */
+int barrier_link(struct device *, const struct config *, char *err,
+    size_t errlen);
 
 #endif

@@ -6,12 +6,16 @@
 
 #include "driver.h"
 
+extern const struct driver barrier_mqtt_driver;
 extern const struct driver barrier_relay_driver;
 extern const struct driver face_gate_driver;
+extern const struct driver lpr_driver;
 
 static const struct driver *const drivers[] = {
 	&face_gate_driver,
+	&lpr_driver,
 	&barrier_relay_driver,
+	&barrier_mqtt_driver,
 };
 
 const char *const driver_direction_choices[] = { "in", "out", "both", NULL };

@@ -3,12 +3,16 @@
  * cards, visitors, vehicles and denied ids through hash indexes over
  * 32-bit offsets into one string pool.  Filling them is access_load.c's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "access.h"
 #include "access_private.h"
+#include "config.h"
+#include "driver.h"
 #include "diag.h"
+#include "plate.h"
 
 const char *
 access_str(const struct access_tables *t, access_str_t s)
@@ -33,6 +37,8 @@ index_key(const struct access_tables *t, enum access_index x, uint32_t i)
 		return access_str(t, t->vehicles[i].plate);
 	case ACCESS_BY_DENY:
 		return access_str(t, t->denies[i].id);
+	case ACCESS_BY_PLATE:
+		return access_str(t, t->plates[i].plate);
 	default:
 		abort();
 	}
@@ -48,7 +54,14 @@ static bool
 key_eq(const void *ctx, uint32_t ref, const void *key)
 {
 	const struct keyed *k = ctx;
+	char skeleton[PLATE_MAX];
 
+	if (k->x == ACCESS_BY_SKELETON) {
+		/* Registered plates are normalised: they fit PLATE_MAX. */
+		plate_skeleton(access_str(k->t, k->t->plates[ref].plate),
+		    skeleton, sizeof(skeleton));
+		return strcmp(skeleton, key) == 0;
+	}
 	return strcmp(index_key(k->t, k->x, ref), key) == 0;
 }
 
@@ -102,6 +115,8 @@ access_free(struct access_tables *t)
 	free(t->vehicles);
 	free(t->denies);
 	free(t->cards);
+	free(t->plates);
+	free(t->plate_visitors);
 	for (i = 0; i < ACCESS_INDEXES; i++)
 		htab_free(&t->index[i]);
 	free(t);
@@ -115,6 +130,24 @@ access_counts(const struct access_tables *t, struct access_counts *c)
 	c->visitors = t->nvisitors;
 	c->vehicles = t->nvehicles;
 	c->denied = t->ndenies;
+}
+
+void
+access_summary(const struct access_tables *t, const struct config *cfg,
+    char *buf, size_t size)
+{
+	struct access_counts c;
+	size_t barriers = config_count_class(cfg, DEVICE_BARRIER);
+	int n;
+
+	access_counts(t, &c);
+	n = snprintf(buf, size,
+	    "%zu gates, %zu groups, %zu persons, %zu visitors, %zu denied",
+	    config_count_class(cfg, DEVICE_GATE), c.groups, c.persons,
+	    c.visitors, c.denied);
+	if (barriers > 0 && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n,
+		    ", %zu barriers, %zu vehicles", barriers, c.vehicles);
 }
 
 const struct access_group *
@@ -213,4 +246,117 @@ const struct access_visitor *
 access_visitor_at(const struct access_tables *t, size_t i)
 {
 	return t != NULL && i < t->nvisitors ? &t->visitors[i] : NULL;
+}
+
+/* The plate entry with this plate, made if new. */
+static struct access_plate *
+plate_entry(struct access_tables *t, access_str_t plate, size_t *cap)
+{
+	struct access_plate *p;
+	int64_t found =
+	    access_index_find(t, ACCESS_BY_PLATE, access_str(t, plate));
+
+	if (found >= 0)
+		return &t->plates[found];
+	if (t->nplates == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		p = realloc(t->plates, *cap * sizeof(*p));
+		if (p == NULL)
+			diag_oom();
+		t->plates = p;
+	}
+	p = &t->plates[t->nplates];
+	memset(p, 0, sizeof(*p));
+	p->plate = plate;
+	p->vehicle = -1;
+	(void)access_index_add(t, ACCESS_BY_PLATE, (uint32_t)t->nplates++);
+	return p;
+}
+
+void
+access_index_plates(struct access_tables *t)
+{
+	struct keyed k = { t, ACCESS_BY_SKELETON };
+	char skeleton[PLATE_MAX];
+	struct access_plate *p;
+	size_t i, cap = 0, total = 0;
+	uint32_t hash;
+	int64_t found;
+
+	for (i = 0; i < t->nvehicles; i++)
+		plate_entry(t, t->vehicles[i].plate, &cap)->vehicle =
+		    (int32_t)i;
+	for (i = 0; i < t->nvisitors; i++)
+		if (t->visitors[i].plate != 0) {
+			plate_entry(t, t->visitors[i].plate, &cap)->n++;
+			total++;
+		}
+	/* Each plate's visitors together, in file order. */
+	t->plate_visitors = malloc((total ? total : 1) * sizeof(uint32_t));
+	if (t->plate_visitors == NULL)
+		diag_oom();
+	for (i = 0, total = 0; i < t->nplates; i++) {
+		t->plates[i].first = (uint32_t)total;
+		total += t->plates[i].n;
+		t->plates[i].n = 0;
+	}
+	for (i = 0; i < t->nvisitors; i++) {
+		if (t->visitors[i].plate == 0)
+			continue;
+		p = &t->plates[access_index_find(t, ACCESS_BY_PLATE,
+		    access_str(t, t->visitors[i].plate))];
+		t->plate_visitors[p->first + p->n++] = (uint32_t)i;
+	}
+	for (i = 0; i < t->nplates; i++) {
+		plate_skeleton(access_str(t, t->plates[i].plate), skeleton,
+		    sizeof(skeleton));
+		hash = htab_hash_str(skeleton);
+		found = htab_find(&t->index[ACCESS_BY_SKELETON], hash, key_eq,
+		    &k, skeleton);
+		if (found >= 0) {
+			t->plates[found].shares_skeleton = true;
+			continue;
+		}
+		if (htab_insert(&t->index[ACCESS_BY_SKELETON], hash,
+		        (uint32_t)i) < 0)
+			diag_oom();
+	}
+}
+
+int
+access_match_plate(const struct access_tables *t, const char *plate,
+    struct access_plate_match *m)
+{
+	struct keyed k = { t, ACCESS_BY_SKELETON };
+	char skeleton[PLATE_MAX];
+	const struct access_plate *p;
+	int64_t i;
+
+	memset(m, 0, sizeof(*m));
+	i = lookup(t, ACCESS_BY_PLATE, plate);
+	if (i < 0) {
+		if (t == NULL ||
+		    plate_skeleton(plate, skeleton, sizeof(skeleton)) < 0)
+			return 0;
+		i = htab_find(&t->index[ACCESS_BY_SKELETON],
+		    htab_hash_str(skeleton), key_eq, &k, skeleton);
+		if (i < 0)
+			return 0;
+		if (t->plates[i].shares_skeleton)
+			return -1;
+		m->fuzzy = true;
+	}
+	p = &t->plates[i];
+	m->plate = access_str(t, p->plate);
+	m->vehicle = p->vehicle >= 0 ? &t->vehicles[p->vehicle] : NULL;
+	m->nvisitors = p->n;
+	m->visitors_ = t->plate_visitors + p->first;
+	return 1;
+}
+
+const struct access_visitor *
+access_match_visitor(const struct access_tables *t,
+    const struct access_plate_match *m, size_t i)
+{
+	return i < m->nvisitors ? &t->visitors[m->visitors_[i]] : NULL;
 }

@@ -85,6 +85,11 @@ void access_free(struct access_tables *);
 
 const char *access_str(const struct access_tables *, access_str_t);
 void access_counts(const struct access_tables *, struct access_counts *);
+/* "2 gates, 3 groups, 4 persons, 2 visitors, 2 denied" (and ", 2
+ * barriers, 5 vehicles" when there are barriers): what gatewayd -t, the
+ * start and every reload say of the tables in force. */
+void access_summary(const struct access_tables *, const struct config *,
+    char *buf, size_t size);
 
 const struct access_group *access_group(const struct access_tables *,
     unsigned i);
@@ -111,6 +116,26 @@ const struct access_vehicle *access_find_vehicle(const struct access_tables *,
     const char *plate);
 const struct access_deny *access_find_deny(const struct access_tables *,
     const char *id);
+
+/*
+ * A plate as read (plate_normalise()d) against the registered plates:
+ * residents' vehicles and visitors' cars.  1 when it is one of them, or
+ * when exactly one of them fits it as a misread (plate_skeleton(): the
+ * match is then fuzzy); 0 when none fits; -1 when several fit, which
+ * proves nothing.
+ */
+struct access_plate_match {
+	const char *plate; /* the registered plate */
+	bool fuzzy;
+	const struct access_vehicle *vehicle; /* a resident's, or NULL */
+	size_t nvisitors;                     /* visitors with this plate */
+	const uint32_t *visitors_;            /* access_match_visitor() */
+};
+int access_match_plate(const struct access_tables *, const char *plate,
+    struct access_plate_match *);
+/* The i-th visitor (of nvisitors) of a matched plate, in file order. */
+const struct access_visitor *access_match_visitor(const struct access_tables *,
+    const struct access_plate_match *, size_t i);
 
 /* Every visitor, in file order: for listing them. */
 size_t access_nvisitors(const struct access_tables *);

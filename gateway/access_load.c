@@ -317,6 +317,14 @@ group_gates(struct load *l, int line, struct access_group *g, const char *value)
 			err(l, line, "unknown gate '%s'", id);
 			continue;
 		}
+		if (dev->driver != NULL &&
+		    dev->driver->class == DEVICE_BARRIER) {
+			err(l, line,
+			    "device %s is a barrier: cars pass by their "
+			    "[vehicle] plan or a visitor's plate, not by group",
+			    id);
+			continue;
+		}
 		if (dev->driver == NULL || dev->driver->class != DEVICE_GATE) {
 			err(l, line, "device %s is not a gate", id);
 			continue;
@@ -1008,6 +1016,8 @@ access_load(const struct config *cfg, struct diag *d)
 	resolve_groups(&l);
 	check_visitors(&l);
 	hand_over(&l, d);
+	if (l.diag.n == 0)
+		access_index_plates(t);
 	failed = l.diag.n > 0;
 	load_free(&l);
 	if (failed) {

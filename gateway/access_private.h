@@ -25,7 +25,17 @@ enum access_index {
 	ACCESS_BY_VISITOR_PERSON, /* visitors[].person */
 	ACCESS_BY_VEHICLE,        /* vehicles[].plate */
 	ACCESS_BY_DENY,           /* denies[].id */
+	ACCESS_BY_PLATE,          /* plates[].plate */
+	ACCESS_BY_SKELETON,       /* plates[].plate, read as plate_skeleton() */
 	ACCESS_INDEXES
+};
+
+/* A registered plate: a resident's vehicle, visitors' cars, or both. */
+struct access_plate {
+	access_str_t plate;
+	int32_t vehicle;      /* in vehicles[], or -1 */
+	uint32_t first, n;    /* its visitors: plate_visitors[first..+n) */
+	bool shares_skeleton; /* another registered plate reads alike */
 };
 
 struct access_tables {
@@ -43,6 +53,9 @@ struct access_tables {
 	size_t ndenies, denies_cap;
 	struct access_card *cards;
 	size_t ncards, cards_cap;
+	struct access_plate *plates; /* built last: access_index_plates() */
+	size_t nplates;
+	uint32_t *plate_visitors; /* visitors[] indices, grouped by plate */
 
 	struct htab index[ACCESS_INDEXES];
 };
@@ -55,6 +68,10 @@ int64_t access_index_find(const struct access_tables *, enum access_index,
  * the entry that already has that key (i is then not indexed).
  */
 int64_t access_index_add(struct access_tables *, enum access_index, uint32_t i);
+
+/* Every registered plate indexed, exactly and by skeleton: called once
+ * the tables have loaded without a problem. */
+void access_index_plates(struct access_tables *);
 
 /* Order of a group's gates (device indices): qsort and bsearch. */
 int access_gate_cmp(const void *, const void *);

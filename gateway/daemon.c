@@ -154,7 +154,8 @@ load_request(void *arg, const char *device, const char *request, int64_t ts)
 	dedup_seen(arg, device, request, ts, &first);
 }
 
-/* What a restart must not forget: entries used, requests seen. */
+/* What a restart must not forget: entries used, requests seen, the car
+ * park's occupancy and visitors' stays. */
 static int
 load_journal_state(struct daemon *d)
 {
@@ -163,7 +164,11 @@ load_journal_state(struct daemon *d)
 	if (journal_visitor_entries(d->pipe.journal, load_visitor_entries, st) <
 	        0 ||
 	    journal_recent_requests(d->pipe.journal, now_ms() - DEDUP_WINDOW_MS,
-	        load_request, st->dedup) < 0)
+	        load_request, st->dedup) < 0 ||
+	    journal_vehicle_occupancy(d->pipe.journal, &st->occupancy) < 0 ||
+	    journal_vehicle_rows(d->pipe.journal,
+	        vehicle_restore_since(&d->pipe, now_ms()), vehicle_restore_row,
+	        &d->pipe) < 0)
 		return -1;
 	return 0;
 }
@@ -383,13 +388,10 @@ on_lost(void *arg)
 static void
 log_counts(const struct daemon *d, const char *what)
 {
-	struct access_counts c;
+	char summary[192];
 
-	access_counts(d->pipe.tables, &c);
-	log_info("%s: %zu gates, %zu groups, %zu persons, %zu visitors, "
-	         "%zu denied",
-	    what, config_count_class(d->cfg, DEVICE_GATE), c.groups, c.persons,
-	    c.visitors, c.denied);
+	access_summary(d->pipe.tables, d->cfg, summary, sizeof(summary));
+	log_info("%s: %s", what, summary);
 }
 
 static void
@@ -544,8 +546,9 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	if (d.pipe.journal == NULL)
 		fatalx("cannot start the journal in %s", cfg->data_dir);
 	if (load_journal_state(&d) < 0)
-		log_errx("journal: cannot read visitors' entries and recent "
-		         "requests: a visitor may get entries again");
+		log_errx("journal: cannot read visitors' entries, recent "
+		         "requests and the car park: a visitor may get entries "
+		         "again, the lot's occupancy may be wrong");
 	check_clock(&d);
 	/* Never waits for a device: a bus that cannot be opened is tried
 	 * again on its own thread. */

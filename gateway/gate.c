@@ -129,6 +129,9 @@ why(const struct access_tables *t, const struct gate_settings *gate,
 	case RULES_STALE:
 		str_copy(out, "stale request", size);
 		break;
+	default: /* the vehicles' reasons */
+		str_copy(out, rules_reason_code(dec->reason), size);
+		break;
 	}
 }
 

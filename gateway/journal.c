@@ -822,3 +822,38 @@ journal_recent_requests(struct journal *j, int64_t since_ms,
 
 	return call(j, call_requests, &c);
 }
+
+struct vehicle_call {
+	int64_t since_ms;
+	void (*cb)(void *, int64_t, const char *, size_t);
+	void *arg;
+};
+
+static int
+call_vehicles(struct journal_db *db, void *arg)
+{
+	struct vehicle_call *c = arg;
+
+	return journal_db_vehicle_rows(db, c->since_ms, c->cb, c->arg);
+}
+
+int
+journal_vehicle_rows(struct journal *j, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg)
+{
+	struct vehicle_call c = { .since_ms = since_ms, .cb = cb, .arg = arg };
+
+	return call(j, call_vehicles, &c);
+}
+
+static int
+call_occupancy(struct journal_db *db, void *arg)
+{
+	return journal_db_vehicle_occupancy(db, arg);
+}
+
+int
+journal_vehicle_occupancy(struct journal *j, int *out)
+{
+	return call(j, call_occupancy, out);
+}

@@ -128,5 +128,11 @@ int journal_visitor_entries(struct journal *,
 int journal_recent_requests(struct journal *, int64_t since_ms,
     void (*cb)(void *, const char *device, const char *request, int64_t ts_ms),
     void *arg);
+/* Visitors' vehicle records since since_ms, oldest first (their cars'
+ * stays), and the lot's occupancy as the newest record that moved it
+ * says (0 when none did). */
+int journal_vehicle_rows(struct journal *, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
+int journal_vehicle_occupancy(struct journal *, int *out);
 
 #endif

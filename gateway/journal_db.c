@@ -98,9 +98,14 @@ static const char schema[] =
     /* No index on ts_ms: every index is pages written per commit, and
      * the newest rows are found by walking seq backwards. */
     "DROP INDEX IF EXISTS events_ts;"
-    "CREATE INDEX IF NOT EXISTS events_visitor ON events(subject_id)"
-    " WHERE kind = 'access' AND subject_type = 'visitor'"
-    " AND decision = 'allow' AND direction = 'in';";
+    /* A visitor's entries, on foot or by car: one budget. */
+    "DROP INDEX IF EXISTS events_visitor;"
+    "CREATE INDEX IF NOT EXISTS events_visits ON events(subject_id)"
+    " WHERE kind IN ('access', 'vehicle') AND subject_type = 'visitor'"
+    " AND decision = 'allow' AND direction = 'in';"
+    /* The car park's state at start: vehicle rows only, few. */
+    "CREATE INDEX IF NOT EXISTS events_vehicle ON events(ts_ms)"
+    " WHERE kind = 'vehicle';";
 
 /* SQLite's result code; a failure is noted, for the caller to log. */
 static int
@@ -612,8 +617,10 @@ journal_db_visitor_entries(struct journal_db *j,
 
 	if (prepare(j,
 	        "SELECT subject_id, count(*) FROM events"
-	        " WHERE kind = 'access' AND subject_type = 'visitor'"
+	        " WHERE kind IN ('access', 'vehicle')"
+	        " AND subject_type = 'visitor'"
 	        " AND decision = 'allow' AND direction = 'in'"
+	        " AND reason IS NOT 'repeat'"
 	        " GROUP BY subject_id",
 	        &st) != SQLITE_OK)
 		return -1;
@@ -708,4 +715,51 @@ journal_id_prefix(char *out, size_t size, const char *site, int64_t seq)
 	/* No escaping: config.c allows [a-z0-9_-] in a site. */
 	n = snprintf(out, size, "{\"id\":\"%s:%" PRId64 "\",", site, seq);
 	return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+int
+journal_db_vehicle_rows(struct journal_db *j, int64_t since_ms,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(j,
+	        "SELECT ts_ms, body FROM events"
+	        " WHERE kind = 'vehicle' AND ts_ms >= ?1"
+	        " AND subject_type = 'visitor' ORDER BY ts_ms, seq",
+	        &st) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_db_vehicle_occupancy(struct journal_db *j, int *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = 0;
+	/* The newest record that moved it: vehicle rows only, newest
+	 * first, through their index. */
+	if (prepare(j,
+	        "SELECT json_extract(body, '$.occupancy') FROM events"
+	        " WHERE kind = 'vehicle'"
+	        " AND json_extract(body, '$.occupancy') IS NOT NULL"
+	        " ORDER BY ts_ms DESC, seq DESC LIMIT 1",
+	        &st) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -103,6 +103,12 @@ int64_t journal_db_last_seq(struct journal_db *);
 /* Entries each visitor has used: one call per visitor with any. */
 int journal_db_visitor_entries(struct journal_db *,
     void (*cb)(void *, const char *visitor, unsigned n), void *arg);
+/* Visitors' vehicle records since since_ms, oldest first: body is the
+ * record. */
+int journal_db_vehicle_rows(struct journal_db *, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
+/* The lot's occupancy as the newest vehicle record says (0: none). */
+int journal_db_vehicle_occupancy(struct journal_db *, int *out);
 /* Requests journaled since since_ms, newest first. */
 int journal_db_recent_requests(struct journal_db *, int64_t since_ms,
     void (*cb)(void *, const char *device, const char *request, int64_t ts_ms),

@@ -75,7 +75,7 @@ main(int argc, char *argv[])
 {
 	const char *path = DEFAULT_CONFIG;
 	struct access_tables *tables = NULL;
-	struct access_counts counts;
+	char summary[192];
 	struct config *cfg;
 	struct diag diag;
 	int ch, check = 0, verbose = 0, rc;
@@ -137,11 +137,8 @@ main(int argc, char *argv[])
 	diag_free(&diag);
 
 	if (check) {
-		access_counts(tables, &counts);
-		printf("%zu gates, %zu groups, %zu persons, %zu visitors, "
-		       "%zu denied\n",
-		    config_count_class(cfg, DEVICE_GATE), counts.groups,
-		    counts.persons, counts.visitors, counts.denied);
+		access_summary(tables, cfg, summary, sizeof(summary));
+		printf("%s\n", summary);
 		access_free(tables);
 		config_free(cfg);
 		return 0;

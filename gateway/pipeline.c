@@ -31,6 +31,8 @@ static const struct {
 	    const char *request, const char *why);
 } classes[DEVICE_CLASS_MAX] = {
 	[DEVICE_GATE] = { "access", gate_event, gate_rejected },
+	[DEVICE_LPR] = { "vehicle", vehicle_event, NULL },
+	[DEVICE_BARRIER] = { "vehicle", vehicle_event, NULL },
 };
 
 int
@@ -143,6 +145,7 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 	/* Unknown devices share one count: their ids are the attacker's. */
 	junk_flush(p, &p->state->unknown_junk, "device", NULL, "rejected", now,
 	    stopping);
+	vehicle_tick(p, now);
 }
 
 void

@@ -77,4 +77,16 @@ void gate_event(struct pipeline *, const struct device *, const struct event *);
 void gate_rejected(struct pipeline *, const struct device *,
     const char *request, const char *why);
 
+/* vehicle.c: the car park's pipeline (plate reads, loop passages). */
+void vehicle_event(struct pipeline *, const struct device *,
+    const struct event *);
+/* About once a second: visitors' cars that overstay. */
+void vehicle_tick(struct pipeline *, int64_t now_ms);
+/* At start: occupancy and visitors' stays from the journal's vehicle
+ * records since vehicle_restore_since(), each to vehicle_restore_row()
+ * (a journal_vehicle_rows() callback; arg: the pipeline), oldest first. */
+int64_t vehicle_restore_since(const struct pipeline *, int64_t now_ms);
+void vehicle_restore_row(void *pipeline, int64_t ts_ms, const char *body,
+    size_t len);
+
 #endif

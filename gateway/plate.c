@@ -79,3 +79,35 @@ plate_normalise(const char *plate, char *out, size_t size)
 	k = utf8_count(out);
 	return k == 7 || k == 8 ? 0 : -1;
 }
+
+int
+plate_skeleton(const char *plate, char *out, size_t size)
+{
+	size_t i, len = strlen(plate);
+
+	if (len + 1 > size)
+		return -1;
+	for (i = 0; i <= len; i++) {
+		switch (plate[i]) {
+		case 'D':
+		case 'Q':
+			out[i] = '0';
+			break;
+		case 'B':
+			out[i] = '8';
+			break;
+		case 'Z':
+			out[i] = '2';
+			break;
+		case 'S':
+			out[i] = '5';
+			break;
+		case 'I':
+			out[i] = '1';
+			break;
+		default:
+			out[i] = plate[i];
+		}
+	}
+	return 0;
+}

@@ -17,4 +17,12 @@
  */
 int plate_normalise(const char *plate, char *out, size_t size);
 
+/*
+ * The plate as a camera may confuse it: 0/D/Q, 8/B, 2/Z, 5/S and 1/I
+ * each written as one character.  Two plates with one skeleton may be
+ * one plate misread.  out as for plate_normalise(); 0, or -1 when out is
+ * too small.
+ */
+int plate_skeleton(const char *plate, char *out, size_t size);
+
 #endif

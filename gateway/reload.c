@@ -158,7 +158,7 @@ static void
 done(uv_work_t *w, int status)
 {
 	struct reload *r = w->data;
-	struct access_counts c;
+	char summary[192];
 
 	(void)status;
 	r->running = false;
@@ -174,12 +174,10 @@ done(uv_work_t *w, int status)
 		access_free((struct access_tables *)r->p->tables);
 		r->p->tables = r->tables;
 		r->tables = NULL;
-		access_counts(r->p->tables, &c);
-		log_info("reloaded access tables in %.0f ms: %zu gates, "
-		         "%zu groups, %zu persons, %zu visitors, %zu denied",
-		    (double)(uv_hrtime() - r->started) / 1e6,
-		    config_count_class(r->p->cfg, DEVICE_GATE), c.groups,
-		    c.persons, c.visitors, c.denied);
+		access_summary(r->p->tables, r->p->cfg, summary,
+		    sizeof(summary));
+		log_info("reloaded access tables in %.0f ms: %s",
+		    (double)(uv_hrtime() - r->started) / 1e6, summary);
 		system_event(r, "ok", NULL);
 		uv_timer_start(&r->snapshot_delay, on_snapshot_delay,
 		    SNAPSHOT_DELAY_MS, 0);

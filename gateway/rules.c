@@ -1,11 +1,13 @@
 /*
- * rules.c - the access decision for pedestrian gates.  Coming in is
- * decided in full; going out needs at most a recognised identity, and a
- * gate set up as an exit opens for anyone, so nobody is trapped inside.
+ * rules.c - the access decisions for pedestrian gates and barriers.
+ * Coming in is decided in full; going out needs at most a recognised
+ * identity at a gate, a plate read at a barrier, and an exit opens for
+ * anyone, so nobody is trapped inside.
  */
 #include <string.h>
 #include <time.h>
 
+#include "plate.h"
 #include "rules.h"
 
 void
@@ -66,24 +68,40 @@ decide_person(const struct access_tables *t, const struct device *gate,
 	deny(d, near ? RULES_OUTSIDE_HOURS : RULES_WRONG_GATE);
 }
 
+/* A visitor coming in: within the window, with an entry left.  One
+ * budget of entries, whether they come on foot or by car. */
+static enum rules_reason
+visit(const struct access_tables *t, const struct state *st,
+    const struct access_visitor *v, const struct rules_clock *c, unsigned *used)
+{
+	int64_t now = c->now_ms / 1000;
+
+	*used = 0;
+	if (now < v->from || now >= v->until)
+		return RULES_VISITOR_WINDOW;
+	*used = state_entries_used(st, access_str(t, v->id));
+	return *used >= v->entries ? RULES_NO_ENTRIES : RULES_VISITOR;
+}
+
 static void
 decide_visitor(const struct access_tables *t, const struct state *st,
     const struct rules_clock *c, struct rules_decision *d)
 {
-	const struct access_visitor *v = d->visitor;
-	int64_t now = c->now_ms / 1000;
+	enum rules_reason r = visit(t, st, d->visitor, c, &d->entries_used);
 
-	if (now < v->from || now >= v->until) {
-		deny(d, RULES_VISITOR_WINDOW);
-		return;
-	}
-	d->entries_used = state_entries_used(st, access_str(t, v->id));
-	if (d->entries_used >= v->entries) {
-		deny(d, RULES_NO_ENTRIES);
-		return;
-	}
-	d->uses_entry = true;
-	allow(d, RULES_VISITOR);
+	d->uses_entry = r == RULES_VISITOR;
+	if (r == RULES_VISITOR)
+		allow(d, r);
+	else
+		deny(d, r);
+}
+
+/* A device's timestamp further than stale_ms (> 0) from now. */
+static bool
+stale(int64_t ts_ms, const struct rules_clock *c, int64_t stale_ms)
+{
+	return stale_ms > 0 && ts_ms != 0 &&
+	    (c->now_ms - ts_ms > stale_ms || ts_ms - c->now_ms > stale_ms);
 }
 
 /* A request that proves nothing (doubtful, stale) names nobody. */
@@ -160,9 +178,7 @@ rules_gate(const struct access_tables *t, const struct device *dev,
 		allow(d, RULES_EXIT);
 		return;
 	}
-	if (stale_ms > 0 && req->ts_ms != 0 &&
-	    (c->now_ms - req->ts_ms > stale_ms ||
-	        req->ts_ms - c->now_ms > stale_ms)) {
+	if (stale(req->ts_ms, c, stale_ms)) {
 		forget(d);
 		deny(d, RULES_STALE);
 		return;
@@ -196,6 +212,144 @@ rules_gate(const struct access_tables *t, const struct device *dev,
 		deny(d, RULES_UNKNOWN);
 }
 
+/* ---- vehicles ---- */
+
+static void
+vdeny(struct rules_vehicle *d, enum rules_reason why)
+{
+	d->allow = false;
+	d->reason = why;
+}
+
+static void
+vallow(struct rules_vehicle *d, enum rules_reason why)
+{
+	d->allow = true;
+	d->reason = why;
+}
+
+/*
+ * Which of the plate's visitors this is: the first who may come in now,
+ * else the first within the window, else the first.  reason: what
+ * coming in would be for them.
+ */
+static void
+pick_visitor(const struct access_tables *t, const struct state *st,
+    const struct rules_clock *c, struct rules_vehicle *d,
+    enum rules_reason *reason)
+{
+	const struct access_visitor *v;
+	enum rules_reason r, best = RULES_UNKNOWN;
+	unsigned used;
+	size_t i;
+
+	for (i = 0; i < d->match.nvisitors; i++) {
+		v = access_match_visitor(t, &d->match, i);
+		r = visit(t, st, v, c, &used);
+		if (d->visitor == NULL || r == RULES_VISITOR ||
+		    (r == RULES_NO_ENTRIES && best == RULES_VISITOR_WINDOW)) {
+			d->visitor = v;
+			d->entries_used = used;
+			best = r;
+		}
+		if (r == RULES_VISITOR)
+			break;
+	}
+	*reason = best;
+}
+
+/* Who the plate is, and whether the deny list names it. */
+static void
+identify_plate(const struct access_tables *t, const struct state *st,
+    const struct rules_clock *c, struct rules_vehicle *d,
+    enum rules_reason *visitor_reason)
+{
+	*visitor_reason = RULES_UNKNOWN;
+	if (d->plate[0] == '\0')
+		return;
+	d->deny = access_find_deny(t, d->plate);
+	d->matched = access_match_plate(t, d->plate, &d->match);
+	if (d->matched != 1)
+		return;
+	d->vehicle = d->match.vehicle;
+	if (d->deny == NULL)
+		d->deny = access_find_deny(t, d->match.plate);
+	pick_visitor(t, st, c, d, visitor_reason);
+	if (d->deny == NULL && d->visitor != NULL)
+		d->deny = access_find_deny(t, access_str(t, d->visitor->id));
+}
+
+void
+rules_vehicle(const struct access_tables *t, const struct device *barrier,
+    const struct device *camera, const struct state *st,
+    const struct plate_read *read, const struct rules_clock *c,
+    int64_t stale_ms, bool lot_full, struct rules_vehicle *d)
+{
+	const struct barrier_settings *b = device_barrier(barrier);
+	const struct lpr_settings *lpr = camera ? device_lpr(camera) : NULL;
+	const struct access_vehicle *v;
+	enum rules_reason visitor_reason;
+
+	memset(d, 0, sizeof(*d));
+	if (plate_normalise(read->plate, d->plate, sizeof(d->plate)) < 0)
+		d->plate[0] = '\0';
+	/* A both lane takes the camera's word, "in" when it has none; a
+	 * one-way lane opens only its way. */
+	d->direction = b->lane != DIRECTION_BOTH ? b->lane :
+	    read->direction                      ? read->direction :
+	                                           DIRECTION_IN;
+	identify_plate(t, st, c, d, &visitor_reason);
+	if (read->direction && b->lane != DIRECTION_BOTH &&
+	    read->direction != b->lane) {
+		vdeny(d, RULES_WRONG_WAY);
+		return;
+	}
+	/* A read this old opens for a car that has gone, or another. */
+	if (stale(read->ts_ms, c, stale_ms)) {
+		vdeny(d, RULES_STALE);
+		return;
+	}
+	/*
+	 * Going out opens for any plate read, the unknown and the denied
+	 * included: a car inside must be able to leave.  The journal says
+	 * whose it was, as far as it is known.
+	 */
+	if (d->direction == DIRECTION_OUT) {
+		vallow(d, RULES_EXIT);
+		return;
+	}
+	if (lpr != NULL && read->confidence < lpr->min_confidence) {
+		vdeny(d, RULES_LOW_CONFIDENCE);
+		return;
+	}
+	if (d->deny != NULL) {
+		vdeny(d, RULES_DENIED);
+		return;
+	}
+	v = d->vehicle;
+	if (v != NULL && (v->valid_until == 0 || c->today <= v->valid_until)) {
+		d->visitor = NULL;
+		vallow(d, RULES_PLAN);
+		return;
+	}
+	if (d->visitor != NULL &&
+	    (v == NULL || visitor_reason == RULES_VISITOR)) {
+		if (visitor_reason == RULES_VISITOR && lot_full) {
+			vdeny(d, RULES_FULL);
+			return;
+		}
+		d->uses_entry = visitor_reason == RULES_VISITOR;
+		d->vehicle = NULL;
+		if (d->uses_entry)
+			vallow(d, RULES_VISITOR);
+		else
+			vdeny(d, visitor_reason);
+		return;
+	}
+	d->visitor = NULL;
+	vdeny(d, v != NULL ? RULES_EXPIRED : RULES_UNKNOWN);
+}
+
 static const struct {
 	const char *code;
 	const char *display;
@@ -212,7 +366,24 @@ static const struct {
 	[RULES_VISITOR_WINDOW] = { "visitor_window", "不在预约访问时段" },
 	[RULES_NO_ENTRIES] = { "no_entries", "访客通行次数已用完" },
 	[RULES_STALE] = { "stale", "请求超时，请重试" },
+	[RULES_PLAN] = { "plan", "欢迎回家" },
+	[RULES_WRONG_WAY] = { "wrong_way", "单向车道，请勿逆行" },
+	[RULES_FULL] = { "full", "车位已满，请稍候" },
+	[RULES_LOW_CONFIDENCE] = { "low_confidence", "未能识别车牌，请稍候" },
 };
+
+const char *
+rules_vehicle_display(enum rules_reason r)
+{
+	switch (r) {
+	case RULES_UNKNOWN:
+		return "未登记车辆，请联系物业";
+	case RULES_EXPIRED:
+		return "月卡已过期，请联系物业";
+	default:
+		return reasons[r].display;
+	}
+}
 
 const char *
 rules_reason_code(enum rules_reason r)

@@ -1,6 +1,7 @@
 /*
- * rules.h - who may pass a gate, as a pure function of the request, the
- * access tables, the gate and the time (DESIGN §5).  No I/O, no clock
+ * rules.h - who may pass a gate or a barrier, as a pure function of the
+ * request, the access tables, the device, live state and the time
+ * (DESIGN §5).  No I/O, no clock
  * reads: the caller passes the time in, so every corner is unit-tested.
  */
 #ifndef RULES_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "access.h"
+#include "plate.h"
 #include "driver.h"
 #include "state.h"
 
@@ -34,6 +36,10 @@ enum rules_reason {
 	RULES_VISITOR_WINDOW,
 	RULES_NO_ENTRIES,
 	RULES_STALE,
+	RULES_PLAN,           /* allow: a resident's vehicle with a plan */
+	RULES_WRONG_WAY,      /* a car against a one-way lane */
+	RULES_FULL,           /* the lot is full: visitors wait */
+	RULES_LOW_CONFIDENCE, /* the camera is not sure of the plate */
 };
 
 struct rules_decision {
@@ -61,6 +67,34 @@ void rules_clock_at(int64_t ms, struct rules_clock *);
 void rules_gate(const struct access_tables *, const struct device *,
     const struct state *, const struct access_request *,
     const struct rules_clock *, int64_t stale_ms, struct rules_decision *);
+
+/* A plate read at a barrier, decided. */
+struct rules_vehicle {
+	bool allow;
+	enum rules_reason reason;
+	enum direction direction; /* in or out */
+	char plate[PLATE_MAX];    /* as normalised; "" when it is no plate */
+	int matched;              /* access_match_plate(): 1, 0, -1 */
+	struct access_plate_match match;
+	const struct access_vehicle *vehicle; /* whose car it was, if known */
+	const struct access_visitor *visitor;
+	const struct access_deny *deny;
+	bool uses_entry; /* count a visitor entry */
+	unsigned entries_used;
+};
+
+/*
+ * Decide a plate read at a barrier (DESIGN §5, vehicles).  lot_full: the
+ * lot's occupancy is at its capacity (visitors wait).  The caller counts
+ * a visitor's entry (uses_entry) once the decision is journaled; repeats
+ * of a grant are the caller's (live state), not decided here.
+ */
+void rules_vehicle(const struct access_tables *, const struct device *barrier,
+    const struct device *camera, const struct state *,
+    const struct plate_read *, const struct rules_clock *, int64_t stale_ms,
+    bool lot_full, struct rules_vehicle *);
+/* The vehicle rules' words for a barrier's display, in Chinese. */
+const char *rules_vehicle_display(enum rules_reason);
 
 /* "group", "unknown", "low_score" ...: the reason a gate and the office see. */
 const char *rules_reason_code(enum rules_reason);

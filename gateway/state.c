@@ -8,6 +8,7 @@
 
 #include "dedup.h"
 #include "state.h"
+#include "util.h"
 
 #define DEDUP_MAX 131072 /* ids per generation: bounds memory */
 
@@ -31,8 +32,10 @@ state_new(size_t ndevices)
 		return NULL;
 	}
 	s->ndevices = ndevices;
-	for (i = 0; i < ndevices; i++)
+	for (i = 0; i < ndevices; i++) {
 		s->devices[i].online = -1;
+		s->devices[i].lane.loop = -1;
+	}
 	return s;
 }
 
@@ -44,6 +47,7 @@ state_free(struct state *s)
 	dedup_free(s->dedup);
 	free(s->devices);
 	free(s->visits);
+	free(s->stays);
 	strpool_free(&s->visitor_ids);
 	htab_free(&s->by_visitor);
 	free(s);
@@ -106,4 +110,54 @@ state_entries_add(struct state *s, const char *visitor, unsigned n)
 	v->used = n;
 	s->nvisits++;
 	return 0;
+}
+
+struct state_stay *
+state_stay_find(struct state *s, const char *plate)
+{
+	size_t i;
+
+	for (i = 0; i < s->nstays; i++)
+		if (strcmp(s->stays[i].plate, plate) == 0)
+			return &s->stays[i];
+	return NULL;
+}
+
+int
+state_stay_begin(struct state *s, const char *visitor, const char *plate,
+    int64_t since_ms, int64_t until_ms)
+{
+	struct state_stay *st = state_stay_find(s, plate), *v;
+	size_t cap;
+
+	if (st == NULL) {
+		if (s->nstays == STATE_STAYS_MAX)
+			return -1;
+		if (s->nstays == s->stays_cap) {
+			cap = s->stays_cap ? s->stays_cap * 2 : 16;
+			v = realloc(s->stays, cap * sizeof(*v));
+			if (v == NULL)
+				return -1;
+			s->stays = v;
+			s->stays_cap = cap;
+		}
+		st = &s->stays[s->nstays++];
+	}
+	memset(st, 0, sizeof(*st));
+	str_copy(st->visitor, visitor, sizeof(st->visitor));
+	str_copy(st->plate, plate, sizeof(st->plate));
+	st->since_ms = since_ms;
+	st->until_ms = until_ms;
+	return 0;
+}
+
+bool
+state_stay_end(struct state *s, const char *plate)
+{
+	struct state_stay *st = state_stay_find(s, plate);
+
+	if (st == NULL)
+		return false;
+	*st = s->stays[--s->nstays];
+	return true;
 }

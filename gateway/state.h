@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "driver.h"
 #include "htab.h"
+#include "plate.h"
 #include "strpool.h"
 
 struct dedup;
@@ -29,6 +31,26 @@ struct junk {
 	char sample[96]; /* the first of them: why, or which device */
 };
 
+/*
+ * A barrier's lane: its last grant, and its loop detector.  Each grant
+ * lets one car through; the loop's passages are matched against it.
+ */
+struct lane_state {
+	char plate[PLATE_MAX];    /* the last grant's plate */
+	int64_t grant_ms;         /* when it was granted; 0: never */
+	enum direction grant_dir; /* in or out */
+	bool pending;             /* granted, and no passage on the loop yet */
+	int loop;                 /* -1 not read yet, 0 open, 1 a car on it */
+};
+
+/* A visitor's car inside: overstay is timed from here. */
+struct state_stay {
+	char visitor[SUBJECT_MAX + 1];
+	char plate[PLATE_MAX];
+	int64_t since_ms, until_ms; /* in at; overstays after */
+	bool alerted;               /* the overstay was journaled */
+};
+
 /* One device's live state, by its index in config->devices. */
 struct device_state {
 	int online;        /* -1 unknown, 0 offline, 1 online */
@@ -40,6 +62,7 @@ struct device_state {
 	uint64_t status_warned_ms;
 	uint64_t problem_warned_ms; /* its bus's problems, journaled */
 	struct junk rejected_junk, duplicate_junk;
+	struct lane_state lane; /* barriers */
 };
 
 struct state {
@@ -58,6 +81,11 @@ struct state {
 	struct state_visit *visits; /* by the index's reference */
 	uint32_t nvisits, visits_cap;
 	struct htab by_visitor;
+
+	/* The car park: vehicles inside, and visitors' cars among them. */
+	int occupancy;
+	struct state_stay *stays;
+	size_t nstays, stays_cap;
 };
 
 struct state *state_new(size_t ndevices);
@@ -69,5 +97,16 @@ struct device_state *state_device(struct state *, unsigned index);
 unsigned state_entries_used(const struct state *, const char *visitor);
 /* Count n more entries used by visitor.  0 or -1 (out of memory). */
 int state_entries_add(struct state *, const char *visitor, unsigned n);
+
+/* A visitor's car came in: its stay is timed.  0, or -1 (no memory, or
+ * STATE_STAYS_MAX stays already). */
+#define STATE_STAYS_MAX 4096
+int state_stay_begin(struct state *, const char *visitor, const char *plate,
+    int64_t since_ms, int64_t until_ms);
+/* The car with this plate left: its stay, if any, ends.  Whether one
+ * ended. */
+bool state_stay_end(struct state *, const char *plate);
+/* The stay of the car with this plate, or NULL. */
+struct state_stay *state_stay_find(struct state *, const char *plate);
 
 #endif

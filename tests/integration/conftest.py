@@ -207,6 +207,7 @@ class Compound:
         self.recorders = []
         self.env = {}
         self.notify_path = None     # None: an abstract NOTIFY_SOCKET
+        self.template = GATEWAY_TEMPLATE  # gateway.ini before overrides
         self.write_access("people.ini", people_ini(self.schedule))
         self.write_access("visitors.ini", visitors_ini(self.schedule))
         self.write_access("deny.ini", DENY_INI)
@@ -219,7 +220,7 @@ class Compound:
 
     def write_ini(self, overrides=None):
         self.ini.write_text(harness.derive_ini(
-            GATEWAY_TEMPLATE, self.broker.port, self.data_dir,
+            self.template, self.broker.port, self.data_dir,
             self.access_dir, overrides=overrides), encoding="utf-8")
 
     def start(self, overrides=None):

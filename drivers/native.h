@@ -1,0 +1,45 @@
+/*
+ * native.h - the gateway's own JSON of DESIGN §4.1, as every native
+ * driver reads and writes it: a request's id, strings that reach screens
+ * and logs, a direction, a device's timestamp, a command for a gate or a
+ * barrier.  Vendors' formats have drivers of their own.
+ */
+#ifndef NATIVE_H
+#define NATIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "driver.h"
+
+/* The payload as a JSON object, or NULL with err. */
+json_t *native_load(const void *payload, size_t len, char *err, size_t errlen);
+
+/*
+ * A printable string member of at most max bytes into out (max + 1
+ * bytes): 1 found, 0 absent (or null), -1 of the wrong type, too long,
+ * empty when !empty_ok, or with control characters.
+ */
+int native_string(json_t *obj, const char *key, char *out, size_t max,
+    bool empty_ok);
+
+/* "direction": "in" or "out" into *out: 1, 0 absent, -1 anything else. */
+int native_direction(json_t *obj, enum direction *out);
+
+/*
+ * "ts": epoch milliseconds (seconds are taken for seconds), or RFC 3339
+ * with an offset, into *out_ms: 1, 0 absent, -1 unreadable.
+ */
+int native_ts(json_t *obj, int64_t *out_ms);
+
+/*
+ * A gate's or barrier's .../cmd payload: {"action":"open","request":...,
+ * "display":...,"open_ms":...}.  The length written, 0 for a command a
+ * gate does not take, -1 when it does not fit.
+ */
+int native_encode(const struct command *, char *buf, size_t size);
+
+#endif
