@@ -106,6 +106,20 @@ def test_frozen_bus_does_not_touch_another_bus(compound, modbus):
     assert device_decisions(c, "barrier-2") == ["online"]
 
 
+def test_gatewayd_stops_cleanly_while_a_bus_is_frozen(compound, modbus):
+    """A bus hangs (its simulator is stopped mid-conversation): SIGTERM
+    still stops gatewayd at once and cleanly (exit status 0), the bus
+    thread finishing no more than the transaction it was in."""
+    c = compound
+    bus = modbus.tcp_bus("bus-1", units=[1])
+    modbus.barrier("barrier-1", "bus-1", unit=1, poll_ms=100)
+    modbus.start()
+    wait_decision(c, "barrier-1", "online")
+    bus.freeze()
+    wait_decision(c, "barrier-1", "offline")
+    assert c.gw.stop(timeout=10) == 0, c.gw.log_text()
+
+
 def test_board_that_answered_late_is_online_when_it_answers_in_time(
         compound, modbus):
     """Board 1 answers every request after the bus's timeout for a while
