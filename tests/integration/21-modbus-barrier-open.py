@@ -198,6 +198,30 @@ def test_frozen_bus_does_not_delay_an_open_on_another(compound, modbus):
     assert device_decisions(c, "barrier-in") == ["online"]
 
 
+def test_busy_board_gets_the_open_again_in_time(compound, modbus):
+    """The board is busy (exception 6) when the open pulse comes: it is
+    sent again within its 2 s, the board takes it, and nothing is
+    journaled as dropped or refused."""
+    c = compound
+    bus = modbus.tcp_bus("bus-1", units=[1])
+    setup_barrier(c, modbus, "bus-1", unit=1)
+    modbus.start()
+    wait_decision(c, "barrier-in", "online")
+    bus.exception(1, 6, 5, times=1)
+
+    publish_plate(c, "req-2")
+    _, busy = bus.wait_request(is_open_pulse(0, 1), 10, "the open pulse")
+    assert busy.get("exception") == 6
+    _, pulse = bus.wait_request(
+        lambda r: is_open_pulse(0, 1)(r) and "exception" not in r, 10,
+        "the open pulse sent again")
+    assert pulse["value"] == OPEN_MS // 100 and pulse["answered"]
+    wait_vehicle(c, "req-2", "allow")
+    assert not [r for r in vehicle_rows(c, "req-2")
+                if r["decision"] in ("dropped", "refused")]
+    assert device_decisions(c, "barrier-in") == ["online"]
+
+
 def test_board_refusing_the_open_is_journaled(compound, modbus):
     """The board answers the flash write with exception 3 (illegal data
     value: a board without flash on): the refusal is journaled, the

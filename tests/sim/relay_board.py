@@ -22,10 +22,11 @@ is answered with one line on stdout, "ok ..." or "error ...":
 
     input UNIT N 0|1            discrete input N opens (0) or closes (1)
     silent UNIT|all on|off      no answer at all: a board that vanished
-    exception UNIT|all CODE [FUNCTION ...]
+    exception UNIT|all CODE [FUNCTION ...] [times=N]
                                 answer (those functions) with exception
                                 CODE (2 illegal address, 6 busy, 11
-                                gateway target failed ...)
+                                gateway target failed ...), for ever or
+                                to the next N of them
     exception UNIT|all off
     delay UNIT|all MS           answer MS later (a slow 9600-baud line;
                                 answers on one line never overtake)
@@ -137,7 +138,7 @@ class Board(ModbusSlaveContext):
         self.unit = unit
         self.loop = loop
         self.silent = False
-        self.exception = None       # (code, set of functions or None)
+        self.exception = None       # [code, functions or None, times]
         self.delay_s = 0.0
         self._timers = {}
 
@@ -170,10 +171,17 @@ class Board(ModbusSlaveContext):
             timer.cancel()
 
     def refuses(self, function):
+        """The exception code to answer this request with, or 0."""
         if self.exception is None:
             return 0
-        code, functions = self.exception
-        return code if functions is None or function in functions else 0
+        code, functions, times = self.exception
+        if functions is not None and function not in functions:
+            return 0
+        if times is not None:
+            self.exception[2] -= 1
+            if self.exception[2] <= 0:
+                self.exception = None
+        return code
 
     def state(self):
         coils = self.getValues(1, 0, RELAYS)
@@ -276,13 +284,14 @@ class Bus:
                     b.silent = args[1] == "on"
                 return "ok"
             if cmd == "exception" and len(args) >= 2:
-                if args[1] == "off":
-                    value = None
-                else:
-                    functions = {int(f) for f in args[2:]} or None
-                    value = (int(args[1]), functions)
+                times = None
+                rest = args[2:]
+                if rest and rest[-1].startswith("times="):
+                    times = int(rest.pop()[6:])
+                functions = {int(f) for f in rest} or None
                 for b in self._targets(args[0]):
-                    b.exception = value
+                    b.exception = None if args[1] == "off" else \
+                        [int(args[1]), functions, times]
                 return "ok"
             if cmd == "delay" and len(args) == 2:
                 for b in self._targets(args[0]):
@@ -540,10 +549,15 @@ class RelayBus:
     def silent(self, unit, on=True):
         self.command("silent %s %s" % (unit, "on" if on else "off"))
 
-    def exception(self, unit, code, *functions):
-        self.command(" ".join(["exception", str(unit),
-                               str(code) if code else "off",
-                               *(str(f) for f in functions)]))
+    def exception(self, unit, code, *functions, times=None):
+        """Answer with exception code (0: answer normally again), to
+        those functions only when given, the next `times` requests only
+        when given."""
+        words = ["exception", str(unit), str(code) if code else "off"]
+        words += [str(f) for f in functions]
+        if times is not None:
+            words.append("times=%d" % times)
+        self.command(" ".join(words))
 
     def delay(self, unit, ms):
         self.command("delay %s %d" % (unit, ms))
