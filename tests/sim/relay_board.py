@@ -6,7 +6,9 @@ barrier's vehicle loop detector, dry contacts).  Function 05 is the
 board's own: FF00 closes relay n, 0000 opens it, and a write of coil
 0x0200+n with a value v is "flash on" -- the relay closes and opens by
 itself after v x 100 ms (0x0400+n, "flash off", the other way round).
-The raw value is kept and echoed, as the board does.
+The raw value is kept and echoed, as the board does; coils 0..7 take
+only FF00 and 0000 (anything else: exception 3).  Addresses are the
+wire's (zero_mode).  A unit id that no board has is not answered.
 
     relay_board.py --tcp 127.0.0.1:1502 --units 1,2,3 --log requests.jsonl
     relay_board.py --rtu /tmp/ttySIM --units 1-30 --log requests.jsonl
@@ -29,12 +31,17 @@ is answered with one line on stdout, "ok ..." or "error ...":
                                 to the next N of them
     exception UNIT|all off
     delay UNIT|all MS           answer MS later (a slow 9600-baud line;
-                                answers on one line never overtake)
+                                answers never overtake one another, so
+                                a late one holds up those behind it)
     state UNIT                  "ok coils=10000000 inputs=00000000"
     ping                        "ok"
     quit
 
 A frozen bus is `kill -STOP` on the process.  One bus per process.
+
+As a module: RelayBus runs it as a child process for a test (control
+calls, freeze and thaw, its request log), PtyPair makes the socat pty
+pair of an RS-485 line.
 
 Built on pymodbus 3.0.0rc1's framers, decoder, PDUs and data store, but
 the server is our own: pymodbus.server needs pyserial-asyncio (only
