@@ -672,7 +672,7 @@ class PtyPair:
 
 def main(argv=None):
     p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
+        description=__doc__.split("\nBuilt on")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--tcp", metavar="HOST:PORT",
