@@ -448,15 +448,17 @@ recover(struct bus *b, enum bus_fault fault)
 	char why[160], ebuf[128];
 	int rc = 0;
 
+	/* Stopping: the line is closed next, and the stop waits for us. */
+	if (atomic_load(&b->stopping))
+		return;
 	switch (fault) {
 	case BUS_FAULT_TIMEOUT:
-		rc = bus_io_drain(b->ctx, b->cfg->timeout_ms);
-		break;
 	case BUS_FAULT_GARBLED:
-		if (b->cfg->type == BUS_RTU)
-			rc = bus_io_drain(b->ctx, b->cfg->timeout_ms);
-		else
-			(void)modbus_flush(b->ctx);
+		/* Over TCP too: a reply read as another's (a stale
+		 * transaction id) means this one's is still on its way.
+		 * Flushed at once, it would arrive behind the flush and
+		 * be read as the next one's, and so on for ever. */
+		rc = bus_io_drain(b->ctx, b->cfg->timeout_ms);
 		break;
 	case BUS_FAULT_LINK:
 		rc = -1;

@@ -39,11 +39,14 @@ struct bus_callbacks {
 	/* What a device's poll decoded (driver_modbus.decode). */
 	void (*event)(void *arg, const struct device *, const struct event *);
 	/* A device answers (again), or has stopped answering; why: in
-	 * words, for the journal ("timeout", "exception 11: gateway target
-	 * failed to respond", "bus rs485-1 cannot be opened: ..."). */
+	 * words, for the journal ("no answer (timeout)", "exception 11:
+	 * gateway target device failed to respond", "bus rs485-1 cannot be
+	 * opened: ..."). */
 	void (*status)(void *arg, const struct device *, bool online,
 	    const char *why);
-	/* A command's end.  cmd's strings are valid during the call only. */
+	/* A command's end.  cmd's strings are valid during the call only.
+	 * A fire HOLD_OPEN or NORMAL replaced by a newer one for the same
+	 * device before it was carried out has none. */
 	void (*command)(void *arg, const struct device *,
 	    const struct command *, enum bus_outcome, const char *why);
 	/* Something to report once, not retried in a storm: a device that
@@ -70,7 +73,12 @@ struct buses *buses_start(uv_loop_t *, const struct config *,
 int buses_command(struct buses *, const struct device *,
     const struct command *);
 
-/* Stop every thread (each finishes the transaction it is in) and free. */
+/*
+ * Stop every thread (each finishes the transaction it is in) and free.
+ * On the loop, while it runs: the uv_async handle is closed, and the
+ * memory freed, in the loop's next iteration.  What the threads found
+ * and the loop has not yet seen is dropped.
+ */
 void buses_stop(struct buses *);
 
 #endif
