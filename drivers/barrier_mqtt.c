@@ -51,24 +51,9 @@ barrier_mqtt_encode(const struct device *dev, const struct command *cmd,
 /* It publishes nothing but its status, which the core reads. */
 static const char *const barrier_mqtt_subtopics[] = { NULL };
 
-static enum driver_decode
-barrier_mqtt_decode(const struct device *dev, const char *subtopic,
-    const void *payload, size_t len, struct event *ev, char *err, size_t errlen)
-{
-	(void)dev;
-	(void)subtopic;
-	(void)payload;
-	(void)len;
-	(void)ev;
-	(void)err;
-	(void)errlen;
-	return DRIVER_IGNORE;
-}
-
 static const struct driver_mqtt barrier_mqtt_mqtt = {
 	.kind = "barrier",
 	.subtopics = barrier_mqtt_subtopics,
-	.decode = barrier_mqtt_decode,
 	.encode = barrier_mqtt_encode,
 };
 

@@ -253,7 +253,8 @@ struct driver_mqtt {
 	/* A vendor topic outside <prefix> (Frigate's frigate/events), or
 	 * NULL.  Optional. */
 	const char *(*topic)(const struct device *);
-	/* A message on one of its topics into one event. */
+	/* A message on one of its topics into one event.  Optional: a
+	 * device that says nothing but its status. */
 	enum driver_decode (*decode)(const struct device *,
 	    const char *subtopic, const void *payload, size_t len,
 	    struct event *out, char *err, size_t errlen);

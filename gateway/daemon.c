@@ -250,6 +250,8 @@ device_message(struct daemon *d, const struct device *dev, const char *sub,
 	char err[160];
 	enum driver_decode rc;
 
+	if (m->decode == NULL)
+		return; /* it subscribes to none of its own topics */
 	if (len > d->cfg->max_payload) {
 		snprintf(err, sizeof(err),
 		    "payload of %zu bytes is over the limit of %zu", len,
