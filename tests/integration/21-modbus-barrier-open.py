@@ -162,7 +162,7 @@ def test_open_for_a_dead_board_is_dropped_not_sent_late(compound, modbus):
     back = bus.mark()
     bus.silent(1, False)
     wait_decision(c, "barrier-in", "online", count=2)
-    wait_reads(bus, 1, 10, since=back)
+    wait_reads(bus, 1, 3, since=back)
 
     pulses = [r for r in bus.requests() if r["function"] == 5]
     assert not [r for r in pulses if r["answered"]], pulses
