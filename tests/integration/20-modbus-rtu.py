@@ -74,3 +74,28 @@ def test_rtu_port_missing_at_start_comes_online_later(compound, modbus):
     assert device_decisions(c, "barrier-1") == ["offline", "online"]
     request, cmd = c.ask("gate-south", "P0001")
     assert cmd["action"] == "open"
+
+
+def test_rtu_adapter_pulled_out_and_plugged_back(compound, modbus):
+    """The RS-485 adapter goes away while gatewayd reads it (the pty pair
+    and the board vanish, as a USB adapter pulled out): the barrier is
+    offline, gatewayd stays up; once the adapter is back at the same
+    path, the barrier comes online and is polled again."""
+    c = compound
+    line = modbus.rtu_bus("rs485-1", units=[1])
+    modbus.barrier("barrier-1", "rs485-1", unit=1, poll_ms=100)
+    modbus.start()
+    wait_decision(c, "barrier-1", "online")
+
+    line.stop()
+    modbus.pairs["rs485-1"].stop()
+    wait_decision(c, "barrier-1", "offline")
+    assert c.gw.running()
+
+    modbus.start_bus("rs485-1")
+    wait_decision(c, "barrier-1", "online", count=2, timeout=40)
+    polls = wait_reads(line, 1, 3, since=line.mark())
+    assert all(r["answered"] for r in polls)
+    assert device_decisions(c, "barrier-1") == ["online", "offline",
+                                                "online"]
+

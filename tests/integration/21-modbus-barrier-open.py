@@ -121,6 +121,30 @@ def test_open_jumps_the_queue_of_30_polled_boards(compound, modbus):
                 if r["decision"] in ("dropped", "refused")]
 
 
+def test_car_over_the_loop_after_the_open_is_its_passage(compound, modbus):
+    """After the open, the car drives over the loop detector (input 0
+    closes, then opens again as the car leaves it): the barrier's polls
+    see it, and the journal has the passage of that plate."""
+    c = compound
+    bus = modbus.tcp_bus("bus-1", units=[1])
+    setup_barrier(c, modbus, "bus-1", unit=1)
+    modbus.start()
+    wait_decision(c, "barrier-in", "online")
+    publish_plate(c, "req-2")
+    bus.wait_request(is_open_pulse(0, 1), 10, "the open pulse")
+    wait_vehicle(c, "req-2", "allow")
+
+    bus.set_input(1, 0, True)
+    wait_reads(bus, 1, 2, since=bus.mark())     # seen closed
+    bus.set_input(1, 0, False)
+    rows = harness.wait_for(lambda: [
+        r for r in c.journal.rows("kind = 'vehicle' AND device = ?",
+                                  ("barrier-in",))
+        if r["body"].get("event") == "passage"], 15, "a passage record")
+    assert len(rows) == 1, rows
+    assert rows[0]["subject_id"] == PLATE
+
+
 def test_open_for_a_dead_board_is_dropped_not_sent_late(compound, modbus):
     """The barrier's board is silent: the open cannot reach it, is dropped
     after 2 s and journaled as dropped; when the board answers again the
@@ -138,7 +162,7 @@ def test_open_for_a_dead_board_is_dropped_not_sent_late(compound, modbus):
     back = bus.mark()
     bus.silent(1, False)
     wait_decision(c, "barrier-in", "online", count=2)
-    wait_reads(bus, 1, 10, since=back)
+    wait_reads(bus, 1, 3, since=back)
 
     pulses = [r for r in bus.requests() if r["function"] == 5]
     assert not [r for r in pulses if r["answered"]], pulses
@@ -169,6 +193,30 @@ def test_frozen_bus_does_not_delay_an_open_on_another(compound, modbus):
         wait_vehicle(c, "req-2", "allow")
     finally:
         bus1.thaw()
+    assert not [r for r in vehicle_rows(c, "req-2")
+                if r["decision"] in ("dropped", "refused")]
+    assert device_decisions(c, "barrier-in") == ["online"]
+
+
+def test_busy_board_gets_the_open_again_in_time(compound, modbus):
+    """The board is busy (exception 6) when the open pulse comes: it is
+    sent again within its 2 s, the board takes it, and nothing is
+    journaled as dropped or refused."""
+    c = compound
+    bus = modbus.tcp_bus("bus-1", units=[1])
+    setup_barrier(c, modbus, "bus-1", unit=1)
+    modbus.start()
+    wait_decision(c, "barrier-in", "online")
+    bus.exception(1, 6, 5, times=1)
+
+    publish_plate(c, "req-2")
+    _, busy = bus.wait_request(is_open_pulse(0, 1), 10, "the open pulse")
+    assert busy.get("exception") == 6
+    _, pulse = bus.wait_request(
+        lambda r: is_open_pulse(0, 1)(r) and "exception" not in r, 10,
+        "the open pulse sent again")
+    assert pulse["value"] == OPEN_MS // 100 and pulse["answered"]
+    wait_vehicle(c, "req-2", "allow")
     assert not [r for r in vehicle_rows(c, "req-2")
                 if r["decision"] in ("dropped", "refused")]
     assert device_decisions(c, "barrier-in") == ["online"]

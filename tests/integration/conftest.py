@@ -362,7 +362,8 @@ class Modbus:
 
     def barrier(self, device, bus, unit, coil=0, loop_input=0, poll_ms=100,
                 **keys):
-        """A barrier_relay on a board; its loop input is polled."""
+        """A barrier_relay on a board; its loop input is polled every
+        poll_ms (loop_input=None: it has none and is never polled)."""
         # Insertion order is file order: driver first.
         self._section("device " + device, driver="barrier_relay", bus=bus,
                       unit=unit, coil=coil, loop_input=loop_input,

@@ -6,7 +6,9 @@ barrier's vehicle loop detector, dry contacts).  Function 05 is the
 board's own: FF00 closes relay n, 0000 opens it, and a write of coil
 0x0200+n with a value v is "flash on" -- the relay closes and opens by
 itself after v x 100 ms (0x0400+n, "flash off", the other way round).
-The raw value is kept and echoed, as the board does.
+The raw value is kept and echoed, as the board does; coils 0..7 take
+only FF00 and 0000 (anything else: exception 3).  Addresses are the
+wire's (zero_mode).  A unit id that no board has is not answered.
 
     relay_board.py --tcp 127.0.0.1:1502 --units 1,2,3 --log requests.jsonl
     relay_board.py --rtu /tmp/ttySIM --units 1-30 --log requests.jsonl
@@ -22,18 +24,24 @@ is answered with one line on stdout, "ok ..." or "error ...":
 
     input UNIT N 0|1            discrete input N opens (0) or closes (1)
     silent UNIT|all on|off      no answer at all: a board that vanished
-    exception UNIT|all CODE [FUNCTION ...]
+    exception UNIT|all CODE [FUNCTION ...] [times=N]
                                 answer (those functions) with exception
                                 CODE (2 illegal address, 6 busy, 11
-                                gateway target failed ...)
+                                gateway target failed ...), for ever or
+                                to the next N of them
     exception UNIT|all off
     delay UNIT|all MS           answer MS later (a slow 9600-baud line;
-                                answers on one line never overtake)
+                                answers never overtake one another, so
+                                a late one holds up those behind it)
     state UNIT                  "ok coils=10000000 inputs=00000000"
     ping                        "ok"
     quit
 
 A frozen bus is `kill -STOP` on the process.  One bus per process.
+
+As a module: RelayBus runs it as a child process for a test (control
+calls, freeze and thaw, its request log), PtyPair makes the socat pty
+pair of an RS-485 line.
 
 Built on pymodbus 3.0.0rc1's framers, decoder, PDUs and data store, but
 the server is our own: pymodbus.server needs pyserial-asyncio (only
@@ -137,7 +145,7 @@ class Board(ModbusSlaveContext):
         self.unit = unit
         self.loop = loop
         self.silent = False
-        self.exception = None       # (code, set of functions or None)
+        self.exception = None       # [code, functions or None, times]
         self.delay_s = 0.0
         self._timers = {}
 
@@ -170,10 +178,17 @@ class Board(ModbusSlaveContext):
             timer.cancel()
 
     def refuses(self, function):
+        """The exception code to answer this request with, or 0."""
         if self.exception is None:
             return 0
-        code, functions = self.exception
-        return code if functions is None or function in functions else 0
+        code, functions, times = self.exception
+        if functions is not None and function not in functions:
+            return 0
+        if times is not None:
+            self.exception[2] -= 1
+            if self.exception[2] <= 0:
+                self.exception = None
+        return code
 
     def state(self):
         coils = self.getValues(1, 0, RELAYS)
@@ -276,13 +291,14 @@ class Bus:
                     b.silent = args[1] == "on"
                 return "ok"
             if cmd == "exception" and len(args) >= 2:
-                if args[1] == "off":
-                    value = None
-                else:
-                    functions = {int(f) for f in args[2:]} or None
-                    value = (int(args[1]), functions)
+                times = None
+                rest = args[2:]
+                if rest and rest[-1].startswith("times="):
+                    times = int(rest.pop()[6:])
+                functions = {int(f) for f in rest} or None
                 for b in self._targets(args[0]):
-                    b.exception = value
+                    b.exception = None if args[1] == "off" else \
+                        [int(args[1]), functions, times]
                 return "ok"
             if cmd == "delay" and len(args) == 2:
                 for b in self._targets(args[0]):
@@ -540,10 +556,15 @@ class RelayBus:
     def silent(self, unit, on=True):
         self.command("silent %s %s" % (unit, "on" if on else "off"))
 
-    def exception(self, unit, code, *functions):
-        self.command(" ".join(["exception", str(unit),
-                               str(code) if code else "off",
-                               *(str(f) for f in functions)]))
+    def exception(self, unit, code, *functions, times=None):
+        """Answer with exception code (0: answer normally again), to
+        those functions only when given, the next `times` requests only
+        when given."""
+        words = ["exception", str(unit), str(code) if code else "off"]
+        words += [str(f) for f in functions]
+        if times is not None:
+            words.append("times=%d" % times)
+        self.command(" ".join(words))
 
     def delay(self, unit, ms):
         self.command("delay %s %d" % (unit, ms))
@@ -651,7 +672,7 @@ class PtyPair:
 
 def main(argv=None):
     p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
+        description=__doc__.split("\nBuilt on")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--tcp", metavar="HOST:PORT",
