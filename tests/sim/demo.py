@@ -57,8 +57,10 @@ class Cast:
                             if p not in self.known)
 
     def _read(self, sections):
+        # A plate on the deny list is no face: plates start with a
+        # province's character.
         denied = {name.split(None, 1)[1] for name, _ in sections
-                  if name.startswith("deny ")}
+                  if name.startswith("deny ") and name[5:6].isascii()}
         self.denied += sorted(denied)
         for name, values in sections:
             kind, _, ident = name.partition(" ")
