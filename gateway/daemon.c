@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "bus.h"
 #include "config.h"
 #include "daemon.h"
 #include "dedup.h"
@@ -41,6 +42,48 @@ sink_publish(void *arg, const char *topic, const void *payload, size_t len,
 	struct daemon *d = arg;
 
 	return mqtt_publish(d->mqtt, topic, payload, len, qos, retain);
+}
+
+static int
+sink_bus(void *arg, const struct device *dev, const struct command *cmd)
+{
+	struct daemon *d = arg;
+
+	return buses_command(d->buses, dev, cmd);
+}
+
+/* What the buses' threads found, on the loop: to the pipelines. */
+static void
+on_bus_event(void *arg, const struct device *dev, const struct event *ev)
+{
+	struct daemon *d = arg;
+
+	pipeline_event(&d->pipe, dev, ev);
+}
+
+static void
+on_bus_status(void *arg, const struct device *dev, bool online, const char *why)
+{
+	struct daemon *d = arg;
+
+	pipeline_online(&d->pipe, dev, online, why);
+}
+
+static void
+on_bus_command(void *arg, const struct device *dev, const struct command *cmd,
+    enum bus_outcome outcome, const char *why)
+{
+	struct daemon *d = arg;
+
+	pipeline_command_done(&d->pipe, dev, cmd, outcome, why);
+}
+
+static void
+on_bus_problem(void *arg, const struct device *dev, const char *what)
+{
+	struct daemon *d = arg;
+
+	pipeline_problem(&d->pipe, dev, what);
 }
 
 /*
@@ -353,27 +396,6 @@ log_counts(const struct daemon *d, const char *what)
 	    c.visitors, c.denied);
 }
 
-/*
- * gateway.ini may already name devices on a Modbus bus (a relay barrier),
- * but this version has no bus to reach them: say so once, at start, so an
- * installer does not wait at a barrier that cannot open.  The gates are
- * not held back by it: such a device's commands are counted as not sent.
- */
-static void
-warn_unreachable(const struct config *cfg)
-{
-	const struct device *dev;
-	size_t i;
-
-	for (i = 0; i < cfg->ndevices; i++) {
-		dev = cfg->devices[i];
-		if (dev->driver->mqtt == NULL)
-			log_warnx("%s: this version does not drive Modbus "
-			          "devices yet: nothing is sent to it",
-			    dev->id);
-	}
-}
-
 static void
 close_handle(uv_handle_t *h)
 {
@@ -391,6 +413,10 @@ stop(struct daemon *d, const char *why)
 	d->stopping = true;
 	log_info("stopping (%s)", why);
 	notify_send("STOPPING=1");
+	/* Each bus ends the transaction it is in; what it found since is
+	 * dropped.  Before the journal closes: nothing comes after it. */
+	buses_stop(d->buses);
+	d->buses = NULL;
 	pipeline_tick(&d->pipe, now_ms(), true);
 	system_event(d, "stop", why);
 	on_check(&d->commit);
@@ -483,6 +509,14 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	struct daemon d = { 0 };
 	struct outbox_sinks sinks = {
 		.publish = sink_publish,
+		.bus = sink_bus,
+		.arg = &d,
+	};
+	struct bus_callbacks bcb = {
+		.event = on_bus_event,
+		.status = on_bus_status,
+		.command = on_bus_command,
+		.problem = on_bus_problem,
 		.arg = &d,
 	};
 	char will_topic[256], will[192];
@@ -495,8 +529,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	};
 
 	/* Reloads and snapshot copies are all the workers do: two are
-	 * plenty (the journal and, later, the buses have threads of their
-	 * own). */
+	 * plenty (the journal and the buses have threads of their own). */
 	setenv("UV_THREADPOOL_SIZE", "2", 0);
 	d.cfg = cfg;
 	d.pipe.cfg = cfg;
@@ -518,6 +551,11 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		log_errx("journal: cannot read visitors' entries and recent "
 		         "requests: a visitor may get entries again");
 	check_clock(&d);
+	/* Never waits for a device: a bus that cannot be opened is tried
+	 * again on its own thread. */
+	d.buses = buses_start(d.loop, cfg, &bcb);
+	if (d.buses == NULL)
+		fatalx("cannot start the Modbus buses");
 
 	snprintf(will_topic, sizeof(will_topic), "%s/gateway/status",
 	    cfg->topic_prefix);
@@ -551,7 +589,6 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	 * before READY=1: a kill -9 after it loses no start. */
 	journal_flush(d.pipe.journal);
 	mqtt_start(d.mqtt);
-	warn_unreachable(cfg);
 	notify_send("READY=1");
 	log_batch(true);
 

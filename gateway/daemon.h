@@ -23,6 +23,7 @@ struct daemon {
 	struct config *cfg;
 	struct pipeline pipe; /* tables, state, journal, outbox */
 	struct mqtt *mqtt;
+	struct buses *buses; /* the Modbus buses' threads */
 	struct reload *reload;
 
 	uv_check_t commit;

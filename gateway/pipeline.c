@@ -239,30 +239,101 @@ pipeline_status(struct pipeline *p, const struct device *dev,
     const void *payload, size_t len)
 {
 	struct device_state *ds = state_device(p->state, dev->index);
-	struct journal_record r = {
-		.kind = "device",
-		.device = dev->id,
-	};
-	int online;
 
 	if (len == 6 && memcmp(payload, "online", 6) == 0)
-		online = 1;
+		pipeline_online(p, dev, true, "device online");
 	else if (len == 7 && memcmp(payload, "offline", 7) == 0)
-		online = 0;
+		pipeline_online(p, dev, false, "device offline");
 	else {
 		ds->rejected++;
 		if (log_ratelimit(&ds->warned_ms))
 			log_warnx("%s: status is neither online nor offline",
 			    dev->id);
-		return;
 	}
-	if (ds->online == online)
+}
+
+void
+pipeline_online(struct pipeline *p, const struct device *dev, bool online,
+    const char *why)
+{
+	struct device_state *ds = state_device(p->state, dev->index);
+	struct journal_record r = {
+		.kind = "device",
+		.device = dev->id,
+		.decision = online ? "online" : "offline",
+		.reason = why,
+	};
+
+	if (ds->online == (int)online)
 		return;
 	ds->online = online;
-	r.decision = online ? "online" : "offline";
-	r.reason = online ? "device online" : "device offline";
 	/* A flapping device is journaled each time, logged once a minute. */
 	if (log_ratelimit(&ds->status_warned_ms))
-		log_info("%-12s %s", dev->id, r.decision);
+		log_info("%-12s %s (%s)", dev->id, r.decision, why);
+	pipeline_record(p, &r, now_ms());
+}
+
+static const char *
+command_name(enum command_action action)
+{
+	static const char *const names[COMMAND_ACTION_MAX] = {
+		[COMMAND_OPEN] = "open",
+		[COMMAND_DENY] = "deny",
+		[COMMAND_HOLD_OPEN] = "hold_open",
+		[COMMAND_NORMAL] = "normal",
+		[COMMAND_PULSE] = "pulse",
+		[COMMAND_CHARGER_START] = "charger start",
+		[COMMAND_CHARGER_STOP] = "charger stop",
+		[COMMAND_CHARGER_LIMIT] = "charger limit",
+	};
+
+	return action > 0 && action < COMMAND_ACTION_MAX && names[action] ?
+	    names[action] :
+	    "command";
+}
+
+void
+pipeline_command_done(struct pipeline *p, const struct device *dev,
+    const struct command *cmd, enum bus_outcome outcome, const char *why)
+{
+	struct journal_record r = {
+		.kind = record_kind(dev),
+		.device = dev->id,
+		.request = cmd->request,
+	};
+
+	switch (outcome) {
+	case BUS_DONE:
+		log_debug("%s: %s carried out", dev->id,
+		    command_name(cmd->action));
+		return;
+	case BUS_LATE:
+		r.decision = "dropped";
+		r.reason = "late: not carried out within 2 s";
+		break;
+	case BUS_REFUSED:
+		r.decision = "refused";
+		r.reason = why;
+		break;
+	}
+	log_warnx("%s: %s %s: %s", dev->id, command_name(cmd->action),
+	    r.decision, why);
+	pipeline_record(p, &r, now_ms());
+}
+
+void
+pipeline_problem(struct pipeline *p, const struct device *dev, const char *what)
+{
+	struct device_state *ds = state_device(p->state, dev->index);
+	struct journal_record r = {
+		.kind = "device",
+		.device = dev->id,
+		.decision = "problem",
+		.reason = what,
+	};
+
+	if (!log_ratelimit(&ds->problem_warned_ms))
+		return;
+	log_warnx("%s: %s", dev->id, what);
 	pipeline_record(p, &r, now_ms());
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus.h"
 #include "driver.h"
 #include "journal.h"
 
@@ -58,6 +59,18 @@ void pipeline_tick(struct pipeline *, int64_t now_ms, bool stopping);
 /* A device's own word on its status (its MQTT will): "online", ... */
 void pipeline_status(struct pipeline *, const struct device *,
     const void *payload, size_t len);
+/* A device is online or offline (why: in words), as its MQTT status or
+ * its bus says: journaled when it changes. */
+void pipeline_online(struct pipeline *, const struct device *, bool online,
+    const char *why);
+/* A command its bus ended: one dropped as late or refused by the device
+ * is journaled as such; one carried out needs no second record. */
+void pipeline_command_done(struct pipeline *, const struct device *,
+    const struct command *, enum bus_outcome, const char *why);
+/* Something about a device its bus says once (a refused poll, a reply
+ * its driver cannot read): logged and journaled, once a minute at most. */
+void pipeline_problem(struct pipeline *, const struct device *,
+    const char *what);
 
 /* gate.c: the pedestrian gates' pipeline (access requests). */
 void gate_event(struct pipeline *, const struct device *, const struct event *);

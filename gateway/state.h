@@ -60,6 +60,7 @@ struct device_state {
 	uint64_t direction_warned_ms;
 	uint64_t duplicate_warned_ms;
 	uint64_t status_warned_ms;
+	uint64_t problem_warned_ms; /* its bus's problems, journaled */
 	struct junk rejected_junk, duplicate_junk;
 	struct lane_state lane; /* barriers */
 };

@@ -7,8 +7,14 @@ A test gets a Compound through the `compound` fixture (not started, so it
 can change the files first) or `running_compound` (one per module).  At
 teardown gatewayd must stop on SIGTERM with status 0, and, when
 SANITIZED=1, must have printed no sanitizer report.
+
+Modbus tests use the `modbus` fixture: relay-board simulators
+(tests/sim/relay_board.py) on loopback TCP ports or on socat pty pairs,
+and the [bus NAME] and barrier_relay sections of gateway.ini that name
+them; `modbus.start()` starts the compound with them.
 """
 
+import json
 import os
 import sys
 from datetime import datetime, timedelta
@@ -22,6 +28,7 @@ sys.path.insert(0, str(REPO / "tests" / "sim"))
 
 import harness  # noqa: E402
 from face_terminal import FaceTerminal  # noqa: E402
+from relay_board import PtyPair, RelayBus  # noqa: E402
 
 SITE = "jinding-5"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -292,6 +299,124 @@ class Compound:
         return problems
 
 
+class Modbus:
+    """A compound's Modbus buses: one relay-board simulator per bus, and
+    the gateway.ini sections that name the buses and the barriers on them.
+
+    A bus made with start=False has nothing at its address yet (a TCP port
+    nobody listens on, a serial device that does not exist) until
+    start_bus(); its simulator's log is the bus's request log either way.
+    """
+
+    # Short enough that a dead device costs little test time, long
+    # enough for a Python simulator under a sanitized gatewayd.
+    TIMEOUT_MS = 150
+
+    def __init__(self, compound):
+        self.c = compound
+        self.root = compound.root / "modbus"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.sims = {}
+        self.pairs = {}
+        self.overrides = {}
+
+    def _section(self, name, **keys):
+        for key, value in keys.items():
+            if value is not None:
+                self.overrides[(name, key)] = str(value)
+
+    def tcp_bus(self, name, units, start=True, timeout_ms=TIMEOUT_MS,
+                **keys):
+        """A Modbus TCP bus of relay boards with these unit ids."""
+        sim = RelayBus(self.root / (name + ".jsonl"), units,
+                       tcp=(harness.LOCALHOST, harness.free_port()))
+        self.sims[name] = sim
+        self._section("bus " + name, type="tcp", host=harness.LOCALHOST,
+                      port=sim.port, timeout_ms=timeout_ms, **keys)
+        if start:
+            sim.start()
+        return sim
+
+    def rtu_bus(self, name, units, start=True, timeout_ms=TIMEOUT_MS,
+                **keys):
+        """An RS-485 line: a socat pty pair, gatewayd on one end and the
+        simulator on the other, RTU framing with CRCs as on the wire."""
+        gw_end = self.root / (name + "-tty")
+        sim_end = self.root / (name + "-sim-tty")
+        self.pairs[name] = PtyPair(gw_end, sim_end)
+        sim = RelayBus(self.root / (name + ".jsonl"), units, rtu=sim_end)
+        self.sims[name] = sim
+        keys.setdefault("baud", 9600)
+        keys.setdefault("parity", "even")   # a pty ignores it
+        self._section("bus " + name, type="rtu", port=gw_end,
+                      timeout_ms=timeout_ms, **keys)
+        if start:
+            self.start_bus(name)
+        return sim
+
+    def start_bus(self, name):
+        """Bring a bus made with start=False into being."""
+        if name in self.pairs:
+            self.pairs[name].start()
+        return self.sims[name].start()
+
+    def barrier(self, device, bus, unit, coil=0, loop_input=0, poll_ms=100,
+                **keys):
+        """A barrier_relay on a board; its loop input is polled."""
+        # Insertion order is file order: driver first.
+        self._section("device " + device, driver="barrier_relay", bus=bus,
+                      unit=unit, coil=coil, loop_input=loop_input,
+                      poll_ms=poll_ms, **keys)
+
+    def device(self, device, **keys):
+        self._section("device " + device, **keys)
+
+    def start(self, **more):
+        self.overrides.update(more)
+        return self.c.start(overrides=self.overrides)
+
+    def close(self):
+        for sim in self.sims.values():
+            sim.stop()
+        for pair in self.pairs.values():
+            pair.stop()
+
+
+def reads(requests, unit):
+    """The discrete-input reads (a barrier's poll) of a unit."""
+    return [r for r in requests if r["unit"] == unit and r["function"] == 2]
+
+
+def rate(requests):
+    """Requests per second over their own span, by the simulator's clock."""
+    if len(requests) < 2 or requests[-1]["t"] <= requests[0]["t"]:
+        return 0.0
+    return (len(requests) - 1) / (requests[-1]["t"] - requests[0]["t"])
+
+
+def device_decisions(compound, device):
+    """online / offline / ... rows of kind device, in journal order."""
+    return [r["decision"] for r in compound.journal.rows(
+        "kind = 'device' AND device = ?", (device,))]
+
+
+def wait_decision(compound, device, decision, count=1, timeout=15):
+    """Wait until device has count rows of kind device with decision."""
+    return compound.journal.wait_rows(
+        "kind = 'device' AND device = ? AND decision = ?",
+        (device, decision), count=count, timeout=timeout,
+        what="%d '%s' rows for %s" % (count, decision, device))
+
+
+def wait_reads(sim, unit, count, since=0, timeout=15):
+    """Wait for count polls of a unit logged from position since; they."""
+    def enough():
+        found = reads(sim.requests(since), unit)
+        return found[:count] if len(found) >= count else None
+    return harness.wait_for(enough, timeout, "%d reads of unit %d"
+                            % (count, unit), interval=0.05)
+
+
 @pytest.fixture(scope="session")
 def gatewayd_binary():
     path = os.environ.get("GATEWAYD", str(REPO / "build" / "gatewayd"))
@@ -311,6 +436,10 @@ def pytest_runtest_makereport(item, call):
         if c.gw is not None:
             report.sections.append(("gatewayd output", c.gw.log_text()))
         report.sections.append(("mosquitto log", c.broker.log()))
+        m = getattr(c, "modbus", None)
+        for name, sim in (m.sims.items() if m is not None else ()):
+            tail = "\n".join(json.dumps(r) for r in sim.requests()[-40:])
+            report.sections.append(("bus %s: last requests" % name, tail))
 
 
 @pytest.fixture
@@ -337,3 +466,13 @@ def running_compound(tmp_path_factory, gatewayd_binary):
     problems = c.finish()
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def modbus(compound):
+    """Buses and relay barriers for the compound (see Modbus); the
+    simulators and pty pairs are stopped at teardown, before gatewayd."""
+    m = Modbus(compound)
+    compound.modbus = m
+    yield m
+    m.close()
