@@ -3,8 +3,12 @@
 
 Starts a private mosquitto, gatewayd on a temporary copy of the given
 gateway.ini (the real access.d, read-only; the journal in a temporary
-directory), a simulated face terminal on each face gate, and a plate
-camera and an MQTT barrier controller at each barrier; then, about once
+directory), a simulated face terminal on each face gate, a plate camera
+at each barrier and an MQTT barrier controller at each MQTT barrier.
+The entry barrier is made a relay barrier (barrier_relay) on a Modbus
+TCP bus to a simulated relay board (relay_board.py), its loop detector
+on the board's input 0: the demo says which coil writes the board got,
+and drives the loop as each car goes through.  Then, about once
 a second, someone passes: mostly residents, now and then a cleaner, the
 visitor, a stranger, the denied person, a card; and cars: residents',
 the visitor's (its entries counted), an unknown one, a denied one, a
@@ -34,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from face_terminal import FaceTerminal  # noqa: E402
 from plate_camera import PlateCamera  # noqa: E402
+from relay_board import RelayBus  # noqa: E402
 
 # Who walks or drives by, in turn: residents most of the time.  A car
 # early on, and an unknown one, so that a short run shows both.
@@ -47,6 +52,10 @@ SCENES = ("resident", "car-in", "cleaner", "car-visitor", "unknown",
 # letter.
 MISREADS = {"0": "D", "8": "B", "2": "Z", "5": "S", "1": "I"}
 SKELETON = str.maketrans("DQBZSI", "008251")
+
+# The relay board behind the entry barrier (DESIGN §4.2).
+RELAY_BUS, RELAY_UNIT, RELAY_COIL, RELAY_LOOP = "demo-relay", 1, 0, 0
+FLASH_ON = 0x0200
 
 
 def normalise(plate):
@@ -212,6 +221,93 @@ class MqttBarrier:
         self.client.loop_stop()
 
 
+class RelayBarrier:
+    """The entry barrier on a simulated relay board: each coil write the
+    board gets is said in one line; after an open pulse a car crosses
+    the loop (its input closes, then opens), and the passage gatewayd
+    journals says how many cars are inside."""
+
+    def __init__(self, barrier, tmp, journal, say):
+        self.barrier, self.journal, self.say = barrier, journal, say
+        self.board = RelayBus(os.path.join(tmp, "relay-board.jsonl"),
+                              units=(RELAY_UNIT,),
+                              tcp=(harness.LOCALHOST, 0))
+        self.stop = threading.Event()
+        self.thread = None
+
+    def start(self):
+        self.board.start()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+        return self
+
+    def overrides(self):
+        """gateway.ini for this barrier on the board, and the board's
+        bus; lane and camera stay as configured."""
+        dev = "device " + self.barrier
+        return {
+            (dev, "driver"): "barrier_relay",
+            (dev, "bus"): RELAY_BUS,
+            (dev, "unit"): str(RELAY_UNIT),
+            (dev, "coil"): str(RELAY_COIL),
+            (dev, "loop_input"): str(RELAY_LOOP),
+            ("bus " + RELAY_BUS, "type"): "tcp",
+            ("bus " + RELAY_BUS, "host"): harness.LOCALHOST,
+            ("bus " + RELAY_BUS, "port"): str(self.board.port),
+        }
+
+    def _watch(self):
+        seen = 0
+        while not self.stop.wait(0.05):
+            requests = self.board.requests(seen)
+            seen += len(requests)
+            for r in requests:
+                if r["function"] != 5:      # polls of the loop: quiet
+                    continue
+                self._write(r)
+
+    def _write(self, r):
+        address, value = r["address"], r.get("value", 0)
+        if address == FLASH_ON + RELAY_COIL:
+            what = "flash on relay %d for %.1f s: the arm goes up" % (
+                RELAY_COIL, value / 10)
+        else:
+            what = "relay %d %s" % (address, "on" if value else "off")
+        self.say("relay board %d (%s): write coil 0x%04x = %d, %s%s"
+                 % (r["unit"], self.barrier, address, value, what,
+                    "" if r.get("answered") else " (not answered)"))
+        if address == FLASH_ON + RELAY_COIL and not self.stop.is_set():
+            self._car_crosses()
+
+    def _car_crosses(self):
+        """The car drives over the loop: closed long enough for a few
+        polls (200 ms apart), then open again."""
+        mark = self.journal.max_seq()
+        try:
+            self.board.set_input(RELAY_UNIT, RELAY_LOOP, True)
+            if self.stop.wait(0.6):
+                return
+            self.board.set_input(RELAY_UNIT, RELAY_LOOP, False)
+            row = self.journal.wait_rows(
+                "seq > ? AND kind = 'vehicle' AND device = ?",
+                (mark, self.barrier), timeout=3)[-1]
+        except (RuntimeError, TimeoutError, OSError) as e:
+            if not self.stop.is_set():
+                self.say("%s: the loop: %s" % (self.barrier, e))
+            return
+        body = row["body"]
+        if body.get("event") in ("passage", "tailgating"):
+            self.say("%s: a car crossed the loop (input %d): %s, %s inside"
+                     % (self.barrier, RELAY_LOOP, body["event"],
+                        body.get("occupancy", "?")))
+
+    def close(self):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(5)
+        self.board.stop()
+
+
 def access_dir_of(config_path, config_text):
     """The config's access_dir, relative to gateway.ini; or the access.d
     beside it when that path does not exist here (an /etc path)."""
@@ -234,6 +330,15 @@ class Demo:
         self.access_dir = access_dir_of(args.config, self.config_text)
         self.gates = face_gates(self.config_text)[:2]
         self.lanes = barriers(self.config_text)
+        # The entry barrier on a relay board, when it is an MQTT one.
+        self.relay = None
+        entry = [b for b, _, lane, driver in self.lanes
+                 if lane == "in" and driver == "barrier_mqtt"]
+        if args.relay and entry:
+            self.lanes = [(b, cam, lane, "barrier_relay" if b == entry[0]
+                           else driver)
+                          for b, cam, lane, driver in self.lanes]
+            self.relay_barrier = entry[0]
         self.cast = Cast(self.access_dir, harness.ini_value(
             self.config_text, "gateway", "timezone") or "Asia/Shanghai")
         self.stop = threading.Event()
@@ -249,11 +354,21 @@ class Demo:
 
     def start(self, tmp):
         self.broker = harness.Broker(os.path.join(tmp, "broker")).start()
+        self.journal = harness.Journal(os.path.join(tmp, "data"))
+        overrides = {}
+        if any(d == "barrier_relay" for _, _, _, d in self.lanes):
+            self.relay = RelayBarrier(self.relay_barrier, tmp, self.journal,
+                                      self.say).start()
+            overrides = self.relay.overrides()
+            self.say("relay board (unit %d) on Modbus TCP %s:%d: %s is "
+                     "its relay %d, its loop detector input %d"
+                     % (RELAY_UNIT, harness.LOCALHOST, self.relay.board.port,
+                        self.relay_barrier, RELAY_COIL, RELAY_LOOP))
         ini = os.path.join(tmp, "gateway.ini")
         with open(ini, "w", encoding="utf-8") as f:
             f.write(harness.derive_ini(self.config_text, self.broker.port,
                                        os.path.join(tmp, "data"),
-                                       self.access_dir))
+                                       self.access_dir, overrides=overrides))
         self.say("mosquitto on 127.0.0.1:%d, access tables from %s, "
                  "journal in %s/data" % (self.broker.port, self.access_dir,
                                          tmp))
@@ -261,7 +376,6 @@ class Demo:
                                    self.broker.port,
                                    on_line=lambda line: print(line,
                                                               flush=True))
-        self.journal = harness.Journal(os.path.join(tmp, "data"))
         self.gw.start()
         for gate, direction in self.gates:
             self.terminals[gate] = (FaceTerminal(
@@ -435,6 +549,9 @@ class Demo:
                 if rc != 0:
                     self.say("gatewayd exited with status %r" % rc)
             self.gw.close()
+        # After gatewayd, so that it does not see the board vanish.
+        if self.relay is not None:
+            self.relay.close()
         if self.broker is not None:
             self.broker.stop()
         return rc
@@ -446,6 +563,9 @@ def main(argv=None):
     p.add_argument("--config", default="config/gateway.ini")
     p.add_argument("--seconds", type=float, default=0,
                    help="stop after this long (0: at Ctrl-C)")
+    p.add_argument("--mqtt-barriers", dest="relay", action="store_false",
+                   help="keep every barrier as configured (no relay "
+                   "board)")
     args = p.parse_args(argv)
 
     demo = Demo(args)
