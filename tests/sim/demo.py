@@ -3,11 +3,19 @@
 
 Starts a private mosquitto, gatewayd on a temporary copy of the given
 gateway.ini (the real access.d, read-only; the journal in a temporary
-directory) and a simulated face terminal on each face gate; then, about
-once a second, someone passes: mostly residents, now and then a cleaner,
-the visitor, a stranger, the denied person, a card.  gatewayd's own log
-lines are printed as they come, as a guard would read them.  Ctrl-C,
-SIGTERM or --seconds stop everything cleanly.
+directory), a simulated face terminal on each face gate, a plate camera
+at each barrier and an MQTT barrier controller at each MQTT barrier.
+The entry barrier is made a relay barrier (barrier_relay) on a Modbus
+TCP bus to a simulated relay board (relay_board.py), its loop detector
+on the board's input 0: the demo says which coil writes the board got,
+and drives the loop as each car goes through.  Then, about once
+a second, someone passes: mostly residents, now and then a cleaner, the
+visitor, a stranger, the denied person, a card; and cars: residents',
+the visitor's (its entries counted), an unknown one, a denied one, a
+misread plate, cars leaving by the exit lane.  gatewayd's own log lines
+are printed as they come, as a guard would read them: a barrier's line
+ends with how many cars are inside.  Ctrl-C, SIGTERM or --seconds stop
+everything cleanly.
 
     demo.py --gatewayd build/gatewayd --config config/gateway.ini --seconds 30
 """
@@ -16,6 +24,7 @@ import argparse
 import datetime
 import glob
 import itertools
+import json
 import os
 import random
 import signal
@@ -28,11 +37,43 @@ import zoneinfo
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from face_terminal import FaceTerminal  # noqa: E402
+from plate_camera import PlateCamera  # noqa: E402
+from relay_board import RelayBus  # noqa: E402
 
-# Who walks by, in turn: residents most of the time.
-SCENES = ("resident", "resident", "cleaner", "resident", "visitor",
-          "resident", "unknown", "resident-out", "denied", "resident",
-          "card", "resident", "low-score", "visitor-out")
+# Who walks or drives by, in turn: residents most of the time.  A car
+# early on, and an unknown one, so that a short run shows both.
+SCENES = ("resident", "car-in", "cleaner", "car-visitor", "unknown",
+          "car-unknown", "resident", "car-out", "visitor", "car-in",
+          "resident-out", "car-misread", "denied", "car-out", "resident",
+          "car-denied", "card", "car-out", "resident", "car-expired",
+          "low-score", "car-out", "visitor-out", "car-out")
+
+# Plate-reading confusions (DESIGN §5): a digit a camera may read as a
+# letter.
+MISREADS = {"0": "D", "8": "B", "2": "Z", "5": "S", "1": "I"}
+SKELETON = str.maketrans("DQBZSI", "008251")
+
+# The relay board behind the entry barrier (DESIGN §4.2).
+RELAY_BUS, RELAY_UNIT, RELAY_COIL, RELAY_LOOP = "demo-relay", 1, 0, 0
+FLASH_ON = 0x0200
+
+
+def normalise(plate):
+    """A plate as gatewayd spells it (plate.c): full-width to ASCII, upper
+    case, spaces and the separators dropped."""
+    out = []
+    for ch in plate:
+        if 0xff01 <= ord(ch) <= 0xff5e:
+            ch = chr(ord(ch) - 0xfee0)
+        if ch in " \t\u3000-.\u00b7\u2022\u30fb":
+            continue
+        out.append(ch.upper() if ch.isascii() else ch)
+    return "".join(out)
+
+
+def is_plate(ident):
+    """Plates start with a province's character; person ids do not."""
+    return not ident[:1].isascii()
 
 
 class Cast:
@@ -45,6 +86,10 @@ class Cast:
             zoneinfo.ZoneInfo(timezone)).date().isoformat()
         self.residents, self.cleaners, self.visitors = [], [], []
         self.cards, self.denied, self.known = [], [], set()
+        # Cars: residents' with a valid plan, those whose plan ran out,
+        # visitors' (plate, visitor id, entries) and denied plates.
+        self.cars, self.expired_cars, self.visitor_cars = [], [], []
+        self.denied_plates, self.plates = [], set()
         for path in sorted(glob.glob(os.path.join(access_dir, "*.ini"))):
             with open(path, encoding="utf-8-sig", errors="replace") as f:
                 self._read(harness.ini_sections(f.read()))
@@ -55,10 +100,17 @@ class Cast:
             self.denied = self.denied or ["P0666"]
         self.unknown = next(p for p in ("P0099", "P9999", "X0001")
                             if p not in self.known)
+        # A plate neither registered nor near one a camera could misread.
+        skeletons = {p.translate(SKELETON) for p in self.plates}
+        self.unknown_plate = next(
+            p for p in ("吉A7W6R3", "吉C9K4X7", "辽A6HX77")
+            if p.translate(SKELETON) not in skeletons)
 
     def _read(self, sections):
+        # A plate on the deny list is no face: plates start with a
+        # province's character.
         denied = {name.split(None, 1)[1] for name, _ in sections
-                  if name.startswith("deny ")}
+                  if name.startswith("deny ") and name[5:6].isascii()}
         self.denied += sorted(denied)
         for name, values in sections:
             kind, _, ident = name.partition(" ")
@@ -67,6 +119,21 @@ class Cast:
             elif kind == "visitor" and values.get("person"):
                 self.visitors.append(values["person"])
                 self.known.add(values["person"])
+            if kind == "visitor" and values.get("plate"):
+                plate = normalise(values["plate"])
+                self.plates.add(plate)
+                entries = values.get("entries", "1")
+                self.visitor_cars.append(
+                    (plate, ident, int(entries) if entries.isdigit() else 1))
+            elif kind == "vehicle":
+                plate = normalise(ident)
+                self.plates.add(plate)
+                if values.get("valid_until", "9999") < self.today:
+                    self.expired_cars.append(plate)
+                else:
+                    self.cars.append(plate)
+            elif kind == "deny" and is_plate(ident):
+                self.denied_plates.append(normalise(ident))
 
     def _person(self, ident, values, denied):
         self.known.add(ident)
@@ -92,6 +159,155 @@ def face_gates(config_text):
     return gates
 
 
+def barriers(config_text):
+    """The barriers of gateway.ini that have a plate camera: (barrier,
+    camera, lane, driver)."""
+    lanes = []
+    for name, values in harness.ini_sections(config_text):
+        driver = values.get("driver", "")
+        if (name.startswith("device ") and driver.startswith("barrier_")
+                and values.get("camera")):
+            lanes.append((name.split(None, 1)[1], values["camera"],
+                          values.get("lane", "both"), driver))
+    return lanes
+
+
+class MqttBarrier:
+    """An MQTT barrier's controller: online on its status topic, and its
+    arm goes up for each open on its command topic (said in one line)."""
+
+    def __init__(self, port, barrier, site, say):
+        base = "cg/%s/barrier/%s" % (site, barrier)
+        self.barrier, self.port, self.say = barrier, port, say
+        self.cmd_topic, self.status_topic = base + "/cmd", base + "/status"
+        self.subscribed = threading.Event()
+        self.client = harness.paho_client("barrier-%s-%d"
+                                          % (barrier, os.getpid()))
+        self.client.will_set(self.status_topic, "offline", qos=1,
+                             retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client.on_message = self._on_message
+
+    def connect(self, timeout=10):
+        self.client.connect(harness.LOCALHOST, self.port, keepalive=30)
+        self.client.loop_start()
+        if not self.subscribed.wait(timeout):
+            raise TimeoutError("%s: no subscription" % self.barrier)
+        return self
+
+    def _on_connect(self, client, userdata, flags, rc):
+        if rc == 0:
+            client.subscribe(self.cmd_topic, qos=1)
+            client.publish(self.status_topic, "online", qos=1, retain=True)
+
+    def _on_message(self, client, userdata, msg):
+        try:
+            cmd = json.loads(msg.payload.decode("utf-8"))
+        except ValueError:
+            return
+        if cmd.get("action") == "open":
+            self.say("%s: arm up for %d ms, screen: %s"
+                     % (self.barrier, cmd.get("open_ms", 0),
+                        cmd.get("display", "")))
+        elif cmd.get("action") == "deny":
+            self.say("%s: arm stays down, screen: %s"
+                     % (self.barrier, cmd.get("display", "")))
+
+    def close(self):
+        self.client.publish(self.status_topic, "offline", qos=1,
+                            retain=True).wait_for_publish(5)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class RelayBarrier:
+    """The entry barrier on a simulated relay board: each coil write the
+    board gets is said in one line; after an open pulse a car crosses
+    the loop (its input closes, then opens), and the passage gatewayd
+    journals says how many cars are inside."""
+
+    def __init__(self, barrier, tmp, journal, say):
+        self.barrier, self.journal, self.say = barrier, journal, say
+        self.board = RelayBus(os.path.join(tmp, "relay-board.jsonl"),
+                              units=(RELAY_UNIT,),
+                              tcp=(harness.LOCALHOST, 0))
+        self.stop = threading.Event()
+        self.thread = None
+
+    def start(self):
+        self.board.start()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+        return self
+
+    def overrides(self):
+        """gateway.ini for this barrier on the board, and the board's
+        bus; lane and camera stay as configured."""
+        dev = "device " + self.barrier
+        return {
+            (dev, "driver"): "barrier_relay",
+            (dev, "bus"): RELAY_BUS,
+            (dev, "unit"): str(RELAY_UNIT),
+            (dev, "coil"): str(RELAY_COIL),
+            (dev, "loop_input"): str(RELAY_LOOP),
+            ("bus " + RELAY_BUS, "type"): "tcp",
+            ("bus " + RELAY_BUS, "host"): harness.LOCALHOST,
+            ("bus " + RELAY_BUS, "port"): str(self.board.port),
+        }
+
+    def _watch(self):
+        seen = 0
+        while not self.stop.wait(0.05):
+            requests = self.board.requests(seen)
+            seen += len(requests)
+            for r in requests:
+                if r["function"] != 5:      # polls of the loop: quiet
+                    continue
+                self._write(r)
+
+    def _write(self, r):
+        address, value = r["address"], r.get("value", 0)
+        if address == FLASH_ON + RELAY_COIL:
+            what = "flash on relay %d for %.1f s: the arm goes up" % (
+                RELAY_COIL, value / 10)
+        else:
+            what = "relay %d %s" % (address, "on" if value else "off")
+        self.say("relay board %d (%s): write coil 0x%04x = %d, %s%s"
+                 % (r["unit"], self.barrier, address, value, what,
+                    "" if r.get("answered") else " (not answered)"))
+        if address == FLASH_ON + RELAY_COIL and not self.stop.is_set():
+            self._car_crosses()
+
+    def _car_crosses(self):
+        """The car drives over the loop: closed long enough for a few
+        polls (200 ms apart), then open again."""
+        mark = self.journal.max_seq()
+        try:
+            self.board.set_input(RELAY_UNIT, RELAY_LOOP, True)
+            if self.stop.wait(0.6):
+                return
+            self.board.set_input(RELAY_UNIT, RELAY_LOOP, False)
+            row = self.journal.wait_rows(
+                "seq > ? AND kind = 'vehicle' AND device = ?",
+                (mark, self.barrier), timeout=3)[-1]
+        except (RuntimeError, TimeoutError, OSError) as e:
+            if not self.stop.is_set():
+                self.say("%s: the loop: %s" % (self.barrier, e))
+            return
+        body = row["body"]
+        if body.get("event") in ("passage", "tailgating"):
+            self.say("%s: a car crossed the loop (input %d): %s, %s inside"
+                     % (self.barrier, RELAY_LOOP, body["event"],
+                        body.get("occupancy", "?")))
+
+    def close(self):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(5)
+        self.board.stop()
+
+
 def access_dir_of(config_path, config_text):
     """The config's access_dir, relative to gateway.ini; or the access.d
     beside it when that path does not exist here (an /etc path)."""
@@ -113,23 +329,46 @@ class Demo:
                                       "site") or "jinding-5"
         self.access_dir = access_dir_of(args.config, self.config_text)
         self.gates = face_gates(self.config_text)[:2]
+        self.lanes = barriers(self.config_text)
+        # The entry barrier on a relay board, when it is an MQTT one.
+        self.relay = None
+        entry = [b for b, _, lane, driver in self.lanes
+                 if lane == "in" and driver == "barrier_mqtt"]
+        if args.relay and entry:
+            self.lanes = [(b, cam, lane, "barrier_relay" if b == entry[0]
+                           else driver)
+                          for b, cam, lane, driver in self.lanes]
+            self.relay_barrier = entry[0]
         self.cast = Cast(self.access_dir, harness.ini_value(
             self.config_text, "gateway", "timezone") or "Asia/Shanghai")
         self.stop = threading.Event()
         self.rng = random.Random(5)
-        self.broker = self.gw = None
+        self.broker = self.gw = self.journal = None
         self.terminals = {}
+        self.cameras = {}      # barrier -> (PlateCamera, lane)
+        self.controllers = []  # MQTT barriers' controllers
+        self.inside = []       # plates the demo has driven in
 
     def say(self, text):
         print("demo: " + text, flush=True)
 
     def start(self, tmp):
         self.broker = harness.Broker(os.path.join(tmp, "broker")).start()
+        self.journal = harness.Journal(os.path.join(tmp, "data"))
+        overrides = {}
+        if any(d == "barrier_relay" for _, _, _, d in self.lanes):
+            self.relay = RelayBarrier(self.relay_barrier, tmp, self.journal,
+                                      self.say).start()
+            overrides = self.relay.overrides()
+            self.say("relay board (unit %d) on Modbus TCP %s:%d: %s is "
+                     "its relay %d, its loop detector input %d"
+                     % (RELAY_UNIT, harness.LOCALHOST, self.relay.board.port,
+                        self.relay_barrier, RELAY_COIL, RELAY_LOOP))
         ini = os.path.join(tmp, "gateway.ini")
         with open(ini, "w", encoding="utf-8") as f:
             f.write(harness.derive_ini(self.config_text, self.broker.port,
                                        os.path.join(tmp, "data"),
-                                       self.access_dir))
+                                       self.access_dir, overrides=overrides))
         self.say("mosquitto on 127.0.0.1:%d, access tables from %s, "
                  "journal in %s/data" % (self.broker.port, self.access_dir,
                                          tmp))
@@ -141,11 +380,25 @@ class Demo:
         for gate, direction in self.gates:
             self.terminals[gate] = (FaceTerminal(
                 self.broker.port, gate, site=self.site).connect(), direction)
+        for barrier, camera, lane, driver in self.lanes:
+            if driver == "barrier_mqtt":
+                self.controllers.append(MqttBarrier(
+                    self.broker.port, barrier, self.site, self.say).connect())
+            self.cameras[barrier] = (PlateCamera(
+                self.broker.port, camera, barrier,
+                site=self.site).connect(), lane)
         self.say("face terminals on %s; Ctrl-C stops"
                  % ", ".join(self.terminals))
+        if self.lanes:
+            self.say("plate cameras: %s" % ", ".join(
+                "%s at %s (lane %s, %s)" % (camera, barrier, lane, driver)
+                for barrier, camera, lane, driver in self.lanes))
 
     def scene(self, what):
         """Someone at a gate: one request, answered in gatewayd's log."""
+        if what.startswith("car-"):
+            self.car_scene(what)
+            return
         gate = self.rng.choice(sorted(self.terminals))
         term, facing = self.terminals[gate]
         out = what.endswith("-out") or facing == "out"
@@ -173,6 +426,92 @@ class Demo:
     def score(self):
         return round(self.rng.uniform(0.86, 0.99), 2)
 
+    # -- the car park ----------------------------------------------------
+
+    def lane_for(self, way):
+        """A barrier whose lane lets cars go this way, and the direction
+        its camera reports (None: a one-way lane's camera need not say)."""
+        fits = [b for b, (_, lane) in sorted(self.cameras.items())
+                if lane in (way, "both")]
+        if not fits:
+            return None, None
+        barrier = self.rng.choice(fits)
+        return barrier, way if self.cameras[barrier][1] == "both" else None
+
+    def car_scene(self, what):
+        """A car at a barrier: its camera reads the plate; gatewayd's log
+        says what was decided, the barrier's controller what it did."""
+        c, pick = self.cast, self.rng.choice
+        outside = [p for p in c.cars if p not in self.inside]
+        plate, shown = None, None
+        # Only a car the demo let in leaves: the lot starts empty.
+        if what == "car-out" and not self.inside:
+            what = "car-in"
+        if what == "car-in" and outside:
+            plate = pick(outside)
+        elif what == "car-misread" and outside:
+            plate = pick(outside)
+            digits = [i for i, ch in enumerate(plate) if ch in MISREADS]
+            if digits:
+                i = pick(digits)
+                shown = plate[:i] + MISREADS[plate[i]] + plate[i + 1:]
+        elif what == "car-visitor" and c.visitor_cars:
+            plate = pick(c.visitor_cars)[0]
+            if plate in self.inside:
+                what = "car-out"
+        elif what == "car-unknown":
+            plate = c.unknown_plate
+        elif what == "car-denied" and c.denied_plates:
+            plate = pick(c.denied_plates)
+        elif what == "car-expired" and c.expired_cars:
+            plate = pick(c.expired_cars)
+        elif what == "car-out":
+            plate = self.inside[0]
+        if plate is None:
+            return
+        way = "out" if what == "car-out" else "in"
+        barrier, direction = self.lane_for(way)
+        if barrier is None:
+            return
+        cam = self.cameras[barrier][0]
+        request = cam.read(shown or plate, direction=direction,
+                           confidence=round(self.rng.uniform(0.9, 0.99), 2))
+        row = self.decision(request, barrier)
+        if row is None or row["decision"] != "allow":
+            return
+        if way == "in" and plate not in self.inside:
+            self.inside.append(plate)
+        elif way == "out" and plate in self.inside:
+            self.inside.remove(plate)
+        if row["reason"] == "visitor":
+            self.count_entries(row)
+
+    def decision(self, request, barrier, timeout=3):
+        """The journal's record of a plate read: it is committed before
+        the barrier is told, so it is there as soon as it acts."""
+        try:
+            return self.journal.wait_rows(
+                "request = ? AND device = ?", (request, barrier),
+                timeout=timeout)[0]
+        except TimeoutError:
+            self.say("%s: no decision for %s within %d s"
+                     % (barrier, request, timeout))
+            return None
+
+    def count_entries(self, row):
+        """A visitor's car came in: the entries it has used, as the
+        journal counts them (face gates and barriers share them)."""
+        visitor = row["subject_id"]
+        entries = next((n for _, v, n in self.cast.visitor_cars
+                        if v == visitor), None)
+        used = len(self.journal.rows(
+            "kind IN ('access', 'vehicle') AND subject_type = 'visitor' "
+            "AND subject_id = ? AND decision = 'allow' AND direction = 'in'"
+            " AND reason LIKE 'visitor%'", (visitor,)))
+        self.say("visitor %s's car %s: entry %d of %s"
+                 % (visitor, row["body"].get("plate", row["subject_id"]),
+                    used, entries))
+
     def run(self):
         """Scenes until stopped or out of time; 0, or 1 if gatewayd died."""
         end = None
@@ -193,9 +532,15 @@ class Demo:
     def shutdown(self):
         """Everything stopped, whatever state it is in; gatewayd's status."""
         rc = 0
-        for term, _ in self.terminals.values():
+        for term, _ in (list(self.terminals.values()) +
+                        list(self.cameras.values())):
             try:
                 term.close()
+            except Exception:
+                pass
+        for controller in self.controllers:
+            try:
+                controller.close()
             except Exception:
                 pass
         if self.gw is not None:
@@ -204,6 +549,9 @@ class Demo:
                 if rc != 0:
                     self.say("gatewayd exited with status %r" % rc)
             self.gw.close()
+        # After gatewayd, so that it does not see the board vanish.
+        if self.relay is not None:
+            self.relay.close()
         if self.broker is not None:
             self.broker.stop()
         return rc
@@ -215,6 +563,9 @@ def main(argv=None):
     p.add_argument("--config", default="config/gateway.ini")
     p.add_argument("--seconds", type=float, default=0,
                    help="stop after this long (0: at Ctrl-C)")
+    p.add_argument("--mqtt-barriers", dest="relay", action="store_false",
+                   help="keep every barrier as configured (no relay "
+                   "board)")
     args = p.parse_args(argv)
 
     demo = Demo(args)
