@@ -99,6 +99,7 @@ enum event_type {
 	EVENT_TELEMETRY,  /* measurements: a charging port, a meter */
 	EVENT_INPUT,      /* digital inputs' levels: loop detector, contacts */
 	EVENT_STATUS,     /* the device says it is online or offline */
+	EVENT_CHARGER_REQUEST, /* staff ask a charging port to start or stop */
 };
 
 enum credential {
@@ -186,6 +187,16 @@ struct input_levels {
 	uint32_t levels; /* bit n: input n is closed (on) */
 };
 
+/* A request on .../charger/<id>/<port>/cmd (a staff tool's). */
+struct charger_request {
+	char request[REQUEST_ID_MAX + 1]; /* "" when unreadable */
+	int action;                       /* COMMAND_CHARGER_START or _STOP;
+	                                   * 0: an action it does not know */
+	char action_text[16];             /* as sent, for the answer */
+	unsigned port;                    /* from 1, as in the topic */
+	double limit_a;                   /* 0: none given */
+};
+
 /* A device's own word on whether it is there (its MQTT will, say). */
 struct device_status {
 	bool online;
@@ -201,6 +212,7 @@ struct event {
 		struct telemetry telemetry;
 		struct input_levels input;
 		struct device_status status;
+		struct charger_request charger;
 	} u;
 };
 
@@ -375,6 +387,27 @@ device_barrier(const struct device *dev)
 {
 	return dev->driver != NULL && dev->driver->class == DEVICE_BARRIER ?
 	    (const struct barrier_settings *)dev->priv :
+	    NULL;
+}
+
+/*
+ * What the charging rules need of a charging point: a driver of class
+ * DEVICE_CHARGER keeps this at the start of its priv (device_charger()).
+ */
+struct charger_settings {
+	unsigned ports;       /* numbered from 1 */
+	double max_current_a; /* a port drawing more is cut off at once */
+	double max_temp_c;    /* a port hotter than this is cut off */
+	double full_w;        /* drawing less than this for full_min... */
+	double full_min;      /* ...minutes: the battery is full, stop */
+};
+
+/* A charging point's settings, or NULL when dev is not one. */
+static inline const struct charger_settings *
+device_charger(const struct device *dev)
+{
+	return dev->driver != NULL && dev->driver->class == DEVICE_CHARGER ?
+	    (const struct charger_settings *)dev->priv :
 	    NULL;
 }
 

@@ -279,8 +279,9 @@ late(const struct action *a)
 	    mono_ms() > a->cmd.at_ms + COMMAND_LATE_MS;
 }
 
-/* A command to its device: published when it speaks MQTT, else to its
- * bus. */
+/* A command to its device: published when it takes commands over MQTT,
+ * else to its bus (a charging point hears requests on MQTT, and is
+ * commanded on its bus). */
 static void
 send_command(struct outbox *o, const struct device *dev,
     const struct command *cmd)
@@ -288,7 +289,7 @@ send_command(struct outbox *o, const struct device *dev,
 	char topic[TOPIC_LEN], buf[ENCODED_MAX];
 	int n, qos;
 
-	if (dev->driver->mqtt != NULL) {
+	if (dev->driver->mqtt != NULL && dev->driver->mqtt->encode != NULL) {
 		n = encode(o, dev, cmd, topic, buf, &qos);
 		if (n > 0 &&
 		    o->sinks.publish(o->sinks.arg, topic, buf, (size_t)n, qos,

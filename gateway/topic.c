@@ -37,6 +37,17 @@ topic_split(const char *prefix, const char *topic, struct topic *t)
 	p = t->buf + plen + 1;
 	t->kind = level(&p, 0);
 	t->id = t->kind ? level(&p, 0) : NULL;
-	t->sub = t->id ? level(&p, 1) : NULL;
+	if (t->id == NULL)
+		return -1;
+	/* <port>/<leaf>: a device with numbered ports (a charging point). */
+	if (*p >= '0' && *p <= '9' && strchr(p, '/') != NULL) {
+		t->sub = p;
+		p += strspn(p, "0123456789");
+		if (*p != '/' || p - t->sub > 3)
+			return -1;
+		p++;
+		return level(&p, 1) ? 0 : -1;
+	}
+	t->sub = level(&p, 1);
 	return t->sub ? 0 : -1;
 }

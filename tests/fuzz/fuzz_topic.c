@@ -37,6 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
 	struct topic t;
+	const char *slash;
 
 	if (s == NULL)
 		return 0;
@@ -44,8 +45,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	if (topic_split("cg/jinding-5", s, &t) == 0) {
 		/* Three non-empty levels without a '/', inside the buffer. */
+		/* A sub has no '/' but after a port: "3/cmd". */
+		slash = strchr(t.sub, '/');
 		if (!*t.kind || !*t.id || !*t.sub || strchr(t.kind, '/') ||
-		    strchr(t.id, '/') || strchr(t.sub, '/'))
+		    strchr(t.id, '/') ||
+		    (slash != NULL &&
+		        (strspn(t.sub, "0123456789") !=
+		                (size_t)(slash - t.sub) ||
+		            slash == t.sub || !slash[1] ||
+		            strchr(slash + 1, '/'))))
 			abort();
 		if (t.kind < t.buf || t.sub >= t.buf + sizeof(t.buf))
 			abort();

@@ -23,6 +23,11 @@ test_split(void **state)
 	assert_string_equal(t.sub, "face");
 	assert_int_equal(topic_split("cg/x", "cg/x/gate/g1/status", &t), 0);
 	assert_string_equal(t.sub, "status");
+	/* A numbered port's topic. */
+	assert_int_equal(topic_split("cg/x", "cg/x/charger/ch-a/3/cmd", &t), 0);
+	assert_string_equal(t.kind, "charger");
+	assert_string_equal(t.id, "ch-a");
+	assert_string_equal(t.sub, "3/cmd");
 }
 
 static void
@@ -37,6 +42,10 @@ test_not_ours(void **state)
 		"cg/jinding-5/gate//face",
 		"cg/jinding-5//gate-north/face",
 		"cg/jinding-5/gate/gate-north/face/extra",
+		"cg/jinding-5/charger/a/3/",
+		"cg/jinding-5/charger/a/3/cmd/x",
+		"cg/jinding-5/charger/a/1234/cmd",
+		"cg/jinding-5/charger/a/3x/cmd",
 		"cg/jinding-55/gate/gate-north/face",
 		"cg/other/gate/gate-north/face",
 		"",
