@@ -28,7 +28,7 @@ static const struct {
 	void (*event)(struct pipeline *, const struct device *,
 	    const struct event *);
 	void (*rejected)(struct pipeline *, const struct device *,
-	    const char *request, const char *why);
+	    const struct event *, const char *request, const char *why);
 } classes[DEVICE_CLASS_MAX] = {
 	[DEVICE_GATE] = { "access", gate_event, gate_rejected },
 	[DEVICE_LPR] = { "vehicle", vehicle_event, NULL },
@@ -150,7 +150,7 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 
 void
 pipeline_rejected(struct pipeline *p, const struct device *dev,
-    const char *request, const char *why)
+    const struct event *ev, const char *request, const char *why)
 {
 	struct device_state *ds = state_device(p->state, dev->index);
 	struct journal_record r = {
@@ -171,7 +171,7 @@ pipeline_rejected(struct pipeline *p, const struct device *dev,
 	if (junk_first(&ds->rejected_junk, now, why))
 		pipeline_record(p, &r, now);
 	if (request != NULL && classes[dev->driver->class].rejected)
-		classes[dev->driver->class].rejected(p, dev, request, why);
+		classes[dev->driver->class].rejected(p, dev, ev, request, why);
 }
 
 void

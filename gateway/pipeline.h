@@ -43,9 +43,10 @@ void pipeline_command(struct pipeline *, const struct device *,
 void pipeline_event(struct pipeline *, const struct device *,
     const struct event *);
 /* A message its driver could not use: counted, journaled, and answered
- * when its request id could be read (request not NULL). */
+ * when its request id could be read (request not NULL).  ev: what the
+ * driver could read of it (the port of a charger's request), or NULL. */
 void pipeline_rejected(struct pipeline *, const struct device *,
-    const char *request, const char *why);
+    const struct event *, const char *request, const char *why);
 /* A message on <kind>/<id>/<sub> of a device nobody configured. */
 void pipeline_unknown(struct pipeline *, const char *kind, const char *id,
     const char *sub);
@@ -75,7 +76,7 @@ void pipeline_problem(struct pipeline *, const struct device *,
 /* gate.c: the pedestrian gates' pipeline (access requests). */
 void gate_event(struct pipeline *, const struct device *, const struct event *);
 void gate_rejected(struct pipeline *, const struct device *,
-    const char *request, const char *why);
+    const struct event *, const char *request, const char *why);
 
 /* vehicle.c: the car park's pipeline (plate reads, loop passages). */
 void vehicle_event(struct pipeline *, const struct device *,
