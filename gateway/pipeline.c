@@ -33,6 +33,8 @@ static const struct {
 	[DEVICE_GATE] = { "access", gate_event, gate_rejected },
 	[DEVICE_LPR] = { "vehicle", vehicle_event, NULL },
 	[DEVICE_BARRIER] = { "vehicle", vehicle_event, NULL },
+	[DEVICE_CHARGER] = { "charging", charging_event, charging_rejected },
+	[DEVICE_METER] = { "charging", charging_event, NULL },
 };
 
 int
@@ -146,6 +148,7 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 	junk_flush(p, &p->state->unknown_junk, "device", NULL, "rejected", now,
 	    stopping);
 	vehicle_tick(p, now);
+	charging_tick(p, now);
 }
 
 void
@@ -271,6 +274,7 @@ pipeline_online(struct pipeline *p, const struct device *dev, bool online,
 	if (log_ratelimit(&ds->status_warned_ms))
 		log_info("%-12s %s (%s)", dev->id, r.decision, why);
 	pipeline_record(p, &r, now_ms());
+	charging_online(p, dev, online);
 }
 
 static const char *
@@ -302,6 +306,8 @@ pipeline_command_done(struct pipeline *p, const struct device *dev,
 		.request = cmd->request,
 	};
 
+	if (dev->driver->class == DEVICE_CHARGER)
+		charging_command_done(p, dev, cmd, outcome, why);
 	switch (outcome) {
 	case BUS_DONE:
 		log_debug("%s: %s carried out", dev->id,

@@ -90,4 +90,18 @@ int64_t vehicle_restore_since(const struct pipeline *, int64_t now_ms);
 void vehicle_restore_row(void *pipeline, int64_t ts_ms, const char *body,
     size_t len);
 
+/* charging.c: the charging points' pipeline (ports, sessions, safety,
+ * staff requests) and meters. */
+void charging_event(struct pipeline *, const struct device *,
+    const struct event *);
+void charging_rejected(struct pipeline *, const struct device *,
+    const struct event *, const char *request, const char *why);
+/* A station answers again, or has stopped: sessions end as offline. */
+void charging_online(struct pipeline *, const struct device *, bool online);
+/* A command its bus ended: the staff request it answers is answered. */
+void charging_command_done(struct pipeline *, const struct device *,
+    const struct command *, enum bus_outcome, const char *why);
+/* About once a second: requests that got no answer in time. */
+void charging_tick(struct pipeline *, int64_t now_ms);
+
 #endif
