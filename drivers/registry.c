@@ -8,6 +8,7 @@
 
 extern const struct driver barrier_mqtt_driver;
 extern const struct driver barrier_relay_driver;
+extern const struct driver charger_driver;
 extern const struct driver face_gate_driver;
 extern const struct driver lpr_driver;
 
@@ -16,6 +17,7 @@ static const struct driver *const drivers[] = {
 	&lpr_driver,
 	&barrier_relay_driver,
 	&barrier_mqtt_driver,
+	&charger_driver,
 };
 
 const char *const driver_direction_choices[] = { "in", "out", "both", NULL };
