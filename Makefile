@@ -174,7 +174,7 @@ FUZZ_CC := clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 \
 	-D_GNU_SOURCE -Igateway -Idrivers
-FUZZ_TARGETS := fuzz_barrier_relay fuzz_face_gate fuzz_ini fuzz_lpr \
+FUZZ_TARGETS := fuzz_barrier_relay fuzz_charger fuzz_face_gate fuzz_ini fuzz_lpr \
 	fuzz_schedule fuzz_time fuzz_topic
 DEB_FUZZ := clang libclang-rt-14-dev
 
@@ -183,6 +183,8 @@ FUZZ_DRIVERS := $(wildcard drivers/*.c) gateway/schema.c gateway/diag.c \
 	gateway/util.c gateway/datetime.c
 FUZZ_SRC_fuzz_barrier_relay := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_barrier_relay := jansson
+FUZZ_SRC_fuzz_charger := $(FUZZ_DRIVERS)
+FUZZ_PKG_fuzz_charger := jansson
 FUZZ_SRC_fuzz_face_gate := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_face_gate := jansson
 FUZZ_SRC_fuzz_lpr := $(FUZZ_DRIVERS) gateway/plate.c
