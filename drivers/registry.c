@@ -8,14 +8,18 @@
 
 extern const struct driver barrier_mqtt_driver;
 extern const struct driver barrier_relay_driver;
+extern const struct driver charger_driver;
 extern const struct driver face_gate_driver;
 extern const struct driver lpr_driver;
+extern const struct driver sdm_meter_driver;
 
 static const struct driver *const drivers[] = {
 	&face_gate_driver,
 	&lpr_driver,
 	&barrier_relay_driver,
 	&barrier_mqtt_driver,
+	&charger_driver,
+	&sdm_meter_driver,
 };
 
 const char *const driver_direction_choices[] = { "in", "out", "both", NULL };

@@ -266,7 +266,7 @@ device_message(struct daemon *d, const struct device *dev, const char *sub,
 		snprintf(err, sizeof(err),
 		    "payload of %zu bytes is over the limit of %zu", len,
 		    d->cfg->max_payload);
-		pipeline_rejected(&d->pipe, dev, NULL, err);
+		pipeline_rejected(&d->pipe, dev, NULL, NULL, err);
 		return;
 	}
 	rc = m->decode(dev, sub, payload, len, &ev, err, sizeof(err));
@@ -276,12 +276,13 @@ device_message(struct daemon *d, const struct device *dev, const char *sub,
 		/* Every event starts with its request id, if any. */
 		const char *request = ev.type == EVENT_ACCESS ?
 		    ev.u.access.request :
-		    ev.type == EVENT_PLATE  ? ev.u.plate.request :
-		    ev.type == EVENT_CAMERA ? ev.u.camera.request :
-		                              "";
+		    ev.type == EVENT_PLATE           ? ev.u.plate.request :
+		    ev.type == EVENT_CAMERA          ? ev.u.camera.request :
+		    ev.type == EVENT_CHARGER_REQUEST ? ev.u.charger.request :
+		                                       "";
 
-		pipeline_rejected(&d->pipe, dev, request[0] ? request : NULL,
-		    err);
+		pipeline_rejected(&d->pipe, dev, &ev,
+		    request[0] ? request : NULL, err);
 		return;
 	}
 	pipeline_event(&d->pipe, dev, &ev);

@@ -27,8 +27,8 @@ direction_name(enum direction d)
 
 /* A request whose id could be read is answered, even when bad. */
 void
-gate_rejected(struct pipeline *p, const struct device *dev, const char *request,
-    const char *why)
+gate_rejected(struct pipeline *p, const struct device *dev,
+    const struct event *ev, const char *request, const char *why)
 {
 	struct command cmd = {
 		.action = COMMAND_DENY,
@@ -37,6 +37,7 @@ gate_rejected(struct pipeline *p, const struct device *dev, const char *request,
 		.display = "请求无效",
 	};
 
+	(void)ev;
 	(void)why;
 	pipeline_command(p, dev, &cmd);
 }

@@ -28,11 +28,13 @@ static const struct {
 	void (*event)(struct pipeline *, const struct device *,
 	    const struct event *);
 	void (*rejected)(struct pipeline *, const struct device *,
-	    const char *request, const char *why);
+	    const struct event *, const char *request, const char *why);
 } classes[DEVICE_CLASS_MAX] = {
 	[DEVICE_GATE] = { "access", gate_event, gate_rejected },
 	[DEVICE_LPR] = { "vehicle", vehicle_event, NULL },
 	[DEVICE_BARRIER] = { "vehicle", vehicle_event, NULL },
+	[DEVICE_CHARGER] = { "charging", charging_event, charging_rejected },
+	[DEVICE_METER] = { "charging", charging_event, NULL },
 };
 
 int
@@ -146,11 +148,12 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 	junk_flush(p, &p->state->unknown_junk, "device", NULL, "rejected", now,
 	    stopping);
 	vehicle_tick(p, now);
+	charging_tick(p, now);
 }
 
 void
 pipeline_rejected(struct pipeline *p, const struct device *dev,
-    const char *request, const char *why)
+    const struct event *ev, const char *request, const char *why)
 {
 	struct device_state *ds = state_device(p->state, dev->index);
 	struct journal_record r = {
@@ -171,7 +174,7 @@ pipeline_rejected(struct pipeline *p, const struct device *dev,
 	if (junk_first(&ds->rejected_junk, now, why))
 		pipeline_record(p, &r, now);
 	if (request != NULL && classes[dev->driver->class].rejected)
-		classes[dev->driver->class].rejected(p, dev, request, why);
+		classes[dev->driver->class].rejected(p, dev, ev, request, why);
 }
 
 void
@@ -271,6 +274,7 @@ pipeline_online(struct pipeline *p, const struct device *dev, bool online,
 	if (log_ratelimit(&ds->status_warned_ms))
 		log_info("%-12s %s (%s)", dev->id, r.decision, why);
 	pipeline_record(p, &r, now_ms());
+	charging_online(p, dev, online);
 }
 
 static const char *
@@ -302,6 +306,8 @@ pipeline_command_done(struct pipeline *p, const struct device *dev,
 		.request = cmd->request,
 	};
 
+	if (dev->driver->class == DEVICE_CHARGER)
+		charging_command_done(p, dev, cmd, outcome, why);
 	switch (outcome) {
 	case BUS_DONE:
 		log_debug("%s: %s carried out", dev->id,

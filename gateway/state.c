@@ -42,9 +42,13 @@ state_new(size_t ndevices)
 void
 state_free(struct state *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	dedup_free(s->dedup);
+	for (i = 0; s->devices != NULL && i < s->ndevices; i++)
+		free(s->devices[i].ports);
 	free(s->devices);
 	free(s->visits);
 	free(s->stays);

@@ -51,6 +51,33 @@ struct state_stay {
 	bool alerted;               /* the overstay was journaled */
 };
 
+/* A charging port: what it last read, and its session. */
+struct port_live {
+	int state;    /* enum port_state; -1 not read (offline) */
+	bool enabled; /* its output, as last read */
+	double power_w, current_a, temp_c, energy_wh;
+	unsigned fault; /* the fault code last journaled; 0 none */
+	bool published; /* its retained state was published */
+	int pub_state;  /* as published: -1 offline */
+	double pub_power_w, pub_temp_c;
+	char session[64]; /* "" between sessions */
+	int64_t started_ms;
+	double energy_start, peak_power_w, peak_temp_c;
+	int64_t low_since_ms;    /* drawing below full_w since; 0 not */
+	bool hot;                /* cut for heat, not yet cooled */
+	const char *stop_reason; /* why the gateway stopped it, for the end */
+	int64_t cut_ms;          /* the last cut sent */
+};
+
+/* A staff request sent to a charging point, waiting for its answer. */
+struct charger_pending {
+	char request[REQUEST_ID_MAX + 1];
+	unsigned device, port;
+	int64_t deadline_ms;
+};
+
+#define STATE_PENDING_MAX 64
+
 /* One device's live state, by its index in config->devices. */
 struct device_state {
 	int online;        /* -1 unknown, 0 offline, 1 online */
@@ -62,7 +89,11 @@ struct device_state {
 	uint64_t status_warned_ms;
 	uint64_t problem_warned_ms; /* its bus's problems, journaled */
 	struct junk rejected_junk, duplicate_junk;
-	struct lane_state lane; /* barriers */
+	struct lane_state lane;  /* barriers */
+	struct port_live *ports; /* charging points: ports[0] is port 1 */
+	unsigned nports;
+	double meter_power_w, meter_energy_wh; /* meters, as published */
+	bool meter_published;
 };
 
 struct state {
@@ -86,6 +117,10 @@ struct state {
 	int occupancy;
 	struct state_stay *stays;
 	size_t nstays, stays_cap;
+
+	/* Staff requests to charging points waiting for their answer. */
+	struct charger_pending pending[STATE_PENDING_MAX];
+	size_t npending;
 };
 
 struct state *state_new(size_t ndevices);

@@ -270,7 +270,7 @@ plate_event(struct pipeline *p, const struct device *camera,
 	if (barrier == NULL) {
 		snprintf(why, sizeof(why), "no barrier names camera %s",
 		    camera->id);
-		pipeline_rejected(p, camera, read->request, why);
+		pipeline_rejected(p, camera, NULL, read->request, why);
 		return;
 	}
 	bs = state_device(p->state, barrier->index);

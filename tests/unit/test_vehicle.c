@@ -144,6 +144,30 @@ last(const char *key)
 	return out;
 }
 
+/* The outbox's other doors: nothing in these tests goes through them. */
+void
+outbox_command_now(struct outbox *o, const struct device *dev,
+    const struct command *cmd)
+{
+	(void)o;
+	(void)dev;
+	(void)cmd;
+	fail_msg("a command sent ahead of the journal");
+}
+
+void
+outbox_publish(struct outbox *o, uint64_t ticket, const char *topic,
+    const void *payload, size_t len, int qos, bool retain)
+{
+	(void)o;
+	(void)ticket;
+	(void)topic;
+	(void)payload;
+	(void)len;
+	(void)qos;
+	(void)retain;
+}
+
 /* ---- fixtures ---- */
 
 static struct config *cfg;
