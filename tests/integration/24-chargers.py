@@ -13,7 +13,8 @@ import subprocess
 import pytest
 
 import harness
-from conftest import (GATEWAY_TEMPLATE, charging_rows, rate, wait_charging)
+from conftest import (GATEWAY_TEMPLATE, charging_rows, rate, wait_charging,
+                      wait_decision)
 
 DEV = "charger-a"
 UNIT = 3
@@ -23,7 +24,7 @@ COIL_ON, COIL_OFF = 0xFF00, 0x0000
 
 def gatewayd_check(binary, root, overrides):
     """gatewayd -t on a gateway.ini with these overrides: (rc, output)."""
-    (root / "access.d").mkdir(exist_ok=True)
+    (root / "access.d").mkdir(parents=True, exist_ok=True)
     ini = root / "gateway.ini"
     ini.write_text(harness.derive_ini(
         GATEWAY_TEMPLATE, 1883, root / "data", root / "access.d",
@@ -47,13 +48,13 @@ def needs_chargers(gatewayd_binary, tmp_path_factory):
 
 def station(compound, modbus, ports=2, **keys):
     """charger-a, unit 3 on bus-1 with 2 ports, started; its simulator and
-    the staff tool, once every port's state is published."""
+    the staff tool, once it is online and polled."""
     bus = modbus.charger_bus("bus-1", {UNIT: ports})
     modbus.charger(DEV, "bus-1", UNIT, ports, **keys)
     modbus.start()
     staff = modbus.staff()
-    for port in range(1, ports + 1):
-        staff.wait_state(DEV, port, lambda s: s["state"] == "idle")
+    wait_decision(compound, DEV, "online")
+    wait_polls(bus, 2, since=0)
     return bus, staff
 
 
@@ -101,6 +102,17 @@ def cut_within_two_polls(bus, port, change):
     assert not writes(before), before
 
 
+def test_idle_ports_have_a_retained_state(compound, modbus):
+    """A station that starts idle: a staff tool that subscribes sees every
+    port's retained state (idle, no session) without anything changing."""
+    bus, staff = station(compound, modbus)
+    for port in (1, 2):
+        staff.wait_state(DEV, port, lambda s: s["state"] == "idle")
+        st = staff.port_state(DEV, port)
+        assert st is not None and st["state"] == "idle", (port, st)
+        assert st["session"] is None and st["power_w"] == 0, st
+
+
 def test_a_session_from_plug_to_unplug(compound, modbus):
     """Plug, charge, unplug: the retained state follows (plugged, then
     charging with its power, current and a session, then idle with no
@@ -132,9 +144,9 @@ def test_a_session_from_plug_to_unplug(compound, modbus):
     staff.wait_state(DEV, 1, lambda s: s["temp_c"] == pytest.approx(
         31.5, abs=0.1), since=mark)
 
-    bus.on_port("energy", UNIT, 1, 70123)   # above 65535: both words
-    staff.wait_state(DEV, 1, lambda s: s["energy_wh"] >= 70123, since=mark,
-                     what="a state with the energy set")
+    # Above 65535: both words.  Energy alone is no reason to publish.
+    bus.on_port("energy", UNIT, 1, 70123)
+    wait_polls(bus, 3, since=bus.mark())
     bus.unplug(UNIT, 1)
     end = wait_charging(c, DEV, "end", port=1)[0]
     assert end["reason"] == "unplugged", end
@@ -376,6 +388,7 @@ def test_a_reply_of_the_wrong_size_is_not_read_as_data(compound, modbus):
     bus.short(UNIT)
     wait_polls(bus, 6, since=bus.mark())
     bus.short(UNIT, False)
+    staff.wait_state(DEV, 1, lambda s: s["state"] == "charging", since=mark)
     for st in staff.states(DEV, 1, mark) + staff.states(DEV, 2, mark):
         assert st["state"] in ("charging", "idle", "offline"), st
         if st["state"] == "charging":
@@ -383,7 +396,6 @@ def test_a_reply_of_the_wrong_size_is_not_read_as_data(compound, modbus):
     assert c.gw.running()
     assert [r["decision"] for r in charging_rows(c, DEV)
             if r["decision"] == "fault"] == []
-    staff.wait_state(DEV, 1, lambda s: s["state"] == "charging")
     assert staff.port_state(DEV, 1)["state"] == "charging"
 
 
