@@ -11,7 +11,11 @@ SANITIZED=1, must have printed no sanitizer report.
 Modbus tests use the `modbus` fixture: relay-board simulators
 (tests/sim/relay_board.py) on loopback TCP ports or on socat pty pairs,
 and the [bus NAME] and barrier_relay sections of gateway.ini that name
-them; `modbus.start()` starts the compound with them.
+them; `modbus.start()` starts the compound with them.  Charging points
+and energy meters (tests/sim/charger_sim.py) are on buses made with
+`modbus.charger_bus()`, configured with `modbus.charger()` and
+`modbus.meter()`; `modbus.staff()` is what a staff tool sees of them on
+MQTT (ChargerStaff).
 """
 
 import json
@@ -28,6 +32,7 @@ sys.path.insert(0, str(REPO / "tests" / "sim"))
 
 import harness  # noqa: E402
 from face_terminal import FaceTerminal  # noqa: E402
+from charger_sim import ChargerBus  # noqa: E402
 from relay_board import PtyPair, RelayBus  # noqa: E402
 
 SITE = "jinding-5"
@@ -354,6 +359,57 @@ class Modbus:
             self.start_bus(name)
         return sim
 
+    def charger_bus(self, name, chargers, meters=None, units=(),
+                    start=True, rtu=False, timeout_ms=TIMEOUT_MS, **keys):
+        """A bus of charging points ({unit: ports}), energy meters
+        ({unit: (model, "big"|"little")}) and relay boards (units): TCP,
+        or an RS-485 line (a socat pty pair) with rtu=True."""
+        log = self.root / (name + ".jsonl")
+        if rtu:
+            gw_end = self.root / (name + "-tty")
+            sim_end = self.root / (name + "-sim-tty")
+            self.pairs[name] = PtyPair(gw_end, sim_end)
+            sim = ChargerBus(log, chargers, meters, units, rtu=sim_end)
+            keys.setdefault("baud", 9600)
+            keys.setdefault("parity", "even")   # a pty ignores it
+            self._section("bus " + name, type="rtu", port=gw_end,
+                          timeout_ms=timeout_ms, **keys)
+        else:
+            sim = ChargerBus(log, chargers, meters, units,
+                             tcp=(harness.LOCALHOST, harness.free_port()))
+            self._section("bus " + name, type="tcp",
+                          host=harness.LOCALHOST, port=sim.port,
+                          timeout_ms=timeout_ms, **keys)
+        self.sims[name] = sim
+        if start:
+            self.start_bus(name)
+        return sim
+
+    def charger(self, device, bus, unit, ports, max_current_a=10,
+                max_temp_c=60, full_w=20, full_min=0.05, poll_ms=200,
+                **keys):
+        """A charging point (driver = charger) on a bus made by
+        charger_bus(): short periods, so a test waits seconds."""
+        self._section("device " + device, driver="charger", bus=bus,
+                      unit=unit, ports=ports, max_current_a=max_current_a,
+                      max_temp_c=max_temp_c, full_w=full_w,
+                      full_min=full_min, poll_ms=poll_ms, **keys)
+
+    def meter(self, device, bus, unit, model="sdm120", word_order="big",
+              poll_ms=200, **keys):
+        """An Eastron energy meter.  The driver's name and keys are this
+        suite's guess (DESIGN §4.3 names none): driver = meter, model =
+        sdm120|sdm630, word_order = big|little."""
+        self._section("device " + device, driver="meter", bus=bus,
+                      unit=unit, model=model, word_order=word_order,
+                      poll_ms=poll_ms, **keys)
+
+    def staff(self):
+        """The staff tool of this compound (made once, at first use)."""
+        if getattr(self, "_staff", None) is None:
+            self._staff = ChargerStaff(self.c)
+        return self._staff
+
     def start_bus(self, name):
         """Bring a bus made with start=False into being."""
         if name in self.pairs:
@@ -381,6 +437,144 @@ class Modbus:
             sim.stop()
         for pair in self.pairs.values():
             pair.stop()
+
+
+class ChargerStaff:
+    """What a staff tool sees of the charging points on MQTT (DESIGN
+    §4.1): it sends {"id","action","limit_a"} on
+    cg/<site>/charger/<id>/<port>/cmd and waits for the answer on
+    .../result; it reads the retained .../state; it watches
+    cg/<site>/events/charging and the meters' retained state."""
+
+    def __init__(self, compound):
+        self.c = compound
+        self.prefix = "cg/%s" % compound.site
+        self.rec = compound.recorder(self.prefix + "/charger/#",
+                                     self.prefix + "/meter/#",
+                                     self.prefix + "/events/charging")
+        self.client = harness.paho_client("staff-%d" % os.getpid())
+        self.client.connect(harness.LOCALHOST, compound.broker.port,
+                            keepalive=30)
+        self.client.loop_start()
+        compound.recorders.append(self)     # closed at teardown
+
+    def topic(self, device, port, leaf):
+        return "%s/charger/%s/%s/%s" % (self.prefix, device, port, leaf)
+
+    def send(self, device, port, request, action="start", limit_a=None,
+             raw=None):
+        """Publish a request (QoS 1, acknowledged by the broker); a
+        position in the recorder's stream from before it."""
+        mark = self.rec.mark()
+        body = {"id": request, "action": action}
+        if limit_a is not None:
+            body["limit_a"] = limit_a
+        payload = raw if raw is not None else json.dumps(body)
+        info = self.client.publish(self.topic(device, port, "cmd"),
+                                   payload, qos=1)
+        info.wait_for_publish(5)
+        assert info.is_published()
+        return mark
+
+    def answers(self, device, port, request, since=0):
+        topic = self.topic(device, port, "result")
+        return [m.json() for m in self.rec.snapshot(since)
+                if m.topic == topic and m.json().get("request") == request]
+
+    def wait_answer(self, device, port, request, timeout=10, since=0):
+        topic = self.topic(device, port, "result")
+        return self.rec.wait(
+            lambda m: m.topic == topic and
+            m.json().get("request") == request, timeout,
+            "the answer to %s on %s" % (request, topic), since=since).json()
+
+    def ask(self, device, port, request, action="start", limit_a=None,
+            timeout=10):
+        """A request and its answer: {"request","ok"[,"error"]}."""
+        mark = self.send(device, port, request, action, limit_a)
+        return self.wait_answer(device, port, request, timeout, mark)
+
+    def states(self, device, port, since=0):
+        """The state messages published for a port (live or retained)."""
+        topic = self.topic(device, port, "state")
+        return [m.json() for m in self.rec.snapshot(since)
+                if m.topic == topic]
+
+    def wait_state(self, device, port, predicate, timeout=15, since=0,
+                   what=None):
+        """The first state of a port from position since that satisfies
+        predicate (a dict -> bool)."""
+        topic = self.topic(device, port, "state")
+        return self.rec.wait(
+            lambda m: m.topic == topic and predicate(m.json()), timeout,
+            what or "a state of %s port %s" % (device, port),
+            since=since).json()
+
+    def retained(self, topic, timeout=5):
+        """What the broker keeps on a topic, as a new subscriber sees it
+        (None when nothing is retained)."""
+        import threading
+        probe = "%s/test/probe/%s" % (self.prefix, os.urandom(6).hex())
+        got, done = [], threading.Event()
+        c = harness.paho_client("staff-look-" + probe.rsplit("/", 1)[1])
+
+        def on_message(client, userdata, msg):
+            if msg.topic == probe:
+                done.set()      # after what the subscription brought
+            elif msg.retain:
+                got.append(json.loads(msg.payload.decode("utf-8")))
+
+        c.on_message = on_message
+        c.on_connect = lambda client, u, f, rc: client.subscribe(
+            [(topic, 1), (probe, 1)])
+        c.on_subscribe = lambda client, u, mid, granted: client.publish(
+            probe, b"probe", qos=1)
+        c.connect(harness.LOCALHOST, self.c.broker.port, keepalive=30)
+        c.loop_start()
+        try:
+            if not done.wait(timeout):
+                raise TimeoutError("no probe back on %s" % probe)
+        finally:
+            c.disconnect()
+            c.loop_stop()
+        return got[-1] if got else None
+
+    def port_state(self, device, port, timeout=5):
+        """The retained state of a port, as a new subscriber sees it."""
+        return self.retained(self.topic(device, port, "state"), timeout)
+
+    def meter_state(self, device, timeout=5):
+        return self.retained("%s/meter/%s/state" % (self.prefix, device),
+                             timeout)
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def charging_rows(compound, device, phase=None, port=None):
+    """Rows of kind charging for a device (its phase the decision), in
+    journal order; only those of a port when given."""
+    where, params = "kind = 'charging' AND device = ?", [device]
+    if phase is not None:
+        where += " AND decision = ?"
+        params.append(phase)
+    rows = compound.journal.rows(where, tuple(params))
+    return [r for r in rows if port is None or r["body"].get("port") == port]
+
+
+def wait_charging(compound, device, phase, port=None, count=1, timeout=15,
+                  reason=None):
+    """Wait for count rows of kind charging with this phase (and port,
+    and reason, when given); those rows."""
+    def enough():
+        rows = [r for r in charging_rows(compound, device, phase, port)
+                if reason is None or r["reason"] == reason]
+        return rows if len(rows) >= count else None
+    return harness.wait_for(enough, timeout, "%d '%s' charging rows for %s "
+                            "port %s%s" % (count, phase, device, port,
+                                           " (%s)" % reason if reason
+                                           else ""), interval=0.05)
 
 
 def reads(requests, unit):

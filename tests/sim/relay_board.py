@@ -24,6 +24,8 @@ is answered with one line on stdout, "ok ..." or "error ...":
 
     input UNIT N 0|1            discrete input N opens (0) or closes (1)
     silent UNIT|all on|off      no answer at all: a board that vanished
+    short UNIT|all on|off       reads answered with one register (or one
+                                byte of bits) fewer than asked
     exception UNIT|all CODE [FUNCTION ...] [times=N]
                                 answer (those functions) with exception
                                 CODE (2 illegal address, 6 busy, 11
@@ -38,6 +40,10 @@ is answered with one line on stdout, "ok ..." or "error ...":
     quit
 
 A frozen bus is `kill -STOP` on the process.  One bus per process.
+
+Other kinds of device on a simulated bus (charger_sim.py's charging
+points and energy meters) are Unit subclasses served by this module's
+Bus, Link and control loop (run(args, make_boards)).
 
 As a module: RelayBus runs it as a child process for a test (control
 calls, freeze and thaw, its request log), PtyPair makes the socat pty
@@ -131,22 +137,54 @@ class WriteCoilRawResponse(ModbusResponse):
         self.address, self.value = struct.unpack(">HH", data[:4])
 
 
-class Board(ModbusSlaveContext):
-    """One relay board: its registers, and how it misbehaves."""
+class Unit(ModbusSlaveContext):
+    """One device on the bus (zero_mode: addresses are the wire's) and
+    how it misbehaves: what every kind of simulated device shares.  A
+    kind adds its own control lines in control()."""
 
-    def __init__(self, unit, loop):
-        super().__init__(
-            co=ModbusSequentialDataBlock(0, [False] * RELAYS),
-            di=ModbusSequentialDataBlock(0, [False] * INPUTS),
-            # The board's own address and firmware version.
-            hr=ModbusSparseDataBlock({0x4000: unit, 0x8000: 0x0100}),
-            ir=ModbusSparseDataBlock({0: 0}),
-            zero_mode=True)
+    def __init__(self, unit, loop, **blocks):
+        super().__init__(zero_mode=True, **blocks)
         self.unit = unit
         self.loop = loop
         self.silent = False
         self.exception = None       # [code, functions or None, times]
         self.delay_s = 0.0
+        self.short = False          # reads answered one register short
+
+    def refuses(self, function):
+        """The exception code to answer this request with, or 0."""
+        if self.exception is None:
+            return 0
+        code, functions, times = self.exception
+        if functions is not None and function not in functions:
+            return 0
+        if times is not None:
+            self.exception[2] -= 1
+            if self.exception[2] <= 0:
+                self.exception = None
+        return code
+
+    def control(self, cmd, args):
+        """A control line for this unit (its number already taken off
+        the arguments): the reply's text after "ok", or None when the
+        command is not this kind's.  ValueError for bad arguments."""
+        return None
+
+    def state(self):
+        return ""
+
+
+class Board(Unit):
+    """One relay board: its registers, and how it misbehaves."""
+
+    def __init__(self, unit, loop):
+        super().__init__(
+            unit, loop,
+            co=ModbusSequentialDataBlock(0, [False] * RELAYS),
+            di=ModbusSequentialDataBlock(0, [False] * INPUTS),
+            # The board's own address and firmware version.
+            hr=ModbusSparseDataBlock({0x4000: unit, 0x8000: 0x0100}),
+            ir=ModbusSparseDataBlock({0: 0}))
         self._timers = {}
 
     def _relay(self, n, closed):
@@ -177,18 +215,14 @@ class Board(ModbusSlaveContext):
         if timer is not None:
             timer.cancel()
 
-    def refuses(self, function):
-        """The exception code to answer this request with, or 0."""
-        if self.exception is None:
-            return 0
-        code, functions, times = self.exception
-        if functions is not None and function not in functions:
-            return 0
-        if times is not None:
-            self.exception[2] -= 1
-            if self.exception[2] <= 0:
-                self.exception = None
-        return code
+    def control(self, cmd, args):
+        if cmd == "input" and len(args) == 2:
+            n, level = int(args[0]), int(args[1])
+            if not 0 <= n < INPUTS or level not in (0, 1):
+                raise ValueError("input 0..%d, level 0 or 1" % (INPUTS - 1))
+            self.setValues(2, n, [bool(level)])
+            return ""
+        return None
 
     def state(self):
         coils = self.getValues(1, 0, RELAYS)
@@ -209,12 +243,25 @@ def describe(request):
     return out
 
 
-class Bus:
-    """The boards on one line and the request log they share."""
+def shorten(response):
+    """A read's answer with one register (or one byte of bits) fewer
+    than asked: a device that answers with the wrong size."""
+    if isinstance(getattr(response, "registers", None), list):
+        response.registers = response.registers[:-1]
+    elif isinstance(getattr(response, "bits", None), list):
+        bits = response.bits
+        response.bits = bits[:max(0, (len(bits) + 7) // 8 - 1) * 8]
+    return response
 
-    def __init__(self, units, log_path, loop):
+
+class Bus:
+    """The devices on one line and the request log they share.  boards:
+    unit id -> Unit (a relay Board unless a caller says otherwise)."""
+
+    def __init__(self, boards, log_path, loop):
         self.loop = loop
-        self.boards = {u: Board(u, loop) for u in units}
+        self.boards = boards if isinstance(boards, dict) else \
+            {u: Board(u, loop) for u in boards}
         self.decoder = ServerDecoder()
         self.decoder.register(WriteCoilRaw)
         self.log_file = open(log_path, "a", encoding="utf-8") \
@@ -248,6 +295,10 @@ class Bus:
                 response = request.doException(
                     ModbusExceptions.SlaveFailure)
         entry["answered"] = True
+        if board.short and function in (1, 2, 3, 4) and \
+                not response.function_code & 0x80:
+            shorten(response)
+            entry["short"] = True
         if response.function_code & 0x80:
             entry["exception"] = response.exception_code
         if board.delay_s:
@@ -277,18 +328,10 @@ class Bus:
         try:
             if cmd == "ping":
                 return "ok"
-            if cmd == "input" and len(args) == 3:
-                n, level = int(args[1]), int(args[2])
-                if not 0 <= n < INPUTS or level not in (0, 1):
-                    raise ValueError("input 0..%d, level 0 or 1"
-                                     % (INPUTS - 1))
-                for b in self._targets(args[0]):
-                    b.setValues(2, n, [bool(level)])
-                return "ok"
-            if cmd == "silent" and len(args) == 2 and \
+            if cmd in ("silent", "short") and len(args) == 2 and \
                     args[1] in ("on", "off"):
                 for b in self._targets(args[0]):
-                    b.silent = args[1] == "on"
+                    setattr(b, cmd, args[1] == "on")
                 return "ok"
             if cmd == "exception" and len(args) >= 2:
                 times = None
@@ -306,7 +349,12 @@ class Bus:
                 return "ok"
             if cmd == "state" and len(args) == 1:
                 return "ok " + self._targets(args[0])[0].state()
-        except ValueError as e:
+            if args:
+                said = [b.control(cmd, args[1:])
+                        for b in self._targets(args[0])]
+                if said and None not in said:
+                    return ("ok " + said[-1]) if said[-1] else "ok"
+        except (ValueError, IndexError) as e:
             return "error %s" % e
         return "error unknown command %r" % line.strip()
 
@@ -459,9 +507,14 @@ async def _apply(bus, line):
     return bus.control(line)
 
 
-async def serve(args):
+def relay_boards(args, loop):
+    """The boards of relay_board.py's command line: unit id -> Board."""
+    return {u: Board(u, loop) for u in args.units}
+
+
+async def serve(args, make_boards=relay_boards):
     loop = asyncio.get_running_loop()
-    bus = Bus(args.units, args.log, loop)
+    bus = Bus(make_boards(args, loop), args.log, loop)
     stop = asyncio.Event()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
@@ -505,21 +558,27 @@ class RelayBus:
         self.proc = None
         self._stdout = None
 
+    script = os.path.abspath(__file__)
+    name = "relay_board"
+
+    def devices_argv(self):
+        """The command line's options that say what is on the bus."""
+        return ["--units", ",".join(str(u) for u in self.units)]
+
     def start(self, timeout=10):
         import subprocess
         where = (["--tcp", "%s:%d" % self.tcp] if self.tcp
                  else ["--rtu", str(self.rtu)])
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), *where,
-             "--units", ",".join(str(u) for u in self.units),
+            [sys.executable, self.script, *where, *self.devices_argv(),
              "--log", self.log_path, "--exit-on-eof"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, bufsize=1,
             start_new_session=True)
         line = self._read_line(timeout)
         if not line.startswith("ready "):
-            raise RuntimeError("relay_board did not start: %r %s"
-                               % (line, self.stderr()))
+            raise RuntimeError("%s did not start: %r %s"
+                               % (self.name, line, self.stderr()))
         if self.tcp:
             self.port = int(line.rsplit(":", 1)[1])
         return self
@@ -547,7 +606,7 @@ class RelayBus:
         self.proc.stdin.flush()
         answer = self._read_line(timeout)
         if not answer.startswith("ok"):
-            raise RuntimeError("relay_board: %s: %s" % (line, answer))
+            raise RuntimeError("%s: %s: %s" % (self.name, line, answer))
         return answer[3:]
 
     def set_input(self, unit, n, closed):
@@ -670,27 +729,37 @@ class PtyPair:
         self.proc = None
 
 
-def main(argv=None):
+def arg_parser(doc):
+    """The command line every simulated bus shares: where it serves, its
+    log, its stdin; a simulator adds what is on the bus."""
     p = argparse.ArgumentParser(
-        description=__doc__.split("\nBuilt on")[0],
+        description=doc.split("\nBuilt on")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--tcp", metavar="HOST:PORT",
                        help="serve Modbus TCP here (port 0: any free one)")
     where.add_argument("--rtu", metavar="PATH",
                        help="serve Modbus RTU on this serial device (pty)")
-    p.add_argument("--units", type=parse_units, default=[1],
-                   help="the boards' unit ids, e.g. 1,2,5-8 (default 1)")
     p.add_argument("--log", metavar="FILE",
                    help="append one JSON line per request received")
     p.add_argument("--exit-on-eof", action="store_true",
                    help="stop when stdin closes (a test's pipe)")
-    args = p.parse_args(argv)
+    return p
+
+
+def run(args, make_boards=relay_boards):
     try:
-        asyncio.run(serve(args))
+        asyncio.run(serve(args, make_boards))
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def main(argv=None):
+    p = arg_parser(__doc__)
+    p.add_argument("--units", type=parse_units, default=[1],
+                   help="the boards' unit ids, e.g. 1,2,5-8 (default 1)")
+    return run(p.parse_args(argv))
 
 
 if __name__ == "__main__":
