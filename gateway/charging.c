@@ -96,7 +96,8 @@ publish_state(struct pipeline *p, const struct device *dev, unsigned port,
 	    round(pl->energy_wh));
 	json_object_set_new(o, "session",
 	    pl->session[0] ? json_string(pl->session) : json_null());
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = json_dumps(o,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(o);
 	if (text == NULL)
 		return;
@@ -301,7 +302,8 @@ answer(struct pipeline *p, const struct device *dev, unsigned port,
 
 	if (error != NULL)
 		json_object_set_new(o, "error", json_string(error));
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = json_dumps(o,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(o);
 	if (text == NULL)
 		return;
@@ -449,11 +451,15 @@ charging_online(struct pipeline *p, const struct device *dev, bool online)
 		if (!online)
 			session_end(p, dev, i + 1, &ds->ports[i], "offline",
 			    NULL, 0);
-		/* Read afresh when it answers again. */
+		/* Read afresh when it answers again; meanwhile nothing is
+		 * known to be drawn. */
 		ds->ports[i].state = -1;
 		ds->ports[i].hot = ds->ports[i].hot && online;
-		if (!online)
-			publish_state(p, dev, i + 1, &ds->ports[i], true);
+		if (online)
+			continue;
+		ds->ports[i].power_w = 0;
+		ds->ports[i].current_a = 0;
+		publish_state(p, dev, i + 1, &ds->ports[i], true);
 	}
 }
 
@@ -478,7 +484,8 @@ meter(struct pipeline *p, const struct device *dev, const struct telemetry *t)
 	    round(t->voltage_v * 10) / 10, "current_a",
 	    round(t->current_a * 100) / 100, "power_w",
 	    round(t->power_w * 10) / 10, "energy_wh", round(t->energy_wh));
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = json_dumps(o,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(o);
 	if (text == NULL)
 		return;
@@ -510,6 +517,24 @@ charging_rejected(struct pipeline *p, const struct device *dev,
 	    request_id == NULL || ev->u.charger.port == 0)
 		return;
 	answer(p, dev, ev->u.charger.port, request_id, why);
+}
+
+/* The broker connection is (again) up: every port's and meter's
+ * retained state is published afresh at its next reading (what was
+ * published while it was down never left). */
+void
+charging_connected(struct pipeline *p)
+{
+	struct device_state *ds;
+	size_t i;
+	unsigned k;
+
+	for (i = 0; i < p->cfg->ndevices; i++) {
+		ds = state_device(p->state, p->cfg->devices[i]->index);
+		ds->meter_published = false;
+		for (k = 0; ds->ports != NULL && k < ds->nports; k++)
+			ds->ports[k].pub_state = -2;
+	}
 }
 
 /* About once a second: requests that got no answer in time. */

@@ -103,5 +103,7 @@ void charging_command_done(struct pipeline *, const struct device *,
     const struct command *, enum bus_outcome, const char *why);
 /* About once a second: requests that got no answer in time. */
 void charging_tick(struct pipeline *, int64_t now_ms);
+/* Connected to the broker: retained states are published afresh. */
+void charging_connected(struct pipeline *);
 
 #endif

@@ -405,7 +405,7 @@ def test_meters_in_either_word_order_read_right(compound, modbus, tmp_path):
     keys = {("bus bus-1", "type"): "tcp", ("bus bus-1", "host"): "127.0.0.1",
             ("bus bus-1", "port"): "1502"}
     keys.update({("device m-1", k): v for k, v in (
-        ("driver", "meter"), ("bus", "bus-1"), ("unit", "5"),
+        ("driver", "sdm_meter"), ("bus", "bus-1"), ("unit", "5"),
         ("model", "sdm630"), ("word_order", "little"))})
     rc, out = gatewayd_check(compound.binary, tmp_path / "meter-check", keys)
     if rc != 0:

@@ -397,10 +397,9 @@ class Modbus:
 
     def meter(self, device, bus, unit, model="sdm120", word_order="big",
               poll_ms=200, **keys):
-        """An Eastron energy meter.  The driver's name and keys are this
-        suite's guess (DESIGN §4.3 names none): driver = meter, model =
+        """An Eastron energy meter: driver = sdm_meter, model =
         sdm120|sdm630, word_order = big|little."""
-        self._section("device " + device, driver="meter", bus=bus,
+        self._section("device " + device, driver="sdm_meter", bus=bus,
                       unit=unit, model=model, word_order=word_order,
                       poll_ms=poll_ms, **keys)
 
