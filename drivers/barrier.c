@@ -13,16 +13,18 @@
  * camera and open no other barrier: a copied section that named the same
  * camera would open both barriers for every car.  Devices are linked in
  * file order, so the earlier barrier holds the camera and the later one
- * is the problem reported.  cfg->devices is read directly rather than
- * through config_device(): a driver links against nothing of config.c.
+ * is the problem reported.  The camera learns its barrier here: its
+ * reads go to it without a search.  cfg->devices is read directly rather
+ * than through config_device(): a driver links against nothing of
+ * config.c.
  */
 int
 barrier_link(struct device *dev, const struct config *cfg, char *err,
     size_t errlen)
 {
 	struct barrier_settings *b = dev->priv;
-	const struct barrier_settings *other;
-	const struct device *cam = NULL;
+	struct device *cam = NULL;
+	struct lpr_settings *lpr;
 	size_t i;
 
 	if (b->camera_id == NULL)
@@ -40,15 +42,13 @@ barrier_link(struct device *dev, const struct config *cfg, char *err,
 		    cam->driver ? cam->driver->name : "");
 		return -1;
 	}
-	for (i = 0; i < cfg->ndevices && cfg->devices[i] != dev; i++) {
-		other = device_barrier(cfg->devices[i]);
-		if (other != NULL && other->camera == cam) {
-			snprintf(err, errlen,
-			    "camera %s already opens barrier %s", cam->id,
-			    cfg->devices[i]->id);
-			return -1;
-		}
+	lpr = cam->priv;
+	if (lpr->barrier != NULL) {
+		snprintf(err, errlen, "camera %s already opens barrier %s",
+		    cam->id, lpr->barrier->id);
+		return -1;
 	}
+	lpr->barrier = dev;
 	b->camera = cam;
 	return 0;
 }

@@ -87,6 +87,9 @@ struct barrier_settings {
  */
 struct lpr_settings {
 	double min_confidence; /* reads below it open nothing coming in */
+	/* The barrier whose camera = names it, or NULL: set by that
+	 * barrier's link() (barrier_link()). */
+	const struct device *barrier;
 };
 
 /* ---- events: what devices say ---- */

@@ -34,21 +34,6 @@ direction_name(enum direction d)
 	return d == DIRECTION_OUT ? "out" : "in";
 }
 
-/* The barrier whose camera this is, or NULL. */
-static const struct device *
-barrier_of(const struct config *cfg, const struct device *camera)
-{
-	const struct barrier_settings *b;
-	size_t i;
-
-	for (i = 0; i < cfg->ndevices; i++) {
-		b = device_barrier(cfg->devices[i]);
-		if (b != NULL && b->camera == camera)
-			return cfg->devices[i];
-	}
-	return NULL;
-}
-
 /* Occupancy moved by one car, never below zero. */
 static void
 occupancy_move(struct state *st, enum direction d)
@@ -254,7 +239,7 @@ static void
 plate_event(struct pipeline *p, const struct device *camera,
     const struct plate_read *read)
 {
-	const struct device *barrier = barrier_of(p->cfg, camera);
+	const struct device *barrier = device_lpr(camera)->barrier;
 	struct device_state *bs;
 	struct rules_vehicle d;
 	struct rules_clock clk;

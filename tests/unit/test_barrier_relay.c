@@ -349,16 +349,13 @@ test_decode(void **state)
 	assert_string_equal(err, "no room for its event");
 }
 
-/* A plate camera, until the lpr driver comes: only its class matters. */
-static const struct driver fake_lpr = {
-	.name = "fake_lpr",
-	.class = DEVICE_LPR,
-};
-
 static void
 test_link(void **state)
 {
-	struct device lpr = { .id = "lpr-south-in", .driver = &fake_lpr };
+	struct lpr_settings lpr_priv = { 0 };
+	struct device lpr = { .id = "lpr-south-in",
+		.driver = driver_find("lpr"),
+		.priv = &lpr_priv };
 	struct device gate = { .id = "gate-north",
 		.driver = driver_find("face_gate") };
 	struct device twin = { .id = "barrier-twin", .driver = drv };
@@ -393,6 +390,7 @@ test_link(void **state)
 	set_ok("camera", "lpr-south-in");
 	assert_int_equal(drv->link(&barrier, &cfg, err, sizeof(err)), 0);
 	assert_ptr_equal(b->camera, &lpr);
+	assert_ptr_equal(lpr_priv.barrier, &barrier); /* its reads' barrier */
 
 	/* A second barrier on the same camera would open with the first. */
 	assert_int_equal(schema_set(schema_find(drv->keys, "camera"), twin.priv,
