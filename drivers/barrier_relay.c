@@ -16,8 +16,6 @@
 #define DEFAULT_POLL_MS 200
 #define OPEN_MS_MIN     RELAY_BOARD_FLASH_MS
 #define OPEN_MS_MAX     (RELAY_BOARD_FLASH_MAX * RELAY_BOARD_FLASH_MS)
-#define FLASH_UNIT_MS   RELAY_BOARD_FLASH_MS
-#define INPUTS          RELAY_BOARD_INPUTS
 
 struct barrier_relay {
 	struct barrier_settings b; /* first: device_barrier() reads it */
@@ -58,12 +56,12 @@ set_open_ms(void *priv, const char *value, char *err, size_t errlen)
 	int old = r->b.open_ms;
 
 	if (schema_set(&range, priv, value, NULL, err, errlen) < 0 ||
-	    r->b.open_ms % FLASH_UNIT_MS != 0) {
+	    r->b.open_ms % RELAY_BOARD_FLASH_MS != 0) {
 		r->b.open_ms = old;
 		snprintf(err, errlen,
 		    "bad open_ms '%s' (%d to %d in steps of %d: the relay "
 		    "board counts tenths of a second)",
-		    value, OPEN_MS_MIN, OPEN_MS_MAX, FLASH_UNIT_MS);
+		    value, OPEN_MS_MIN, OPEN_MS_MAX, RELAY_BOARD_FLASH_MS);
 		return -1;
 	}
 	return 0;
@@ -94,7 +92,7 @@ static const struct schema_key barrier_relay_keys[] = {
 	    .type = SCHEMA_INT,
 	    .offset = R(b.loop_input),
 	    .min = 0,
-	    .max = INPUTS - 1 },
+	    .max = RELAY_BOARD_INPUTS - 1 },
 	{ .name = "lane",
 	    .type = SCHEMA_ENUM,
 	    .offset = R(b.lane),

@@ -37,29 +37,38 @@ static const char *const state_names[] = {
 	[PORT_FAULT] = "fault",
 };
 
-/* The port's live state (port from 1), made when first needed. */
+/* The port's live state (port from 1), or NULL for no such port. */
 static struct port_live *
 port_of(struct pipeline *p, const struct device *dev, unsigned port)
 {
-	const struct charger_settings *c = device_charger(dev);
 	struct device_state *ds = state_device(p->state, dev->index);
-	unsigned i;
 
-	if (c == NULL || port < 1 || port > c->ports)
-		return NULL;
-	if (ds->ports == NULL) {
+	return port >= 1 && port <= ds->nports ? &ds->ports[port - 1] : NULL;
+}
+
+int
+charging_start(struct pipeline *p)
+{
+	const struct charger_settings *c;
+	struct device_state *ds;
+	size_t i;
+	unsigned k;
+
+	for (i = 0; i < p->cfg->ndevices; i++) {
+		c = device_charger(p->cfg->devices[i]);
+		if (c == NULL)
+			continue;
+		ds = state_device(p->state, p->cfg->devices[i]->index);
 		ds->ports = calloc(c->ports, sizeof(*ds->ports));
-		if (ds->ports == NULL) {
-			log_errx("%s: out of memory for its ports", dev->id);
-			return NULL;
-		}
+		if (ds->ports == NULL)
+			return -1;
 		ds->nports = c->ports;
-		for (i = 0; i < c->ports; i++) {
-			ds->ports[i].state = -1;
-			ds->ports[i].pub_state = -2; /* never published */
+		for (k = 0; k < c->ports; k++) {
+			ds->ports[k].state = -1;
+			ds->ports[k].pub_state = -2; /* never published */
 		}
 	}
-	return &ds->ports[port - 1];
+	return 0;
 }
 
 /* <prefix>/charger/<id>/<port>/<leaf> */
@@ -445,7 +454,7 @@ charging_online(struct pipeline *p, const struct device *dev, bool online)
 	struct device_state *ds = state_device(p->state, dev->index);
 	unsigned i;
 
-	if (device_charger(dev) == NULL || ds->ports == NULL)
+	if (ds->ports == NULL)
 		return;
 	for (i = 0; i < ds->nports; i++) {
 		if (!online)

@@ -553,7 +553,8 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 
 	d.pipe.state = state_new(cfg->ndevices);
 	d.pipe.outbox = outbox_new(&sinks, cfg->topic_prefix);
-	if (d.pipe.state == NULL || d.pipe.outbox == NULL)
+	if (d.pipe.state == NULL || d.pipe.outbox == NULL ||
+	    charging_start(&d.pipe) < 0)
 		fatalx("out of memory");
 	/* One gatewayd per data_dir: two would be two writers of the
 	 * journal (SQLite 3.40's WAL bug).  The journal says which. */

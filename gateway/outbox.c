@@ -32,7 +32,6 @@ struct action {
 	size_t len;
 	int qos;
 	bool retain;
-	bool is_command;          /* a PUBLISH that answers or moves a device */
 	const struct device *dev; /* COMMAND */
 	struct command cmd;       /* COMMAND: strings in topic's block */
 	unsigned sink;            /* WAKE */
@@ -133,13 +132,12 @@ unpush(struct outbox *o)
 	o->n--;
 }
 
-static void
-queue_publish(struct outbox *o, enum action_kind kind, uint64_t ticket,
-    const char *topic, const void *payload, size_t len, int qos, bool retain,
-    bool is_command)
+void
+outbox_publish(struct outbox *o, uint64_t ticket, const char *topic,
+    const void *payload, size_t len, int qos, bool retain)
 {
 	size_t tlen = strlen(topic) + 1;
-	struct action *a = push(o, kind, ticket);
+	struct action *a = push(o, ACTION_PUBLISH, ticket);
 
 	if (a == NULL)
 		return;
@@ -157,15 +155,6 @@ queue_publish(struct outbox *o, enum action_kind kind, uint64_t ticket,
 	a->len = len;
 	a->qos = qos;
 	a->retain = retain;
-	a->is_command = is_command;
-}
-
-void
-outbox_publish(struct outbox *o, uint64_t ticket, const char *topic,
-    const void *payload, size_t len, int qos, bool retain)
-{
-	queue_publish(o, ACTION_PUBLISH, ticket, topic, payload, len, qos,
-	    retain, false);
 }
 
 void
@@ -253,7 +242,6 @@ outbox_command(struct outbox *o, uint64_t ticket, const struct device *dev,
 	a->cmd.request = keep(&p, cmd->request);
 	a->cmd.reason = keep(&p, cmd->reason);
 	a->cmd.display = keep(&p, cmd->display);
-	a->is_command = true;
 }
 
 static void
@@ -313,10 +301,10 @@ act(struct outbox *o, struct action *a)
 {
 	switch (a->kind) {
 	case ACTION_PUBLISH:
-		if (o->sinks.publish(o->sinks.arg, a->topic, a->payload, a->len,
-		        a->qos, a->retain) < 0 &&
-		    a->is_command)
-			not_sent(o);
+		/* A record or an answer: the broker's queue, or nothing;
+		 * only commands are counted as not sent. */
+		(void)o->sinks.publish(o->sinks.arg, a->topic, a->payload,
+		    a->len, a->qos, a->retain);
 		break;
 	case ACTION_COMMAND:
 		if (late(a)) {

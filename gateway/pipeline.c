@@ -18,10 +18,11 @@
 #include "util.h"
 
 /*
- * Each class of device: the pipeline its events go to, how it answers a
- * request it could not read, and the kind of record it makes.  Plate
- * cameras, barriers, cameras, chargers and fire panels get theirs with
- * their rules.
+ * Each class of device: the kind of record it makes, the pipeline its
+ * events go to, and, where its pipeline cares, how it answers a request
+ * it could not read, what a device's going offline or online means to
+ * it, and what it does when its bus ends one of its commands.  Cameras
+ * and fire panels get theirs with their rules.
  */
 static const struct {
 	const char *record_kind;
@@ -29,12 +30,16 @@ static const struct {
 	    const struct event *);
 	void (*rejected)(struct pipeline *, const struct device *,
 	    const struct event *, const char *request, const char *why);
+	void (*online)(struct pipeline *, const struct device *, bool online);
+	void (*command_done)(struct pipeline *, const struct device *,
+	    const struct command *, enum bus_outcome, const char *why);
 } classes[DEVICE_CLASS_MAX] = {
 	[DEVICE_GATE] = { "access", gate_event, gate_rejected },
-	[DEVICE_LPR] = { "vehicle", vehicle_event, NULL },
-	[DEVICE_BARRIER] = { "vehicle", vehicle_event, NULL },
-	[DEVICE_CHARGER] = { "charging", charging_event, charging_rejected },
-	[DEVICE_METER] = { "charging", charging_event, NULL },
+	[DEVICE_LPR] = { "vehicle", vehicle_event },
+	[DEVICE_BARRIER] = { "vehicle", vehicle_event },
+	[DEVICE_CHARGER] = { "charging", charging_event, charging_rejected,
+	    charging_online, charging_command_done },
+	[DEVICE_METER] = { "charging", charging_event },
 };
 
 int
@@ -274,7 +279,8 @@ pipeline_online(struct pipeline *p, const struct device *dev, bool online,
 	if (log_ratelimit(&ds->status_warned_ms))
 		log_info("%-12s %s (%s)", dev->id, r.decision, why);
 	pipeline_record(p, &r, now_ms());
-	charging_online(p, dev, online);
+	if (classes[dev->driver->class].online != NULL)
+		classes[dev->driver->class].online(p, dev, online);
 }
 
 static const char *
@@ -306,8 +312,9 @@ pipeline_command_done(struct pipeline *p, const struct device *dev,
 		.request = cmd->request,
 	};
 
-	if (dev->driver->class == DEVICE_CHARGER)
-		charging_command_done(p, dev, cmd, outcome, why);
+	if (classes[dev->driver->class].command_done != NULL)
+		classes[dev->driver->class].command_done(p, dev, cmd, outcome,
+		    why);
 	switch (outcome) {
 	case BUS_DONE:
 		log_debug("%s: %s carried out", dev->id,

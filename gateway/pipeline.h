@@ -92,6 +92,9 @@ void vehicle_restore_row(void *pipeline, int64_t ts_ms, const char *body,
 
 /* charging.c: the charging points' pipeline (ports, sessions, safety,
  * staff requests) and meters. */
+/* Every charging point's ports, before the first reading: 0, or -1
+ * when out of memory. */
+int charging_start(struct pipeline *);
 void charging_event(struct pipeline *, const struct device *,
     const struct event *);
 void charging_rejected(struct pipeline *, const struct device *,

@@ -57,8 +57,7 @@ struct port_live {
 	bool enabled; /* its output, as last read */
 	double power_w, current_a, temp_c, energy_wh;
 	unsigned fault; /* the fault code last journaled; 0 none */
-	bool published; /* its retained state was published */
-	int pub_state;  /* as published: -1 offline */
+	int pub_state;  /* as published: -1 offline, -2 not yet */
 	double pub_power_w, pub_temp_c;
 	char session[64]; /* "" between sessions */
 	int64_t started_ms;

@@ -188,7 +188,7 @@ fresh(void **state)
 	p.state = state_new(cfg->ndevices);
 	p.journal = (struct journal *)&p;
 	forget();
-	return p.state ? 0 : -1;
+	return p.state && charging_start(&p) == 0 ? 0 : -1;
 }
 
 static int
