@@ -3,41 +3,16 @@ Vehicles): the open pulse is the board's "flash on" (coil 0x0200+coil,
 value open_ms/100), it jumps the queue of polls on its bus, a command
 that cannot reach its board within 2 s is dropped and journaled and never
 sent late, a frozen bus does not hold up another, and a board that
-refuses the write is journaled while the gateway carries on.
-
-These tests need the plate cameras (driver lpr) and the vehicle rules:
-they skip while `gatewayd -t` does not know the lpr driver."""
-
-import json
-import subprocess
-
-import pytest
+refuses the write is journaled while the gateway carries on."""
 
 import harness
-from conftest import (GATEWAY_TEMPLATE, device_decisions, wait_decision,
-                      wait_reads)
+from conftest import device_decisions, wait_decision, wait_reads
+from plate_camera import PlateCamera
 
 CAMERA = "lpr-1"
 PLATE = "吉A12345"
 OPEN_MS = 3000
 FLASH_ON = 0x0200
-
-
-@pytest.fixture(scope="module", autouse=True)
-def needs_plate_cameras(gatewayd_binary, tmp_path_factory):
-    """Skip unless gatewayd -t takes a [device] with driver = lpr."""
-    root = tmp_path_factory.mktemp("lpr-check")
-    (root / "access.d").mkdir()
-    ini = root / "gateway.ini"
-    ini.write_text(harness.derive_ini(
-        GATEWAY_TEMPLATE, 1883, root / "data", root / "access.d",
-        overrides={("device " + CAMERA, "driver"): "lpr"}),
-        encoding="utf-8")
-    got = subprocess.run([gatewayd_binary, "-t", "-c", str(ini)],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         timeout=30)
-    if "unknown driver 'lpr'" in got.stdout.decode("utf-8", "replace"):
-        pytest.skip("this gatewayd has no plate cameras (driver lpr) yet")
 
 
 def vehicles_ini(schedule):
@@ -59,19 +34,12 @@ def setup_barrier(compound, modbus, bus, unit, coil=0):
 
 def publish_plate(compound, request, plate=PLATE):
     """The camera reads a plate (QoS 1, acknowledged by the broker)."""
-    client = harness.paho_client("cam-%s-%s" % (CAMERA, request))
-    client.connect(harness.LOCALHOST, compound.broker.port, keepalive=30)
-    client.loop_start()
+    cam = PlateCamera(compound.broker.port, CAMERA, "barrier-in",
+                      site=compound.site).connect()
     try:
-        body = {"id": request, "plate": plate, "confidence": 0.97}
-        info = client.publish("cg/%s/lpr/%s/plate" % (compound.site, CAMERA),
-                              json.dumps(body, ensure_ascii=False)
-                              .encode("utf-8"), qos=1)
-        info.wait_for_publish(5)
-        assert info.is_published()
+        cam.read(plate, request=request)
     finally:
-        client.disconnect()
-        client.loop_stop()
+        cam.close()
 
 
 def is_open_pulse(coil, unit):

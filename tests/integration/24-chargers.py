@@ -5,45 +5,17 @@ start, end with its reason, fault, refused), the coil writes that cut a
 port off (in the simulator's request log, counted in polls, never in
 milliseconds), and the answers to staff requests on .../result.
 
-The stations are tests/sim/charger_sim.py; port p is register block p-1.
-These tests skip while `gatewayd -t` does not know driver = charger."""
-
-import subprocess
+The stations are tests/sim/charger_sim.py; port p is register block p-1."""
 
 import pytest
 
 import harness
-from conftest import (GATEWAY_TEMPLATE, charging_rows, rate, wait_charging,
-                      wait_decision)
+from conftest import charging_rows, rate, wait_charging, wait_decision
 
 DEV = "charger-a"
 UNIT = 3
 EVENTS = "cg/jinding-5/events/charging"
 COIL_ON, COIL_OFF = 0xFF00, 0x0000
-
-
-def gatewayd_check(binary, root, overrides):
-    """gatewayd -t on a gateway.ini with these overrides: (rc, output)."""
-    (root / "access.d").mkdir(parents=True, exist_ok=True)
-    ini = root / "gateway.ini"
-    ini.write_text(harness.derive_ini(
-        GATEWAY_TEMPLATE, 1883, root / "data", root / "access.d",
-        overrides=overrides), encoding="utf-8")
-    got = subprocess.run([binary, "-t", "-c", str(ini)],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         timeout=30)
-    return got.returncode, got.stdout.decode("utf-8", "replace")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def needs_chargers(gatewayd_binary, tmp_path_factory):
-    """Skip unless gatewayd -t takes a [device] with driver = charger."""
-    _, out = gatewayd_check(
-        gatewayd_binary, tmp_path_factory.mktemp("charger-check"),
-        {("device " + DEV, "driver"): "charger"})
-    if "unknown driver 'charger'" in out:
-        pytest.skip("this gatewayd has no charging points (driver charger) "
-                    "yet")
 
 
 def station(compound, modbus, ports=2, **keys):
@@ -399,18 +371,9 @@ def test_a_reply_of_the_wrong_size_is_not_read_as_data(compound, modbus):
     assert staff.port_state(DEV, 1)["state"] == "charging"
 
 
-def test_meters_in_either_word_order_read_right(compound, modbus, tmp_path):
+def test_meters_in_either_word_order_read_right(compound, modbus):
     """An SDM120 in the shipped word order and an SDM630 with its words
     swapped: each one's retained state has its readings."""
-    keys = {("bus bus-1", "type"): "tcp", ("bus bus-1", "host"): "127.0.0.1",
-            ("bus bus-1", "port"): "1502"}
-    keys.update({("device m-1", k): v for k, v in (
-        ("driver", "sdm_meter"), ("bus", "bus-1"), ("unit", "5"),
-        ("model", "sdm630"), ("word_order", "little"))})
-    rc, out = gatewayd_check(compound.binary, tmp_path / "meter-check", keys)
-    if rc != 0:
-        pytest.skip("this gatewayd takes no meter as configured here: %s"
-                    % out.strip())
     bus = modbus.charger_bus("bus-1", {}, meters={5: ("sdm120", "big"),
                                                   6: ("sdm630", "little")})
     modbus.meter("m-1", "bus-1", 5, "sdm120", "big")
