@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "driver_test.h"
+
 #include "scratch.h"
 
 #include "config.h"
@@ -26,14 +28,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	drv = driver_find("barrier_relay");
-	assert_non_null(drv);
-	memset(&barrier, 0, sizeof(barrier));
-	barrier.id = "barrier-south-in";
-	barrier.driver = drv;
-	barrier.priv = calloc(1, drv->priv_size);
-	assert_non_null(barrier.priv);
-	drv->defaults(barrier.priv);
+	drv = test_device_make(&barrier, "barrier_relay", "barrier-south-in");
 	return 0;
 }
 
@@ -41,38 +36,13 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	schema_free(drv->keys, barrier.priv);
-	free(barrier.priv);
+	test_device_free(&barrier);
 	return 0;
 }
 
-/* A key of the device's section, set as config.c sets it. */
-static int
-set(const char *key, const char *value, char *err)
-{
-	const struct schema_key *k = schema_find(drv->keys, key);
-
-	assert_non_null(k);
-	return schema_set(k, barrier.priv, value, "", err, 160);
-}
-
-static void
-set_ok(const char *key, const char *value)
-{
-	char err[160];
-
-	if (set(key, value, err) < 0)
-		fail_msg("%s = %s: %s", key, value, err);
-}
-
-static void
-expect_bad(const char *key, const char *value, const char *want)
-{
-	char err[160];
-
-	assert_int_equal(set(key, value, err), -1);
-	assert_string_equal(err, want);
-}
+#define set(key, value, err)         test_key_set(&barrier, key, value, err)
+#define set_ok(key, value)           test_key_ok(&barrier, key, value)
+#define expect_bad(key, value, want) test_key_bad(&barrier, key, value, want)
 
 static void
 test_driver(void **state)

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "driver_test.h"
 #include <math.h>
 
 #include "scratch.h"
@@ -20,14 +22,6 @@
 #include "diag.h"
 #include "driver.h"
 
-/* This cmocka has no assert_near. */
-#define assert_near(a, b, eps)                                                 \
-	do {                                                                   \
-		double a_ = (a), b_ = (b);                                     \
-		if (!(fabs(a_ - b_) <= (eps)))                                 \
-			fail_msg("%s is %.9g, not %.9g", #a, a_, b_);          \
-	} while (0)
-
 static const struct driver *drv;
 static struct device charger;
 
@@ -35,14 +29,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	drv = driver_find("charger");
-	assert_non_null(drv);
-	memset(&charger, 0, sizeof(charger));
-	charger.id = "charger-a";
-	charger.driver = drv;
-	charger.priv = calloc(1, drv->priv_size);
-	assert_non_null(charger.priv);
-	drv->defaults(charger.priv);
+	drv = test_device_make(&charger, "charger", "charger-a");
 	return 0;
 }
 
@@ -50,37 +37,13 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	schema_free(drv->keys, charger.priv);
-	free(charger.priv);
+	test_device_free(&charger);
 	return 0;
 }
 
-static int
-set(const char *key, const char *value, char *err)
-{
-	const struct schema_key *k = schema_find(drv->keys, key);
-
-	assert_non_null(k);
-	return schema_set(k, charger.priv, value, "", err, 160);
-}
-
-static void
-set_ok(const char *key, const char *value)
-{
-	char err[160];
-
-	if (set(key, value, err) < 0)
-		fail_msg("%s = %s: %s", key, value, err);
-}
-
-static void
-expect_bad(const char *key, const char *value, const char *want)
-{
-	char err[160];
-
-	assert_int_equal(set(key, value, err), -1);
-	assert_string_equal(err, want);
-}
+#define set(key, value, err)         test_key_set(&charger, key, value, err)
+#define set_ok(key, value)           test_key_ok(&charger, key, value)
+#define expect_bad(key, value, want) test_key_bad(&charger, key, value, want)
 
 static void
 test_driver(void **state)

@@ -11,17 +11,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "driver_test.h"
 #include <math.h>
 
 #include "driver.h"
-
-/* This cmocka has no assert_double_equal. */
-#define assert_near(a, b, eps)                                                 \
-	do {                                                                   \
-		double a_ = (a), b_ = (b);                                     \
-		if (!(fabs(a_ - b_) <= (eps)))                                 \
-			fail_msg("%s is %.9g, not %.9g", #a, a_, b_);          \
-	} while (0)
 
 static const struct driver *drv;
 static struct device meter;
@@ -30,14 +24,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	drv = driver_find("sdm_meter");
-	assert_non_null(drv);
-	memset(&meter, 0, sizeof(meter));
-	meter.id = "meter-1";
-	meter.driver = drv;
-	meter.priv = calloc(1, drv->priv_size);
-	assert_non_null(meter.priv);
-	drv->defaults(meter.priv);
+	drv = test_device_make(&meter, "sdm_meter", "meter-1");
 	return 0;
 }
 
@@ -45,31 +32,13 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	schema_free(drv->keys, meter.priv);
-	free(meter.priv);
+	test_device_free(&meter);
 	return 0;
 }
 
-static void
-set_ok(const char *key, const char *value)
-{
-	char err[160];
-
-	if (schema_set(schema_find(drv->keys, key), meter.priv, value, "", err,
-	        sizeof(err)) < 0)
-		fail_msg("%s = %s: %s", key, value, err);
-}
-
-static void
-expect_bad(const char *key, const char *value, const char *want)
-{
-	char err[160];
-
-	assert_int_equal(schema_set(schema_find(drv->keys, key), meter.priv,
-	                     value, "", err, sizeof(err)),
-	    -1);
-	assert_string_equal(err, want);
-}
+#define set(key, value, err)         test_key_set(&meter, key, value, err)
+#define set_ok(key, value)           test_key_ok(&meter, key, value)
+#define expect_bad(key, value, want) test_key_bad(&meter, key, value, want)
 
 static void
 test_keys(void **state)
