@@ -325,13 +325,6 @@ subtopic_port(const char *subtopic)
 	return port;
 }
 
-static enum driver_decode
-bad(char *err, size_t errlen, const char *what)
-{
-	snprintf(err, errlen, "%s", what);
-	return DRIVER_BAD;
-}
-
 static const struct {
 	const char *word;
 	int action;
@@ -361,17 +354,15 @@ charger_mqtt_decode(const struct device *dev, const char *subtopic,
 	if (root == NULL)
 		return DRIVER_BAD;
 	/* The id first: a bad request with a readable id gets an answer. */
-	if (native_string(root, "id", out->request, REQUEST_ID_MAX, false) !=
-	    1) {
-		out->request[0] = '\0';
-		rc = bad(err, errlen, "missing or unreadable 'id'");
+	if (native_id(root, out->request, err, errlen) < 0) {
+		rc = DRIVER_BAD;
 		goto done;
 	}
 	r = native_string(root, "action", out->action_text,
 	    sizeof(out->action_text) - 1, false);
 	if (r != 1) {
 		out->action_text[0] = '\0';
-		rc = bad(err, errlen,
+		rc = native_bad(err, errlen, "%s",
 		    r == 0 ? "missing 'action'" : "bad 'action'");
 		goto done;
 	}
@@ -383,7 +374,7 @@ charger_mqtt_decode(const struct device *dev, const char *subtopic,
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_number(v) || !(json_number_value(v) >= 0) ||
 		    !isfinite(json_number_value(v))) {
-			rc = bad(err, errlen,
+			rc = native_bad(err, errlen, "%s",
 			    "'limit_a' is not a current in amperes (0 or "
 			    "more)");
 			goto done;

@@ -50,13 +50,6 @@ static const struct schema_key face_gate_keys[] = {
 #undef G
 
 static enum driver_decode
-bad(char *err, size_t errlen, const char *fmt, const char *what)
-{
-	snprintf(err, errlen, fmt, what);
-	return DRIVER_BAD;
-}
-
-static enum driver_decode
 face_gate_decode(const struct device *dev, const char *subtopic,
     const void *payload, size_t len, struct event *ev, char *err, size_t errlen)
 {
@@ -84,42 +77,40 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 	if (root == NULL)
 		return DRIVER_BAD;
 	/* The id first: with it, anything else wrong still gets an answer. */
-	if (native_string(root, "id", out->request, REQUEST_ID_MAX, false) !=
-	    1) {
-		out->request[0] = '\0';
-		rc = bad(err, errlen, "%s", "missing or unreadable 'id'");
+	if (native_id(root, out->request, err, errlen) < 0) {
+		rc = DRIVER_BAD;
 		goto done;
 	}
 	r = native_string(root, subject_key, out->subject, SUBJECT_MAX, false);
 	if (r != 1) {
-		rc = bad(err, errlen, r == 0 ? "missing '%s'" : "bad '%s'",
-		    subject_key);
+		rc = native_bad(err, errlen,
+		    r == 0 ? "missing '%s'" : "bad '%s'", subject_key);
 		goto done;
 	}
 	if (out->credential == CREDENTIAL_FACE) {
 		v = json_object_get(root, "score");
 		if (!json_is_number(v)) {
-			rc = bad(err, errlen, "%s",
+			rc = native_bad(err, errlen, "%s",
 			    v ? "bad 'score'" : "missing 'score'");
 			goto done;
 		}
 		out->score = json_number_value(v);
 		if (!(out->score >= 0 && out->score <= 1)) {
-			rc = bad(err, errlen, "%s", "'score' not within 0..1");
+			rc = native_bad(err, errlen, "'score' not within 0..1");
 			goto done;
 		}
 	}
 	if (native_direction(root, &out->direction) < 0) {
-		rc = bad(err, errlen, "%s", "'direction' must be in or out");
+		rc = native_bad(err, errlen, "'direction' must be in or out");
 		goto done;
 	}
 	if (native_ts(root, &out->ts_ms) < 0) {
-		rc = bad(err, errlen, "%s", "bad 'ts'");
+		rc = native_bad(err, errlen, "bad 'ts'");
 		goto done;
 	}
 	if (native_string(root, "snapshot", out->snapshot, SNAPSHOT_MAX, true) <
 	    0) {
-		rc = bad(err, errlen, "%s", "bad 'snapshot'");
+		rc = native_bad(err, errlen, "bad 'snapshot'");
 		goto done;
 	}
 done:

@@ -31,13 +31,6 @@ static const struct schema_key lpr_keys[] = {
 };
 
 static enum driver_decode
-bad(char *err, size_t errlen, const char *what)
-{
-	snprintf(err, errlen, "%s", what);
-	return DRIVER_BAD;
-}
-
-static enum driver_decode
 lpr_decode(const struct device *dev, const char *subtopic, const void *payload,
     size_t len, struct event *ev, char *err, size_t errlen)
 {
@@ -54,21 +47,19 @@ lpr_decode(const struct device *dev, const char *subtopic, const void *payload,
 	root = native_load(payload, len, err, errlen);
 	if (root == NULL)
 		return DRIVER_BAD;
-	if (native_string(root, "id", out->request, REQUEST_ID_MAX, false) !=
-	    1) {
-		out->request[0] = '\0';
-		rc = bad(err, errlen, "missing or unreadable 'id'");
+	if (native_id(root, out->request, err, errlen) < 0) {
+		rc = DRIVER_BAD;
 		goto done;
 	}
 	r = native_string(root, "plate", out->plate, PLATE_TEXT_MAX, false);
 	if (r != 1) {
-		rc = bad(err, errlen,
+		rc = native_bad(err, errlen, "%s",
 		    r == 0 ? "missing 'plate'" : "bad 'plate'");
 		goto done;
 	}
 	if (native_string(root, "color", out->color, sizeof(out->color) - 1,
 	        true) < 0) {
-		rc = bad(err, errlen, "bad 'color'");
+		rc = native_bad(err, errlen, "bad 'color'");
 		goto done;
 	}
 	/* Without a confidence the camera vouches for its read. */
@@ -77,22 +68,23 @@ lpr_decode(const struct device *dev, const char *subtopic, const void *payload,
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_number(v) ||
 		    !(json_number_value(v) >= 0 && json_number_value(v) <= 1)) {
-			rc = bad(err, errlen, "'confidence' not within 0..1");
+			rc = native_bad(err, errlen,
+			    "'confidence' not within 0..1");
 			goto done;
 		}
 		out->confidence = json_number_value(v);
 	}
 	if (native_direction(root, &out->direction) < 0) {
-		rc = bad(err, errlen, "'direction' must be in or out");
+		rc = native_bad(err, errlen, "'direction' must be in or out");
 		goto done;
 	}
 	if (native_ts(root, &out->ts_ms) < 0) {
-		rc = bad(err, errlen, "bad 'ts'");
+		rc = native_bad(err, errlen, "bad 'ts'");
 		goto done;
 	}
 	if (native_string(root, "snapshot", out->snapshot, SNAPSHOT_MAX, true) <
 	    0) {
-		rc = bad(err, errlen, "bad 'snapshot'");
+		rc = native_bad(err, errlen, "bad 'snapshot'");
 		goto done;
 	}
 done:

@@ -2,6 +2,7 @@
  * native.c - reading and writing the gateway's own JSON (DESIGN §4.1)
  * once, for every native driver.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,27 @@ native_load(const void *payload, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	return root;
+}
+
+enum driver_decode
+native_bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return DRIVER_BAD;
+}
+
+int
+native_id(json_t *obj, char *out, char *err, size_t errlen)
+{
+	if (native_string(obj, "id", out, REQUEST_ID_MAX, false) == 1)
+		return 0;
+	out[0] = '\0';
+	native_bad(err, errlen, "missing or unreadable 'id'");
+	return -1;
 }
 
 int

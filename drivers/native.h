@@ -18,6 +18,17 @@
 /* The payload as a JSON object, or NULL with err. */
 json_t *native_load(const void *payload, size_t len, char *err, size_t errlen);
 
+/* A payload it cannot use: err says why (printf's format).  DRIVER_BAD. */
+enum driver_decode native_bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * The request's "id" into out (REQUEST_ID_MAX + 1 bytes), read first so
+ * that a request wrong in anything else still gets its answer.  0, or -1
+ * with out empty and err said.
+ */
+int native_id(json_t *obj, char *out, char *err, size_t errlen);
+
 /*
  * A printable string member of at most max bytes into out (max + 1
  * bytes): 1 found, 0 absent (or null), -1 of the wrong type, too long,
