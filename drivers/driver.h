@@ -219,6 +219,24 @@ struct event {
 	} u;
 };
 
+/* The request id an event carries ("" when none, or unreadable). */
+static inline const char *
+event_request(const struct event *ev)
+{
+	switch (ev->type) {
+	case EVENT_ACCESS:
+		return ev->u.access.request;
+	case EVENT_PLATE:
+		return ev->u.plate.request;
+	case EVENT_CAMERA:
+		return ev->u.camera.request;
+	case EVENT_CHARGER_REQUEST:
+		return ev->u.charger.request;
+	default:
+		return "";
+	}
+}
+
 /* ---- commands: what the core tells devices to do ---- */
 
 enum command_action {

@@ -520,12 +520,11 @@ charging_event(struct pipeline *p, const struct device *dev,
  * could be read. */
 void
 charging_rejected(struct pipeline *p, const struct device *dev,
-    const struct event *ev, const char *request_id, const char *why)
+    const struct event *ev, const char *why)
 {
-	if (ev == NULL || ev->type != EVENT_CHARGER_REQUEST ||
-	    request_id == NULL || ev->u.charger.port == 0)
+	if (ev->type != EVENT_CHARGER_REQUEST || ev->u.charger.port == 0)
 		return;
-	answer(p, dev, ev->u.charger.port, request_id, why);
+	answer(p, dev, ev->u.charger.port, ev->u.charger.request, why);
 }
 
 /* The broker connection is (again) up: every port's and meter's

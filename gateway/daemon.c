@@ -266,23 +266,14 @@ device_message(struct daemon *d, const struct device *dev, const char *sub,
 		snprintf(err, sizeof(err),
 		    "payload of %zu bytes is over the limit of %zu", len,
 		    d->cfg->max_payload);
-		pipeline_rejected(&d->pipe, dev, NULL, NULL, err);
+		pipeline_rejected(&d->pipe, dev, NULL, err);
 		return;
 	}
 	rc = m->decode(dev, sub, payload, len, &ev, err, sizeof(err));
 	if (rc == DRIVER_IGNORE)
 		return;
 	if (rc == DRIVER_BAD) {
-		/* Every event starts with its request id, if any. */
-		const char *request = ev.type == EVENT_ACCESS ?
-		    ev.u.access.request :
-		    ev.type == EVENT_PLATE           ? ev.u.plate.request :
-		    ev.type == EVENT_CAMERA          ? ev.u.camera.request :
-		    ev.type == EVENT_CHARGER_REQUEST ? ev.u.charger.request :
-		                                       "";
-
-		pipeline_rejected(&d->pipe, dev, &ev,
-		    request[0] ? request : NULL, err);
+		pipeline_rejected(&d->pipe, dev, &ev, err);
 		return;
 	}
 	pipeline_event(&d->pipe, dev, &ev);

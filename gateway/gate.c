@@ -28,16 +28,15 @@ direction_name(enum direction d)
 /* A request whose id could be read is answered, even when bad. */
 void
 gate_rejected(struct pipeline *p, const struct device *dev,
-    const struct event *ev, const char *request, const char *why)
+    const struct event *ev, const char *why)
 {
 	struct command cmd = {
 		.action = COMMAND_DENY,
-		.request = request,
+		.request = event_request(ev),
 		.reason = "invalid",
 		.display = "请求无效",
 	};
 
-	(void)ev;
 	(void)why;
 	pipeline_command(p, dev, &cmd);
 }

@@ -29,7 +29,7 @@ static const struct {
 	void (*event)(struct pipeline *, const struct device *,
 	    const struct event *);
 	void (*rejected)(struct pipeline *, const struct device *,
-	    const struct event *, const char *request, const char *why);
+	    const struct event *, const char *why);
 	void (*online)(struct pipeline *, const struct device *, bool online);
 	void (*command_done)(struct pipeline *, const struct device *,
 	    const struct command *, enum bus_outcome, const char *why);
@@ -158,9 +158,11 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 
 void
 pipeline_rejected(struct pipeline *p, const struct device *dev,
-    const struct event *ev, const char *request, const char *why)
+    const struct event *ev, const char *why)
 {
 	struct device_state *ds = state_device(p->state, dev->index);
+	const char *request =
+	    ev != NULL && *event_request(ev) ? event_request(ev) : NULL;
 	struct journal_record r = {
 		.kind = record_kind(dev),
 		.device = dev->id,
@@ -179,7 +181,7 @@ pipeline_rejected(struct pipeline *p, const struct device *dev,
 	if (junk_first(&ds->rejected_junk, now, why))
 		pipeline_record(p, &r, now);
 	if (request != NULL && classes[dev->driver->class].rejected)
-		classes[dev->driver->class].rejected(p, dev, ev, request, why);
+		classes[dev->driver->class].rejected(p, dev, ev, why);
 }
 
 void

@@ -43,10 +43,10 @@ void pipeline_command(struct pipeline *, const struct device *,
 void pipeline_event(struct pipeline *, const struct device *,
     const struct event *);
 /* A message its driver could not use: counted, journaled, and answered
- * when its request id could be read (request not NULL).  ev: what the
- * driver could read of it (the port of a charger's request), or NULL. */
+ * when its request id could be read.  ev: what the driver could read of
+ * it (its id, a charger's port), or NULL when nothing. */
 void pipeline_rejected(struct pipeline *, const struct device *,
-    const struct event *, const char *request, const char *why);
+    const struct event *, const char *why);
 /* A message on <kind>/<id>/<sub> of a device nobody configured. */
 void pipeline_unknown(struct pipeline *, const char *kind, const char *id,
     const char *sub);
@@ -76,7 +76,7 @@ void pipeline_problem(struct pipeline *, const struct device *,
 /* gate.c: the pedestrian gates' pipeline (access requests). */
 void gate_event(struct pipeline *, const struct device *, const struct event *);
 void gate_rejected(struct pipeline *, const struct device *,
-    const struct event *, const char *request, const char *why);
+    const struct event *, const char *why);
 
 /* vehicle.c: the car park's pipeline (plate reads, loop passages). */
 void vehicle_event(struct pipeline *, const struct device *,
@@ -98,7 +98,7 @@ int charging_start(struct pipeline *);
 void charging_event(struct pipeline *, const struct device *,
     const struct event *);
 void charging_rejected(struct pipeline *, const struct device *,
-    const struct event *, const char *request, const char *why);
+    const struct event *, const char *why);
 /* A station answers again, or has stopped: sessions end as offline. */
 void charging_online(struct pipeline *, const struct device *, bool online);
 /* A command its bus ended: the staff request it answers is answered. */

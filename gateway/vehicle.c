@@ -237,8 +237,9 @@ answer(struct pipeline *p, const struct device *barrier,
 
 static void
 plate_event(struct pipeline *p, const struct device *camera,
-    const struct plate_read *read)
+    const struct event *ev)
 {
+	const struct plate_read *read = &ev->u.plate;
 	const struct device *barrier = device_lpr(camera)->barrier;
 	struct device_state *bs;
 	struct rules_vehicle d;
@@ -255,7 +256,7 @@ plate_event(struct pipeline *p, const struct device *camera,
 	if (barrier == NULL) {
 		snprintf(why, sizeof(why), "no barrier names camera %s",
 		    camera->id);
-		pipeline_rejected(p, camera, NULL, read->request, why);
+		pipeline_rejected(p, camera, ev, why);
 		return;
 	}
 	bs = state_device(p->state, barrier->index);
@@ -363,7 +364,7 @@ vehicle_event(struct pipeline *p, const struct device *dev,
     const struct event *ev)
 {
 	if (ev->type == EVENT_PLATE)
-		plate_event(p, dev, &ev->u.plate);
+		plate_event(p, dev, ev);
 	else if (ev->type == EVENT_INPUT && device_barrier(dev) != NULL)
 		loop_event(p, dev, &ev->u.input);
 }

@@ -315,18 +315,22 @@ static void
 test_rejected_is_answered_when_it_can_be(void **state)
 {
 	const struct device *north = config_device(cfg, "gate-north");
+	/* What the driver could read of it: its id. */
+	struct event bad = { .type = EVENT_ACCESS };
 
 	(void)state;
-	pipeline_rejected(&p, north, NULL, "req-8", "missing 'score'");
+	str_copy(bad.u.access.request, "req-8", sizeof(bad.u.access.request));
+	pipeline_rejected(&p, north, &bad, "missing 'score'");
 	assert_int_equal(nrecords, 1);
 	assert_string_equal(records[0].decision, "rejected");
 	assert_string_equal(records[0].reason, "missing 'score'");
 	assert_int_equal(ncommands, 1);
 	assert_int_equal(commands[0].action, COMMAND_DENY);
 	assert_string_equal(commands[0].reason, "invalid");
+	assert_string_equal(commands[0].request, "req-8");
 	/* No readable id: no answer; and the second of its minute is only
 	 * counted, not journaled on its own. */
-	pipeline_rejected(&p, north, NULL, NULL, "malformed json");
+	pipeline_rejected(&p, north, NULL, "malformed json");
 	assert_int_equal(nrecords, 1);
 	assert_int_equal(ncommands, 1);
 	assert_int_equal(state_device(p.state, north->index)->rejected, 2);
@@ -342,8 +346,7 @@ test_junk_is_journaled_as_aggregates(void **state)
 
 	(void)state;
 	for (i = 0; i < 1000; i++)
-		pipeline_rejected(&p, north, NULL, NULL,
-		    i ? "bad 'score'" : "first");
+		pipeline_rejected(&p, north, NULL, i ? "bad 'score'" : "first");
 	gate_event(&p, north, &r);
 	for (i = 0; i < 500; i++)
 		gate_event(&p, north, &r);
@@ -362,8 +365,8 @@ test_junk_is_journaled_as_aggregates(void **state)
 	assert_int_equal(records[4].count, 499);
 	/* A new minute starts with its own first record; a stop journals
 	 * what is counted so far. */
-	pipeline_rejected(&p, north, NULL, NULL, "again");
-	pipeline_rejected(&p, north, NULL, NULL, "and again");
+	pipeline_rejected(&p, north, NULL, "again");
+	pipeline_rejected(&p, north, NULL, "and again");
 	assert_int_equal(nrecords, 6);
 	pipeline_tick(&p, now + 62000, true);
 	assert_int_equal(nrecords, 7);
