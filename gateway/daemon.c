@@ -376,7 +376,7 @@ on_connected(void *arg)
 
 	/* Announced after the subscriptions: whoever sees "online" can ask.
 	 * Queued: libmosquitto is in its callback; on_poll writes it. */
-	charging_connected(&d->pipe);
+	pipeline_connected(&d->pipe);
 	announce(d);
 	d->announced_snapshot = d->pipe.state->on_snapshot;
 	notify_send("STATUS=connected to the broker");

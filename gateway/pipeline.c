@@ -157,6 +157,12 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 }
 
 void
+pipeline_connected(struct pipeline *p)
+{
+	charging_connected(p);
+}
+
+void
 pipeline_rejected(struct pipeline *p, const struct device *dev,
     const struct event *ev, const char *why)
 {

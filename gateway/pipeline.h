@@ -42,6 +42,9 @@ void pipeline_command(struct pipeline *, const struct device *,
 /* An event a device's driver decoded: to its class's rules. */
 void pipeline_event(struct pipeline *, const struct device *,
     const struct event *);
+/* Connected to the broker (again): what is kept retained there is
+ * published afresh. */
+void pipeline_connected(struct pipeline *);
 /* A message its driver could not use: counted, journaled, and answered
  * when its request id could be read.  ev: what the driver could read of
  * it (its id, a charger's port), or NULL when nothing. */
