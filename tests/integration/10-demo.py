@@ -1,7 +1,8 @@
 """make demo's script on the example compound in config/: it runs for the
 given seconds, prints gatewayd's decisions as a guard reads them — at the
-face gates and at the car park's barriers — and stops everything with
-status 0 (issue 2, "what a user can do")."""
+face gates, at the car park's barriers and at a charging point (a port cut
+off too hot, a battery stopped full) — and stops everything with status 0
+(issue 2, "what a user can do")."""
 
 import os
 import re
@@ -23,6 +24,10 @@ DECISION = r"^\d\d:\d\d:\d\d gate-\S+\s+%s\s"
 # plan (in, 1 inside)": who, the household or "-", the reason, occupancy.
 CAR = (r"^\d\d:\d\d:\d\d barrier-\S+\s+%s\s+\S+\s+\S+\s+%s"
        r"(, fuzzy match of \S+)? \((in|out), \d+ inside\)$")
+# and at the charging point: "14:03:09 warning: charger-demo port 1  cut
+# off: over_temperature 68.0 (limit 60.0)", "14:03:13 charger-demo port 2
+# charging ended: full (412 Wh)".
+CHARGER = r"^\d\d:\d\d:\d\d (warning: )?charger-demo\s+port %d  %s"
 
 
 def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
@@ -31,7 +36,7 @@ def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
     env = dict(os.environ, TMPDIR=str(tmp_path))
     proc = subprocess.run(
         [sys.executable, DEMO, "--gatewayd", gatewayd_binary, "--config",
-         CONFIG, "--seconds", "8"], cwd=REPO, env=env,
+         CONFIG, "--seconds", "12"], cwd=REPO, env=env,
         stdin=subprocess.DEVNULL, capture_output=True, timeout=90)
     out = proc.stdout.decode("utf-8", "replace")
     err = proc.stderr.decode("utf-8", "replace")
@@ -41,6 +46,16 @@ def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
     # A resident's car let in, and a car nobody registered refused.
     assert re.search(CAR % ("allow", "plan"), out, re.M), out
     assert re.search(CAR % ("deny", "unknown"), out, re.M), out
+    # The e-bike on port 1 too hot: cut off, its session ended so, and
+    # the charging point's coil written off; the battery on port 2 full.
+    assert re.search(CHARGER % (1, r"cut off: over_temperature \d+\.\d "
+                                r"\(limit 60\.0\)$"), out, re.M), out
+    assert re.search(CHARGER % (1, r"charging ended: over_temperature "),
+                     out, re.M), out
+    assert re.search(r"^demo: charging point 1 \(charger-demo\): write coil "
+                     r"0x0000 = 0x0000, port 1's output off$", out, re.M), out
+    assert re.search(CHARGER % (2, r"charging ended: full \(\d+ Wh\)$"),
+                     out, re.M), out
     # Nothing left behind: the demo's temporary directory is gone.
     assert os.listdir(tmp_path) == [], os.listdir(tmp_path)
     if os.environ.get("SANITIZED") == "1":

@@ -12,7 +12,11 @@ and drives the loop as each car goes through.  Then, about once
 a second, someone passes: mostly residents, now and then a cleaner, the
 visitor, a stranger, the denied person, a card; and cars: residents',
 the visitor's (its entries counted), an unknown one, a denied one, a
-misread plate, cars leaving by the exit lane.  gatewayd's own log lines
+misread plate, cars leaving by the exit lane.  Beside them, on their own
+timer, a charging point (charger-demo, charger_sim.py on a second Modbus
+TCP bus): an e-bike on port 1 heats past max_temp_c and gatewayd cuts
+it off, a battery on port 2 falls to a trickle and gatewayd stops it as
+full; then both are unplugged and it starts again.  gatewayd's own log lines
 are printed as they come, as a guard would read them: a barrier's line
 ends with how many cars are inside.  Ctrl-C, SIGTERM or --seconds stop
 everything cleanly.
@@ -39,6 +43,7 @@ import harness  # noqa: E402
 from face_terminal import FaceTerminal  # noqa: E402
 from plate_camera import PlateCamera  # noqa: E402
 from relay_board import RelayBus  # noqa: E402
+from charger_sim import ChargerBus  # noqa: E402
 
 # Who walks or drives by, in turn: residents most of the time.  A car
 # early on, and an unknown one, so that a short run shows both.
@@ -56,6 +61,13 @@ SKELETON = str.maketrans("DQBZSI", "008251")
 # The relay board behind the entry barrier (DESIGN §4.2).
 RELAY_BUS, RELAY_UNIT, RELAY_COIL, RELAY_LOOP = "demo-relay", 1, 0, 0
 FLASH_ON = 0x0200
+
+# The charging point (DESIGN §4.2, §5 charging): full_min is short so
+# that a full stop shows within seconds.
+CHARGER_BUS, CHARGER, CHARGER_UNIT, CHARGER_PORTS = (
+    "demo-chargers", "charger-demo", 1, 4)
+MAX_TEMP_C, FULL_W, FULL_MIN = 60, 10, 0.1
+HOT_PORT, FULL_PORT = 1, 2
 
 
 def normalise(plate):
@@ -308,6 +320,158 @@ class RelayBarrier:
         self.board.stop()
 
 
+class Chargers:
+    """A charging point on a simulated Modbus TCP bus, its scenes on their
+    own timer: an e-bike on port 1 charges, heats past max_temp_c and
+    gatewayd cuts it off; a battery on port 2 charges, its draw falls
+    below full_w and after full_min gatewayd stops it as full.  Then both
+    are unplugged, port 1 has cooled, the station switches the outputs
+    back on, and it starts again.  Each coil write the charging point
+    gets is said in one line."""
+
+    CYCLE_S = 14    # a scene and its reset; a 20 s demo shows one whole
+
+    def __init__(self, tmp, say):
+        self.say = say
+        self.bus = ChargerBus(os.path.join(tmp, "chargers.jsonl"),
+                              chargers={CHARGER_UNIT: CHARGER_PORTS},
+                              tcp=(harness.LOCALHOST, 0))
+        self.stop = threading.Event()
+        self.threads = []
+        self.log_at = 0     # how far the request log has been read
+
+    def start(self):
+        self.bus.start()
+        return self
+
+    def overrides(self):
+        """gateway.ini for the charging point and its bus."""
+        dev, bus = "device " + CHARGER, "bus " + CHARGER_BUS
+        return {
+            (bus, "type"): "tcp",
+            (bus, "host"): harness.LOCALHOST,
+            (bus, "port"): str(self.bus.port),
+            (bus, "timeout_ms"): "500",
+            (dev, "driver"): "charger",
+            (dev, "bus"): CHARGER_BUS,
+            (dev, "unit"): str(CHARGER_UNIT),
+            (dev, "ports"): str(CHARGER_PORTS),
+            (dev, "max_temp_c"): str(MAX_TEMP_C),
+            (dev, "full_w"): str(FULL_W),
+            (dev, "full_min"): str(FULL_MIN),
+            (dev, "poll_ms"): "500",
+        }
+
+    def run(self):
+        """The scenes and the watch on the bus, each in a thread."""
+        for target in (self._scenes, self._watch):
+            t = threading.Thread(target=target, daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _on(self, *words):
+        """A control line to the simulator; False once stopping."""
+        if self.stop.is_set():
+            return False
+        try:
+            self.bus.on_port(*words)
+        except (RuntimeError, TimeoutError, OSError, ValueError) as e:
+            if not self.stop.is_set():
+                self.say("%s: simulator: %s" % (CHARGER, e))
+            return False
+        return True
+
+    def _scenes(self):
+        u, hot, full = CHARGER_UNIT, HOT_PORT, FULL_PORT
+        while not self.stop.is_set():
+            begin = time.monotonic()
+
+            def at(t):
+                """Wait until t seconds into the cycle; False: stopping."""
+                return not self.stop.wait(
+                    max(0.0, begin + t - time.monotonic()))
+
+            self.say("%s port %d: an e-bike plugged in, charging at 180 W"
+                     % (CHARGER, hot))
+            self._on("plug", u, hot) and self._on("charge", u, hot, 180)
+            self.say("%s port %d: a battery plugged in, charging at 120 W"
+                     % (CHARGER, full))
+            self._on("plug", u, full) and self._on("charge", u, full, 120)
+            if not at(1.2):
+                return
+            self.say("%s port %d: the battery is nearly full, its draw "
+                     "falls to 3 W (full below %d W for %g min)"
+                     % (CHARGER, full, FULL_W, FULL_MIN))
+            # Hours of charging in a moment: the session's energy.
+            self._on("energy", u, full, 412)
+            self._on("power", u, full, 3)
+            for t, celsius in ((1.8, 45), (2.6, 55), (3.4, 68)):
+                if not at(t):
+                    return
+                self.say("%s port %d: temperature %d °C (limit %d)"
+                         % (CHARGER, hot, celsius, MAX_TEMP_C))
+                self._on("temp", u, hot, celsius)
+                self._on("energy", u, hot, 20 + celsius)
+            if not at(self.CYCLE_S - 2):
+                return
+            self.say("%s: both unplugged, port %d cooled to 25 °C, the "
+                     "outputs switched back on at the station"
+                     % (CHARGER, hot))
+            for port in (hot, full):
+                self._on("temp", u, port, 25)
+                self._on("unplug", u, port)
+                self._on("coil", u, port, "on")
+            if not at(self.CYCLE_S):
+                return
+
+    def _watch(self):
+        """Each coil write the charging point gets, in one line; polls
+        are quiet.  The log is read on from where it was left."""
+        path, buf = self.bus.log_path, ""
+        while not self.stop.wait(0.05):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    f.seek(self.log_at)
+                    chunk = f.read()
+                    self.log_at = f.tell()
+            except FileNotFoundError:
+                continue
+            buf += chunk
+            *lines, buf = buf.split("\n")
+            for line in lines:
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                if r.get("function") in (5, 15):
+                    self._write(r)
+
+    def _write(self, r):
+        address = r.get("address", 0)
+        if r["function"] == 5:
+            on = bool(r.get("value", 0))
+            what = "port %d's output %s" % (address + 1,
+                                           "on" if on else "off")
+            value = "0x%04x" % r.get("value", 0)
+        else:
+            what = "ports %d-%d's outputs" % (
+                address + 1, address + r.get("count", 1))
+            value = "(%d coils)" % r.get("count", 1)
+        self.say("charging point %d (%s): write coil 0x%04x = %s, %s%s"
+                 % (r["unit"], CHARGER, address, value, what,
+                    "" if r.get("answered") else " (not answered)"))
+
+    def quiet(self):
+        """The scenes stop (before gatewayd does)."""
+        self.stop.set()
+        for t in self.threads:
+            t.join(5)
+
+    def close(self):
+        self.quiet()
+        self.bus.stop()
+
+
 def access_dir_of(config_path, config_text):
     """The config's access_dir, relative to gateway.ini; or the access.d
     beside it when that path does not exist here (an /etc path)."""
@@ -331,7 +495,7 @@ class Demo:
         self.gates = face_gates(self.config_text)[:2]
         self.lanes = barriers(self.config_text)
         # The entry barrier on a relay board, when it is an MQTT one.
-        self.relay = None
+        self.relay = self.chargers = None
         entry = [b for b, _, lane, driver in self.lanes
                  if lane == "in" and driver == "barrier_mqtt"]
         if args.relay and entry:
@@ -364,6 +528,14 @@ class Demo:
                      "its relay %d, its loop detector input %d"
                      % (RELAY_UNIT, harness.LOCALHOST, self.relay.board.port,
                         self.relay_barrier, RELAY_COIL, RELAY_LOOP))
+        if self.args.chargers:
+            self.chargers = Chargers(tmp, self.say).start()
+            overrides.update(self.chargers.overrides())
+            self.say("charging point %s (unit %d, %d ports) on Modbus TCP "
+                     "%s:%d: max_temp_c %d, full below %d W for %g min"
+                     % (CHARGER, CHARGER_UNIT, CHARGER_PORTS,
+                        harness.LOCALHOST, self.chargers.bus.port,
+                        MAX_TEMP_C, FULL_W, FULL_MIN))
         ini = os.path.join(tmp, "gateway.ini")
         with open(ini, "w", encoding="utf-8") as f:
             f.write(harness.derive_ini(self.config_text, self.broker.port,
@@ -517,6 +689,8 @@ class Demo:
         end = None
         if self.args.seconds > 0:
             end = time.monotonic() + self.args.seconds
+        if self.chargers is not None:
+            self.chargers.run()
         for what in itertools.cycle(SCENES):
             if not self.gw.running():
                 self.say("gatewayd exited on its own")
@@ -532,6 +706,8 @@ class Demo:
     def shutdown(self):
         """Everything stopped, whatever state it is in; gatewayd's status."""
         rc = 0
+        if self.chargers is not None:
+            self.chargers.quiet()
         for term, _ in (list(self.terminals.values()) +
                         list(self.cameras.values())):
             try:
@@ -552,6 +728,8 @@ class Demo:
         # After gatewayd, so that it does not see the board vanish.
         if self.relay is not None:
             self.relay.close()
+        if self.chargers is not None:
+            self.chargers.close()
         if self.broker is not None:
             self.broker.stop()
         return rc
@@ -566,6 +744,8 @@ def main(argv=None):
     p.add_argument("--mqtt-barriers", dest="relay", action="store_false",
                    help="keep every barrier as configured (no relay "
                    "board)")
+    p.add_argument("--no-chargers", dest="chargers", action="store_false",
+                   help="no charging point")
     args = p.parse_args(argv)
 
     demo = Demo(args)
