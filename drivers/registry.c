@@ -10,6 +10,8 @@ extern const struct driver barrier_mqtt_driver;
 extern const struct driver barrier_relay_driver;
 extern const struct driver charger_driver;
 extern const struct driver face_gate_driver;
+extern const struct driver fire_input_driver;
+extern const struct driver fire_mqtt_driver;
 extern const struct driver lpr_driver;
 extern const struct driver sdm_meter_driver;
 
@@ -20,6 +22,8 @@ static const struct driver *const drivers[] = {
 	&barrier_mqtt_driver,
 	&charger_driver,
 	&sdm_meter_driver,
+	&fire_input_driver,
+	&fire_mqtt_driver,
 };
 
 const char *const driver_direction_choices[] = { "in", "out", "both", NULL };

@@ -41,6 +41,10 @@ sink_publish(void *arg, const char *topic, const void *payload, size_t len,
 {
 	struct daemon *d = arg;
 
+	/* Written out at the end of this loop iteration (on_check), not
+	 * when libmosquitto gets round to it: a fire release is sent from
+	 * inside its message callback. */
+	d->flush_due = true;
 	return mqtt_publish(d->mqtt, topic, payload, len, qos, retain);
 }
 
@@ -113,6 +117,10 @@ on_check(uv_check_t *h)
 	log_flush();
 	if (outbox_pending(p->outbox) > 0) {
 		outbox_release(p->outbox, d->done_through);
+		d->flush_due = true;
+	}
+	if (d->flush_due) {
+		d->flush_due = false;
 		mqtt_flush(d->mqtt);
 	}
 }
@@ -165,7 +173,7 @@ load_request(void *arg, const char *device, const char *request, int64_t ts)
 }
 
 /* What a restart must not forget: entries used, requests seen, the car
- * park's occupancy and visitors' stays. */
+ * park's occupancy and visitors' stays, the fire release. */
 static int
 load_journal_state(struct daemon *d)
 {
@@ -178,7 +186,8 @@ load_journal_state(struct daemon *d)
 	    journal_vehicle_occupancy(d->pipe.journal, &st->occupancy) < 0 ||
 	    journal_vehicle_rows(d->pipe.journal,
 	        vehicle_restore_since(&d->pipe, now_ms()), vehicle_restore_row,
-	        &d->pipe) < 0)
+	        &d->pipe) < 0 ||
+	    journal_last_alarm(d->pipe.journal, fire_restore, &d->pipe) < 0)
 		return -1;
 	return 0;
 }
@@ -279,6 +288,25 @@ device_message(struct daemon *d, const struct device *dev, const char *sub,
 	pipeline_event(&d->pipe, dev, &ev);
 }
 
+/* The site's own requests: <prefix>/fire/reset and <prefix>/fire/test. */
+static bool
+staff_request(struct daemon *d, const char *topic, const void *payload,
+    size_t len)
+{
+	static const char *const fire[] = { "reset", "test" };
+	size_t i, n = strlen(d->cfg->topic_prefix);
+
+	if (strncmp(topic, d->cfg->topic_prefix, n) != 0 ||
+	    strncmp(topic + n, "/fire/", 6) != 0)
+		return false;
+	for (i = 0; i < sizeof(fire) / sizeof(fire[0]); i++)
+		if (strcmp(topic + n + 6, fire[i]) == 0) {
+			fire_request(&d->pipe, fire[i], payload, len);
+			return true;
+		}
+	return false;
+}
+
 static void
 on_message(void *arg, const char *topic, const void *payload, size_t len)
 {
@@ -286,6 +314,8 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 	struct device *dev;
 	struct topic t;
 
+	if (staff_request(d, topic, payload, len))
+		return;
 	if (topic_split(d->cfg->topic_prefix, topic, &t) < 0) {
 		/* log.c escapes what a topic could forge a line with. */
 		log_debug("mqtt: not a device topic: %.80s", topic);
@@ -372,6 +402,10 @@ on_connected(void *arg)
 		}
 	}
 	snprintf(topic, sizeof(topic), "%s/+/+/status", d->cfg->topic_prefix);
+	mqtt_subscribe(d->mqtt, topic, 1);
+	snprintf(topic, sizeof(topic), "%s/fire/reset", d->cfg->topic_prefix);
+	mqtt_subscribe(d->mqtt, topic, 1);
+	snprintf(topic, sizeof(topic), "%s/fire/test", d->cfg->topic_prefix);
 	mqtt_subscribe(d->mqtt, topic, 1);
 
 	/* Announced after the subscriptions: whoever sees "online" can ask.
@@ -569,6 +603,9 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	d.mqtt = mqtt_new(d.loop, cfg, &cb, will_topic, will);
 	if (d.mqtt == NULL)
 		fatalx("cannot set up mqtt");
+	/* A restart during a fire alarm: the coils are held again at once,
+	 * the gates once the broker is there. */
+	fire_start(&d.pipe);
 
 	uv_check_init(d.loop, &d.commit);
 	uv_check_start(&d.commit, on_check);

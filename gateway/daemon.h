@@ -34,6 +34,7 @@ struct daemon {
 
 	uv_work_t snapshot_req;
 	uint64_t done_through; /* the last journal batch reported */
+	bool flush_due;        /* published this iteration: write it out */
 	bool clock_checked;
 	bool announced_snapshot; /* the status says "snapshot" */
 };

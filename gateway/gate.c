@@ -135,10 +135,30 @@ why(const struct access_tables *t, const struct gate_settings *gate,
 	}
 }
 
+/*
+ * From a fire alarm until the reset, and during a test, denials are
+ * suspended: everyone passes (the gates are held open anyway), and is
+ * journaled as who they were and what the rules would have said.
+ * Whether it changed the decision: its reason then, for the record.
+ */
+static enum rules_reason
+fire_release(struct pipeline *p, struct rules_decision *dec)
+{
+	int fire = fire_release_reason(p);
+	enum rules_reason was = dec->reason;
+
+	if (fire == 0 || dec->allow)
+		return 0;
+	dec->allow = true;
+	dec->reason = (enum rules_reason)fire;
+	dec->uses_entry = false;
+	return was;
+}
+
 static void
 journal_decision(struct pipeline *p, const struct device *dev,
     const struct access_request *req, const struct rules_decision *dec,
-    int64_t now)
+    enum rules_reason overruled, int64_t now)
 {
 	const struct access_tables *t = p->tables;
 	char reason[96];
@@ -179,6 +199,9 @@ journal_decision(struct pipeline *p, const struct device *dev,
 	if (p->cfg->keep_snapshots && req->snapshot[0])
 		json_object_set_new(extra, "snapshot",
 		    json_string(req->snapshot));
+	if (overruled)
+		json_object_set_new(extra, "rules",
+		    json_string(rules_reason_code(overruled)));
 	pipeline_record(p, &r, now);
 	json_decref(extra);
 }
@@ -195,6 +218,7 @@ gate_event(struct pipeline *p, const struct device *dev, const struct event *ev)
 	struct command cmd = { 0 };
 	char name[96], text[160], display[128];
 	int64_t now = now_ms(), first;
+	enum rules_reason overruled;
 
 	if (ev->type != EVENT_ACCESS)
 		return; /* a gate's status is the core's */
@@ -213,7 +237,8 @@ gate_event(struct pipeline *p, const struct device *dev, const struct event *ev)
 		    direction_name(gate->direction));
 	rules_clock_at(now, &clk);
 	rules_gate(t, dev, p->state, req, &clk, p->stale_ms, &dec);
-	journal_decision(p, dev, req, &dec, now);
+	overruled = fire_release(p, &dec);
+	journal_decision(p, dev, req, &dec, overruled, now);
 
 	who(t, &dec, req, name, sizeof(name));
 	why(t, gate, &dec, req, text, sizeof(text));
@@ -233,7 +258,12 @@ gate_event(struct pipeline *p, const struct device *dev, const struct event *ev)
 	if (dec.allow) {
 		cmd.action = COMMAND_OPEN;
 		cmd.open_ms = gate->open_ms;
-		if (dec.person || dec.visitor)
+		if (fire_release_reason(p))
+			str_copy(display,
+			    rules_reason_display(
+			        (enum rules_reason)fire_release_reason(p)),
+			    sizeof(display));
+		else if (dec.person || dec.visitor)
 			snprintf(display, sizeof(display), "%s %s", name,
 			    rules_reason_display(dec.reason));
 		else

@@ -857,3 +857,20 @@ journal_vehicle_occupancy(struct journal *j, int *out)
 {
 	return call(j, call_occupancy, out);
 }
+
+static int
+call_alarm(struct journal_db *db, void *arg)
+{
+	struct vehicle_call *c = arg;
+
+	return journal_db_last_alarm(db, c->cb, c->arg);
+}
+
+int
+journal_last_alarm(struct journal *j,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	struct vehicle_call c = { .cb = cb, .arg = arg };
+
+	return call(j, call_alarm, &c);
+}

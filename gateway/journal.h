@@ -134,5 +134,9 @@ int journal_recent_requests(struct journal *, int64_t since_ms,
 int journal_vehicle_rows(struct journal *, int64_t since_ms,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 int journal_vehicle_occupancy(struct journal *, int *out);
+/* The newest alarm record of a phase (alarm, clear, reset, test,
+ * test_end), to cb when there is one: the fire release's state. */
+int journal_last_alarm(struct journal *,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 
 #endif

@@ -105,7 +105,10 @@ static const char schema[] =
     " AND decision = 'allow' AND direction = 'in';"
     /* The car park's state at start: vehicle rows only, few. */
     "CREATE INDEX IF NOT EXISTS events_vehicle ON events(ts_ms)"
-    " WHERE kind = 'vehicle';";
+    " WHERE kind = 'vehicle';"
+    /* The fire release's state at start: the newest phase. */
+    "CREATE INDEX IF NOT EXISTS events_alarm ON events(decision)"
+    " WHERE kind = 'alarm';";
 
 /* SQLite's result code; a failure is noted, for the caller to log. */
 static int
@@ -735,6 +738,32 @@ journal_db_vehicle_rows(struct journal_db *j, int64_t since_ms,
 		cb(arg, sqlite3_column_int64(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (size_t)sqlite3_column_bytes(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_db_last_alarm(struct journal_db *j,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* Phases only: a fire device's rejected messages are alarm rows
+	 * too. */
+	if (prepare(j,
+	        "SELECT ts_ms, body FROM events WHERE kind = 'alarm'"
+	        " AND decision IN ('alarm', 'clear', 'reset', 'test',"
+	        " 'test_end') ORDER BY seq DESC LIMIT 1",
+	        &st) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		cb(arg, sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+		rc = SQLITE_DONE;
+	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

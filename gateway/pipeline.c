@@ -21,8 +21,7 @@
  * Each class of device: the kind of record it makes, the pipeline its
  * events go to, and, where its pipeline cares, how it answers a request
  * it could not read, what a device's going offline or online means to
- * it, and what it does when its bus ends one of its commands.  Cameras
- * and fire panels get theirs with their rules.
+ * it, and what it does when its bus ends one of its commands.
  */
 static const struct {
 	const char *record_kind;
@@ -40,6 +39,7 @@ static const struct {
 	[DEVICE_CHARGER] = { "charging", charging_event, charging_rejected,
 	    charging_online, charging_command_done },
 	[DEVICE_METER] = { "charging", charging_event },
+	[DEVICE_FIRE] = { "alarm", fire_event, NULL, fire_online },
 };
 
 int
@@ -152,6 +152,7 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 	/* Unknown devices share one count: their ids are the attacker's. */
 	junk_flush(p, &p->state->unknown_junk, "device", NULL, "rejected", now,
 	    stopping);
+	fire_tick(p, now);
 	vehicle_tick(p, now);
 	charging_tick(p, now);
 }
@@ -159,6 +160,7 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 void
 pipeline_connected(struct pipeline *p)
 {
+	fire_connected(p);
 	charging_connected(p);
 }
 
@@ -287,6 +289,8 @@ pipeline_online(struct pipeline *p, const struct device *dev, bool online,
 	if (log_ratelimit(&ds->status_warned_ms))
 		log_info("%-12s %s (%s)", dev->id, r.decision, why);
 	pipeline_record(p, &r, now_ms());
+	if (online)
+		fire_device_back(p, dev);
 	if (classes[dev->driver->class].online != NULL)
 		classes[dev->driver->class].online(p, dev, online);
 }

@@ -112,4 +112,29 @@ void charging_tick(struct pipeline *, int64_t now_ms);
 /* Connected to the broker: retained states are published afresh. */
 void charging_connected(struct pipeline *);
 
+/* fire.c: the fire release.  Every gate and barrier held open on an
+ * alarm, until staff reset it; the yearly test. */
+void fire_event(struct pipeline *, const struct device *, const struct event *);
+/* A fire device answers again or has stopped (not an alarm). */
+void fire_online(struct pipeline *, const struct device *, bool online);
+/* A gate or barrier is back online: held again if the release is on. */
+void fire_device_back(struct pipeline *, const struct device *);
+/* Connected to the broker: the gates are told to hold again. */
+void fire_connected(struct pipeline *);
+/* A staff request on <prefix>/fire/<what> (reset, test), answered on
+ * <prefix>/fire/result. */
+void fire_request(struct pipeline *, const char *what, const void *payload,
+    size_t len);
+/* About once a second: a test whose time is over. */
+void fire_tick(struct pipeline *, int64_t now_ms);
+/* At start: the newest alarm record (a journal_last_alarm() callback;
+ * arg: the pipeline), then fire_start() holds what it says is held. */
+void fire_restore(void *pipeline, int64_t ts_ms, const char *body, size_t len);
+void fire_start(struct pipeline *);
+/* Whether everything is held open now (an alarm, or a test). */
+bool fire_holding(const struct pipeline *);
+/* While held, why every request is let through: RULES_FIRE_ALARM or
+ * RULES_FIRE_TEST (rules.h); 0 when nothing is held. */
+int fire_release_reason(const struct pipeline *);
+
 #endif

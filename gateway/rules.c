@@ -370,6 +370,8 @@ static const struct {
 	[RULES_WRONG_WAY] = { "wrong_way", "单向车道，请勿逆行" },
 	[RULES_FULL] = { "full", "车位已满，请稍候" },
 	[RULES_LOW_CONFIDENCE] = { "low_confidence", "未能识别车牌，请稍候" },
+	[RULES_FIRE_ALARM] = { "fire alarm", "消防报警，请通行" },
+	[RULES_FIRE_TEST] = { "fire test", "消防测试，请通行" },
 };
 
 const char *

@@ -40,6 +40,8 @@ enum rules_reason {
 	RULES_WRONG_WAY,      /* a car against a one-way lane */
 	RULES_FULL,           /* the lot is full: visitors wait */
 	RULES_LOW_CONFIDENCE, /* the camera is not sure of the plate */
+	RULES_FIRE_ALARM,     /* allow: everything is released (fire.c) */
+	RULES_FIRE_TEST,      /* allow: released for the yearly test */
 };
 
 struct rules_decision {

@@ -35,6 +35,7 @@ state_new(size_t ndevices)
 	for (i = 0; i < ndevices; i++) {
 		s->devices[i].online = -1;
 		s->devices[i].lane.loop = -1;
+		s->devices[i].fire = -1;
 	}
 	return s;
 }

@@ -93,6 +93,25 @@ struct device_state {
 	unsigned nports;
 	double meter_power_w, meter_energy_wh; /* meters, as published */
 	bool meter_published;
+	int fire; /* fire devices: -1 not read, 0 normal, 1 alarm */
+};
+
+/*
+ * The fire release (fire.c).  Held from the first alarm until staff
+ * reset it after every alarm has cleared; a test holds everything for
+ * its seconds.  Rebuilt at start from the journal's last alarm record.
+ */
+enum fire_mode {
+	FIRE_NORMAL = 0, /* nothing held */
+	FIRE_ALARM,      /* a fire device says alarm */
+	FIRE_CLEARED,    /* none says alarm now: held until the reset */
+	FIRE_TEST,       /* the yearly test: held until test_until_ms */
+};
+
+struct fire_live {
+	enum fire_mode mode;
+	int64_t since_ms;      /* the mode began (wall clock) */
+	int64_t test_until_ms; /* FIRE_TEST: restored then (wall clock) */
 };
 
 struct state {
@@ -116,6 +135,8 @@ struct state {
 	int occupancy;
 	struct state_stay *stays;
 	size_t nstays, stays_cap;
+
+	struct fire_live fire;
 
 	/* Staff requests to charging points waiting for their answer. */
 	struct charger_pending pending[STATE_PENDING_MAX];

@@ -86,7 +86,8 @@ subject(const struct access_tables *t, const struct rules_vehicle *d,
 static void
 journal_decision(struct pipeline *p, const struct device *barrier,
     const struct device *camera, const struct plate_read *read,
-    const struct rules_vehicle *d, bool repeat, bool moved, int64_t now)
+    const struct rules_vehicle *d, enum rules_reason overruled, bool repeat,
+    bool moved, int64_t now)
 {
 	const struct access_tables *t = p->tables;
 	char reason[64];
@@ -131,6 +132,9 @@ journal_decision(struct pipeline *p, const struct device *barrier,
 	if (p->cfg->keep_snapshots && read->snapshot[0])
 		json_object_set_new(extra, "snapshot",
 		    json_string(read->snapshot));
+	if (overruled)
+		json_object_set_new(extra, "rules",
+		    json_string(rules_reason_code(overruled)));
 	pipeline_record(p, &r, now);
 	json_decref(extra);
 }
@@ -221,6 +225,10 @@ answer(struct pipeline *p, const struct device *barrier,
 	struct command cmd = { .request = read->request };
 	char display[128];
 
+	/* The fire release holds the barrier open by its coil: an open
+	 * pulse (the board's flash) would let it go after open_ms. */
+	if (fire_holding(p))
+		return;
 	if (d->allow) {
 		cmd.action = COMMAND_OPEN;
 		cmd.open_ms = b->open_ms;
@@ -246,6 +254,7 @@ plate_event(struct pipeline *p, const struct device *camera,
 	struct rules_clock clk;
 	int64_t now = now_ms(), first;
 	bool lot_full, repeat, moved = false;
+	enum rules_reason overruled = 0;
 	char why[96];
 
 	if (dedup_seen(p->state->dedup, camera->id, read->request, now,
@@ -265,6 +274,13 @@ plate_event(struct pipeline *p, const struct device *camera,
 	rules_clock_at(now, &clk);
 	rules_vehicle(p->tables, barrier, camera, p->state, read, &clk,
 	    p->stale_ms, lot_full, &d);
+	/* Denials are suspended from a fire alarm until its reset. */
+	if (fire_release_reason(p) && !d.allow) {
+		overruled = d.reason;
+		d.allow = true;
+		d.reason = (enum rules_reason)fire_release_reason(p);
+		d.uses_entry = false;
+	}
 	repeat = is_repeat(p, &bs->lane, &d, now);
 	if (repeat) {
 		d.uses_entry = false;
@@ -272,7 +288,8 @@ plate_event(struct pipeline *p, const struct device *camera,
 	} else if (d.allow) {
 		moved = granted(p, device_barrier(barrier), &bs->lane, &d, now);
 	}
-	journal_decision(p, barrier, camera, read, &d, repeat, moved, now);
+	journal_decision(p, barrier, camera, read, &d, overruled, repeat, moved,
+	    now);
 	log_decision(p, barrier, read, &d, repeat);
 	answer(p, barrier, read, &d);
 }
@@ -345,7 +362,9 @@ loop_event(struct pipeline *p, const struct device *barrier,
 	                                  0;
 	if (dir)
 		occupancy_move(p->state, dir);
-	if (lane->grant_ms != 0 && now - lane->grant_ms < TAILGATE_MS) {
+	/* Held open for a fire, every car passes: none is tailgating. */
+	if (lane->grant_ms != 0 && now - lane->grant_ms < TAILGATE_MS &&
+	    !fire_holding(p)) {
 		log_warnx("%-12s tailgating: a second car passed behind %s "
 		          "(%d inside)",
 		    barrier->id, lane->plate, p->state->occupancy);
