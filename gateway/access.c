@@ -136,18 +136,36 @@ void
 access_summary(const struct access_tables *t, const struct config *cfg,
     char *buf, size_t size)
 {
+	/* The other kinds of device, when there are any. */
+	static const struct {
+		int class;
+		const char *what;
+	} others[] = {
+		{ DEVICE_CHARGER, "charging points" },
+		{ DEVICE_METER, "meters" },
+		{ DEVICE_CAMERA, "cameras" },
+		{ DEVICE_FIRE, "fire devices" },
+	};
 	struct access_counts c;
-	size_t barriers = config_count_class(cfg, DEVICE_BARRIER);
-	int n;
+	size_t barriers = config_count_class(cfg, DEVICE_BARRIER), i, k;
+	size_t n;
 
 	access_counts(t, &c);
-	n = snprintf(buf, size,
+	snprintf(buf, size,
 	    "%zu gates, %zu groups, %zu persons, %zu visitors, %zu denied",
 	    config_count_class(cfg, DEVICE_GATE), c.groups, c.persons,
 	    c.visitors, c.denied);
-	if (barriers > 0 && n >= 0 && (size_t)n < size)
-		snprintf(buf + n, size - (size_t)n,
-		    ", %zu barriers, %zu vehicles", barriers, c.vehicles);
+	n = strlen(buf);
+	if (barriers > 0 && n < size)
+		snprintf(buf + n, size - n, ", %zu barriers, %zu vehicles",
+		    barriers, c.vehicles);
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		k = config_count_class(cfg, others[i].class);
+		n = strlen(buf);
+		if (k > 0 && n < size)
+			snprintf(buf + n, size - n, ", %zu %s", k,
+			    others[i].what);
+	}
 }
 
 const struct access_group *

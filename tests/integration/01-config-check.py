@@ -16,7 +16,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "tests" / "config"
 GATEWAYD = os.environ.get("GATEWAYD", str(ROOT / "build" / "gatewayd"))
 SUMMARY = re.compile(r"\d+ gates, \d+ groups, \d+ persons, \d+ visitors, "
-                     r"\d+ denied(, \d+ barriers, \d+ vehicles)?\n")
+                     r"\d+ denied(, \d+ barriers, \d+ vehicles)?"
+                     r"(, \d+ [a-z ]+)*\n")
 
 CASES = sorted(p.stem for p in CONFIG.glob("*.ini"))
 
