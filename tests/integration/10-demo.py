@@ -1,7 +1,8 @@
 """make demo's script on the example compound in config/: it runs for the
 given seconds, prints gatewayd's decisions as a guard reads them — at the
-face gates, at the car park's barriers and at a charging point (a port cut
-off too hot, a battery stopped full) — and stops everything with status 0
+face gates, at the car park's barriers, at a charging point (a port cut
+off too hot, a battery stopped full) and in a fire alarm (every gate and
+barrier held open, then a reset) — and stops everything with status 0
 (issue 2, "what a user can do")."""
 
 import os
@@ -36,7 +37,7 @@ def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
     env = dict(os.environ, TMPDIR=str(tmp_path))
     proc = subprocess.run(
         [sys.executable, DEMO, "--gatewayd", gatewayd_binary, "--config",
-         CONFIG, "--seconds", "12"], cwd=REPO, env=env,
+         CONFIG, "--seconds", "24"], cwd=REPO, env=env,
         stdin=subprocess.DEVNULL, capture_output=True, timeout=90)
     out = proc.stdout.decode("utf-8", "replace")
     err = proc.stderr.decode("utf-8", "replace")
@@ -56,6 +57,23 @@ def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
                      r"0x0000 = 0x0000, port 1's output off$", out, re.M), out
     assert re.search(CHARGER % (2, r"charging ended: full \(\d+ Wh\)$"),
                      out, re.M), out
+    # The fire panel's alarm: both gates told hold_open, the relay
+    # barrier's coil held on, a stranger let through; after the alarm
+    # clears, staff reset it and the coil is let go.
+    assert re.search(r"^\d\d:\d\d:\d\d error: FIRE ALARM from fire-panel: "
+                     r"4 gates and barriers held open", out, re.M), out
+    for gate in ("gate-north", "gate-south"):
+        assert re.search(r"^demo: %s: hold_open \(QoS 1" % gate, out,
+                         re.M), out
+        assert re.search(r"^demo: %s: normal \(QoS 1" % gate, out, re.M), out
+    assert re.search(r"^demo: relay board 1 \(barrier-south-in\): write "
+                     r"coil 0x0000 = 0xff00, relay 0 on", out, re.M), out
+    assert re.search(DECISION % "allow" + r"\s*P0099\s+-\s+fire alarm$",
+                     out, re.M), out
+    assert re.search(r"^demo: fire/result: \{\"request\":\"demo-reset-\d+\","
+                     r"\"ok\":true\}$", out, re.M), out
+    assert re.search(r"^demo: relay board 1 \(barrier-south-in\): write "
+                     r"coil 0x0000 = 0x0000, relay 0 off", out, re.M), out
     # Nothing left behind: the demo's temporary directory is gone.
     assert os.listdir(tmp_path) == [], os.listdir(tmp_path)
     if os.environ.get("SANITIZED") == "1":

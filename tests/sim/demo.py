@@ -12,7 +12,10 @@ and drives the loop as each car goes through.  Then, about once
 a second, someone passes: mostly residents, now and then a cleaner, the
 visitor, a stranger, the denied person, a card; and cars: residents',
 the visitor's (its entries counted), an unknown one, a denied one, a
-misread plate, cars leaving by the exit lane.  Beside them, on their own
+misread plate, cars leaving by the exit lane; once in each round the fire
+panel's alarm (a fire_mqtt device): every gate and barrier held open,
+a stranger let through, the alarm clears, and staff reset the release.
+Beside them, on their own
 timer, a charging point (charger-demo, charger_sim.py on a second Modbus
 TCP bus): an e-bike on port 1 heats past max_temp_c and gatewayd cuts
 it off, a battery on port 2 falls to a trickle and gatewayd stops it as
@@ -49,7 +52,8 @@ from charger_sim import ChargerBus  # noqa: E402
 # early on, and an unknown one, so that a short run shows both.
 SCENES = ("resident", "car-in", "cleaner", "car-visitor", "unknown",
           "car-unknown", "resident", "car-out", "visitor", "car-in",
-          "resident-out", "car-misread", "denied", "car-out", "resident",
+          "resident-out", "car-misread", "fire", "denied", "car-out",
+          "resident",
           "car-denied", "card", "car-out", "resident", "car-expired",
           "low-score", "car-out", "visitor-out", "car-out")
 
@@ -171,6 +175,14 @@ def face_gates(config_text):
     return gates
 
 
+def fire_panels(config_text):
+    """The fire devices of gateway.ini that speak MQTT."""
+    return [name.split(None, 1)[1]
+            for name, values in harness.ini_sections(config_text)
+            if name.startswith("device ")
+            and values.get("driver") == "fire_mqtt"]
+
+
 def barriers(config_text):
     """The barriers of gateway.ini that have a plate camera: (barrier,
     camera, lane, driver)."""
@@ -222,6 +234,12 @@ class MqttBarrier:
             self.say("%s: arm up for %d ms, screen: %s"
                      % (self.barrier, cmd.get("open_ms", 0),
                         cmd.get("display", "")))
+        elif cmd.get("action") == "hold_open":
+            self.say("%s: hold_open (QoS %d): arm up until normal"
+                     % (self.barrier, msg.qos))
+        elif cmd.get("action") == "normal":
+            self.say("%s: normal (QoS %d): arm down, back to work"
+                     % (self.barrier, msg.qos))
         elif cmd.get("action") == "deny":
             self.say("%s: arm stays down, screen: %s"
                      % (self.barrier, cmd.get("display", "")))
@@ -281,12 +299,15 @@ class RelayBarrier:
     def _write(self, r):
         address, value = r["address"], r.get("value", 0)
         if address == FLASH_ON + RELAY_COIL:
+            shown = "%d" % value
             what = "flash on relay %d for %.1f s: the arm goes up" % (
                 RELAY_COIL, value / 10)
         else:
-            what = "relay %d %s" % (address, "on" if value else "off")
-        self.say("relay board %d (%s): write coil 0x%04x = %d, %s%s"
-                 % (r["unit"], self.barrier, address, value, what,
+            shown = "0x%04x" % value
+            what = "relay %d %s" % (address, "on: the arm held up (fire)"
+                                    if value else "off: the hold let go")
+        self.say("relay board %d (%s): write coil 0x%04x = %s, %s%s"
+                 % (r["unit"], self.barrier, address, shown, what,
                     "" if r.get("answered") else " (not answered)"))
         if address == FLASH_ON + RELAY_COIL and not self.stop.is_set():
             self._car_crosses()
@@ -493,6 +514,7 @@ class Demo:
                                       "site") or "jinding-5"
         self.access_dir = access_dir_of(args.config, self.config_text)
         self.gates = face_gates(self.config_text)[:2]
+        self.fire_panels = fire_panels(self.config_text)
         self.lanes = barriers(self.config_text)
         # The entry barrier on a relay board, when it is an MQTT one.
         self.relay = self.chargers = None
@@ -506,6 +528,7 @@ class Demo:
         self.cast = Cast(self.access_dir, harness.ini_value(
             self.config_text, "gateway", "timezone") or "Asia/Shanghai")
         self.stop = threading.Event()
+        self.out_lock = threading.Lock()
         self.rng = random.Random(5)
         self.broker = self.gw = self.journal = None
         self.terminals = {}
@@ -514,7 +537,14 @@ class Demo:
         self.inside = []       # plates the demo has driven in
 
     def say(self, text):
-        print("demo: " + text, flush=True)
+        self.print_line("demo: " + text)
+
+    def print_line(self, line):
+        """One whole line: the simulators' threads and gatewayd's output
+        never run into each other."""
+        with self.out_lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
 
     def start(self, tmp):
         self.broker = harness.Broker(os.path.join(tmp, "broker")).start()
@@ -546,8 +576,7 @@ class Demo:
                                          tmp))
         self.gw = harness.Gatewayd(self.args.gatewayd, ini, tmp, self.site,
                                    self.broker.port,
-                                   on_line=lambda line: print(line,
-                                                              flush=True))
+                                   on_line=self.print_line)
         self.gw.start()
         for gate, direction in self.gates:
             self.terminals[gate] = (FaceTerminal(
@@ -570,6 +599,9 @@ class Demo:
         """Someone at a gate: one request, answered in gatewayd's log."""
         if what.startswith("car-"):
             self.car_scene(what)
+            return
+        if what == "fire":
+            self.fire_scene()
             return
         gate = self.rng.choice(sorted(self.terminals))
         term, facing = self.terminals[gate]
@@ -657,6 +689,63 @@ class Demo:
             self.inside.remove(plate)
         if row["reason"] == "visitor":
             self.count_entries(row)
+
+    # -- the fire alarm ---------------------------------------------------
+
+    def fire_scene(self):
+        """The fire panel raises its alarm: every gate is told hold_open
+        and every barrier held (the relay board's coil on), a stranger is
+        let through, the alarm clears, and staff reset the release."""
+        if not self.fire_panels:
+            return
+        panel, site = self.fire_panels[0], self.site
+        rec = harness.Recorder(self.broker.port, [
+            "cg/%s/gate/+/cmd" % site, "cg/%s/fire/result" % site],
+            name="demo-fire").start()
+        try:
+            self._fire(rec, panel)
+        except TimeoutError as e:
+            self.say("fire: %s" % e)
+        finally:
+            rec.close()
+
+    def _fire(self, rec, panel):
+        site, gates = self.site, sorted(self.terminals)
+        alarm = "cg/%s/fire/%s/alarm" % (site, panel)
+
+        def held(action, since):
+            for gate in gates:
+                m = rec.wait(lambda m, g=gate: m.topic.endswith(
+                    "/gate/%s/cmd" % g) and m.json().get("action") == action,
+                    5, "%s on %s" % (action, gate), since=since)
+                self.say("%s: %s (QoS 1 from the gateway): %s"
+                         % (gate, action, "the gate stays open"
+                            if action == "hold_open" else "back to faces"))
+
+        self.say("fire panel %s: ALARM on %s" % (panel, alarm))
+        mark = rec.mark()
+        rec.client.publish(alarm, json.dumps({"state": "alarm"}), qos=1)
+        held("hold_open", mark)
+        term, _ = self.terminals[gates[0]]
+        self.say("a stranger at %s during the alarm" % gates[0])
+        term.face(self.cast.unknown, score=self.score())
+        if self.stop.wait(1.5):
+            return
+        self.say("fire panel %s: normal again" % panel)
+        rec.client.publish(alarm, json.dumps({"state": "normal"}), qos=1)
+        if self.stop.wait(1.0):
+            return
+        request = "demo-reset-%d" % int(time.time())
+        self.say("staff reset the fire release: %s" % json.dumps(
+            {"id": request, "operator": "王师傅"}, ensure_ascii=False))
+        mark = rec.mark()
+        rec.client.publish("cg/%s/fire/reset" % site, json.dumps(
+            {"id": request, "operator": "王师傅"}), qos=1)
+        answer = rec.wait(lambda m: m.topic.endswith("/fire/result") and
+                          m.json().get("request") == request, 5,
+                          "the reset's answer", since=mark)
+        self.say("fire/result: %s" % answer.payload.decode())
+        held("normal", mark)
 
     def decision(self, request, barrier, timeout=3):
         """The journal's record of a plate read: it is committed before
