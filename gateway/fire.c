@@ -232,7 +232,11 @@ fire_event(struct pipeline *p, const struct device *dev, const struct event *ev)
 		return;
 	ds->fire = ev->u.fire.alarm ? 1 : 0;
 	if (ds->fire == 1) {
-		if (was != 1)
+		/* First read after a restart during this alarm: held since
+		 * fire_start(), and its record is in the journal already. */
+		if (was < 0 && p->state->fire.mode == FIRE_ALARM)
+			log_warnx("fire: %s still says alarm", dev->id);
+		else if (was != 1)
 			alarm_on(p, dev);
 		return;
 	}
@@ -347,8 +351,12 @@ reset(struct pipeline *p, const char *request, const char *operator)
 		return;
 	}
 	if (!fire_holding(p)) {
-		log_info("fire reset %s by %s: nothing to reset",
-		    request, operator);
+		/* Normal all the same: a hold whose record a full disk lost
+		 * before a restart is let go too, and a normal is harmless. */
+		n = command_all(p, COMMAND_NORMAL);
+		log_info("fire reset %s by %s: nothing to reset (%zu gates and "
+		         "barriers told normal all the same)",
+		    request, operator, n);
 		answer(p, request, NULL);
 		return;
 	}
