@@ -403,6 +403,17 @@ test_end(struct pipeline *p, const char *why)
 	journal_phase(p, "test_end", NULL, NULL, why, NULL);
 }
 
+/* A request that cannot be answered: counted, logged once a minute. */
+static void
+rejected(struct pipeline *p, const char *what, const char *why)
+{
+	p->state->rejected++;
+	if (log_ratelimit(&p->state->fire.warned_ms))
+		log_warnx("fire %s: rejected a request: %s (%" PRIu64
+		          " bad requests so far; logged once a minute)",
+		    what, why, p->state->rejected);
+}
+
 /*
  * {"id":"r-1","operator":"王师傅"} on fire/reset; fire/test also takes
  * "seconds".  One without a readable id is rejected and not answered,
@@ -420,14 +431,12 @@ fire_request(struct pipeline *p, const char *what, const void *payload,
 
 	if (len > p->cfg->max_payload ||
 	    (root = native_load(payload, len, err, sizeof(err))) == NULL) {
-		p->state->rejected++;
-		log_warnx("fire %s: rejected: %s", what,
+		rejected(p, what,
 		    len > p->cfg->max_payload ? "payload too long" : err);
 		return;
 	}
 	if (native_id(root, request, err, sizeof(err)) < 0) {
-		p->state->rejected++;
-		log_warnx("fire %s: rejected: %s", what, err);
+		rejected(p, what, err);
 		goto done;
 	}
 	if (dedup_seen(p->state->dedup, REQUESTS_DEVICE, request, now,

@@ -112,6 +112,7 @@ struct fire_live {
 	enum fire_mode mode;
 	int64_t since_ms;      /* the mode began (wall clock) */
 	int64_t test_until_ms; /* FIRE_TEST: restored then (wall clock) */
+	uint64_t warned_ms;    /* staff requests rejected: logged then */
 };
 
 struct state {
