@@ -174,8 +174,8 @@ FUZZ_CC := clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 \
 	-D_GNU_SOURCE -Igateway -Idrivers
-FUZZ_TARGETS := fuzz_barrier_relay fuzz_charger fuzz_face_gate fuzz_ini fuzz_lpr \
-	fuzz_schedule fuzz_time fuzz_topic
+FUZZ_TARGETS := fuzz_barrier_relay fuzz_charger fuzz_face_gate fuzz_fire_mqtt \
+	fuzz_ini fuzz_lpr fuzz_schedule fuzz_time fuzz_topic
 DEB_FUZZ := clang libclang-rt-14-dev
 
 # Every driver, and what drivers stand on: the registry names them all.
@@ -187,6 +187,8 @@ FUZZ_SRC_fuzz_charger := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_charger := jansson
 FUZZ_SRC_fuzz_face_gate := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_face_gate := jansson
+FUZZ_SRC_fuzz_fire_mqtt := $(FUZZ_DRIVERS)
+FUZZ_PKG_fuzz_fire_mqtt := jansson
 FUZZ_SRC_fuzz_lpr := $(FUZZ_DRIVERS) gateway/plate.c
 FUZZ_PKG_fuzz_lpr := jansson
 FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
