@@ -261,26 +261,39 @@ fire_online(struct pipeline *p, const struct device *dev, bool online)
 		ds->fire = -1;
 }
 
+/* The release ended (a reset, a test's end) this recently: a gate or
+ * the broker back now may have missed its normal. */
+static bool
+recently_ended(const struct pipeline *p)
+{
+	const struct fire_live *f = &p->state->fire;
+
+	return !fire_holding(p) && f->since_ms != 0 &&
+	    now_ms() - f->since_ms < NORMAL_AGAIN_MS;
+}
+
 void
 fire_device_back(struct pipeline *p, const struct device *dev)
 {
-	if (fire_holding(p) && held_class(dev)) {
+	if (!held_class(dev))
+		return;
+	if (fire_holding(p)) {
 		log_info("%-12s back during the fire release: held open again",
 		    dev->id);
 		command_now(p, dev, COMMAND_HOLD_OPEN);
+	} else if (recently_ended(p)) {
+		command_now(p, dev, COMMAND_NORMAL);
 	}
 }
 
 void
 fire_connected(struct pipeline *p)
 {
-	const struct fire_live *f = &p->state->fire;
-
 	/* What was published while the broker was away went nowhere: the
 	 * holds, or a recent release's end (a normal twice is harmless). */
 	if (fire_holding(p))
 		(void)command_reach(p, COMMAND_HOLD_OPEN, REACH_MQTT);
-	else if (f->since_ms != 0 && now_ms() - f->since_ms < NORMAL_AGAIN_MS)
+	else if (recently_ended(p))
 		(void)command_reach(p, COMMAND_NORMAL, REACH_MQTT);
 }
 

@@ -25,11 +25,13 @@ direction_name(enum direction d)
 	return d == DIRECTION_OUT ? "out" : "in";
 }
 
-/* A request whose id could be read is answered, even when bad. */
+/* A request whose id could be read is answered, even when bad; while
+ * the fire release holds, open, as every request is. */
 void
 gate_rejected(struct pipeline *p, const struct device *dev,
     const struct event *ev, const char *why)
 {
+	int fire = fire_release_reason(p);
 	struct command cmd = {
 		.action = COMMAND_DENY,
 		.request = event_request(ev),
@@ -38,6 +40,12 @@ gate_rejected(struct pipeline *p, const struct device *dev,
 	};
 
 	(void)why;
+	if (fire != 0) {
+		cmd.action = COMMAND_OPEN;
+		cmd.reason = NULL;
+		cmd.open_ms = device_gate(dev)->open_ms;
+		cmd.display = rules_reason_display((enum rules_reason)fire);
+	}
 	pipeline_command(p, dev, &cmd);
 }
 

@@ -551,9 +551,13 @@ test_alarm_holds_everything_first(void **state)
 	request("reset", "{\"id\":\"r-4\",\"operator\":\"王师傅\"}");
 	assert_int_equal(nseen, 0);
 
-	/* Nothing to reset: answered ok, nothing sent or journaled. */
+	/* Nothing to reset: answered ok, nothing journaled, and normal all
+	 * the same (a hold whose record a full disk lost). */
 	request("reset", "{\"id\":\"r-5\",\"operator\":\"王师傅\"}");
-	assert_int_equal(nseen, 1);
+	i = expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
+	assert_int_equal(i, 3);
+	assert_int_equal(nseen, 4);
+	assert_int_equal(seen[3].type, SEEN_PUBLISH);
 	assert_string_equal(last_published(),
 	    "cg/test/fire/result {\"request\":\"r-5\",\"ok\":true}");
 }
@@ -884,8 +888,13 @@ test_devices_back(void **state)
 	pipeline_connected(&p);
 	expect_commands(0, COMMAND_NORMAL, HELD_ON_MQTT);
 	forget();
+	/* A gate back soon after the reset may have missed its normal. */
 	pipeline_online(&p, device("gate-north"), false, "device offline");
 	pipeline_online(&p, device("gate-north"), true, "device online");
+	expect_commands(0, COMMAND_NORMAL, "gate-north");
+	forget();
+	pipeline_online(&p, device("charger-a"), false, "no answer");
+	pipeline_online(&p, device("charger-a"), true, "answers");
 	expect_commands(0, COMMAND_NORMAL, "");
 }
 
@@ -949,6 +958,21 @@ test_gate_opens_for_anyone(void **state)
 	assert_string_equal(member(i, "rules"), "unknown");
 	assert_string_equal(member(i, "subject"), "P9999");
 	assert_string_equal(member(i, "request"), "req-1");
+
+	/* A malformed request whose id could be read: open too. */
+	forget();
+	{
+		struct event bad = { .type = EVENT_ACCESS };
+
+		snprintf(bad.u.access.request, sizeof(bad.u.access.request),
+		    "%s", "req-bad");
+		pipeline_rejected(&p, device("gate-north"), &bad,
+		    "bad 'score'");
+	}
+	i = find(SEEN_QUEUED, 0);
+	assert_int_equal(seen[i].action, COMMAND_OPEN);
+	assert_string_equal(seen[i].request, "req-bad");
+	assert_string_equal(seen[i].display, "消防报警，请通行");
 
 	/* Someone the rules allow: their own reason, the fire's display. */
 	forget();
