@@ -21,8 +21,8 @@
  * Each class of device: the kind of record it makes, the pipeline its
  * events go to, and, where its pipeline cares, how it answers a request
  * it could not read, what a device's going offline or online means to
- * it, and what it does when its bus ends one of its commands.  Cameras
- * and fire panels get theirs with their rules.
+ * it, and what it does when its bus ends one of its commands.  Fire
+ * panels get theirs with their rules.
  */
 static const struct {
 	const char *record_kind;
@@ -40,6 +40,7 @@ static const struct {
 	[DEVICE_CHARGER] = { "charging", charging_event, charging_rejected,
 	    charging_online, charging_command_done },
 	[DEVICE_METER] = { "charging", charging_event },
+	[DEVICE_CAMERA] = { "camera", camera_event, NULL, camera_online },
 };
 
 int
@@ -154,6 +155,7 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 	    stopping);
 	vehicle_tick(p, now);
 	charging_tick(p, now);
+	camera_tick(p, now);
 }
 
 void

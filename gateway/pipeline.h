@@ -112,4 +112,16 @@ void charging_tick(struct pipeline *, int64_t now_ms);
 /* Connected to the broker: retained states are published afresh. */
 void charging_connected(struct pipeline *);
 
+/* camera.c: cameras' analytics (native cameras and Frigate): an event
+ * kept once per event id, held back by its type's cool-down per camera;
+ * a camera offline past its grace is alerted. */
+void camera_event(struct pipeline *, const struct device *,
+    const struct event *);
+/* The same, as if at now_ms (the tests' clock). */
+void camera_event_at(struct pipeline *, const struct device *,
+    const struct event *, int64_t now_ms);
+void camera_online(struct pipeline *, const struct device *, bool online);
+/* About once a second: cameras offline for longer than their grace. */
+void camera_tick(struct pipeline *, int64_t now_ms);
+
 #endif
