@@ -279,12 +279,41 @@ device_message(struct daemon *d, const struct device *dev, const char *sub,
 	pipeline_event(&d->pipe, dev, &ev);
 }
 
+static const char *
+vendor_topic(const struct device *dev)
+{
+	return dev->driver->mqtt->topic(dev);
+}
+
+/* A message on a vendor's topic (Frigate's frigate/events): to every
+ * device whose topic it is.  Whether there was one. */
+static bool
+vendor_message(struct daemon *d, const char *topic, const void *payload,
+    size_t len)
+{
+	const char *t;
+	bool found = false;
+	size_t i;
+
+	for (i = 0; i < d->nvendor; i++) {
+		t = vendor_topic(d->vendor[i]);
+		if (t != NULL && strcmp(t, topic) == 0) {
+			device_message(d, d->vendor[i], topic, payload, len);
+			found = true;
+		}
+	}
+	return found;
+}
+
 static void
 on_message(void *arg, const char *topic, const void *payload, size_t len)
 {
 	struct daemon *d = arg;
 	struct device *dev;
 	struct topic t;
+
+	if (d->nvendor > 0 && vendor_message(d, topic, payload, len))
+		return;
 
 	if (topic_split(d->cfg->topic_prefix, topic, &t) < 0) {
 		/* log.c escapes what a topic could forge a line with. */
@@ -310,6 +339,28 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 		return;
 	}
 	device_message(d, dev, t.sub, payload, len);
+}
+
+/* The devices that read a vendor's topic, found once. */
+static void
+find_vendor_devices(struct daemon *d)
+{
+	const struct device *dev;
+	size_t i;
+
+	for (i = 0; i < d->cfg->ndevices; i++) {
+		dev = d->cfg->devices[i];
+		if (dev->driver->mqtt == NULL ||
+		    dev->driver->mqtt->topic == NULL)
+			continue;
+		if (d->vendor == NULL) {
+			d->vendor =
+			    calloc(d->cfg->ndevices, sizeof(*d->vendor));
+			if (d->vendor == NULL)
+				fatalx("out of memory");
+		}
+		d->vendor[d->nvendor++] = dev;
+	}
 }
 
 /* Retained on <prefix>/gateway/status; "access" says which tables rule. */
@@ -373,6 +424,17 @@ on_connected(void *arg)
 	}
 	snprintf(topic, sizeof(topic), "%s/+/+/status", d->cfg->topic_prefix);
 	mqtt_subscribe(d->mqtt, topic, 1);
+	/* Vendors' own topics, each once however many devices read it. */
+	for (i = 0; i < d->nvendor; i++) {
+		const char *t = vendor_topic(d->vendor[i]);
+
+		for (j = 0; t != NULL && j < i; j++)
+			if (vendor_topic(d->vendor[j]) != NULL &&
+			    strcmp(vendor_topic(d->vendor[j]), t) == 0)
+				break;
+		if (t != NULL && j == i)
+			mqtt_subscribe(d->mqtt, t, 1);
+	}
 
 	/* Announced after the subscriptions: whoever sees "online" can ask.
 	 * Queued: libmosquitto is in its callback; on_poll writes it. */
@@ -541,6 +603,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	d.loop = uv_default_loop();
 	cb.arg = &d;
 	init_handle_data(&d);
+	find_vendor_devices(&d);
 
 	d.pipe.state = state_new(cfg->ndevices);
 	d.pipe.outbox = outbox_new(&sinks, cfg->topic_prefix);
@@ -606,6 +669,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	reload_free(d.reload);
 	outbox_free(d.pipe.outbox);
 	state_free(d.pipe.state);
+	free(d.vendor);
 	access_free((struct access_tables *)d.pipe.tables);
 	uv_loop_close(d.loop);
 	return 0;
