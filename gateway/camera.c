@@ -189,6 +189,52 @@ camera_event(struct pipeline *p, const struct device *dev,
 	camera_event_at(p, dev, ev, now_ms());
 }
 
+/* ---- the cameras at start, from the journal ---- */
+
+int64_t
+camera_restore_since(const struct pipeline *p, int64_t now)
+{
+	int64_t back = EVENT_MS, ms;
+	size_t i;
+
+	for (i = 0; i < CAMERA_TYPES; i++) {
+		ms =
+		    (int64_t)config_alert(p->cfg, camera_types[i])->cooldown_s *
+		    1000;
+		if (ms > back)
+			back = ms;
+	}
+	return now - back;
+}
+
+/*
+ * A camera record: its event was opened then (an update of it after a
+ * restart is not a second event), and, if it raised an alert, its
+ * cool-down runs from then.  Oldest first, so the newest marks stay
+ * when there are more than the table holds.
+ */
+void
+camera_restore_row(void *arg, int64_t ts_ms, const char *body, size_t len)
+{
+	struct pipeline *p = arg;
+	const char *device = NULL, *request = NULL, *decision = NULL;
+	const char *alert = NULL;
+	json_t *root = json_loadb(body, len, 0, NULL);
+
+	if (root == NULL)
+		return;
+	json_unpack(root, "{s?s,s?s,s?s,s?s}", "device", &device, "request",
+	    &request, "decision", &decision, "alert", &alert);
+	if (device != NULL && request != NULL && decision != NULL &&
+	    camera_type_known(decision))
+		mark_set(p->state->camera_opened, mark_key(device, request),
+		    ts_ms);
+	if (device != NULL && alert != NULL)
+		mark_set(p->state->camera_alerted, mark_key(device, alert),
+		    ts_ms);
+	json_decref(root);
+}
+
 /* ---- a camera offline ---- */
 
 void

@@ -165,7 +165,7 @@ load_request(void *arg, const char *device, const char *request, int64_t ts)
 }
 
 /* What a restart must not forget: entries used, requests seen, the car
- * park's occupancy and visitors' stays. */
+ * park's occupancy and visitors' stays, cameras' events and cool-downs. */
 static int
 load_journal_state(struct daemon *d)
 {
@@ -178,6 +178,9 @@ load_journal_state(struct daemon *d)
 	    journal_vehicle_occupancy(d->pipe.journal, &st->occupancy) < 0 ||
 	    journal_vehicle_rows(d->pipe.journal,
 	        vehicle_restore_since(&d->pipe, now_ms()), vehicle_restore_row,
+	        &d->pipe) < 0 ||
+	    journal_camera_rows(d->pipe.journal,
+	        camera_restore_since(&d->pipe, now_ms()), camera_restore_row,
 	        &d->pipe) < 0)
 		return -1;
 	return 0;
@@ -616,9 +619,12 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	if (d.pipe.journal == NULL)
 		fatalx("cannot start the journal in %s", cfg->data_dir);
 	if (load_journal_state(&d) < 0)
-		log_errx("journal: cannot read visitors' entries, recent "
-		         "requests and the car park: a visitor may get entries "
-		         "again, the lot's occupancy may be wrong");
+		log_errx(
+		    "journal: cannot read visitors' entries, recent "
+		    "requests, the car park and cameras' events: a visitor "
+		    "may get entries again, the lot's occupancy may be "
+		    "wrong, a camera may alert again within its "
+		    "cool-down");
 	check_clock(&d);
 	/* Never waits for a device: a bus that cannot be opened is tried
 	 * again on its own thread. */

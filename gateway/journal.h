@@ -134,5 +134,9 @@ int journal_recent_requests(struct journal *, int64_t since_ms,
 int journal_vehicle_rows(struct journal *, int64_t since_ms,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 int journal_vehicle_occupancy(struct journal *, int *out);
+/* Camera records since since_ms, oldest first (events opened, alerts
+ * raised). */
+int journal_camera_rows(struct journal *, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 
 #endif

@@ -105,7 +105,10 @@ static const char schema[] =
     " AND decision = 'allow' AND direction = 'in';"
     /* The car park's state at start: vehicle rows only, few. */
     "CREATE INDEX IF NOT EXISTS events_vehicle ON events(ts_ms)"
-    " WHERE kind = 'vehicle';";
+    " WHERE kind = 'vehicle';"
+    /* Cameras' events opened and cool-downs at start: few rows too. */
+    "CREATE INDEX IF NOT EXISTS events_camera ON events(ts_ms)"
+    " WHERE kind = 'camera';";
 
 /* SQLite's result code; a failure is noted, for the caller to log. */
 static int
@@ -728,6 +731,27 @@ journal_db_vehicle_rows(struct journal_db *j, int64_t since_ms,
 	        "SELECT ts_ms, body FROM events"
 	        " WHERE kind = 'vehicle' AND ts_ms >= ?1"
 	        " AND subject_type = 'visitor' ORDER BY ts_ms, seq",
+	        &st) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_db_camera_rows(struct journal_db *j, int64_t since_ms,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(j,
+	        "SELECT ts_ms, body FROM events"
+	        " WHERE kind = 'camera' AND ts_ms >= ?1 ORDER BY ts_ms, seq",
 	        &st) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, since_ms);

@@ -123,5 +123,12 @@ void camera_event_at(struct pipeline *, const struct device *,
 void camera_online(struct pipeline *, const struct device *, bool online);
 /* About once a second: cameras offline for longer than their grace. */
 void camera_tick(struct pipeline *, int64_t now_ms);
+/* At start: the events opened and the alerts raised (cool-downs) from
+ * the journal's camera records since camera_restore_since(), each to
+ * camera_restore_row() (a journal_camera_rows() callback; arg: the
+ * pipeline), oldest first. */
+int64_t camera_restore_since(const struct pipeline *, int64_t now_ms);
+void camera_restore_row(void *pipeline, int64_t ts_ms, const char *body,
+    size_t len);
 
 #endif

@@ -214,14 +214,21 @@ def test_frigate_cooldown_per_camera(cams):
         "ebike_in_elevator", None, "ebike_in_elevator"]
 
 
-def test_restart_keeps_one_event(cams):
+def test_restart_keeps_events_and_cooldowns(cams):
     """An event opened before a restart is not opened again by the rest
-    of its messages (the journal's recent ids)."""
+    of its messages, and a cool-down that began before it still runs
+    (both from the journal's camera records)."""
     c = cams
     obj = c.nvr.track("lift_1", "bicycle", 0.8, zones=["elevator"])
     wait_event(c, "nvr/lift_1", obj.id)
+    east = native(c, "cam-5-east")
+    wait_event(c, "cam-5-east", east.event("falling_object", 0.9))
     c.nvr.close()
     c.restart()
+    again = east.event("falling_object", 0.9)
+    row, _ = wait_event(c, "cam-5-east", again)
+    assert (row["body"]["suppressed"], "alert" in row["body"]) == (
+        True, False)
     c.nvr = Frigate(c.broker.port).connect()
     c.nvr.publish_event({"type": "update", "before": obj.state,
                          "after": dict(obj.state, score=0.95,

@@ -63,6 +63,7 @@ static const char access_ini[] = "[group resident]\n"
 #define MAX_SEEN 64
 
 static char *records[MAX_SEEN]; /* each record's body, as JSON */
+static int64_t record_ts[MAX_SEEN];
 static size_t nrecords;
 static struct pipeline p;
 
@@ -72,7 +73,6 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
 	json_t *o = json_object();
 
 	(void)j;
-	(void)ts_ms;
 	assert_true(nrecords < MAX_SEEN);
 #define SET(k, v)                                                              \
 	if (v)                                                                 \
@@ -85,6 +85,7 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
 #undef SET
 	if (r->extra)
 		json_object_update(o, r->extra);
+	record_ts[nrecords] = ts_ms;
 	records[nrecords++] = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return 0;
@@ -490,6 +491,54 @@ test_restart(void **state)
 	assert_string_equal(last("decision"), "duplicate");
 }
 
+/* A restart: the events opened and the cool-downs running, from the
+ * records alone. */
+static void
+test_restore(void **state)
+{
+	char *saved[MAX_SEEN];
+	int64_t saved_ts[MAX_SEEN];
+	size_t i, n;
+
+	(void)state;
+	native("cam-5-east", "e-1", "falling_object", 0.9, 0);
+	native("cam-5-east", "e-1", "falling_object", 0.9, 1); /* dup */
+	frigate("new", "1700000007.1-m", "lift_1", "bicycle", 0.9, 0.9,
+	    "[\"elevator\"]", 2);
+	native("cam-6-west", "e-2", "crowd", 0.9, 3); /* none: no alert */
+	assert_int_equal(nrecords, 4);
+	n = nrecords;
+	for (i = 0; i < n; i++) {
+		saved[i] = records[i];
+		saved_ts[i] = record_ts[i];
+	}
+	nrecords = 0;
+	state_free(p.state);
+	p.state = state_new(cfg->ndevices);
+	assert_true(camera_restore_since(&p, t0) <= t0 - 3600 * 1000);
+	for (i = 0; i < n; i++) {
+		camera_restore_row(&p, saved_ts[i], saved[i], strlen(saved[i]));
+		free(saved[i]);
+	}
+	/* The Frigate event goes on: still one. */
+	frigate("update", "1700000007.1-m", "lift_1", "bicycle", 0.95, 0.95,
+	    "[\"elevator\"]", 20);
+	assert_int_equal(nrecords, 0);
+	/* The cool-downs run from before the restart. */
+	native("cam-5-east", "e-3", "falling_object", 0.9, 30);
+	assert_string_equal(last("suppressed"), "true");
+	frigate("new", "1700000007.2-n", "lift_1", "bicycle", 0.9, 0.9,
+	    "[\"elevator\"]", 31);
+	assert_string_equal(last("suppressed"), "true");
+	native("cam-6-west", "e-4", "falling_object", 0.9, 32);
+	assert_string_equal(last("suppressed"), "false");
+	native("cam-5-east", "e-5", "falling_object", 0.9, 61);
+	assert_string_equal(last("suppressed"), "false");
+	/* A native id opened before is a replay. */
+	native("cam-5-east", "e-1", "falling_object", 0.9, 62);
+	assert_string_equal(last("decision"), "duplicate");
+}
+
 static void
 test_offline(void **state)
 {
@@ -556,6 +605,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_severity_none, fresh,
 		    done),
 		cmocka_unit_test_setup_teardown(test_restart, fresh, done),
+		cmocka_unit_test_setup_teardown(test_restore, fresh, done),
 		cmocka_unit_test_setup_teardown(test_offline, fresh, done),
 	};
 
