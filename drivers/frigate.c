@@ -317,6 +317,19 @@ frigate_decode(const struct device *dev, const char *subtopic,
 		rc = native_bad(err, errlen, "bad 'after.entered_zones'");
 		goto done;
 	}
+	/* What Frigate itself has ruled out is nothing. */
+	if (json_is_true(json_object_get(after, "false_positive"))) {
+		rc = DRIVER_IGNORE;
+		goto done;
+	}
+	/* A label we do not map, or not in its zone yet: nothing, whatever
+	 * else is in the message. */
+	type = map_type(f, label, zones);
+	if (type == NULL) {
+		rc = DRIVER_IGNORE;
+		goto done;
+	}
+	str_copy(out->type, type, sizeof(out->type));
 	/* Score: the best the object ever had, as Frigate's own
 	 * thresholds judge it; an older Frigate sends only the latest. */
 	v = json_object_get(after, "top_score");
@@ -332,18 +345,6 @@ frigate_decode(const struct device *dev, const char *subtopic,
 		rc = native_bad(err, errlen, "score not within 0..1");
 		goto done;
 	}
-	/* What Frigate itself has ruled out is nothing. */
-	if (json_is_true(json_object_get(after, "false_positive"))) {
-		rc = DRIVER_IGNORE;
-		goto done;
-	}
-	type = map_type(f, label, zones);
-	if (type == NULL) {
-		rc =
-		    DRIVER_IGNORE; /* a label we do not map, or not there yet */
-		goto done;
-	}
-	str_copy(out->type, type, sizeof(out->type));
 	v = json_object_get(after, "start_time");
 	if (json_is_number(v) && json_number_value(v) > 0 &&
 	    json_number_value(v) < 1e11)

@@ -269,6 +269,15 @@ test_mapping(void **state)
 	assert_int_equal(decode("new", NULL, &o, &e), DRIVER_IGNORE);
 	o.label = "Bicycle"; /* Frigate's labels are lower case */
 	assert_int_equal(decode("new", NULL, &o, &e), DRIVER_IGNORE);
+	/* Nor is the rest of a label we do not map read. */
+	{
+		static const char car[] =
+		    "{\"type\":\"new\",\"after\":{\"id\":\"f-9\","
+		    "\"camera\":\"c\",\"label\":\"car\",\"top_score\":9}}";
+		char err[160];
+
+		assert_int_equal(decode_text(car, &e, err), DRIVER_IGNORE);
+	}
 	/* What Frigate ruled out itself is nothing. */
 	o.label = "bicycle";
 	o.false_positive = true;
