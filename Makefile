@@ -174,8 +174,9 @@ FUZZ_CC := clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 \
 	-D_GNU_SOURCE -Igateway -Idrivers
-FUZZ_TARGETS := fuzz_barrier_relay fuzz_charger fuzz_face_gate fuzz_fire_mqtt \
-	fuzz_ini fuzz_lpr fuzz_schedule fuzz_time fuzz_topic
+FUZZ_TARGETS := fuzz_barrier_relay fuzz_camera fuzz_charger fuzz_face_gate \
+	fuzz_fire_mqtt fuzz_frigate fuzz_ini fuzz_lpr fuzz_schedule fuzz_time \
+	fuzz_topic
 DEB_FUZZ := clang libclang-rt-14-dev
 
 # Every driver, and what drivers stand on: the registry names them all.
@@ -183,6 +184,10 @@ FUZZ_DRIVERS := $(wildcard drivers/*.c) gateway/schema.c gateway/diag.c \
 	gateway/util.c gateway/datetime.c
 FUZZ_SRC_fuzz_barrier_relay := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_barrier_relay := jansson
+FUZZ_SRC_fuzz_camera := $(FUZZ_DRIVERS)
+FUZZ_PKG_fuzz_camera := jansson
+FUZZ_SRC_fuzz_frigate := $(FUZZ_DRIVERS)
+FUZZ_PKG_fuzz_frigate := jansson
 FUZZ_SRC_fuzz_charger := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_charger := jansson
 FUZZ_SRC_fuzz_face_gate := $(FUZZ_DRIVERS)
@@ -194,7 +199,7 @@ FUZZ_PKG_fuzz_lpr := jansson
 FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
 	gateway/access_load.c gateway/strpool.c gateway/htab.c \
 	gateway/schedule.c gateway/plate.c gateway/secret.c \
-	gateway/section.c $(FUZZ_DRIVERS)
+	gateway/section.c gateway/alert.c $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_ini := inih jansson
 FUZZ_SRC_fuzz_schedule := gateway/schedule.c
 FUZZ_PKG_fuzz_schedule :=

@@ -142,12 +142,24 @@ struct plate_read {
 /* What a camera's analytics saw. */
 struct camera_event {
 	char request[REQUEST_ID_MAX + 1]; /* the event's id */
-	char type[CAMERA_TYPE_MAX + 1];   /* falling_object, ... */
+	char type[CAMERA_TYPE_MAX + 1];   /* one of camera_types[] */
 	char camera[CAMERA_NAME_MAX + 1]; /* an NVR's camera, or "" */
 	double score;
 	int64_t ts_ms;
 	char snapshot[SNAPSHOT_MAX + 1];
+	/* One of several messages about the same event (Frigate's new,
+	 * update, end): its id seen again is no replay. */
+	bool updates;
 };
+
+/*
+ * The types a camera event may have (DESIGN §4.1): a native camera sends
+ * them, a vendor's driver maps its own labels to them.  registry.c.
+ */
+#define CAMERA_TYPES 7
+extern const char *const camera_types[CAMERA_TYPES];
+/* Is type one of camera_types[]? */
+bool camera_type_known(const char *type);
 
 /* The fire panel's alarm: the state now, not an edge. */
 struct fire_state {
@@ -287,9 +299,11 @@ struct driver_mqtt {
 	const char *kind;             /* "gate": the topic's <kind> */
 	const char *const *subtopics; /* subscribed, NULL-terminated */
 	/* A vendor topic outside <prefix> (Frigate's frigate/events), or
-	 * NULL.  Optional. */
+	 * NULL.  Optional.  No wildcards: a message on exactly this topic
+	 * goes to every device whose topic() it is. */
 	const char *(*topic)(const struct device *);
-	/* A message on one of its topics into one event.  Optional: a
+	/* A message on one of its topics into one event; subtopic is the
+	 * vendor topic itself for a message on topic().  Optional: a
 	 * device that says nothing but its status. */
 	enum driver_decode (*decode)(const struct device *,
 	    const char *subtopic, const void *payload, size_t len,

@@ -8,10 +8,12 @@
 
 extern const struct driver barrier_mqtt_driver;
 extern const struct driver barrier_relay_driver;
+extern const struct driver camera_driver;
 extern const struct driver charger_driver;
 extern const struct driver face_gate_driver;
 extern const struct driver fire_input_driver;
 extern const struct driver fire_mqtt_driver;
+extern const struct driver frigate_driver;
 extern const struct driver lpr_driver;
 extern const struct driver sdm_meter_driver;
 
@@ -24,7 +26,13 @@ static const struct driver *const drivers[] = {
 	&sdm_meter_driver,
 	&fire_input_driver,
 	&fire_mqtt_driver,
+	&camera_driver,
+	&frigate_driver,
 };
+
+const char *const camera_types[CAMERA_TYPES] = { "falling_object",
+	"ebike_in_elevator", "ebike_in_corridor", "intrusion", "smoke", "fire",
+	"crowd" };
 
 const char *const driver_direction_choices[] = { "in", "out", "both", NULL };
 const int driver_direction_values[] = { DIRECTION_IN, DIRECTION_OUT,
@@ -41,6 +49,17 @@ driver_find(const char *name)
 		if (strcmp(drivers[i]->name, name) == 0)
 			return drivers[i];
 	return NULL;
+}
+
+bool
+camera_type_known(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < CAMERA_TYPES; i++)
+		if (strcmp(camera_types[i], type) == 0)
+			return true;
+	return false;
 }
 
 const struct driver *

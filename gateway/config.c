@@ -1,6 +1,7 @@
 /*
  * config.c - gateway.ini, the installation: [gateway], [mqtt], [privacy],
- * [parking], one [bus NAME] per Modbus bus and one [device ID] per device, read
+ * [parking], [alert TYPE], one [bus NAME] per Modbus bus and one [device ID]
+ * per device, read
  * through section.c.  Every section's keys are a schema table (schema.h), a
  * device's are its driver's; every problem is reported with file:line and
  * parsing goes on.
@@ -122,6 +123,36 @@ static const struct schema_key parking_keys[] = {
 
 #undef C
 
+/* ---- [alert TYPE] ---- */
+
+#define A(member) offsetof(struct alert_settings, member)
+
+static const struct schema_key alert_keys[] = {
+	{ .name = "severity",
+	    .type = SCHEMA_ENUM,
+	    .offset = A(severity),
+	    .choices = alert_severity_choices,
+	    .values = alert_severity_values },
+	{ .name = "cooldown_s",
+	    .type = SCHEMA_INT,
+	    .offset = A(cooldown_s),
+	    .min = 0,
+	    .max = 86400 },
+	{ .name = "min_score",
+	    .type = SCHEMA_DOUBLE,
+	    .offset = A(min_score),
+	    .dmin = 0,
+	    .dmax = 1 },
+	{ .name = "grace_s",
+	    .type = SCHEMA_INT,
+	    .offset = A(grace_s),
+	    .min = 1,
+	    .max = 86400 },
+	SCHEMA_END,
+};
+
+#undef A
+
 /* ---- [bus NAME] ---- */
 
 #define B(member) offsetof(struct bus_config, member)
@@ -188,6 +219,7 @@ struct parse {
 	char *dir; /* gateway.ini's directory, or "" */
 	int gateway_line, password_line;
 	bool dead; /* the [device] being read has no driver: skip it */
+	int alert_line[ALERT_TYPES]; /* where [alert TYPE] was, or 0 */
 };
 
 static bool
@@ -270,6 +302,67 @@ settings_begin(struct section_reader *r, int line, const char *name)
 	if (p->gateway_line == 0 && strcmp(section_text(r), "[gateway]") == 0)
 		p->gateway_line = line;
 	return p->cfg;
+}
+
+/* [alert TYPE]: its keys fill that type's settings. */
+static void *
+alert_begin(struct section_reader *r, int line, const char *type)
+{
+	struct parse *p = section_ctx(r);
+	int i = alert_type_index(type);
+	char types[512];
+	size_t used = 0;
+
+	if (i < 0) {
+		for (i = 0; i < ALERT_TYPES && used < sizeof(types); i++)
+			used += (size_t)snprintf(types + used,
+			    sizeof(types) - used, "%s%s",
+			    i == 0                   ? "" :
+			        i == ALERT_TYPES - 1 ? " or " :
+			                               ", ",
+			    alert_type_name(i));
+		section_error(r, line, "unknown alert type '%s' (%s)", type,
+		    types);
+		return NULL;
+	}
+	if (p->alert_line[i] != 0) {
+		section_error(r, line,
+		    "duplicate section [alert %s] (first at %s:%d)", type,
+		    section_file(r), p->alert_line[i]);
+		return NULL;
+	}
+	p->alert_line[i] = line;
+	return &p->cfg->alerts[i];
+}
+
+static const char *
+alert_prefix(struct section_reader *r, void *obj)
+{
+	static char prefix[64];
+
+	(void)obj;
+	snprintf(prefix, sizeof(prefix), "alert %s: ", section_name(r));
+	return prefix;
+}
+
+/* Keys that mean something for some types only. */
+static void
+alert_end(struct section_reader *r, void *obj, bool damaged)
+{
+	struct parse *p = section_ctx(r);
+	int i = (int)((struct alert_settings *)obj - p->cfg->alerts), line;
+
+	(void)damaged;
+	line = section_seen(r, "min_score");
+	if (line > 0 && !alert_type_camera(i))
+		section_error(r, line,
+		    "alert %s: min_score is for camera types only",
+		    alert_type_name(i));
+	line = section_seen(r, "grace_s");
+	if (line > 0 && strcmp(alert_type_name(i), "device_offline") != 0)
+		section_error(r, line,
+		    "alert %s: grace_s is for device_offline only",
+		    alert_type_name(i));
 }
 
 /* ---- [device ID] ---- */
@@ -554,6 +647,12 @@ static const struct section_type sections[] = {
 	    .begin = bus_begin,
 	    .keys = bus_keys,
 	    .end = bus_end },
+	{ .type = "alert",
+	    .named = true,
+	    .begin = alert_begin,
+	    .keys = alert_keys,
+	    .prefix = alert_prefix,
+	    .end = alert_end },
 };
 
 /* Every device is known: each resolves the ones it names. */
@@ -640,7 +739,7 @@ config_load(const char *path, struct diag *d)
 	struct config *c;
 	const char *slash;
 	size_t errors = diag_errors(d);
-	int nsections;
+	int nsections, i;
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -654,6 +753,8 @@ config_load(const char *path, struct diag *d)
 	c->max_payload = 4096;
 	c->keep_snapshots = false;
 	c->repeat_s = 30;
+	for (i = 0; i < ALERT_TYPES; i++)
+		alert_defaults(i, &c->alerts[i]);
 
 	p.cfg = c;
 	p.diag = d;
@@ -727,6 +828,14 @@ config_device(const struct config *c, const char *id)
 		if (strcmp(c->devices[i]->id, id) == 0)
 			return c->devices[i];
 	return NULL;
+}
+
+const struct alert_settings *
+config_alert(const struct config *c, const char *type)
+{
+	int i = alert_type_index(type);
+
+	return i >= 0 ? &c->alerts[i] : NULL;
 }
 
 const struct bus_config *

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "alert.h"
 #include "diag.h"
 
 struct device;
@@ -81,6 +82,10 @@ struct config {
 	                        * 0: only the visit's window counts */
 	int repeat_s;          /* a plate read again this soon: still waiting */
 
+	/* [alert TYPE]: each type's settings, by alert_type_index(), its
+	 * built-in default where gateway.ini has no section for it */
+	struct alert_settings alerts[ALERT_TYPES];
+
 	/* [bus NAME], in file order */
 	struct bus_config **buses;
 	size_t nbuses;
@@ -101,6 +106,11 @@ void config_free(struct config *);
 struct device *config_device(const struct config *, const char *id);
 /* The bus called name, or NULL. */
 const struct bus_config *config_bus(const struct config *, const char *name);
+/* The settings of an alert type (a camera type, device_offline, ...)
+ * as [alert TYPE] or its default says, or NULL when there is no such
+ * type. */
+const struct alert_settings *config_alert(const struct config *,
+    const char *type);
 /* How many devices of the given class (enum device_class) there are. */
 size_t config_count_class(const struct config *, int device_class);
 

@@ -173,7 +173,8 @@ load_request(void *arg, const char *device, const char *request, int64_t ts)
 }
 
 /* What a restart must not forget: entries used, requests seen, the car
- * park's occupancy and visitors' stays, the fire release. */
+ * park's occupancy and visitors' stays, the fire release, cameras' events
+ * and cool-downs. */
 static int
 load_journal_state(struct daemon *d)
 {
@@ -187,7 +188,10 @@ load_journal_state(struct daemon *d)
 	    journal_vehicle_rows(d->pipe.journal,
 	        vehicle_restore_since(&d->pipe, now_ms()), vehicle_restore_row,
 	        &d->pipe) < 0 ||
-	    journal_last_alarm(d->pipe.journal, fire_restore, &d->pipe) < 0)
+	    journal_last_alarm(d->pipe.journal, fire_restore, &d->pipe) < 0 ||
+	    journal_camera_rows(d->pipe.journal,
+	        camera_restore_since(&d->pipe, now_ms()), camera_restore_row,
+	        &d->pipe) < 0)
 		return -1;
 	return 0;
 }
@@ -307,6 +311,32 @@ staff_request(struct daemon *d, const char *topic, const void *payload,
 	return false;
 }
 
+static const char *
+vendor_topic(const struct device *dev)
+{
+	return dev->driver->mqtt->topic(dev);
+}
+
+/* A message on a vendor's topic (Frigate's frigate/events): to every
+ * device whose topic it is.  Whether there was one. */
+static bool
+vendor_message(struct daemon *d, const char *topic, const void *payload,
+    size_t len)
+{
+	const char *t;
+	bool found = false;
+	size_t i;
+
+	for (i = 0; i < d->nvendor; i++) {
+		t = vendor_topic(d->vendor[i]);
+		if (t != NULL && strcmp(t, topic) == 0) {
+			device_message(d, d->vendor[i], topic, payload, len);
+			found = true;
+		}
+	}
+	return found;
+}
+
 static void
 on_message(void *arg, const char *topic, const void *payload, size_t len)
 {
@@ -316,6 +346,9 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 
 	if (staff_request(d, topic, payload, len))
 		return;
+	if (d->nvendor > 0 && vendor_message(d, topic, payload, len))
+		return;
+
 	if (topic_split(d->cfg->topic_prefix, topic, &t) < 0) {
 		/* log.c escapes what a topic could forge a line with. */
 		log_debug("mqtt: not a device topic: %.80s", topic);
@@ -340,6 +373,28 @@ on_message(void *arg, const char *topic, const void *payload, size_t len)
 		return;
 	}
 	device_message(d, dev, t.sub, payload, len);
+}
+
+/* The devices that read a vendor's topic, found once. */
+static void
+find_vendor_devices(struct daemon *d)
+{
+	const struct device *dev;
+	size_t i;
+
+	for (i = 0; i < d->cfg->ndevices; i++) {
+		dev = d->cfg->devices[i];
+		if (dev->driver->mqtt == NULL ||
+		    dev->driver->mqtt->topic == NULL)
+			continue;
+		if (d->vendor == NULL) {
+			d->vendor =
+			    calloc(d->cfg->ndevices, sizeof(*d->vendor));
+			if (d->vendor == NULL)
+				fatalx("out of memory");
+		}
+		d->vendor[d->nvendor++] = dev;
+	}
 }
 
 /* Retained on <prefix>/gateway/status; "access" says which tables rule. */
@@ -407,6 +462,17 @@ on_connected(void *arg)
 	mqtt_subscribe(d->mqtt, topic, 1);
 	snprintf(topic, sizeof(topic), "%s/fire/test", d->cfg->topic_prefix);
 	mqtt_subscribe(d->mqtt, topic, 1);
+	/* Vendors' own topics, each once however many devices read it. */
+	for (i = 0; i < d->nvendor; i++) {
+		const char *t = vendor_topic(d->vendor[i]);
+
+		for (j = 0; t != NULL && j < i; j++)
+			if (vendor_topic(d->vendor[j]) != NULL &&
+			    strcmp(vendor_topic(d->vendor[j]), t) == 0)
+				break;
+		if (t != NULL && j == i)
+			mqtt_subscribe(d->mqtt, t, 1);
+	}
 
 	/* Announced after the subscriptions: whoever sees "online" can ask.
 	 * Queued: libmosquitto is in its callback; on_poll writes it. */
@@ -575,6 +641,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	d.loop = uv_default_loop();
 	cb.arg = &d;
 	init_handle_data(&d);
+	find_vendor_devices(&d);
 
 	d.pipe.state = state_new(cfg->ndevices);
 	d.pipe.outbox = outbox_new(&sinks, cfg->topic_prefix);
@@ -587,9 +654,12 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	if (d.pipe.journal == NULL)
 		fatalx("cannot start the journal in %s", cfg->data_dir);
 	if (load_journal_state(&d) < 0)
-		log_errx("journal: cannot read visitors' entries, recent "
-		         "requests and the car park: a visitor may get entries "
-		         "again, the lot's occupancy may be wrong");
+		log_errx(
+		    "journal: cannot read visitors' entries, recent "
+		    "requests, the car park and cameras' events: a visitor "
+		    "may get entries again, the lot's occupancy may be "
+		    "wrong, a camera may alert again within its "
+		    "cool-down");
 	check_clock(&d);
 	/* Never waits for a device: a bus that cannot be opened is tried
 	 * again on its own thread. */
@@ -643,6 +713,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	reload_free(d.reload);
 	outbox_free(d.pipe.outbox);
 	state_free(d.pipe.state);
+	free(d.vendor);
 	access_free((struct access_tables *)d.pipe.tables);
 	uv_loop_close(d.loop);
 	return 0;

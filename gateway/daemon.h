@@ -25,6 +25,9 @@ struct daemon {
 	struct mqtt *mqtt;
 	struct buses *buses; /* the Modbus buses' threads */
 	struct reload *reload;
+	/* Devices with a vendor's topic of their own (driver_mqtt.topic). */
+	const struct device **vendor;
+	size_t nvendor;
 
 	uv_check_t commit;
 	uv_timer_t tick;

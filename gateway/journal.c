@@ -847,6 +847,23 @@ journal_vehicle_rows(struct journal *j, int64_t since_ms,
 }
 
 static int
+call_cameras(struct journal_db *db, void *arg)
+{
+	struct vehicle_call *c = arg;
+
+	return journal_db_camera_rows(db, c->since_ms, c->cb, c->arg);
+}
+
+int
+journal_camera_rows(struct journal *j, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg)
+{
+	struct vehicle_call c = { .since_ms = since_ms, .cb = cb, .arg = arg };
+
+	return call(j, call_cameras, &c);
+}
+
+static int
 call_occupancy(struct journal_db *db, void *arg)
 {
 	return journal_db_vehicle_occupancy(db, arg);

@@ -138,5 +138,9 @@ int journal_vehicle_occupancy(struct journal *, int *out);
  * test_end), to cb when there is one: the fire release's state. */
 int journal_last_alarm(struct journal *,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
+/* Camera records since since_ms, oldest first (events opened, alerts
+ * raised). */
+int journal_camera_rows(struct journal *, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 
 #endif

@@ -108,7 +108,10 @@ static const char schema[] =
     " WHERE kind = 'vehicle';"
     /* The fire release's state at start: the newest phase. */
     "CREATE INDEX IF NOT EXISTS events_alarm ON events(decision)"
-    " WHERE kind = 'alarm';";
+    " WHERE kind = 'alarm';"
+    /* Cameras' events opened and cool-downs at start: few rows too. */
+    "CREATE INDEX IF NOT EXISTS events_camera ON events(ts_ms)"
+    " WHERE kind = 'camera';";
 
 /* SQLite's result code; a failure is noted, for the caller to log. */
 static int
@@ -764,6 +767,27 @@ journal_db_last_alarm(struct journal_db *j,
 		    (size_t)sqlite3_column_bytes(st, 1));
 		rc = SQLITE_DONE;
 	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_db_camera_rows(struct journal_db *j, int64_t since_ms,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(j,
+	        "SELECT ts_ms, body FROM events"
+	        " WHERE kind = 'camera' AND ts_ms >= ?1 ORDER BY ts_ms, seq",
+	        &st) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(arg, sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

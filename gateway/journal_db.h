@@ -111,6 +111,9 @@ int journal_db_vehicle_rows(struct journal_db *, int64_t since_ms,
  * there is one. */
 int journal_db_last_alarm(struct journal_db *,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
+/* Camera records since since_ms, oldest first: body is the record. */
+int journal_db_camera_rows(struct journal_db *, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 /* The lot's occupancy as the newest vehicle record says (0: none). */
 int journal_db_vehicle_occupancy(struct journal_db *, int *out);
 /* Requests journaled since since_ms, newest first. */

@@ -40,6 +40,7 @@ static const struct {
 	    charging_online, charging_command_done },
 	[DEVICE_METER] = { "charging", charging_event },
 	[DEVICE_FIRE] = { "alarm", fire_event, NULL, fire_online },
+	[DEVICE_CAMERA] = { "camera", camera_event, NULL, camera_online },
 };
 
 int
@@ -155,6 +156,7 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 	fire_tick(p, now);
 	vehicle_tick(p, now);
 	charging_tick(p, now);
+	camera_tick(p, now);
 }
 
 void

@@ -136,5 +136,23 @@ bool fire_holding(const struct pipeline *);
 /* While held, why every request is let through: RULES_FIRE_ALARM or
  * RULES_FIRE_TEST (rules.h); 0 when nothing is held. */
 int fire_release_reason(const struct pipeline *);
+/* camera.c: cameras' analytics (native cameras and Frigate): an event
+ * kept once per event id, held back by its type's cool-down per camera;
+ * a camera offline past its grace is alerted. */
+void camera_event(struct pipeline *, const struct device *,
+    const struct event *);
+/* The same, as if at now_ms (the tests' clock). */
+void camera_event_at(struct pipeline *, const struct device *,
+    const struct event *, int64_t now_ms);
+void camera_online(struct pipeline *, const struct device *, bool online);
+/* About once a second: cameras offline for longer than their grace. */
+void camera_tick(struct pipeline *, int64_t now_ms);
+/* At start: the events opened and the alerts raised (cool-downs) from
+ * the journal's camera records since camera_restore_since(), each to
+ * camera_restore_row() (a journal_camera_rows() callback; arg: the
+ * pipeline), oldest first. */
+int64_t camera_restore_since(const struct pipeline *, int64_t now_ms);
+void camera_restore_row(void *pipeline, int64_t ts_ms, const char *body,
+    size_t len);
 
 #endif

@@ -77,6 +77,19 @@ struct charger_pending {
 
 #define STATE_PENDING_MAX 64
 
+/*
+ * Cameras (camera.c): the events opened lately, by (camera, event id),
+ * and when each camera last raised an alert of each type, by (camera,
+ * type), both as 64-bit hashes.  Bounded: when full, the oldest mark
+ * makes room.
+ */
+struct camera_mark {
+	uint64_t key;
+	int64_t at_ms; /* 0: a free slot */
+};
+
+#define STATE_CAMERA_MARKS 1024
+
 /* One device's live state, by its index in config->devices. */
 struct device_state {
 	int online;        /* -1 unknown, 0 offline, 1 online */
@@ -93,7 +106,8 @@ struct device_state {
 	unsigned nports;
 	double meter_power_w, meter_energy_wh; /* meters, as published */
 	bool meter_published;
-	int fire; /* fire devices: -1 not read, 0 normal, 1 alarm */
+	int64_t offline_ms; /* cameras: offline since, not yet alerted; 0 */
+	int fire;           /* fire devices: -1 not read, 0 normal, 1 alarm */
 };
 
 /*
@@ -142,6 +156,10 @@ struct state {
 	/* Staff requests to charging points waiting for their answer. */
 	struct charger_pending pending[STATE_PENDING_MAX];
 	size_t npending;
+
+	/* Cameras' events opened, and their cool-downs. */
+	struct camera_mark camera_opened[STATE_CAMERA_MARKS];
+	struct camera_mark camera_alerted[STATE_CAMERA_MARKS];
 };
 
 struct state *state_new(size_t ndevices);

@@ -494,6 +494,144 @@ test_device_problems(void **state)
 	    "(a-z, 0-9, '_' and '-', at most 32)\n");
 }
 
+/* [alert TYPE]: every type has a default; a section changes its own. */
+static void
+test_alerts(void **state)
+{
+	const struct alert_settings *a;
+	struct config *c;
+	size_t i;
+
+	(void)state;
+	scratch_write("alerts.ini",
+	    MINIMAL "[alert falling_object]\n"
+	            "cooldown_s = 30\n"
+	            "min_score = 0.7\n"
+	            "[alert crowd]\n"
+	            "severity = none\n"
+	            "[alert device_offline]\n"
+	            "grace_s = 5\n"
+	            "severity = urgent\n"
+	            "[alert vehicle_unknown]\n"
+	            "cooldown_s = 0\n");
+	c = load_ok("alerts.ini");
+	a = config_alert(c, "falling_object");
+	assert_int_equal(a->severity, ALERT_URGENT); /* its default kept */
+	assert_int_equal(a->cooldown_s, 30);
+	assert_true(a->min_score > 0.699 && a->min_score < 0.701);
+	assert_int_equal(config_alert(c, "crowd")->severity, ALERT_NONE);
+	a = config_alert(c, "device_offline");
+	assert_int_equal(a->grace_s, 5);
+	assert_int_equal(a->severity, ALERT_URGENT);
+	assert_int_equal(config_alert(c, "vehicle_unknown")->cooldown_s, 0);
+	/* The defaults: fire, smoke and falling objects are urgent. */
+	a = config_alert(c, "fire");
+	assert_int_equal(a->severity, ALERT_URGENT);
+	assert_int_equal(a->cooldown_s, 300);
+	assert_int_equal(config_alert(c, "smoke")->severity, ALERT_URGENT);
+	a = config_alert(c, "ebike_in_elevator");
+	assert_int_equal(a->severity, ALERT_MAJOR);
+	assert_true(a->min_score > 0.499 && a->min_score < 0.501);
+	assert_int_equal(config_alert(c, "reload_failed")->severity,
+	    ALERT_MINOR);
+	assert_int_equal(config_alert(c, "journal_full")->severity,
+	    ALERT_URGENT);
+	assert_null(config_alert(c, "nonsense"));
+	assert_null(config_alert(c, ""));
+	/* Every camera type is an alert type with a minimum score. */
+	for (i = 0; i < CAMERA_TYPES; i++) {
+		a = config_alert(c, camera_types[i]);
+		assert_non_null(a);
+		assert_true(
+		    alert_type_camera(alert_type_index(camera_types[i])));
+		assert_true(a->min_score > 0);
+	}
+	assert_false(alert_type_camera(alert_type_index("tailgating")));
+	assert_string_equal(alert_severity_name(ALERT_COMPLEX), "complex");
+	config_free(c);
+
+	expect_problems("a.ini",
+	    MINIMAL "[alert falling_object]\n" /* 5 */
+	            "severity = huge\n"
+	            "cooldown_s = -1\n"
+	            "[alert falling_object]\n"
+	            "[alert ufo]\n"
+	            "severity = minor\n" /* 10 */
+	            "[alert tailgating]\n"
+	            "min_score = 0.3\n"
+	            "grace_s = 5\n"
+	            "[alert]\n"
+	            "[alert smoke]\n" /* 15 */
+	            "min_score = 2\n"
+	            "colour = red\n",
+	    "a.ini:6: alert falling_object: bad severity 'huge' (minor, "
+	    "major, complex, urgent or none)\n"
+	    "a.ini:7: alert falling_object: bad cooldown_s '-1' (an integer "
+	    "from 0 to 86400)\n"
+	    "a.ini:8: duplicate section [alert falling_object] (first at "
+	    "a.ini:5)\n"
+	    "a.ini:9: unknown alert type 'ufo' (falling_object, "
+	    "ebike_in_elevator, ebike_in_corridor, intrusion, smoke, fire, "
+	    "crowd, vehicle_unknown, vehicle_denied, tailgating, overstay, "
+	    "charger_fault, over_temperature, over_current, device_offline, "
+	    "reload_failed, delivery_failed or journal_full)\n"
+	    "a.ini:12: alert tailgating: min_score is for camera types "
+	    "only\n"
+	    "a.ini:13: alert tailgating: grace_s is for device_offline only\n"
+	    "a.ini:14: section [alert] needs an id: [alert ID]\n"
+	    "a.ini:16: alert smoke: bad min_score '2' (a number from 0 to "
+	    "1)\n"
+	    "a.ini:17: unknown key 'colour' in [alert smoke]\n");
+}
+
+/* Cameras: a native one has no keys; Frigate's map is checked whole,
+ * each entry at its own line. */
+static void
+test_cameras(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	scratch_write("cams.ini",
+	    MINIMAL "[device cam-5-east]\n"
+	            "driver = camera\n"
+	            "[device nvr]\n"
+	            "driver = frigate\n"
+	            "map = bicycle@elevator:"
+	            "ebike_in_elevator\n"
+	            "map = person@roof:intrusion\n"
+	            "url = http://10.0.0.9:5000\n");
+	c = load_ok("cams.ini");
+	assert_int_equal(config_count_class(c, DEVICE_CAMERA), 2);
+	assert_string_equal(config_device(c, "nvr")->driver->mqtt->topic(
+	                        config_device(c, "nvr")),
+	    "frigate/events");
+	config_free(c);
+
+	expect_problems("c.ini",
+	    MINIMAL "[device cam-1]\n" /* 5 */
+	            "driver = camera\n"
+	            "min_score = 0.5\n"
+	            "[device nvr]\n"
+	            "driver = frigate\n"
+	            "map = bicycle:ebike\n" /* 10 */
+	            "map = person\n"
+	            "topic = frigate/+\n"
+	            "[device nvr2]\n"
+	            "driver = frigate\n"
+	            "url = http://nvr2:5000\n", /* 15 */
+	    "c.ini:7: device cam-1: unknown key 'min_score' for driver "
+	    "camera\n"
+	    "c.ini:10: device nvr: map entry 'bicycle:ebike': unknown type "
+	    "'ebike' (falling_object, ebike_in_elevator, ebike_in_corridor, "
+	    "intrusion, smoke, fire or crowd)\n"
+	    "c.ini:11: device nvr: bad map entry 'person' (label:type or "
+	    "label@zone:type)\n"
+	    "c.ini:12: device nvr: bad topic 'frigate/+' (an MQTT topic "
+	    "without '+' or '#', at most 127 bytes)\n"
+	    "c.ini:13: missing key 'map' in [device nvr2]\n");
+}
+
 int
 main(void)
 {
@@ -507,6 +645,8 @@ main(void)
 		cmocka_unit_test(test_gateway_problems),
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_device_problems),
+		cmocka_unit_test(test_alerts),
+		cmocka_unit_test(test_cameras),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

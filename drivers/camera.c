@@ -1,0 +1,91 @@
+/*
+ * camera.c - a camera whose own analytics speak the native JSON of
+ * DESIGN §4.1: events on .../camera/<id>/event.  It reports what it saw;
+ * whether that is kept, alerted or held back by a cool-down is the
+ * camera pipeline's business (gateway/camera.c), not the driver's.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "driver.h"
+#include "native.h"
+
+static enum driver_decode
+camera_decode(const struct device *dev, const char *subtopic,
+    const void *payload, size_t len, struct event *ev, char *err, size_t errlen)
+{
+	struct camera_event *out = &ev->u.camera;
+	enum driver_decode rc = DRIVER_OK;
+	json_t *root, *v;
+	int r;
+
+	(void)dev;
+	memset(ev, 0, sizeof(*ev));
+	ev->type = EVENT_CAMERA;
+	if (strcmp(subtopic, "event") != 0)
+		return DRIVER_IGNORE;
+	root = native_load(payload, len, err, errlen);
+	if (root == NULL)
+		return DRIVER_BAD;
+	if (native_id(root, out->request, err, errlen) < 0) {
+		rc = DRIVER_BAD;
+		goto done;
+	}
+	r = native_string(root, "type", out->type, CAMERA_TYPE_MAX, false);
+	if (r != 1) {
+		rc = native_bad(err, errlen, "%s",
+		    r == 0 ? "missing 'type'" : "bad 'type'");
+		goto done;
+	}
+	if (!camera_type_known(out->type)) {
+		rc = native_bad(err, errlen,
+		    "unknown type '%s' (falling_object, ebike_in_elevator, "
+		    "ebike_in_corridor, intrusion, smoke, fire or crowd)",
+		    out->type);
+		goto done;
+	}
+	v = json_object_get(root, "score");
+	if (!json_is_number(v)) {
+		rc = native_bad(err, errlen, "%s",
+		    v ? "bad 'score'" : "missing 'score'");
+		goto done;
+	}
+	out->score = json_number_value(v);
+	if (!(out->score >= 0 && out->score <= 1)) {
+		rc = native_bad(err, errlen, "'score' not within 0..1");
+		goto done;
+	}
+	if (native_ts(root, &out->ts_ms) < 0) {
+		rc = native_bad(err, errlen, "bad 'ts'");
+		goto done;
+	}
+	if (native_string(root, "snapshot", out->snapshot, SNAPSHOT_MAX, true) <
+	    0) {
+		rc = native_bad(err, errlen, "bad 'snapshot'");
+		goto done;
+	}
+done:
+	json_decref(root);
+	return rc;
+}
+
+/* None: but a table all the same, so that any key is refused. */
+static const struct schema_key camera_keys[] = {
+	SCHEMA_END,
+};
+
+static const char *const camera_subtopics[] = { "event", NULL };
+
+static const struct driver_mqtt camera_mqtt = {
+	.kind = "camera",
+	.subtopics = camera_subtopics,
+	.decode = camera_decode,
+};
+
+const struct driver camera_driver = {
+	.name = "camera",
+	.class = DEVICE_CAMERA,
+	.keys = camera_keys,
+	.mqtt = &camera_mqtt,
+};
