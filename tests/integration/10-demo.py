@@ -1,7 +1,8 @@
 """make demo's script on the example compound in config/: it runs for the
 given seconds, prints gatewayd's decisions as a guard reads them — at the
 face gates, at the car park's barriers, at a charging point (a port cut
-off too hot, a battery stopped full) and in a fire alarm (every gate and
+off too hot, a battery stopped full), at the cameras (a falling object,
+an e-bike in a lift through Frigate) and in a fire alarm (every gate and
 barrier held open, then a reset) — and stops everything with status 0
 (issue 2, "what a user can do")."""
 
@@ -57,6 +58,13 @@ def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
                      r"0x0000 = 0x0000, port 1's output off$", out, re.M), out
     assert re.search(CHARGER % (2, r"charging ended: full \(\d+ Wh\)$"),
                      out, re.M), out
+    # A falling object seen by the native camera: an urgent alert; an
+    # e-bike Frigate follows into the lift: one event for its messages.
+    assert re.search(r"^\d\d:\d\d:\d\d cam-5-east\s+cam\s+falling_object\s+"
+                     r"0\.\d\d urgent\s+cam-5-east-e\d+$", out, re.M), out
+    ebikes = re.findall(r"^\d\d:\d\d:\d\d nvr/lift_1\s+cam\s+"
+                        r"ebike_in_elevator 0\.82 major\s+(\S+)", out, re.M)
+    assert len(ebikes) >= 1 and len(ebikes) == len(set(ebikes)), out
     # The fire panel's alarm: both gates told hold_open, the relay
     # barrier's coil held on, a stranger let through; after the alarm
     # clears, staff reset it and the coil is let go.

@@ -12,7 +12,11 @@ and drives the loop as each car goes through.  Then, about once
 a second, someone passes: mostly residents, now and then a cleaner, the
 visitor, a stranger, the denied person, a card; and cars: residents',
 the visitor's (its entries counted), an unknown one, a denied one, a
-misread plate, cars leaving by the exit lane; once in each round the fire
+misread plate, cars leaving by the exit lane; a camera sees something
+thrown from a high floor (cam-5-east, a native camera: an urgent alert,
+and within its cool-down the next one is journaled without a new
+alert), and Frigate (the nvr device) follows an e-bike into a lift
+from its first sighting to its end (one event); once in each round the fire
 panel's alarm (a fire_mqtt device): every gate and barrier held open,
 a stranger let through, the alarm clears, and staff reset the release.
 Beside them, on their own
@@ -47,11 +51,13 @@ from face_terminal import FaceTerminal  # noqa: E402
 from plate_camera import PlateCamera  # noqa: E402
 from relay_board import RelayBus  # noqa: E402
 from charger_sim import ChargerBus  # noqa: E402
+from camera_sim import Frigate, NativeCamera  # noqa: E402
 
 # Who walks or drives by, in turn: residents most of the time.  A car
 # early on, and an unknown one, so that a short run shows both.
 SCENES = ("resident", "car-in", "cleaner", "car-visitor", "unknown",
-          "car-unknown", "resident", "car-out", "visitor", "car-in",
+          "car-unknown", "falling", "resident", "car-out", "ebike",
+          "visitor", "car-in",
           "resident-out", "car-misread", "fire", "denied", "car-out",
           "resident",
           "car-denied", "card", "car-out", "resident", "car-expired",
@@ -181,6 +187,13 @@ def fire_panels(config_text):
             for name, values in harness.ini_sections(config_text)
             if name.startswith("device ")
             and values.get("driver") == "fire_mqtt"]
+
+
+def cameras(config_text, driver):
+    """The devices of gateway.ini with this camera driver."""
+    return [name.split(None, 1)[1]
+            for name, values in harness.ini_sections(config_text)
+            if name.startswith("device ") and values.get("driver") == driver]
 
 
 def barriers(config_text):
@@ -515,6 +528,9 @@ class Demo:
         self.access_dir = access_dir_of(args.config, self.config_text)
         self.gates = face_gates(self.config_text)[:2]
         self.fire_panels = fire_panels(self.config_text)
+        self.native_cameras = cameras(self.config_text, "camera")
+        self.nvrs = cameras(self.config_text, "frigate")
+        self.camera = self.frigate = None
         self.lanes = barriers(self.config_text)
         # The entry barrier on a relay board, when it is an MQTT one.
         self.relay = self.chargers = None
@@ -603,6 +619,12 @@ class Demo:
         if what == "fire":
             self.fire_scene()
             return
+        if what == "falling":
+            self.falling_scene()
+            return
+        if what == "ebike":
+            self.ebike_scene()
+            return
         gate = self.rng.choice(sorted(self.terminals))
         term, facing = self.terminals[gate]
         out = what.endswith("-out") or facing == "out"
@@ -689,6 +711,40 @@ class Demo:
             self.inside.remove(plate)
         if row["reason"] == "visitor":
             self.count_entries(row)
+
+    # -- cameras ----------------------------------------------------------
+
+    def falling_scene(self):
+        """Something thrown from a high floor, seen by a native camera."""
+        if not self.native_cameras:
+            return
+        if self.camera is None:
+            self.camera = NativeCamera(self.broker.port,
+                                       self.native_cameras[0],
+                                       site=self.site).connect()
+        score = round(self.rng.uniform(0.8, 0.95), 2)
+        self.say("%s sees an object falling past the 12th floor (score %.2f)"
+                 % (self.native_cameras[0], score))
+        self.camera.event("falling_object", score=score)
+
+    def ebike_scene(self):
+        """Frigate follows an e-bike wheeled into the lift: its first
+        sighting is below the type's min_score, then it enters the lift's
+        zone and is surer; one camera event, however many messages."""
+        if not self.nvrs:
+            return
+        if self.frigate is None:
+            self.frigate = Frigate(self.broker.port).connect()
+        self.say("frigate: a bicycle in the lobby of lift_1 (score 0.45)")
+        obj = self.frigate.track("lift_1", "bicycle", score=0.45,
+                                 zones=["lobby"])
+        if self.stop.wait(0.3):
+            return
+        self.say("frigate: the bicycle enters the lift (zone elevator, "
+                 "score 0.82), then 0.88; the event ends")
+        obj.update(score=0.82, current_zones=["elevator"])
+        obj.update(score=0.88)
+        obj.end()
 
     # -- the fire alarm ---------------------------------------------------
 
@@ -803,9 +859,10 @@ class Demo:
                 term.close()
             except Exception:
                 pass
-        for controller in self.controllers:
+        for controller in self.controllers + [self.camera, self.frigate]:
             try:
-                controller.close()
+                if controller is not None:
+                    controller.close()
             except Exception:
                 pass
         if self.gw is not None:
