@@ -197,9 +197,15 @@ def settle(w):
 
 # -- the journal -------------------------------------------------------------
 
+PHASES = ("alarm", "clear", "reset", "test", "test_end")
+
+
 def alarm_rows(c, phase=None):
+    """The fire state's records (not the rejected alarms'), or those of
+    one phase."""
     if phase is None:
-        return c.journal.rows("kind = 'alarm'")
+        return c.journal.rows("kind = 'alarm' AND decision IN (%s)"
+                              % ", ".join("'%s'" % p for p in PHASES))
     return c.journal.rows("kind = 'alarm' AND decision = ?", (phase,))
 
 
@@ -224,7 +230,7 @@ def assert_fire_open(c, gate, person):
     request, cmd = c.ask(gate, person)
     assert cmd["action"] == "open", cmd
     display = cmd.get("display", "")
-    assert "火" in display or "fire" in display.lower(), cmd
+    assert any(w in display.lower() for w in ("消防", "火", "fire")), cmd
     row = c.journal.wait_rows("request = ? AND device = ?", (request, gate),
                               what="the record of %s" % request)[0]
     assert (row["kind"], row["decision"], row["reason"]) == (
@@ -312,11 +318,11 @@ def test_mqtt_alarm_holds_everything_until_cleared_and_reset(compound,
         assert len(commands(w, "normal", m.rec, topic)) == 1, topic
 
 
-def test_panel_contact_alarm_and_reset_refused_while_it_holds(compound,
-                                                              modbus):
-    """The panel's contact on the same board as barrier-a: the alarm
-    holds everything; a reset while the contact still says alarm is
-    refused naming the panel; after it opens, a reset releases."""
+def test_panel_contact_alarm_and_reset_refused_while_any_holds(compound,
+                                                               modbus):
+    """The panel's contact on the same board as barrier-a, and fire-net:
+    a reset while either still says alarm is refused naming it; clear
+    only once neither does; then a reset releases."""
     c = compound
     w = start(fire_world(c, modbus))
     bus_a = w.buses["bus-a"]
@@ -334,16 +340,29 @@ def test_panel_contact_alarm_and_reset_refused_while_it_holds(compound,
     assert_still_held(w, m)
     assert alarm_rows(c, "reset") == []
 
+    # A second panel in alarm; the first one's contact opens: not clear.
+    w.net.alarm()
+    rows = wait_alarm_row(c, "alarm", count=2)
+    assert [r["device"] for r in rows] == ["fire-panel", "fire-net"], rows
     bus_a.set_input(1, 2, False)
-    wait_alarm_row(c, "clear")
+    wait_reads(bus_a, 1, 3, since=bus_a.mark())
+    settle(w)
+    assert alarm_rows(c, "clear") == []
+    answer = w.staff.ask_reset("r-2")
+    assert_refused(answer, "r-2")
+    assert "fire-net" in answer["error"], answer
+    assert_still_held(w, m)
+
+    w.net.normal()
+    assert len(wait_alarm_row(c, "clear")) == 1
     settle(w)
     assert_still_held(w, m)
 
     released = marks(w)
-    assert w.staff.ask_reset("r-2") == {"request": "r-2", "ok": True}
+    assert w.staff.ask_reset("r-3") == {"request": "r-3", "ok": True}
     wait_released(w, released)
     row = wait_alarm_row(c, "reset")[0]
-    assert (row["request"], row["body"]["operator"]) == ("r-2", OPERATOR)
+    assert (row["request"], row["body"]["operator"]) == ("r-3", OPERATOR)
     # The barrier on the same board is still itself: polled, online.
     assert [r["decision"] for r in c.journal.rows(
         "kind = 'device' AND device = 'barrier-a'")] == ["online"]
@@ -437,16 +456,34 @@ def test_restart_during_the_alarm_keeps_everything_held(compound, modbus,
     settle(w)
     # Across the restart, no coil written off, nothing sent normal.
     assert_still_held(w, start_of_log)
-    # The panel never said normal: a reset is refused.
-    assert_refused(w.staff.ask_reset("r-1"), "r-1")
-    settle(w)
-    assert_still_held(w, start_of_log)
 
     w.net.normal()
     wait_alarm_row(c, "clear")
     released = marks(w)
     assert w.staff.ask_reset("r-2") == {"request": "r-2", "ok": True}
     wait_released(w, released)
+
+
+def test_reset_after_a_restart_is_refused_while_the_panel_says_alarm(
+        compound, modbus):
+    """fire-net said alarm and has not said normal since: a restart of
+    the gateway does not change what the panel says, so a reset is still
+    refused (§5: a reset while an alarm input is still active)."""
+    c = compound
+    w = start(fire_world(c, modbus))
+    m = marks(w)
+    w.net.alarm()
+    wait_held(w, m)
+    wait_alarm_row(c, "alarm")
+
+    c.restart()
+    wait_command(w, gate_topic(c, "gate-north"), "hold_open", m.rec,
+                 count=2, timeout=15)
+    answer = w.staff.ask_reset("r-1")
+    assert_refused(answer, "r-1")
+    assert "fire-net" in answer["error"], answer
+    settle(w)
+    assert_still_held(w, m)
 
 
 def test_fire_test_holds_and_restores_and_is_refused_in_an_alarm(compound,
@@ -469,16 +506,19 @@ def test_fire_test_holds_and_restores_and_is_refused_in_an_alarm(compound,
         first - sent)
     wait_alarm_row(c, "test_end")
 
-    # During a real alarm a test is refused, and ends nothing.
+    # A real alarm during a test: the test's end releases nothing, and
+    # no test is taken until the alarm is reset.
     m = marks(w)
-    w.net.alarm()
+    assert w.staff.ask_test("t-2", 2)["ok"] is True
+    begun = time.monotonic()
     wait_held(w, m)
-    answer = w.staff.ask_test("t-2", 1)
-    refused = time.monotonic()
-    assert_refused(answer, "t-2")
-    assert [r["request"] for r in alarm_rows(c, "test")] == ["t-1"]
-    # Longer than the refused test would have lasted.
-    while time.monotonic() < refused + 1.5:
+    w.net.alarm()
+    assert wait_alarm_row(c, "alarm")[0]["device"] == "fire-net"
+    answer = w.staff.ask_test("t-3", 1)
+    assert_refused(answer, "t-3")
+    assert [r["request"] for r in alarm_rows(c, "test")] == ["t-1", "t-2"]
+    # Past the end t-2 would have had.
+    while time.monotonic() < begun + 3:
         settle(w)
     assert_still_held(w, m)
     assert len(alarm_rows(c, "test_end")) == 1
