@@ -513,15 +513,15 @@ def fire_release(binary, world, port, results):
 
 def fire_rows(lat):
     f = lat["fire"]
-    disk = ("journal disk full" if f["not_full"] is None else
-            "journal disk NOT full: %s" % f["not_full"])
+    disk = ("disk full" if f["not_full"] is None else
+            "disk NOT full (%s)" % f["not_full"])
     return [
-        ("fire alarm → last gate and barrier command (p50 / max, %d "
-         "rounds; 50 gates, 20 barriers on 3 buses, one hung, %s)"
-         % (f["rounds"], disk),
-         "%.0f / %.0f ms (gates max %.0f, coils max %.0f)"
+        ("fire alarm → last gate and barrier command (p50 / max, %d runs)"
+         % f["rounds"],
+         "%.0f / %.0f ms (gates %.0f, coils %.0f)"
          % (f["p50_ms"], f["max_ms"], f["gates_max_ms"],
-            f["coils_max_ms"]), "", "< 1 s"),
+            f["coils_max_ms"]), "",
+         "< 1 s: 50 gates, 20 barriers, 3 buses (1 hung), %s" % disk),
         ("the hung bus's %d barriers: thaw → last coil on (p50 / max)"
          % f["hung_barriers"],
          "%.0f / %.0f ms" % (f["thaw_p50_ms"], f["thaw_max_ms"]), "",
