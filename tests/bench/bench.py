@@ -316,11 +316,257 @@ def charging_ports(binary, world, port, results):
             "p99_us": lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
 
 
+FIRE_GATES = 50
+FIRE_BUSES = (7, 7, 6)      # relay barriers on each Modbus TCP bus: 20
+FIRE_ROUNDS = 10
+
+
+def mount_tmpfs(path, size="8m"):
+    """A small tmpfs at path; None, or why it could not be mounted."""
+    os.makedirs(path, exist_ok=True)
+    got = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size,
+                          "tmpfs", path], capture_output=True, text=True)
+    return None if got.returncode == 0 else (got.stderr.strip() or
+                                              "mount refused")
+
+
+def fire_compound(root, sims):
+    """50 face gates (gate-north and gate-f01...), 20 relay barriers
+    (coil 0 held, loop input polled) on 3 Modbus TCP buses, a fire panel
+    on MQTT."""
+    ini, _ = write_compound(root, 100)
+    gates = [GATE] + ["gate-f%02d" % i for i in range(1, FIRE_GATES)]
+    barriers = []
+    with open(ini, "a") as f:
+        for g in gates[1:]:
+            f.write("[device %s]\ndriver = face_gate\n" % g)
+        f.write("[device fire-net]\ndriver = fire_mqtt\n")
+        for b, sim in enumerate(sims, 1):
+            f.write("[bus fire-%d]\ntype = tcp\nhost = 127.0.0.1\n"
+                    "port = %d\ntimeout_ms = 200\n" % (b, sim.port))
+            for unit in sim.units:
+                name = "barrier-%d-%d" % (b, unit)
+                barriers.append((b - 1, unit))
+                f.write("[device %s]\ndriver = barrier_relay\n"
+                        "bus = fire-%d\nunit = %d\ncoil = 0\n"
+                        "loop_input = 0\nlane = in\npoll_ms = 200\n"
+                        % (name, b, unit))
+    return ini, gates, barriers
+
+
+def coil_writes(sim, value, since):
+    """{unit: time of the first write of coil 0 with value} from since."""
+    out = {}
+    for r in sim.requests(since):
+        if (r["function"] == 5 and r["address"] == 0 and
+                r.get("value") == value and r["unit"] not in out):
+            out[r["unit"]] = r["t"]
+    return out
+
+
+class FireSide:
+    """The bench's view of a fire release: a subscriber on every gate's
+    cmd topic, the relay boards' logs, and a client that publishes the
+    panel's state and staff's reset."""
+
+    def __init__(self, port, sims):
+        self.prefix = "cg/%s" % SITE
+        self.sims = sims
+        self.rec = harness.Recorder(port, [self.prefix + "/gate/+/cmd"],
+                                    name="bench-fire").start()
+        self.client = harness.paho_client("bench-fire-staff")
+        self.client.connect(harness.LOCALHOST, port)
+        self.client.loop_start()
+
+    def publish(self, topic, body, retain=False):
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body, ensure_ascii=False)
+        self.client.publish(self.prefix + topic, body, qos=1,
+                            retain=retain).wait_for_publish(5)
+
+    def marks(self):
+        return self.rec.mark(), [s.mark() for s in self.sims]
+
+    def gates(self, action, since, count):
+        """The first `action` of each gate from since, once all count
+        gates have one."""
+        first = {}
+        for m in self.rec.snapshot(since):
+            if m.json().get("action") == action:
+                first.setdefault(m.topic, m)
+        return list(first.values()) if len(first) >= count else None
+
+    def coils(self, value, since, sims):
+        """{unit: first write} of each of sims, once every unit has one."""
+        found = [coil_writes(s, value, since[self.sims.index(s)])
+                 for s in sims]
+        done = all(len(w) == len(s.units) for w, s in zip(found, sims))
+        return found if done else None
+
+    def close(self):
+        self.rec.close()
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def fill_journal(gw, port, data):
+    """Fill the tmpfs at data, then ask at a gate until gatewayd says it
+    cannot journal; None, or why not."""
+    from face_terminal import FaceTerminal
+    st = os.statvfs(data)
+    with open(os.path.join(data, "ballast"), "wb") as f:
+        f.write(b"\0" * (st.f_bavail * st.f_frsize))
+    term = FaceTerminal(port, GATE, site=SITE, announce=False).connect()
+    try:
+        mark = gw.log_mark()
+        deadline = time.monotonic() + 30
+        while not any("unjournaled" in line for line in gw.lines[mark:]):
+            if time.monotonic() > deadline:
+                return "the journal never failed"
+            term.wait_cmd(term.face("P000001"), 10)
+    finally:
+        term.close()
+    return None
+
+
+def fire_release(binary, world, port, results):
+    """DESIGN §6's fire row: from an alarm published on MQTT to the last
+    hold_open received by a subscriber on gate/+/cmd and the last coil-on
+    write logged by the two live buses' simulators, with the third bus's
+    simulator hung (SIGSTOP) and the journal's data directory a full
+    tmpfs; then the hung bus thawed (how long until its coils are on),
+    cleared and reset before the next round."""
+    from relay_board import RelayBus
+    root = os.path.join(world, "fire")
+    os.makedirs(root, exist_ok=True)
+    sims = [RelayBus(os.path.join(root, "bus-%d.jsonl" % b),
+                     units=range(1, n + 1), tcp=("127.0.0.1", 0)).start()
+            for b, n in enumerate(FIRE_BUSES, 1)]
+    live, hung = sims[:2], sims[2]
+    data = os.path.join(world, "data-fire")
+    not_full = mount_tmpfs(data)
+    side = FireSide(port, sims)
+    ini, gates, _ = fire_compound(root, sims)
+    gw, rounds = None, []
+
+    def wait(what, check):
+        return harness.wait_for(check, 15, what, interval=0.01)
+
+    try:
+        # Every gate's terminal is online, as the broker keeps it.
+        for g in gates:
+            side.publish("/gate/%s/status" % g, "online", retain=True)
+        gw, _, _ = start_gateway(binary, world, ini, port, "fire")
+        time.sleep(1)  # every board answered once
+        if not_full is None:
+            not_full = fill_journal(gw, port, data)
+        for n in range(FIRE_ROUNDS):
+            rmark, smarks = side.marks()
+            hung.freeze()
+            # Its polls time out for a while; the alarm comes anywhere
+            # in the live buses' poll cycles.
+            time.sleep(1 + 0.03 * (n % 7))
+            t0 = time.time()
+            side.publish("/fire/fire-net/alarm", {"state": "alarm"})
+            held = wait("hold_open on every gate", lambda: side.gates(
+                "hold_open", rmark, len(gates)))
+            ons = wait("the live buses' coils on", lambda: side.coils(
+                0xFF00, smarks, live))
+            gate_last = max(m.wall for m in held) - t0
+            coil_last = max(max(w.values()) for w in ons) - t0
+            thawed = time.time()
+            hung.thaw()
+            late = wait("the hung bus's coils on", lambda: side.coils(
+                0xFF00, smarks, [hung]))[0]
+            rounds.append((max(gate_last, coil_last), gate_last, coil_last,
+                           max(late.values()) - thawed))
+            # Cleared and reset: everything normal again for the next.
+            side.publish("/fire/fire-net/alarm", {"state": "normal"})
+            rmark, smarks = side.marks()
+            side.publish("/fire/reset", {"id": "r-%d" % n,
+                                         "operator": "bench"})
+            wait("normal on every gate", lambda: side.gates(
+                "normal", rmark, len(gates)))
+            wait("every coil off", lambda: side.coils(0, smarks, sims))
+    finally:
+        for g in gates:     # the broker forgets these gates
+            side.publish("/gate/%s/status" % g, b"", retain=True)
+        side.close()
+        if gw is not None:
+            gw.stop()
+            gw.close()
+        for s in sims:
+            s.stop()
+        if os.path.ismount(data):
+            subprocess.run(["umount", "-l", data], check=False)
+    total = sorted(r[0] for r in rounds)
+    thaw = sorted(r[3] for r in rounds)
+    results["fire"] = {
+        "rounds": len(rounds), "p50_ms": 1000 * total[len(total) // 2],
+        "max_ms": 1000 * total[-1],
+        "gates_max_ms": 1000 * max(r[1] for r in rounds),
+        "coils_max_ms": 1000 * max(r[2] for r in rounds),
+        "thaw_p50_ms": 1000 * thaw[len(thaw) // 2],
+        "thaw_max_ms": 1000 * thaw[-1],
+        "hung_barriers": len(hung.units), "not_full": not_full}
+
+
+def fire_rows(lat):
+    f = lat["fire"]
+    disk = ("disk full" if f["not_full"] is None else
+            "disk NOT full (%s)" % f["not_full"])
+    return [
+        ("fire alarm → last gate and barrier command (p50 / max, %d runs)"
+         % f["rounds"],
+         "%.0f / %.0f ms (gates %.0f, coils %.0f)"
+         % (f["p50_ms"], f["max_ms"], f["gates_max_ms"],
+            f["coils_max_ms"]), "",
+         "< 1 s: 50 gates, 20 barriers, 3 buses (1 hung), %s" % disk),
+        ("the hung bus's %d barriers: thaw → last coil on (p50 / max)"
+         % f["hung_barriers"],
+         "%.0f / %.0f ms" % (f["thaw_p50_ms"], f["thaw_max_ms"]), "",
+         "as soon as it answers"),
+    ]
+
+
+def print_table(rows):
+    print("machine: %s, %s, %d cores, %s" % (
+        platform.node(), platform.machine(), os.cpu_count(),
+        platform.platform()))
+    w = [max(len(r[i]) for r in rows) for i in range(4)]
+    head = ("measure", "gatewayd", "floor", "budget (DESIGN §6)")
+    w = [max(w[i], len(head[i])) for i in range(4)]
+    print(" | ".join(h.ljust(w[i]) for i, h in enumerate(head)))
+    print("-+-".join("-" * x for x in w))
+    for r in rows:
+        print(" | ".join(c.ljust(w[i]) for i, c in enumerate(r)))
+
+
+def fire_only(binary):
+    """bench.py --only fire: the fire rows alone."""
+    world = tempfile.mkdtemp(prefix="cg-bench-")
+    lat = {}
+    try:
+        broker = harness.Broker(os.path.join(world, "broker")).start()
+        try:
+            fire_release(binary, world, broker.port, lat)
+        finally:
+            broker.stop()
+    finally:
+        shutil.rmtree(world, ignore_errors=True)
+    print_table(fire_rows(lat))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gatewayd", required=True)
+    ap.add_argument("--only", choices=("fire",),
+                    help="run one group of rows alone")
     opts = ap.parse_args()
     binary = os.path.abspath(opts.gatewayd)
+    if opts.only == "fire":
+        fire_only(binary)
+        return
     world = tempfile.mkdtemp(prefix="cg-bench-")
     rows = []
     try:
@@ -352,6 +598,7 @@ def main():
         plate_to_coil(binary, world, port, 0, lat)
         plate_to_coil(binary, world, port, 64, lat)
         charging_ports(binary, world, port, lat)
+        fire_release(binary, world, port, lat)
 
         big, _ = write_compound(os.path.join(world, "c100k"), 100000,
                                 vehicles=50000)
@@ -425,6 +672,7 @@ def main():
              "%s / %s" % (us(lat["charging open"]["p50_us"]),
                           us(lat["charging open"]["p99_us"])), "",
              "p99 < 20 ms, one transaction"),
+        ] + fire_rows(lat) + [
             ("start to READY=1 (3k / 10k / 100k persons)",
              "%.0f / %.0f / %.0f ms" % (ready3k * 1000, ready10k * 1000,
                                         ready100k * 1000), "",
@@ -433,16 +681,7 @@ def main():
     finally:
         shutil.rmtree(world, ignore_errors=True)
 
-    print("machine: %s, %s, %d cores, %s" % (
-        platform.node(), platform.machine(), os.cpu_count(),
-        platform.platform()))
-    w = [max(len(r[i]) for r in rows) for i in range(4)]
-    head = ("measure", "gatewayd", "floor", "budget (DESIGN §6)")
-    w = [max(w[i], len(head[i])) for i in range(4)]
-    print(" | ".join(h.ljust(w[i]) for i, h in enumerate(head)))
-    print("-+-".join("-" * x for x in w))
-    for r in rows:
-        print(" | ".join(c.ljust(w[i]) for i, c in enumerate(r)))
+    print_table(rows)
 
 
 if __name__ == "__main__":

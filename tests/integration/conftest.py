@@ -15,7 +15,11 @@ them; `modbus.start()` starts the compound with them.  Charging points
 and energy meters (tests/sim/charger_sim.py) are on buses made with
 `modbus.charger_bus()`, configured with `modbus.charger()` and
 `modbus.meter()`; `modbus.staff()` is what a staff tool sees of them on
-MQTT (ChargerStaff).
+MQTT (ChargerStaff).  Fire panels are `modbus.fire_input()` (a dry
+contact on a relay board's discrete input) and `modbus.fire_mqtt()`;
+`compound.fire_net(id)` publishes a panel's state on MQTT and
+`compound.fire_staff()` resets the alarm and runs fire tests
+(tests/sim/fire_panel.py).
 """
 
 import json
@@ -33,6 +37,7 @@ sys.path.insert(0, str(REPO / "tests" / "sim"))
 import harness  # noqa: E402
 from face_terminal import FaceTerminal  # noqa: E402
 from charger_sim import ChargerBus  # noqa: E402
+from fire_panel import FireNet, FireStaff  # noqa: E402
 from relay_board import PtyPair, RelayBus  # noqa: E402
 
 SITE = "jinding-5"
@@ -261,6 +266,20 @@ class Compound:
         self.recorders.append(rec.start())
         return rec
 
+    def fire_net(self, device):
+        """The MQTT interface of fire panel `device` (closed at
+        teardown); also one for an id gateway.ini does not have."""
+        panel = FireNet(self.broker.port, device, site=self.site)
+        self.recorders.append(panel)
+        return panel
+
+    def fire_staff(self):
+        """The staff tool for fire reset and fire test (made once)."""
+        if getattr(self, "_fire_staff", None) is None:
+            self._fire_staff = FireStaff(self.broker.port, site=self.site)
+            self.recorders.append(self._fire_staff)
+        return self._fire_staff
+
     def ask(self, gate, person, timeout=10, **kw):
         """A face at a gate, and the command that answered it."""
         term = self.terminal(gate)
@@ -423,6 +442,19 @@ class Modbus:
         self._section("device " + device, driver="barrier_relay", bus=bus,
                       unit=unit, coil=coil, loop_input=loop_input,
                       poll_ms=poll_ms, **keys)
+
+    def fire_input(self, device, bus, unit, input=2, alarm_when=None,
+                   poll_ms=None, **keys):
+        """A fire panel's alarm relay on a board's discrete input
+        (driver = fire_input); alarm_when and poll_ms are left to their
+        defaults (closed, 200 ms) unless given."""
+        self._section("device " + device, driver="fire_input", bus=bus,
+                      unit=unit, input=input, alarm_when=alarm_when,
+                      poll_ms=poll_ms, **keys)
+
+    def fire_mqtt(self, device):
+        """A fire panel's interface on MQTT (driver = fire_mqtt)."""
+        self._section("device " + device, driver="fire_mqtt")
 
     def device(self, device, **keys):
         self._section("device " + device, **keys)

@@ -224,13 +224,20 @@ def paho_client(client_id, clean_session=True):
 
 
 class Message:
-    __slots__ = ("topic", "payload", "retain", "t")
+    """One message as a subscriber got it: t is its arrival on the
+    monotonic clock, wall the same on the epoch clock (to set beside a
+    simulator's log), qos the QoS it was delivered with (at most the
+    subscription's)."""
 
-    def __init__(self, topic, payload, retain, t):
+    __slots__ = ("topic", "payload", "retain", "t", "qos", "wall")
+
+    def __init__(self, topic, payload, retain, t, qos=0, wall=None):
         self.topic = topic
         self.payload = payload
         self.retain = retain
         self.t = t
+        self.qos = qos
+        self.wall = time.time() if wall is None else wall
 
     def json(self):
         return json.loads(self.payload.decode("utf-8"))
@@ -281,7 +288,7 @@ class Recorder:
 
     def _on_message(self, client, userdata, msg):
         m = Message(msg.topic, bytes(msg.payload), bool(msg.retain),
-                    time.monotonic())
+                    time.monotonic(), msg.qos, time.time())
         with self.cond:
             self.messages.append(m)
             self.cond.notify_all()
