@@ -188,7 +188,7 @@ load_journal_state(struct daemon *d)
 	    journal_vehicle_rows(d->pipe.journal,
 	        vehicle_restore_since(&d->pipe, now_ms()), vehicle_restore_row,
 	        &d->pipe) < 0 ||
-	    journal_last_alarm(d->pipe.journal, fire_restore, &d->pipe) < 0 ||
+	    journal_alarm_rows(d->pipe.journal, fire_restore, &d->pipe) < 0 ||
 	    journal_camera_rows(d->pipe.journal,
 	        camera_restore_since(&d->pipe, now_ms()), camera_restore_row,
 	        &d->pipe) < 0)

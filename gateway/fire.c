@@ -206,6 +206,23 @@ alarm_on(struct pipeline *p, const struct device *dev)
 }
 
 static void
+journal_device_normal(struct pipeline *p, const struct device *dev,
+    const struct device *other)
+{
+	char reason[160];
+	struct journal_record r = {
+		.kind = "alarm",
+		.device = dev->id,
+		.decision = "normal",
+		.reason = reason,
+	};
+
+	snprintf(reason, sizeof(reason), "normal again; %s still says alarm",
+	    other->id);
+	pipeline_record(p, &r, now_ms());
+}
+
+static void
 alarm_off(struct pipeline *p, const struct device *dev)
 {
 	const struct device *other;
@@ -213,6 +230,8 @@ alarm_off(struct pipeline *p, const struct device *dev)
 	if (alarms(p, &other) > 0) {
 		log_warnx("fire: %s is normal again; %s still says alarm",
 		    dev->id, other->id);
+		/* Not a phase of the release: a restart must know it. */
+		journal_device_normal(p, dev, other);
 		return;
 	}
 	set_mode(p, FIRE_CLEARED);
@@ -226,24 +245,25 @@ void
 fire_event(struct pipeline *p, const struct device *dev, const struct event *ev)
 {
 	struct device_state *ds = state_device(p->state, dev->index);
+	const struct device *other;
 	int was = ds->fire;
 
 	if (ev->type != EVENT_FIRE)
 		return;
 	ds->fire = ev->u.fire.alarm ? 1 : 0;
+	/* After a restart, was is what the journal last said of it: an
+	 * alarm that still stands is neither a new alarm nor a change. */
 	if (ds->fire == 1) {
-		/* First read after a restart during this alarm: held since
-		 * fire_start(), and its record is in the journal already. */
-		if (was < 0 && p->state->fire.mode == FIRE_ALARM)
-			log_warnx("fire: %s still says alarm", dev->id);
-		else if (was != 1)
+		if (was != 1)
 			alarm_on(p, dev);
 		return;
 	}
 	/* Normal: an alarm that ended; or, after a restart during an
-	 * alarm, the last of the devices read, none of them in alarm. */
-	if (p->state->fire.mode == FIRE_ALARM &&
-	    (was == 1 || (was < 0 && all_read(p))))
+	 * alarm the journal named no device of, the last of the devices
+	 * read, none of them in alarm. */
+	if (p->state->fire.mode != FIRE_ALARM)
+		return;
+	if (was == 1 || (was < 0 && all_read(p) && alarms(p, &other) == 0))
 		alarm_off(p, dev);
 }
 
@@ -495,28 +515,63 @@ fire_tick(struct pipeline *p, int64_t now)
 
 /* ---- at start ---- */
 
+/* Every fire device's state as the journal left it. */
+static void
+set_devices(struct pipeline *p, int fire)
+{
+	size_t i;
+
+	for (i = 0; i < p->cfg->ndevices; i++)
+		if (p->cfg->devices[i]->driver->class == DEVICE_FIRE)
+			state_device(p->state, i)->fire = fire;
+}
+
+/*
+ * One record of the release in force, oldest first: its mode, and which
+ * fire devices said alarm, so that a panel that does not say it again
+ * after a restart still stands in the way of a reset.  A device the
+ * journal names that is no longer configured counts for nothing.
+ */
 void
 fire_restore(void *arg, int64_t ts_ms, const char *body, size_t len)
 {
 	struct pipeline *p = arg;
 	struct fire_live *f = &p->state->fire;
-	const char *phase = NULL;
+	const char *decision = NULL, *device = NULL;
+	const struct device *dev;
 	json_int_t seconds = 0;
 	json_t *root = json_loadb(body, len, 0, NULL);
 
 	if (root == NULL)
 		return;
-	json_unpack(root, "{s?s,s?I}", "phase", &phase, "seconds", &seconds);
-	f->since_ms = ts_ms;
-	if (phase == NULL || strcmp(phase, "reset") == 0 ||
-	    strcmp(phase, "test_end") == 0)
-		f->mode = FIRE_NORMAL;
-	else if (strcmp(phase, "alarm") == 0)
+	json_unpack(root, "{s?s,s?s,s?I}", "decision", &decision, "device",
+	    &device, "seconds", &seconds);
+	dev = device ? config_device(p->cfg, device) : NULL;
+	if (dev != NULL && dev->driver->class != DEVICE_FIRE)
+		dev = NULL;
+	if (decision == NULL) {
+		/* not ours */
+	} else if (strcmp(decision, "alarm") == 0) {
+		if (f->mode != FIRE_ALARM)
+			f->since_ms = ts_ms;
 		f->mode = FIRE_ALARM;
-	else if (strcmp(phase, "clear") == 0)
+		if (dev != NULL)
+			state_device(p->state, dev->index)->fire = 1;
+	} else if (strcmp(decision, "normal") == 0) {
+		if (dev != NULL)
+			state_device(p->state, dev->index)->fire = 0;
+	} else if (strcmp(decision, "clear") == 0) {
 		f->mode = FIRE_CLEARED;
-	else if (strcmp(phase, "test") == 0) {
+		f->since_ms = ts_ms;
+		set_devices(p, 0);
+	} else if (strcmp(decision, "reset") == 0 ||
+	    strcmp(decision, "test_end") == 0) {
+		f->mode = FIRE_NORMAL;
+		f->since_ms = ts_ms;
+		set_devices(p, -1);
+	} else if (strcmp(decision, "test") == 0) {
 		f->mode = FIRE_TEST;
+		f->since_ms = ts_ms;
 		f->test_until_ms = ts_ms + (int64_t)seconds * 1000;
 	}
 	json_decref(root);

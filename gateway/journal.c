@@ -880,11 +880,11 @@ call_alarm(struct journal_db *db, void *arg)
 {
 	struct vehicle_call *c = arg;
 
-	return journal_db_last_alarm(db, c->cb, c->arg);
+	return journal_db_alarm_rows(db, c->cb, c->arg);
 }
 
 int
-journal_last_alarm(struct journal *j,
+journal_alarm_rows(struct journal *j,
     void (*cb)(void *, int64_t, const char *, size_t), void *arg)
 {
 	struct vehicle_call c = { .cb = cb, .arg = arg };

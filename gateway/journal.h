@@ -134,9 +134,10 @@ int journal_recent_requests(struct journal *, int64_t since_ms,
 int journal_vehicle_rows(struct journal *, int64_t since_ms,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 int journal_vehicle_occupancy(struct journal *, int *out);
-/* The newest alarm record of a phase (alarm, clear, reset, test,
- * test_end), to cb when there is one: the fire release's state. */
-int journal_last_alarm(struct journal *,
+/* The fire release's alarm records (its phases alarm, clear, reset,
+ * test, test_end, and a device's normal) from the newest reset or test's
+ * end on, oldest first: its state, and which device says alarm. */
+int journal_alarm_rows(struct journal *,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 /* Camera records since since_ms, oldest first (events opened, alerts
  * raised). */

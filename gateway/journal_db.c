@@ -746,27 +746,27 @@ journal_db_vehicle_rows(struct journal_db *j, int64_t since_ms,
 }
 
 int
-journal_db_last_alarm(struct journal_db *j,
+journal_db_alarm_rows(struct journal_db *j,
     void (*cb)(void *, int64_t, const char *, size_t), void *arg)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	/* Phases only: a fire device's rejected messages are alarm rows
-	 * too. */
+	/* The release's phases and its devices' states, from the newest
+	 * reset or test's end on: a fire device's rejected messages and
+	 * refused requests are alarm rows too, and are not among them. */
 	if (prepare(j,
 	        "SELECT ts_ms, body FROM events WHERE kind = 'alarm'"
-	        " AND decision IN ('alarm', 'clear', 'reset', 'test',"
-	        " 'test_end') ORDER BY seq DESC LIMIT 1",
+	        " AND decision IN ('alarm', 'normal', 'clear', 'reset',"
+	        " 'test', 'test_end') AND seq >= (SELECT coalesce(max(seq), 0)"
+	        " FROM events WHERE kind = 'alarm'"
+	        " AND decision IN ('reset', 'test_end')) ORDER BY seq",
 	        &st) != SQLITE_OK)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, sqlite3_column_int64(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (size_t)sqlite3_column_bytes(st, 1));
-		rc = SQLITE_DONE;
-	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

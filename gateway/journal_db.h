@@ -107,9 +107,9 @@ int journal_db_visitor_entries(struct journal_db *,
  * record. */
 int journal_db_vehicle_rows(struct journal_db *, int64_t since_ms,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
-/* The newest alarm record of a phase (the fire release's), to cb if
- * there is one. */
-int journal_db_last_alarm(struct journal_db *,
+/* The fire release's records (phases, devices' alarm and normal) from
+ * the newest reset or test's end on, oldest first. */
+int journal_db_alarm_rows(struct journal_db *,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 /* Camera records since since_ms, oldest first: body is the record. */
 int journal_db_camera_rows(struct journal_db *, int64_t since_ms,

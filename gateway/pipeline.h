@@ -127,8 +127,9 @@ void fire_request(struct pipeline *, const char *what, const void *payload,
     size_t len);
 /* About once a second: a test whose time is over. */
 void fire_tick(struct pipeline *, int64_t now_ms);
-/* At start: the newest alarm record (a journal_last_alarm() callback;
- * arg: the pipeline), then fire_start() holds what it says is held. */
+/* At start: the alarm records of the release in force, oldest first (a
+ * journal_alarm_rows() callback; arg: the pipeline), then fire_start()
+ * holds what they say is held. */
 void fire_restore(void *pipeline, int64_t ts_ms, const char *body, size_t len);
 void fire_start(struct pipeline *);
 /* Whether everything is held open now (an alarm, or a test). */

@@ -480,11 +480,17 @@ test_alarm_holds_everything_first(void **state)
 	assert_string_equal(member(3, "device"), "fire-net");
 	assert_string_equal(member(3, "phase"), "alarm");
 
-	/* One of the two normal again: nothing clears, nothing is let go. */
+	/* One of the two normal again: nothing clears, nothing is let go;
+	 * its record says so, for a restart. */
 	forget();
 	fire("fire-panel", false);
-	assert_int_equal(nseen, 0);
+	i = only_record("alarm");
+	assert_string_equal(member(i, "decision"), "normal");
+	assert_string_equal(member(i, "device"), "fire-panel");
+	assert_string_equal(member(i, "phase"), "");
+	expect_commands(0, COMMAND_HOLD_OPEN, "");
 	assert_int_equal(p.state->fire.mode, FIRE_ALARM);
+	forget();
 
 	/* A reset now is refused, naming the device that says alarm. */
 	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
@@ -715,7 +721,7 @@ test_alarm_during_a_test(void **state)
 /* ---- at start ---- */
 
 /* The last record of the run so far, handed to fire_restore() after a
- * restart, as journal_last_alarm() hands it; then fire_start(). */
+ * restart, as the newest of journal_alarm_rows(); then fire_start(). */
 static void
 restart_from(size_t i, int64_t shift_ms)
 {
@@ -798,6 +804,50 @@ test_restart_during_an_alarm(void **state)
 	fire_start(&p);
 	assert_int_equal(nseen, 0);
 	assert_false(fire_holding(&p));
+}
+
+/* The release in force, record by record: which device still says
+ * alarm is the journal's word until it says otherwise. */
+static void
+test_restart_knows_which_device(void **state)
+{
+	static const char *const rows[] = {
+		"{\"kind\":\"alarm\",\"decision\":\"reset\",\"phase\":"
+		"\"reset\"}",
+		"{\"kind\":\"alarm\",\"device\":\"fire-panel\","
+		"\"decision\":\"alarm\",\"phase\":\"alarm\"}",
+		"{\"kind\":\"alarm\",\"device\":\"fire-net\","
+		"\"decision\":\"alarm\",\"phase\":\"alarm\"}",
+		"{\"kind\":\"alarm\",\"device\":\"fire-panel\","
+		"\"decision\":\"normal\"}",
+		"{\"kind\":\"alarm\",\"device\":\"gate-north\","
+		"\"decision\":\"alarm\",\"phase\":\"alarm\"}",
+	};
+	size_t k, i;
+
+	(void)state;
+	restart();
+	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
+		fire_restore(&p, now_ms() - 1000, rows[k], strlen(rows[k]));
+	fire_start(&p);
+	expect_commands(0, COMMAND_HOLD_OPEN, HELD_ON_BUS);
+	assert_int_equal(p.state->fire.mode, FIRE_ALARM);
+	forget();
+
+	/* fire-net has not said it again: a reset is still refused. */
+	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
+	assert_non_null(strstr(last_published(),
+	    "\"ok\":false,\"error\":\"fire-net still says alarm"));
+	/* Saying it again is no new alarm; fire-panel's normal no news. */
+	forget();
+	fire("fire-net", true);
+	fire("fire-panel", false);
+	assert_int_equal(nseen, 0);
+	/* fire-net's normal clears the release. */
+	fire("fire-net", false);
+	i = only_record("alarm");
+	assert_string_equal(member(i, "phase"), "clear");
+	assert_int_equal(p.state->fire.mode, FIRE_CLEARED);
 }
 
 static void
@@ -1070,6 +1120,8 @@ main(void)
 		    done),
 		cmocka_unit_test_setup_teardown(test_alarm_during_a_test, fresh,
 		    done),
+		cmocka_unit_test_setup_teardown(test_restart_knows_which_device,
+		    fresh, done),
 		cmocka_unit_test_setup_teardown(test_restart_during_an_alarm,
 		    fresh, done),
 		cmocka_unit_test_setup_teardown(test_restart_during_a_test,
