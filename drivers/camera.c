@@ -17,7 +17,7 @@ camera_decode(const struct device *dev, const char *subtopic,
 {
 	struct camera_event *out = &ev->u.camera;
 	enum driver_decode rc = DRIVER_OK;
-	json_t *root, *v;
+	json_t *root;
 	int r;
 
 	(void)dev;
@@ -25,13 +25,10 @@ camera_decode(const struct device *dev, const char *subtopic,
 	ev->type = EVENT_CAMERA;
 	if (strcmp(subtopic, "event") != 0)
 		return DRIVER_IGNORE;
-	root = native_load(payload, len, err, errlen);
-	if (root == NULL)
-		return DRIVER_BAD;
-	if (native_id(root, out->request, err, errlen) < 0) {
-		rc = DRIVER_BAD;
+	/* The id first: with it, anything else wrong still gets an answer. */
+	root = native_request(payload, len, out->request, &rc, err, errlen);
+	if (rc != DRIVER_OK)
 		goto done;
-	}
 	r = native_string(root, "type", out->type, CAMERA_TYPE_MAX, false);
 	if (r != 1) {
 		rc = native_bad(err, errlen, "%s",
@@ -45,26 +42,13 @@ camera_decode(const struct device *dev, const char *subtopic,
 		    out->type);
 		goto done;
 	}
-	v = json_object_get(root, "score");
-	if (!json_is_number(v)) {
-		rc = native_bad(err, errlen, "%s",
-		    v ? "bad 'score'" : "missing 'score'");
+	if (native_fraction(root, "score", &out->score, err, errlen) < 0) {
+		rc = DRIVER_BAD;
 		goto done;
 	}
-	out->score = json_number_value(v);
-	if (!(out->score >= 0 && out->score <= 1)) {
-		rc = native_bad(err, errlen, "'score' not within 0..1");
-		goto done;
-	}
-	if (native_ts(root, &out->ts_ms) < 0) {
-		rc = native_bad(err, errlen, "bad 'ts'");
-		goto done;
-	}
-	if (native_string(root, "snapshot", out->snapshot, SNAPSHOT_MAX, true) <
-	    0) {
-		rc = native_bad(err, errlen, "bad 'snapshot'");
-		goto done;
-	}
+	if (native_ts_snapshot(root, &out->ts_ms, out->snapshot, err, errlen) <
+	    0)
+		rc = DRIVER_BAD;
 done:
 	json_decref(root);
 	return rc;

@@ -350,14 +350,10 @@ charger_mqtt_decode(const struct device *dev, const char *subtopic,
 	out->port = subtopic_port(subtopic);
 	if (out->port == 0)
 		return DRIVER_IGNORE;
-	root = native_load(payload, len, err, errlen);
-	if (root == NULL)
-		return DRIVER_BAD;
-	/* The id first: a bad request with a readable id gets an answer. */
-	if (native_id(root, out->request, err, errlen) < 0) {
-		rc = DRIVER_BAD;
+	/* The id first: with it, anything else wrong still gets an answer. */
+	root = native_request(payload, len, out->request, &rc, err, errlen);
+	if (rc != DRIVER_OK)
 		goto done;
-	}
 	r = native_string(root, "action", out->action_text,
 	    sizeof(out->action_text) - 1, false);
 	if (r != 1) {

@@ -55,7 +55,7 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 {
 	struct access_request *out = &ev->u.access;
 	const char *subject_key;
-	json_t *root, *v;
+	json_t *root;
 	enum driver_decode rc = DRIVER_OK;
 	int r;
 
@@ -73,14 +73,10 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 		return DRIVER_IGNORE;
 	}
 
-	root = native_load(payload, len, err, errlen);
-	if (root == NULL)
-		return DRIVER_BAD;
 	/* The id first: with it, anything else wrong still gets an answer. */
-	if (native_id(root, out->request, err, errlen) < 0) {
-		rc = DRIVER_BAD;
+	root = native_request(payload, len, out->request, &rc, err, errlen);
+	if (rc != DRIVER_OK)
 		goto done;
-	}
 	r = native_string(root, subject_key, out->subject, SUBJECT_MAX, false);
 	if (r != 1) {
 		rc = native_bad(err, errlen,
@@ -88,15 +84,9 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 		goto done;
 	}
 	if (out->credential == CREDENTIAL_FACE) {
-		v = json_object_get(root, "score");
-		if (!json_is_number(v)) {
-			rc = native_bad(err, errlen, "%s",
-			    v ? "bad 'score'" : "missing 'score'");
-			goto done;
-		}
-		out->score = json_number_value(v);
-		if (!(out->score >= 0 && out->score <= 1)) {
-			rc = native_bad(err, errlen, "'score' not within 0..1");
+		if (native_fraction(root, "score", &out->score, err, errlen) <
+		    0) {
+			rc = DRIVER_BAD;
 			goto done;
 		}
 	}
@@ -104,15 +94,9 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 		rc = native_bad(err, errlen, "'direction' must be in or out");
 		goto done;
 	}
-	if (native_ts(root, &out->ts_ms) < 0) {
-		rc = native_bad(err, errlen, "bad 'ts'");
-		goto done;
-	}
-	if (native_string(root, "snapshot", out->snapshot, SNAPSHOT_MAX, true) <
-	    0) {
-		rc = native_bad(err, errlen, "bad 'snapshot'");
-		goto done;
-	}
+	if (native_ts_snapshot(root, &out->ts_ms, out->snapshot, err, errlen) <
+	    0)
+		rc = DRIVER_BAD;
 done:
 	json_decref(root);
 	return rc;

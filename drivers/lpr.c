@@ -44,13 +44,10 @@ lpr_decode(const struct device *dev, const char *subtopic, const void *payload,
 	ev->type = EVENT_PLATE;
 	if (strcmp(subtopic, "plate") != 0)
 		return DRIVER_IGNORE;
-	root = native_load(payload, len, err, errlen);
-	if (root == NULL)
-		return DRIVER_BAD;
-	if (native_id(root, out->request, err, errlen) < 0) {
-		rc = DRIVER_BAD;
+	/* The id first: with it, anything else wrong still gets an answer. */
+	root = native_request(payload, len, out->request, &rc, err, errlen);
+	if (rc != DRIVER_OK)
 		goto done;
-	}
 	r = native_string(root, "plate", out->plate, PLATE_TEXT_MAX, false);
 	if (r != 1) {
 		rc = native_bad(err, errlen, "%s",
@@ -78,15 +75,9 @@ lpr_decode(const struct device *dev, const char *subtopic, const void *payload,
 		rc = native_bad(err, errlen, "'direction' must be in or out");
 		goto done;
 	}
-	if (native_ts(root, &out->ts_ms) < 0) {
-		rc = native_bad(err, errlen, "bad 'ts'");
-		goto done;
-	}
-	if (native_string(root, "snapshot", out->snapshot, SNAPSHOT_MAX, true) <
-	    0) {
-		rc = native_bad(err, errlen, "bad 'snapshot'");
-		goto done;
-	}
+	if (native_ts_snapshot(root, &out->ts_ms, out->snapshot, err, errlen) <
+	    0)
+		rc = DRIVER_BAD;
 done:
 	json_decref(root);
 	return rc;

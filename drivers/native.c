@@ -49,6 +49,51 @@ native_id(json_t *obj, char *out, char *err, size_t errlen)
 	return -1;
 }
 
+json_t *
+native_request(const void *payload, size_t len, char *request,
+    enum driver_decode *rc, char *err, size_t errlen)
+{
+	json_t *root = native_load(payload, len, err, errlen);
+
+	*rc = root != NULL && native_id(root, request, err, errlen) == 0 ?
+	    DRIVER_OK :
+	    DRIVER_BAD;
+	return root;
+}
+
+int
+native_fraction(json_t *obj, const char *key, double *out, char *err,
+    size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_number(v)) {
+		native_bad(err, errlen, v ? "bad '%s'" : "missing '%s'", key);
+		return -1;
+	}
+	*out = json_number_value(v);
+	if (!(*out >= 0 && *out <= 1)) {
+		native_bad(err, errlen, "'%s' not within 0..1", key);
+		return -1;
+	}
+	return 0;
+}
+
+int
+native_ts_snapshot(json_t *obj, int64_t *ts_ms, char *snapshot, char *err,
+    size_t errlen)
+{
+	if (native_ts(obj, ts_ms) < 0) {
+		native_bad(err, errlen, "bad 'ts'");
+		return -1;
+	}
+	if (native_string(obj, "snapshot", snapshot, SNAPSHOT_MAX, true) < 0) {
+		native_bad(err, errlen, "bad 'snapshot'");
+		return -1;
+	}
+	return 0;
+}
+
 int
 native_string(json_t *obj, const char *key, char *out, size_t max,
     bool empty_ok)

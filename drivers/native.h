@@ -30,6 +30,28 @@ enum driver_decode native_bad(char *err, size_t errlen, const char *fmt, ...)
 int native_id(json_t *obj, char *out, char *err, size_t errlen);
 
 /*
+ * The start of a native request's decode: the payload as an object and
+ * its "id" into request (REQUEST_ID_MAX + 1 bytes), read first so that
+ * a request wrong in anything else still gets its answer.  The object
+ * (the caller decrefs it) with *rc DRIVER_OK; NULL with *rc DRIVER_BAD
+ * and err; or the object with *rc DRIVER_BAD and err when only the id
+ * is wrong (request is then "").
+ */
+json_t *native_request(const void *payload, size_t len, char *request,
+    enum driver_decode *rc, char *err, size_t errlen);
+
+/* A required number from 0 to 1 (a face's "score", a camera's): 0, or
+ * -1 with err ("missing 'score'", "bad 'score'", "'score' not within
+ * 0..1"). */
+int native_fraction(json_t *obj, const char *key, double *out, char *err,
+    size_t errlen);
+
+/* What every native request may end with: "ts" and "snapshot".  0, or
+ * -1 with err. */
+int native_ts_snapshot(json_t *obj, int64_t *ts_ms, char *snapshot, char *err,
+    size_t errlen);
+
+/*
  * A printable string member of at most max bytes into out (max + 1
  * bytes): 1 found, 0 absent (or null), -1 of the wrong type, too long,
  * empty when !empty_ok, or with control characters.
