@@ -70,17 +70,7 @@ set_open_ms(void *priv, const char *value, char *err, size_t errlen)
 #define R(member) offsetof(struct barrier_relay, member)
 
 static const struct schema_key barrier_relay_keys[] = {
-	/* config.c checks that the bus exists (address()). */
-	{ .name = "bus",
-	    .type = SCHEMA_ID,
-	    .offset = R(bus),
-	    .required = true },
-	{ .name = "unit",
-	    .type = SCHEMA_INT,
-	    .offset = R(unit),
-	    .min = 1,
-	    .max = 247,
-	    .required = true },
+	MODBUS_KEYS(struct barrier_relay),
 	{ .name = "coil",
 	    .type = SCHEMA_INT,
 	    .offset = R(coil),

@@ -66,16 +66,7 @@ charger_defaults(void *priv)
 
 static const struct schema_key charger_keys[] = {
 	/* config.c checks that the bus exists (address()). */
-	{ .name = "bus",
-	    .type = SCHEMA_ID,
-	    .offset = C(bus),
-	    .required = true },
-	{ .name = "unit",
-	    .type = SCHEMA_INT,
-	    .offset = C(unit),
-	    .min = 1,
-	    .max = 247,
-	    .required = true },
+	MODBUS_KEYS(struct charger),
 	/* At most 16: one poll's events are one per port, and the bus
 	 * takes 16 events a poll. */
 	{ .name = "ports",

@@ -347,6 +347,20 @@ struct modbus_address {
 	int poll_ms; /* how often poll() is read; 0: never; -1: the bus's */
 };
 
+/*
+ * The schema keys every Modbus device has: "bus" (the name of its [bus
+ * NAME], which config.c checks through address()) and "unit", into the
+ * members bus (char *) and unit (int) of its settings (a struct type).
+ */
+/* clang-format off */
+#define MODBUS_KEYS(settings)                                                  \
+	{ .name = "bus", .type = SCHEMA_ID,                                    \
+	    .offset = offsetof(settings, bus), .required = true },             \
+	{ .name = "unit", .type = SCHEMA_INT,                                  \
+	    .offset = offsetof(settings, unit), .min = 1, .max = 247,          \
+	    .required = true }
+/* clang-format on */
+
 #define DRIVER_OPS_MAX 8 /* transactions in one poll or one command */
 
 /*
@@ -457,9 +471,7 @@ device_lpr(const struct device *dev)
 
 /*
  * barrier.c: what every barrier driver shares.  barrier_link() is a
- * barrier's link(): its camera_id resolved into camera.  The schema keys
- * lane, open_ms (for an MQTT barrier) and camera are in
- * BARRIER_KEYS(type, member).
+ * barrier's link(): its camera_id resolved into camera.
  */
 int barrier_link(struct device *, const struct config *, char *err,
     size_t errlen);

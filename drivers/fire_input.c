@@ -39,16 +39,7 @@ static const int alarm_when_values[] = { 1, 0 };
 #define F(member) offsetof(struct fire_input, member)
 
 static const struct schema_key fire_input_keys[] = {
-	{ .name = "bus",
-	    .type = SCHEMA_ID,
-	    .offset = F(bus),
-	    .required = true },
-	{ .name = "unit",
-	    .type = SCHEMA_INT,
-	    .offset = F(unit),
-	    .min = 1,
-	    .max = 247,
-	    .required = true },
+	MODBUS_KEYS(struct fire_input),
 	{ .name = "input",
 	    .type = SCHEMA_INT,
 	    .offset = F(input),

@@ -54,16 +54,7 @@ static const char *const word_order_choices[] = { "big", "little", NULL };
 #define M(member) offsetof(struct sdm_meter, member)
 
 static const struct schema_key sdm_meter_keys[] = {
-	{ .name = "bus",
-	    .type = SCHEMA_ID,
-	    .offset = M(bus),
-	    .required = true },
-	{ .name = "unit",
-	    .type = SCHEMA_INT,
-	    .offset = M(unit),
-	    .min = 1,
-	    .max = 247,
-	    .required = true },
+	MODBUS_KEYS(struct sdm_meter),
 	{ .name = "model",
 	    .type = SCHEMA_ENUM,
 	    .offset = M(model),
