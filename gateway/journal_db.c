@@ -723,73 +723,62 @@ journal_id_prefix(char *out, size_t size, const char *site, int64_t seq)
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
-int
-journal_db_vehicle_rows(struct journal_db *j, int64_t since_ms,
+/* Each (ts_ms, body) row of sql to cb, in its order; since_ms is bound
+ * to ?1 when sql has it. */
+static int
+each_row(struct journal_db *j, const char *sql, int64_t since_ms,
     void (*cb)(void *, int64_t, const char *, size_t), void *arg)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare(j,
-	        "SELECT ts_ms, body FROM events"
-	        " WHERE kind = 'vehicle' AND ts_ms >= ?1"
-	        " AND subject_type = 'visitor' ORDER BY ts_ms, seq",
-	        &st) != SQLITE_OK)
+	if (prepare(j, sql, &st) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int64(st, 1, since_ms);
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, since_ms);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cb(arg, sqlite3_column_int64(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (size_t)sqlite3_column_bytes(st, 1));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_db_vehicle_rows(struct journal_db *j, int64_t since_ms,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	return each_row(j,
+	    "SELECT ts_ms, body FROM events"
+	    " WHERE kind = 'vehicle' AND ts_ms >= ?1"
+	    " AND subject_type = 'visitor' ORDER BY ts_ms, seq",
+	    since_ms, cb, arg);
 }
 
 int
 journal_db_alarm_rows(struct journal_db *j,
     void (*cb)(void *, int64_t, const char *, size_t), void *arg)
 {
-	sqlite3_stmt *st;
-	int rc;
-
 	/* The release's phases and its devices' states, from the newest
 	 * reset or test's end on: a fire device's rejected messages and
 	 * refused requests are alarm rows too, and are not among them. */
-	if (prepare(j,
-	        "SELECT ts_ms, body FROM events WHERE kind = 'alarm'"
-	        " AND decision IN ('alarm', 'normal', 'clear', 'reset',"
-	        " 'test', 'test_end') AND seq >= (SELECT coalesce(max(seq), 0)"
-	        " FROM events WHERE kind = 'alarm'"
-	        " AND decision IN ('reset', 'test_end')) ORDER BY seq",
-	        &st) != SQLITE_OK)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		cb(arg, sqlite3_column_int64(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (size_t)sqlite3_column_bytes(st, 1));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return each_row(j,
+	    "SELECT ts_ms, body FROM events WHERE kind = 'alarm'"
+	    " AND decision IN ('alarm', 'normal', 'clear', 'reset',"
+	    " 'test', 'test_end') AND seq >= (SELECT coalesce(max(seq), 0)"
+	    " FROM events WHERE kind = 'alarm'"
+	    " AND decision IN ('reset', 'test_end')) ORDER BY seq",
+	    0, cb, arg);
 }
 
 int
 journal_db_camera_rows(struct journal_db *j, int64_t since_ms,
     void (*cb)(void *, int64_t, const char *, size_t), void *arg)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (prepare(j,
-	        "SELECT ts_ms, body FROM events"
-	        " WHERE kind = 'camera' AND ts_ms >= ?1 ORDER BY ts_ms, seq",
-	        &st) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, since_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		cb(arg, sqlite3_column_int64(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (size_t)sqlite3_column_bytes(st, 1));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return each_row(j,
+	    "SELECT ts_ms, body FROM events"
+	    " WHERE kind = 'camera' AND ts_ms >= ?1 ORDER BY ts_ms, seq",
+	    since_ms, cb, arg);
 }
 
 int
