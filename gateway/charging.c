@@ -305,21 +305,9 @@ answer(struct pipeline *p, const struct device *dev, unsigned port,
     const char *request, const char *error)
 {
 	char topic[256];
-	json_t *o =
-	    json_pack("{s:s,s:b}", "request", request, "ok", error == NULL);
-	char *text;
 
-	if (error != NULL)
-		json_object_set_new(o, "error", json_string(error));
-	text = json_dumps(o,
-	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	json_decref(o);
-	if (text == NULL)
-		return;
 	port_topic(p, dev, port, "result", topic, sizeof(topic));
-	outbox_publish(p->outbox, p->journal ? journal_ticket(p->journal) : 0,
-	    topic, text, strlen(text), 1, false);
-	free(text);
+	pipeline_answer(p, topic, request, error);
 }
 
 static void

@@ -323,20 +323,9 @@ static void
 answer(struct pipeline *p, const char *request, const char *error)
 {
 	char topic[256];
-	json_t *o =
-	    json_pack("{s:s,s:b}", "request", request, "ok", error == NULL);
-	char *text;
 
-	if (error != NULL)
-		json_object_set_new(o, "error", json_string(error));
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		return;
 	snprintf(topic, sizeof(topic), "%s/fire/result", p->cfg->topic_prefix);
-	outbox_publish(p->outbox, p->journal ? journal_ticket(p->journal) : 0,
-	    topic, text, strlen(text), 1, false);
-	free(text);
+	pipeline_answer(p, topic, request, error);
 }
 
 static void

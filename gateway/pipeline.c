@@ -68,6 +68,27 @@ pipeline_command(struct pipeline *p, const struct device *dev,
 }
 
 void
+pipeline_answer(struct pipeline *p, const char *topic, const char *request,
+    const char *error)
+{
+	json_t *o =
+	    json_pack("{s:s,s:b}", "request", request, "ok", error == NULL);
+	char *text;
+
+	if (o == NULL)
+		return;
+	if (error != NULL)
+		json_object_set_new(o, "error", json_string(error));
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		return;
+	outbox_publish(p->outbox, p->journal ? journal_ticket(p->journal) : 0,
+	    topic, text, strlen(text), 1, false);
+	free(text);
+}
+
+void
 pipeline_event(struct pipeline *p, const struct device *dev,
     const struct event *ev)
 {

@@ -39,6 +39,11 @@ int pipeline_record(struct pipeline *, const struct journal_record *,
 void pipeline_command(struct pipeline *, const struct device *,
     const struct command *);
 
+/* A staff request answered on topic, once what came before is
+ * committed: {"request":...,"ok":true}, or "ok":false and the error. */
+void pipeline_answer(struct pipeline *, const char *topic, const char *request,
+    const char *error);
+
 /* An event a device's driver decoded: to its class's rules. */
 void pipeline_event(struct pipeline *, const struct device *,
     const struct event *);
