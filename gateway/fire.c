@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "alert.h"
 #include "config.h"
 #include "datetime.h"
 #include "dedup.h"
@@ -186,6 +187,8 @@ alarm_on(struct pipeline *p, const struct device *dev)
 	struct fire_live *f = &p->state->fire;
 	uint64_t t0 = mono_ms();
 	enum fire_mode was = f->mode;
+	const struct alert_settings *a = config_alert(p->cfg, "fire");
+	json_t *extra;
 	size_t n;
 
 	/* Commands first, whatever the mode: a hold sent twice is still a
@@ -199,10 +202,14 @@ alarm_on(struct pipeline *p, const struct device *dev)
 	         "(%" PRIu64 " ms)%s",
 	    dev->id, n, mono_ms() - t0,
 	    was == FIRE_TEST ? "; the test became a real alarm" : "");
+	extra = json_pack("{s:s,s:I}", "severity",
+	    alert_severity_name(a->severity), "held", (json_int_t)n);
+	/* Alert-worthy as [alert fire] says (urgent unless an installer
+	 * turned it off): the release itself does not ask. */
+	if (a->severity != ALERT_NONE)
+		json_object_set_new(extra, "alert", json_string("fire"));
 	journal_phase(p, "alarm", dev, NULL,
-	    was == FIRE_TEST ? "alarm during a test" : "alarm",
-	    json_pack("{s:s,s:I}", "severity", "urgent", "held",
-	        (json_int_t)n));
+	    was == FIRE_TEST ? "alarm during a test" : "alarm", extra);
 }
 
 static void

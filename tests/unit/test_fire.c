@@ -463,6 +463,7 @@ test_alarm_holds_everything_first(void **state)
 	assert_string_equal(member(3, "phase"), "alarm");
 	assert_string_equal(member(3, "reason"), "alarm");
 	assert_string_equal(member(3, "severity"), "urgent");
+	assert_string_equal(member(3, "alert"), "fire");
 	assert_string_equal(member(3, "held"), "3");
 	assert_true(fire_holding(&p));
 	assert_int_equal(fire_release_reason(&p), RULES_FIRE_ALARM);
