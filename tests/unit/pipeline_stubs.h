@@ -283,6 +283,8 @@ seen_replay(void (*row)(void *, int64_t, const char *, size_t), void *arg)
 
 /* ---- the pipeline on them ---- */
 
+static struct pipeline *stub_pipeline; /* the case's, for stub_done() */
+
 /* p for one case: the compound's config and tables, live state of its
  * own, a journal (any non-NULL: the stubs stand for it), nothing seen.
  * 0 or -1. */
@@ -296,14 +298,21 @@ stub_pipeline_fresh(struct pipeline *p, const struct config *cfg,
 	p->state = state_new(cfg->ndevices);
 	p->journal = (struct journal *)p;
 	seen_forget();
+	stub_pipeline = p;
 	return p->state ? 0 : -1;
 }
 
-static inline void
-stub_pipeline_done(struct pipeline *p)
+/* A case's teardown (cmocka): its pipeline's state freed, and all that
+ * was seen. */
+static inline int
+stub_done(void **state)
 {
-	state_free(p->state);
+	(void)state;
+	if (stub_pipeline != NULL)
+		state_free(stub_pipeline->state);
+	stub_pipeline = NULL;
 	seen_forget();
+	return 0;
 }
 
 #endif

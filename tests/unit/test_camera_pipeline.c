@@ -93,14 +93,6 @@ fresh(void **state)
 	return stub_pipeline_fresh(&p, cfg, tables);
 }
 
-static int
-done(void **state)
-{
-	(void)state;
-	stub_pipeline_done(&p);
-	return 0;
-}
-
 /* A message on a device's topic, decoded by its driver and, when the
  * driver makes an event of it, to the pipeline at t0 + at_s. */
 static enum driver_decode
@@ -471,20 +463,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_min_score, fresh, done),
-		cmocka_unit_test_setup_teardown(test_score_rises, fresh, done),
+		cmocka_unit_test_setup_teardown(test_min_score, fresh,
+		    stub_done),
+		cmocka_unit_test_setup_teardown(test_score_rises, fresh,
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_one_event_per_id, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_ignored_label_and_zone,
-		    fresh, done),
-		cmocka_unit_test_setup_teardown(test_cooldown, fresh, done),
+		    fresh, stub_done),
+		cmocka_unit_test_setup_teardown(test_cooldown, fresh,
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_snapshot_and_privacy,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_severity_none, fresh,
-		    done),
-		cmocka_unit_test_setup_teardown(test_restart, fresh, done),
-		cmocka_unit_test_setup_teardown(test_restore, fresh, done),
-		cmocka_unit_test_setup_teardown(test_offline, fresh, done),
+		    stub_done),
+		cmocka_unit_test_setup_teardown(test_restart, fresh, stub_done),
+		cmocka_unit_test_setup_teardown(test_restore, fresh, stub_done),
+		cmocka_unit_test_setup_teardown(test_offline, fresh, stub_done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

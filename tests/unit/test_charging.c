@@ -102,14 +102,6 @@ fresh(void **state)
 	return charging_start(&p) == 0 ? 0 : -1;
 }
 
-static int
-done(void **state)
-{
-	(void)state;
-	stub_pipeline_done(&p);
-	return 0;
-}
-
 static const struct device *
 charger(void)
 {
@@ -269,9 +261,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_session_and_heat, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_full_dip_fault_offline,
-		    fresh, done),
+		    fresh, stub_done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -186,14 +186,6 @@ fresh(void **state)
 	return charging_start(&p) == 0 ? 0 : -1;
 }
 
-static int
-done(void **state)
-{
-	(void)state;
-	stub_pipeline_done(&p);
-	return 0;
-}
-
 /* A restart: fresh live state, nothing seen. */
 static void
 restart(void)
@@ -946,26 +938,27 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_alarm_holds_everything_first, fresh, done),
+		    test_alarm_holds_everything_first, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_requests_without_an_id,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_test_and_its_end, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_alarm_during_a_test, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_restart_knows_which_device,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_restart_during_an_alarm,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_restart_during_a_test,
-		    fresh, done),
-		cmocka_unit_test_setup_teardown(test_devices_back, fresh, done),
+		    fresh, stub_done),
+		cmocka_unit_test_setup_teardown(test_devices_back, fresh,
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_fire_device_offline, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_gate_opens_for_anyone,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_barrier_held_not_pulsed,
-		    fresh, done),
+		    fresh, stub_done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

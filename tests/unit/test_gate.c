@@ -91,14 +91,6 @@ fresh(void **state)
 	return stub_pipeline_fresh(&p, cfg, tables);
 }
 
-static int
-done(void **state)
-{
-	(void)state;
-	stub_pipeline_done(&p);
-	return 0;
-}
-
 static struct event
 face(const char *request, const char *person, double score)
 {
@@ -290,21 +282,21 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_allow_is_journaled_then_answered, fresh, done),
+		    test_allow_is_journaled_then_answered, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_deny_has_a_reason, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_duplicate_acts_once, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(
-		    test_visitor_entries_are_live_state, fresh, done),
+		    test_visitor_entries_are_live_state, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_exit_opens_for_anyone,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(
-		    test_rejected_is_answered_when_it_can_be, fresh, done),
+		    test_rejected_is_answered_when_it_can_be, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(
-		    test_unjournaled_decisions_still_answer, fresh, done),
+		    test_unjournaled_decisions_still_answer, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(
-		    test_junk_is_journaled_as_aggregates, fresh, done),
+		    test_junk_is_journaled_as_aggregates, fresh, stub_done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
