@@ -210,7 +210,7 @@ FUZZ_PKG_fuzz_topic :=
 
 define FUZZ_RULE
 build/fuzz/$(1): tests/fuzz/$(1).c $$(FUZZ_SRC_$(1)) \
-		$$(wildcard gateway/*.h drivers/*.h)
+		$$(wildcard gateway/*.h drivers/*.h tests/fuzz/*.h)
 	@mkdir -p build/fuzz
 	$$(FUZZ_CC) $$(FUZZ_CFLAGS) \
 		$$(if $$(FUZZ_PKG_$(1)),$$(shell pkg-config --cflags $$(FUZZ_PKG_$(1)))) \

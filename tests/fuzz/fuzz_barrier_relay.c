@@ -7,32 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver.h"
+#include "fuzz_driver.h"
 
-/* Named directly: registry.c would link every driver into the target. */
-extern const struct driver barrier_relay_driver;
-
-static const struct driver *drv = &barrier_relay_driver;
+static const struct driver *drv;
 static struct device barrier;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[160];
-
 	(void)argc;
 	(void)argv;
-	barrier.id = "barrier-south-in";
-	barrier.driver = drv;
-	barrier.priv = calloc(1, drv->priv_size);
-	if (barrier.priv == NULL)
-		abort();
-	drv->defaults(barrier.priv);
-	if (schema_set(schema_find(drv->keys, "loop_input"), barrier.priv, "0",
-	        "", err, sizeof(err)) < 0)
+	drv = fuzz_device(&barrier, "barrier_relay", "barrier-south-in");
+	if (fuzz_key(&barrier, "loop_input", "0") < 0)
 		abort();
 	return 0;
 }
@@ -65,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    sizeof(err));
 	if (n == -1) {
 		/* A reason to log, always. */
-		if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL)
+		if (err[0] == '\0' || !FUZZ_ENDS(err))
 			abort();
 		return 0;
 	}

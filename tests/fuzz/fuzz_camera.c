@@ -7,27 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver.h"
+#include "fuzz_driver.h"
 
 static const struct driver *drv;
 static struct device camera;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static char priv[1];
-
 	(void)argc;
 	(void)argv;
-	drv = driver_find("camera");
-	if (drv == NULL || drv->priv_size > sizeof(priv))
-		abort();
-	camera.id = "cam-5-east";
-	camera.driver = drv;
-	camera.priv = priv;
+	drv = fuzz_device(&camera, "camera", "cam-5-east");
 	return 0;
 }
 
@@ -43,13 +33,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    sizeof(err));
 	if (ev.type != EVENT_CAMERA || rc == DRIVER_IGNORE)
 		abort();
-	if (memchr(e->request, '\0', sizeof(e->request)) == NULL ||
-	    memchr(e->type, '\0', sizeof(e->type)) == NULL ||
-	    memchr(e->camera, '\0', sizeof(e->camera)) == NULL ||
-	    memchr(e->snapshot, '\0', sizeof(e->snapshot)) == NULL)
-		abort();
+	fuzz_camera_event_ends(e);
 	if (rc == DRIVER_BAD) {
-		if (memchr(err, '\0', sizeof(err)) == NULL)
+		if (!FUZZ_ENDS(err))
 			abort();
 		return 0;
 	}

@@ -7,28 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver.h"
+#include "fuzz_driver.h"
 
 static const struct driver *drv;
 static struct device charger;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	drv = driver_find("charger");
-	if (drv == NULL)
-		abort();
-	charger.id = "charger-a";
-	charger.driver = drv;
-	charger.priv = calloc(1, drv->priv_size);
-	if (charger.priv == NULL)
-		abort();
-	drv->defaults(charger.priv);
+	drv = fuzz_device(&charger, "charger", "charger-a");
 	return 0;
 }
 
@@ -46,9 +35,8 @@ request(const uint8_t *data, size_t size)
 		return;
 	rc = drv->mqtt->decode(&charger, subtopics[data[0] % 5], data + 1,
 	    size - 1, &ev, err, sizeof(err));
-	if (ev.type != EVENT_CHARGER_REQUEST ||
-	    memchr(r->request, '\0', sizeof(r->request)) == NULL ||
-	    memchr(r->action_text, '\0', sizeof(r->action_text)) == NULL)
+	if (ev.type != EVENT_CHARGER_REQUEST || !FUZZ_ENDS(r->request) ||
+	    !FUZZ_ENDS(r->action_text))
 		abort();
 	if (rc == DRIVER_IGNORE) {
 		if (data[0] % 5 < 3)
@@ -56,7 +44,7 @@ request(const uint8_t *data, size_t size)
 		return;
 	}
 	if (rc == DRIVER_BAD) {
-		if (memchr(err, '\0', sizeof(err)) == NULL)
+		if (!FUZZ_ENDS(err))
 			abort();
 		return;
 	}
@@ -85,8 +73,7 @@ replies(const uint8_t *data, size_t size)
 	if (size < 4)
 		return;
 	snprintf(ports, sizeof(ports), "%u", data[0] % 16 + 1u);
-	if (schema_set(schema_find(drv->keys, "ports"), charger.priv, ports, "",
-	        err, sizeof(err)) < 0)
+	if (fuzz_key(&charger, "ports", ports) < 0)
 		abort();
 	want = drv->modbus->poll(&charger, ops, DRIVER_OPS_MAX);
 	if (want < 2 || want > 4)
@@ -104,7 +91,7 @@ replies(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	n = drv->modbus->decode(&charger, ops, nops, ev, max, err, sizeof(err));
 	if (n == -1) {
-		if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL)
+		if (err[0] == '\0' || !FUZZ_ENDS(err))
 			abort();
 		return;
 	}

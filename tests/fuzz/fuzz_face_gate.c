@@ -9,28 +9,18 @@
 
 #include <jansson.h>
 
-#include "driver.h"
+#include "fuzz_driver.h"
 #include "util.h"
 
 static const struct driver *drv;
 static struct device gate;
-static struct gate_settings settings;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	drv = driver_find("face_gate");
-	if (drv == NULL || drv->priv_size != sizeof(settings))
-		abort();
-	drv->defaults(&settings);
-	gate.id = "gate-north";
-	gate.driver = drv;
-	gate.priv = &settings;
+	drv = fuzz_device(&gate, "face_gate", "gate-north");
 	return 0;
 }
 
@@ -76,12 +66,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req = *r;
 	if (rc == DRIVER_IGNORE)
 		abort(); /* both subtopics are the driver's own */
-	if (memchr(req.request, '\0', sizeof(req.request)) == NULL ||
-	    memchr(req.subject, '\0', sizeof(req.subject)) == NULL ||
-	    memchr(req.snapshot, '\0', sizeof(req.snapshot)) == NULL)
+	if (!FUZZ_ENDS(req.request) || !FUZZ_ENDS(req.subject) ||
+	    !FUZZ_ENDS(req.snapshot))
 		abort();
 	if (rc == DRIVER_BAD) {
-		if (memchr(err, '\0', sizeof(err)) == NULL)
+		if (!FUZZ_ENDS(err))
 			abort();
 		if (req.request[0] == '\0')
 			return 0; /* journaled as rejected, no answer */
@@ -101,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cmd.action = COMMAND_OPEN;
 	cmd.request = req.request;
 	cmd.display = display;
-	cmd.open_ms = settings.open_ms;
+	cmd.open_ms = device_gate(&gate)->open_ms;
 	answer(&cmd);
 	cmd.action = COMMAND_DENY;
 	cmd.reason = "expired";

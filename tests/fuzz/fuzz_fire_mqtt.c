@@ -9,24 +9,17 @@
 
 #include <jansson.h>
 
-#include "driver.h"
+#include "fuzz_driver.h"
 
-/* Named directly, as the registry names it. */
-extern const struct driver fire_mqtt_driver;
-
-static const struct driver *drv = &fire_mqtt_driver;
+static const struct driver *drv;
 static struct device panel;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	panel.id = "fire-net";
-	panel.driver = drv;
+	drv = fuzz_device(&panel, "fire_mqtt", "fire-net");
 	return 0;
 }
 
@@ -69,8 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	want = says(data, size);
 	if (rc == DRIVER_BAD) {
 		/* Rejected, never taken for an alarm. */
-		if (memchr(err, '\0', sizeof(err)) == NULL || err[0] == '\0' ||
-		    ev.u.fire.alarm || want != -1)
+		if (!FUZZ_ENDS(err) || err[0] == '\0' || ev.u.fire.alarm ||
+		    want != -1)
 			abort();
 		return 0;
 	}

@@ -10,56 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver.h"
-#include "schema.h"
+#include "fuzz_driver.h"
 
 #define URL "http://10.0.0.9:5000"
 
 static const struct driver *drv;
 static struct device nvr;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int
-set(struct device *dev, const char *key, const char *value)
-{
-	char err[256];
-	const struct schema_key *k = schema_find(dev->driver->keys, key);
-
-	if (k == NULL)
-		abort();
-	if (schema_set(k, dev->priv, value, "", err, sizeof(err)) == 0)
-		return 0;
-	if (memchr(err, '\0', sizeof(err)) == NULL || err[0] == '\0')
-		abort();
-	return -1;
-}
-
-static void
-make(struct device *dev)
-{
-	dev->id = "nvr";
-	dev->driver = drv;
-	dev->priv = calloc(1, drv->priv_size);
-	if (dev->priv == NULL)
-		abort();
-	drv->defaults(dev->priv);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	drv = driver_find("frigate");
-	if (drv == NULL)
-		abort();
-	make(&nvr);
-	if (set(&nvr, "map",
+	drv = fuzz_device(&nvr, "frigate", "nvr");
+	if (fuzz_key(&nvr, "map",
 	        "bicycle@elevator:ebike_in_elevator, person@roof:intrusion, "
 	        "bicycle:ebike_in_corridor, fire:fire, smoke:smoke") < 0 ||
-	    set(&nvr, "url", URL) < 0)
+	    fuzz_key(&nvr, "url", URL) < 0)
 		abort();
 	return 0;
 }
@@ -75,11 +42,11 @@ map_key(const uint8_t *data, size_t size)
 		abort();
 	memcpy(value, data, size);
 	value[size] = '\0';
-	make(&dev);
-	(void)set(&dev, "map", value);
-	(void)set(&dev, "map", value); /* written twice, it adds up */
-	(void)set(&dev, "topic", value);
-	(void)set(&dev, "url", value);
+	fuzz_device(&dev, "frigate", "nvr");
+	(void)fuzz_key(&dev, "map", value);
+	(void)fuzz_key(&dev, "map", value); /* written twice, it adds up */
+	(void)fuzz_key(&dev, "topic", value);
+	(void)fuzz_key(&dev, "url", value);
 	free(dev.priv);
 	free(value);
 }
@@ -102,13 +69,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    &ev, err, sizeof(err));
 	if (ev.type != EVENT_CAMERA)
 		abort();
-	if (memchr(e->request, '\0', sizeof(e->request)) == NULL ||
-	    memchr(e->type, '\0', sizeof(e->type)) == NULL ||
-	    memchr(e->camera, '\0', sizeof(e->camera)) == NULL ||
-	    memchr(e->snapshot, '\0', sizeof(e->snapshot)) == NULL)
-		abort();
+	fuzz_camera_event_ends(e);
 	if (rc == DRIVER_BAD) {
-		if (memchr(err, '\0', sizeof(err)) == NULL)
+		if (!FUZZ_ENDS(err))
 			abort();
 		return 0;
 	}

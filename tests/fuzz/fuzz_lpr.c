@@ -6,29 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver.h"
+#include "fuzz_driver.h"
 #include "plate.h"
 #include "util.h"
 
 static const struct driver *drv;
 static struct device camera;
-static struct lpr_settings settings;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	drv = driver_find("lpr");
-	if (drv == NULL || drv->priv_size != sizeof(settings))
-		abort();
-	drv->defaults(&settings);
-	camera.id = "lpr-south-in";
-	camera.driver = drv;
-	camera.priv = &settings;
+	drv = fuzz_device(&camera, "lpr", "lpr-south-in");
 	return 0;
 }
 
@@ -44,13 +34,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    sizeof(err));
 	if (ev.type != EVENT_PLATE || rc == DRIVER_IGNORE)
 		abort();
-	if (memchr(r->request, '\0', sizeof(r->request)) == NULL ||
-	    memchr(r->plate, '\0', sizeof(r->plate)) == NULL ||
-	    memchr(r->color, '\0', sizeof(r->color)) == NULL ||
-	    memchr(r->snapshot, '\0', sizeof(r->snapshot)) == NULL)
+	if (!FUZZ_ENDS(r->request) || !FUZZ_ENDS(r->plate) ||
+	    !FUZZ_ENDS(r->color) || !FUZZ_ENDS(r->snapshot))
 		abort();
 	if (rc == DRIVER_BAD) {
-		if (memchr(err, '\0', sizeof(err)) == NULL)
+		if (!FUZZ_ENDS(err))
 			abort();
 		return 0;
 	}
@@ -64,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    plate_skeleton(plate, skeleton, sizeof(skeleton)) < 0 ||
 		    strlen(skeleton) != strlen(plate))
 			abort();
-	} else if (memchr(plate, '\0', sizeof(plate)) == NULL) {
+	} else if (!FUZZ_ENDS(plate)) {
 		abort();
 	}
 	return 0;

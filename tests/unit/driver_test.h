@@ -1,7 +1,8 @@
 /*
  * driver_test.h - for a unit test of one driver: its device made as
  * config.c makes one (settings zeroed, then its defaults), its keys set
- * as config.c sets them, and a check of measurements to a tolerance.
+ * as config.c sets them, a gateway.ini with its devices loaded by the
+ * real config loader, and a check of measurements to a tolerance.
  * Include after cmocka.h.
  */
 #ifndef DRIVER_TEST_H
@@ -11,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scratch.h"
+
+#include "config.h"
+#include "diag.h"
 #include "driver.h"
 #include "schema.h"
 
@@ -74,6 +79,37 @@ test_key_bad(struct device *dev, const char *key, const char *value,
 
 	assert_int_equal(test_key_set(dev, key, value, err), -1);
 	assert_string_equal(err, want);
+}
+
+/* The head of a test's gateway.ini, seven lines: the first device's
+ * section is on line 8. */
+#define TEST_GATEWAY                                                           \
+	"[gateway]\nsite = jinding-5\ndata_dir = data\n"                       \
+	"access_dir = access.d\n[bus rs485-1]\ntype = tcp\nhost = x\n"
+
+/* text written to name in the scratch directory (scratch.h) and loaded
+ * as gatewayd -t loads it: its problems as gatewayd -t prints them, or
+ * "" when none (to be freed); *cfgp the config, or NULL. */
+static inline char *
+test_config_load(const char *name, const char *text, struct config **cfgp)
+{
+	struct config *c;
+	struct diag d;
+	char *problems = NULL;
+	size_t len;
+	FILE *f;
+
+	scratch_write(name, text);
+	diag_init(&d);
+	c = config_load(name, &d);
+	diag_sort(&d);
+	f = open_memstream(&problems, &len);
+	assert_non_null(f);
+	diag_print(f, &d);
+	fclose(f);
+	diag_free(&d);
+	*cfgp = c;
+	return problems;
 }
 
 #endif

@@ -14,8 +14,6 @@
 
 #include "driver_test.h"
 
-#include "scratch.h"
-
 #include "config.h"
 #include "diag.h"
 #include "driver.h"
@@ -375,33 +373,6 @@ test_link(void **state)
 	free(twin.priv);
 }
 
-/* gateway.ini's problems as gatewayd -t prints them, or "" when none. */
-static char *
-load(const char *name, const char *text, struct config **cfgp)
-{
-	struct config *c;
-	struct diag d;
-	char *problems = NULL;
-	size_t len;
-	FILE *f;
-
-	scratch_write(name, text);
-	diag_init(&d);
-	c = config_load(name, &d);
-	diag_sort(&d);
-	f = open_memstream(&problems, &len);
-	assert_non_null(f);
-	diag_print(f, &d);
-	fclose(f);
-	diag_free(&d);
-	*cfgp = c;
-	return problems;
-}
-
-#define GATEWAY                                                                \
-	"[gateway]\nsite = jinding-5\ndata_dir = data\n"                       \
-	"access_dir = access.d\n[bus rs485-1]\ntype = tcp\nhost = x\n"
-
 static void
 test_config(void **state)
 {
@@ -413,19 +384,19 @@ test_config(void **state)
 	(void)state;
 	assert_int_equal(scratch_enter("test_barrier_relay"), 0);
 
-	problems = load("ok.ini",
-	    GATEWAY "[device gate-north]\ndriver = face_gate\n"
-	            "[device barrier-south-in]\n"
-	            "driver = barrier_relay\n"
-	            "bus = rs485-1\n"
-	            "unit = 3\n"
-	            "coil = 2\n"
-	            "open_ms = 1500\n"
-	            "loop_input = 4\n"
-	            "lane = in\n"
-	            "[device barrier-south-out]\n"
-	            "driver = barrier_relay\n"
-	            "bus = rs485-1\nunit = 3\ncoil = 3\n",
+	problems = test_config_load("ok.ini",
+	    TEST_GATEWAY "[device gate-north]\ndriver = face_gate\n"
+	                 "[device barrier-south-in]\n"
+	                 "driver = barrier_relay\n"
+	                 "bus = rs485-1\n"
+	                 "unit = 3\n"
+	                 "coil = 2\n"
+	                 "open_ms = 1500\n"
+	                 "loop_input = 4\n"
+	                 "lane = in\n"
+	                 "[device barrier-south-out]\n"
+	                 "driver = barrier_relay\n"
+	                 "bus = rs485-1\nunit = 3\ncoil = 3\n",
 	    &c);
 	assert_string_equal(problems, "");
 	free(problems);
@@ -450,16 +421,16 @@ test_config(void **state)
 	config_free(c);
 
 	/* link() speaks once the whole file is read: at the section line. */
-	problems = load("camera.ini",
-	    GATEWAY "[device barrier-south-in]\n" /* 8 */
-	            "driver = barrier_relay\n"
-	            "bus = rs485-1\nunit = 1\ncoil = 0\n"
-	            "camera = lpr-south-in\n" /* 13 */
-	            "[device barrier-north]\n"
-	            "driver = barrier_relay\n"
-	            "bus = rs485-1\nunit = 1\ncoil = 1\n"
-	            "camera = gate-north\n" /* 19 */
-	            "[device gate-north]\ndriver = face_gate\n",
+	problems = test_config_load("camera.ini",
+	    TEST_GATEWAY "[device barrier-south-in]\n" /* 8 */
+	                 "driver = barrier_relay\n"
+	                 "bus = rs485-1\nunit = 1\ncoil = 0\n"
+	                 "camera = lpr-south-in\n" /* 13 */
+	                 "[device barrier-north]\n"
+	                 "driver = barrier_relay\n"
+	                 "bus = rs485-1\nunit = 1\ncoil = 1\n"
+	                 "camera = gate-north\n" /* 19 */
+	                 "[device gate-north]\ndriver = face_gate\n",
 	    &c);
 	assert_null(c);
 	assert_string_equal(problems,
@@ -469,15 +440,15 @@ test_config(void **state)
 	    "plate camera (driver face_gate)\n");
 	free(problems);
 
-	problems = load("bad.ini",
-	    GATEWAY "[device barrier-south-in]\n" /* 8 */
-	            "driver = barrier_relay\n"
-	            "unit = 0\n"
-	            "coil = 8\n"
-	            "lane = sideways\n"
-	            "open_ms = 1050\n" /* 13 */
-	            "poll_ms = 10\n"
-	            "direction = in\n",
+	problems = test_config_load("bad.ini",
+	    TEST_GATEWAY "[device barrier-south-in]\n" /* 8 */
+	                 "driver = barrier_relay\n"
+	                 "unit = 0\n"
+	                 "coil = 8\n"
+	                 "lane = sideways\n"
+	                 "open_ms = 1050\n" /* 13 */
+	                 "poll_ms = 10\n"
+	                 "direction = in\n",
 	    &c);
 	assert_null(c);
 	assert_string_equal(problems,

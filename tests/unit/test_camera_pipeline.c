@@ -6,7 +6,8 @@
  * snapshot only when privacy allows it, severity none as evidence, and
  * a camera offline past its grace.  Messages go through the real
  * drivers; the journal and the outbox are stubs that keep what the
- * pipeline hands them.
+ * pipeline hands them (pipeline_stubs.h), and fail the test if a camera
+ * is sent a command.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,17 +21,15 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
 #include "scratch.h"
 
 #include "compound.h"
+#include "pipeline_stubs.h"
 
 #include "config.h"
 #include "dedup.h"
 #include "driver.h"
-#include "journal.h"
-#include "outbox.h"
 #include "pipeline.h"
 #include "state.h"
 #include "util.h"
@@ -58,105 +57,10 @@ static const char access_ini[] = "[group resident]\n"
                                  "gates = *\n"
                                  "hours = always\n";
 
-/* ---- the stubs: what camera.c journals ---- */
-
-#define MAX_SEEN 64
-
-static char *records[MAX_SEEN]; /* each record's body, as JSON */
-static int64_t record_ts[MAX_SEEN];
-static size_t nrecords;
 static struct pipeline p;
 
-int
-journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
-{
-	json_t *o = json_object();
-
-	(void)j;
-	assert_true(nrecords < MAX_SEEN);
-#define SET(k, v)                                                              \
-	if (v)                                                                 \
-	json_object_set_new(o, k, json_string(v))
-	SET("kind", r->kind);
-	SET("device", r->device);
-	SET("request", r->request);
-	SET("decision", r->decision);
-	SET("reason", r->reason);
-#undef SET
-	if (r->extra)
-		json_object_update(o, r->extra);
-	record_ts[nrecords] = ts_ms;
-	records[nrecords++] = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return 0;
-}
-
-uint64_t
-journal_ticket(const struct journal *j)
-{
-	(void)j;
-	return 1;
-}
-
-void
-outbox_command(struct outbox *o, uint64_t ticket, const struct device *dev,
-    const struct command *cmd)
-{
-	(void)o;
-	(void)ticket;
-	(void)dev;
-	(void)cmd;
-	fail_msg("a camera was sent a command");
-}
-
-void
-outbox_command_now(struct outbox *o, const struct device *dev,
-    const struct command *cmd)
-{
-	(void)o;
-	(void)dev;
-	(void)cmd;
-	fail_msg("a command sent ahead of the journal");
-}
-
-void
-outbox_publish(struct outbox *o, uint64_t ticket, const char *topic,
-    const void *payload, size_t len, int qos, bool retain)
-{
-	(void)o;
-	(void)ticket;
-	(void)topic;
-	(void)payload;
-	(void)len;
-	(void)qos;
-	(void)retain;
-}
-
-/* Record i's member as text: strings as they are, true/false, numbers
- * with %g; "" when absent. */
-static const char *
-member(size_t i, const char *key)
-{
-	static char out[256];
-	json_t *o, *v;
-
-	assert_true(i < nrecords);
-	o = json_loads(records[i], 0, NULL);
-	assert_non_null(o);
-	v = json_object_get(o, key);
-	if (json_is_string(v))
-		str_copy(out, json_string_value(v), sizeof(out));
-	else if (json_is_boolean(v))
-		str_copy(out, json_is_true(v) ? "true" : "false", sizeof(out));
-	else if (json_is_number(v))
-		snprintf(out, sizeof(out), "%g", json_number_value(v));
-	else
-		out[0] = '\0';
-	json_decref(o);
-	return out;
-}
-
-#define last(key) member(nrecords - 1, key)
+/* The last record's member, as seen_member() gives it. */
+#define last(key) seen_member(seen_last(SEEN_RECORD), (key))
 
 /* ---- fixtures ---- */
 
@@ -168,6 +72,7 @@ static int
 setup(void **state)
 {
 	(void)state;
+	stub_refuse_now = stub_refuse_queued = true;
 	return compound_start("test_camera_pipeline", gateway_ini, access_ini,
 	    &cfg, &tables, NULL);
 }
@@ -179,35 +84,13 @@ teardown(void **state)
 	return compound_stop(cfg, tables, NULL);
 }
 
-static void
-forget_records(void)
-{
-	while (nrecords > 0)
-		free(records[--nrecords]);
-}
-
 static int
 fresh(void **state)
 {
 	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.cfg = cfg;
-	p.tables = tables;
-	p.state = state_new(cfg->ndevices);
-	p.journal = (struct journal *)&p; /* any non-NULL */
 	cfg->keep_snapshots = false;
-	forget_records();
 	t0 = now_ms();
-	return p.state ? 0 : -1;
-}
-
-static int
-done(void **state)
-{
-	(void)state;
-	state_free(p.state);
-	forget_records();
-	return 0;
+	return stub_pipeline_fresh(&p, cfg, tables);
 }
 
 /* A message on a device's topic, decoded by its driver and, when the
@@ -285,9 +168,9 @@ test_min_score(void **state)
 	(void)state;
 	/* falling_object: min_score = 0.6 in this compound. */
 	native("cam-5-east", "e-1", "falling_object", 0.59, 0);
-	assert_int_equal(nrecords, 0);
+	assert_int_equal(seen_count(SEEN_RECORD), 0);
 	native("cam-5-east", "e-2", "falling_object", 0.6, 1);
-	assert_int_equal(nrecords, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
 	assert_string_equal(last("kind"), "camera");
 	assert_string_equal(last("device"), "cam-5-east");
 	assert_string_equal(last("request"), "e-2");
@@ -300,9 +183,9 @@ test_min_score(void **state)
 	assert_string_equal(last("snapshot"), "");
 	/* The default elsewhere: 0.5. */
 	native("cam-5-east", "e-3", "smoke", 0.49, 2);
-	assert_int_equal(nrecords, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
 	native("cam-5-east", "e-4", "smoke", 0.5, 2);
-	assert_int_equal(nrecords, 2);
+	assert_int_equal(seen_count(SEEN_RECORD), 2);
 }
 
 /* Frigate: the object's score rises past the minimum later on. */
@@ -314,10 +197,10 @@ test_score_rises(void **state)
 	    "[\"roof\"]", 0);
 	frigate("update", "1700000001.1-a", "roof_cam", "person", 0.41, 0.41,
 	    "[\"roof\"]", 1);
-	assert_int_equal(nrecords, 0);
+	assert_int_equal(seen_count(SEEN_RECORD), 0);
 	frigate("update", "1700000001.1-a", "roof_cam", "person", 0.5, 0.72,
 	    "[\"roof\"]", 2);
-	assert_int_equal(nrecords, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
 	assert_string_equal(last("device"), "nvr/roof_cam");
 	assert_string_equal(last("request"), "1700000001.1-a");
 	assert_string_equal(last("decision"), "intrusion");
@@ -328,7 +211,7 @@ test_score_rises(void **state)
 	    "[\"roof\"]", 3);
 	frigate("end", "1700000001.1-a", "roof_cam", "person", 0.9, 0.9,
 	    "[\"roof\"]", 4);
-	assert_int_equal(nrecords, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
 }
 
 /* new, several updates, end: one camera event, and no duplicate. */
@@ -346,26 +229,26 @@ test_one_event_per_id(void **state)
 		    0.85, "[\"elevator\"]", i);
 	frigate("end", "1700000002.2-b", "lift_1", "bicycle", 0.85, 0.85,
 	    "[\"elevator\"]", 6);
-	assert_int_equal(nrecords, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
 	assert_string_equal(last("decision"), "ebike_in_elevator");
 	assert_string_equal(last("score"), "0.8");
 	/* An hour after its last message, the id is forgotten. */
 	frigate("update", "1700000002.2-b", "lift_1", "bicycle", 0.85, 0.85,
 	    "[\"elevator\"]", 6 + 3599);
-	assert_int_equal(nrecords, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
 
 	/* A native camera's id seen again is a replay: counted, journaled
 	 * as a duplicate, no second event. */
 	native("cam-6-west", "e-7", "intrusion", 0.9, 10);
 	native("cam-6-west", "e-7", "intrusion", 0.9, 11);
-	assert_int_equal(nrecords, 3);
-	assert_string_equal(member(1, "decision"), "intrusion");
+	assert_int_equal(seen_count(SEEN_RECORD), 3);
+	assert_string_equal(seen_record(1, "decision"), "intrusion");
 	assert_string_equal(last("decision"), "duplicate");
 	assert_string_equal(last("device"), "cam-6-west");
 	assert_string_equal(last("request"), "e-7");
 	/* The same id on another camera is another event. */
 	native("cam-5-east", "e-7", "intrusion", 0.9, 12);
-	assert_int_equal(nrecords, 4);
+	assert_int_equal(seen_count(SEEN_RECORD), 4);
 	assert_string_equal(last("device"), "cam-5-east");
 }
 
@@ -381,12 +264,12 @@ test_ignored_label_and_zone(void **state)
 	assert_int_equal(frigate("new", "1700000003.4-d", "roof_cam", "person",
 	                     0.9, 0.9, "[\"yard\"]", 1),
 	    DRIVER_IGNORE);
-	assert_int_equal(nrecords, 0);
+	assert_int_equal(seen_count(SEEN_RECORD), 0);
 	/* ...until it enters the roof: then the event opens. */
 	assert_int_equal(frigate("update", "1700000003.4-d", "roof_cam",
 	                     "person", 0.9, 0.9, "[\"yard\",\"roof\"]", 2),
 	    DRIVER_OK);
-	assert_int_equal(nrecords, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
 	assert_string_equal(last("decision"), "intrusion");
 }
 
@@ -400,7 +283,7 @@ test_cooldown(void **state)
 	assert_string_equal(last("alert"), "falling_object");
 	/* Within 60 s on the same camera: journaled, held back. */
 	native("cam-5-east", "e-2", "falling_object", 0.9, 30);
-	assert_int_equal(nrecords, 2);
+	assert_int_equal(seen_count(SEEN_RECORD), 2);
 	assert_string_equal(last("suppressed"), "true");
 	assert_string_equal(last("alert"), "");
 	assert_string_equal(last("severity"), "urgent");
@@ -416,7 +299,7 @@ test_cooldown(void **state)
 	native("cam-5-east", "e-6", "falling_object", 0.9, 60);
 	assert_string_equal(last("suppressed"), "false");
 	assert_string_equal(last("alert"), "falling_object");
-	assert_int_equal(nrecords, 6);
+	assert_int_equal(seen_count(SEEN_RECORD), 6);
 
 	/* Frigate's cameras are cameras each: nvr/lift_1, nvr/lift_2. */
 	frigate("new", "1700000004.1-e", "lift_1", "bicycle", 0.9, 0.9,
@@ -435,7 +318,7 @@ test_cooldown(void **state)
 	frigate("new", "1700000004.4-h", "lift_1", "bicycle", 0.9, 0.9,
 	    "[\"elevator\"]", 400);
 	assert_string_equal(last("suppressed"), "false");
-	assert_int_equal(nrecords, 10);
+	assert_int_equal(seen_count(SEEN_RECORD), 10);
 }
 
 static void
@@ -463,7 +346,7 @@ test_severity_none(void **state)
 	(void)state;
 	native("cam-5-east", "e-1", "crowd", 0.9, 0);
 	native("cam-5-east", "e-2", "crowd", 0.9, 1);
-	assert_int_equal(nrecords, 2);
+	assert_int_equal(seen_count(SEEN_RECORD), 2);
 	assert_string_equal(last("severity"), "none");
 	assert_string_equal(last("suppressed"), "false");
 	assert_string_equal(last("alert"), "");
@@ -482,12 +365,12 @@ test_restart(void **state)
 	dedup_seen(p.state->dedup, "cam-5-east", "e-1", t0 - 5000, &first);
 	frigate("update", "1700000006.1-k", "lift_1", "bicycle", 0.9, 0.9,
 	    "[\"elevator\"]", 0);
-	assert_int_equal(nrecords, 0);
+	assert_int_equal(seen_count(SEEN_RECORD), 0);
 	frigate("end", "1700000006.1-k", "lift_1", "bicycle", 0.9, 0.9,
 	    "[\"elevator\"]", 1);
-	assert_int_equal(nrecords, 0);
+	assert_int_equal(seen_count(SEEN_RECORD), 0);
 	native("cam-5-east", "e-1", "intrusion", 0.9, 2);
-	assert_int_equal(nrecords, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
 	assert_string_equal(last("decision"), "duplicate");
 }
 
@@ -496,34 +379,21 @@ test_restart(void **state)
 static void
 test_restore(void **state)
 {
-	char *saved[MAX_SEEN];
-	int64_t saved_ts[MAX_SEEN];
-	size_t i, n;
-
 	(void)state;
 	native("cam-5-east", "e-1", "falling_object", 0.9, 0);
 	native("cam-5-east", "e-1", "falling_object", 0.9, 1); /* dup */
 	frigate("new", "1700000007.1-m", "lift_1", "bicycle", 0.9, 0.9,
 	    "[\"elevator\"]", 2);
 	native("cam-6-west", "e-2", "crowd", 0.9, 3); /* none: no alert */
-	assert_int_equal(nrecords, 4);
-	n = nrecords;
-	for (i = 0; i < n; i++) {
-		saved[i] = records[i];
-		saved_ts[i] = record_ts[i];
-	}
-	nrecords = 0;
+	assert_int_equal(seen_count(SEEN_RECORD), 4);
 	state_free(p.state);
 	p.state = state_new(cfg->ndevices);
 	assert_true(camera_restore_since(&p, t0) <= t0 - 3600 * 1000);
-	for (i = 0; i < n; i++) {
-		camera_restore_row(&p, saved_ts[i], saved[i], strlen(saved[i]));
-		free(saved[i]);
-	}
+	seen_replay(camera_restore_row, &p);
 	/* The Frigate event goes on: still one. */
 	frigate("update", "1700000007.1-m", "lift_1", "bicycle", 0.95, 0.95,
 	    "[\"elevator\"]", 20);
-	assert_int_equal(nrecords, 0);
+	assert_int_equal(seen_count(SEEN_RECORD), 0);
 	/* The cool-downs run from before the restart. */
 	native("cam-5-east", "e-3", "falling_object", 0.9, 30);
 	assert_string_equal(last("suppressed"), "true");
@@ -550,15 +420,15 @@ test_offline(void **state)
 	pipeline_online(&p, east, true, "device online");
 	pipeline_online(&p, west, true, "device online");
 	pipeline_online(&p, east, false, "device offline");
-	assert_int_equal(nrecords, 3);
+	assert_int_equal(seen_count(SEEN_RECORD), 3);
 	assert_string_equal(last("decision"), "offline");
 	/* A reboot: back within the grace (120 s by default). */
 	pipeline_online(&p, west, false, "device offline");
 	pipeline_online(&p, west, true, "device online");
 	camera_tick(&p, now + 119 * 1000);
-	assert_int_equal(nrecords, 5);
+	assert_int_equal(seen_count(SEEN_RECORD), 5);
 	camera_tick(&p, now + 125 * 1000);
-	assert_int_equal(nrecords, 6);
+	assert_int_equal(seen_count(SEEN_RECORD), 6);
 	assert_string_equal(last("kind"), "device");
 	assert_string_equal(last("device"), "cam-5-east");
 	assert_string_equal(last("decision"), "offline_alert");
@@ -568,23 +438,23 @@ test_offline(void **state)
 	assert_string_equal(last("reason"), "offline for more than 120 s");
 	/* Once. */
 	camera_tick(&p, now + 500 * 1000);
-	assert_int_equal(nrecords, 6);
+	assert_int_equal(seen_count(SEEN_RECORD), 6);
 	/* Back, and gone again: within the cool-down (300 s from the
 	 * first alert), journaled but held back... */
 	pipeline_online(&p, east, true, "device online");
 	pipeline_online(&p, east, false, "device offline");
 	camera_tick(&p, now + 200 * 1000);
-	assert_int_equal(nrecords, 9);
+	assert_int_equal(seen_count(SEEN_RECORD), 9);
 	assert_string_equal(last("decision"), "offline_alert");
 	assert_string_equal(last("suppressed"), "true");
 	assert_string_equal(last("alert"), "");
 	camera_tick(&p, now + 10000 * 1000);
-	assert_int_equal(nrecords, 9);
+	assert_int_equal(seen_count(SEEN_RECORD), 9);
 	/* ...after it, an alert again. */
 	pipeline_online(&p, east, true, "device online");
 	pipeline_online(&p, east, false, "device offline");
 	camera_tick(&p, now + 10000 * 1000);
-	assert_int_equal(nrecords, 12);
+	assert_int_equal(seen_count(SEEN_RECORD), 12);
 	assert_string_equal(last("suppressed"), "false");
 	assert_string_equal(last("alert"), "device_offline");
 }
@@ -593,20 +463,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_min_score, fresh, done),
-		cmocka_unit_test_setup_teardown(test_score_rises, fresh, done),
+		cmocka_unit_test_setup_teardown(test_min_score, fresh,
+		    stub_done),
+		cmocka_unit_test_setup_teardown(test_score_rises, fresh,
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_one_event_per_id, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_ignored_label_and_zone,
-		    fresh, done),
-		cmocka_unit_test_setup_teardown(test_cooldown, fresh, done),
+		    fresh, stub_done),
+		cmocka_unit_test_setup_teardown(test_cooldown, fresh,
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_snapshot_and_privacy,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_severity_none, fresh,
-		    done),
-		cmocka_unit_test_setup_teardown(test_restart, fresh, done),
-		cmocka_unit_test_setup_teardown(test_restore, fresh, done),
-		cmocka_unit_test_setup_teardown(test_offline, fresh, done),
+		    stub_done),
+		cmocka_unit_test_setup_teardown(test_restart, fresh, stub_done),
+		cmocka_unit_test_setup_teardown(test_restore, fresh, stub_done),
+		cmocka_unit_test_setup_teardown(test_offline, fresh, stub_done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,8 +16,6 @@
 #include "driver_test.h"
 #include <math.h>
 
-#include "scratch.h"
-
 #include "config.h"
 #include "diag.h"
 #include "driver.h"
@@ -514,32 +512,6 @@ test_request(void **state)
 	assert_int_equal(request("", "{}", &r, err), DRIVER_IGNORE);
 }
 
-static char *
-load(const char *name, const char *text, struct config **cfgp)
-{
-	struct config *c;
-	struct diag d;
-	char *problems = NULL;
-	size_t len;
-	FILE *f;
-
-	scratch_write(name, text);
-	diag_init(&d);
-	c = config_load(name, &d);
-	diag_sort(&d);
-	f = open_memstream(&problems, &len);
-	assert_non_null(f);
-	diag_print(f, &d);
-	fclose(f);
-	diag_free(&d);
-	*cfgp = c;
-	return problems;
-}
-
-#define GATEWAY                                                                \
-	"[gateway]\nsite = jinding-5\ndata_dir = data\n"                       \
-	"access_dir = access.d\n[bus rs485-1]\ntype = tcp\nhost = x\n"
-
 static void
 test_config(void **state)
 {
@@ -552,19 +524,20 @@ test_config(void **state)
 	(void)state;
 	assert_int_equal(scratch_enter("test_charger"), 0);
 
-	problems = load("ok.ini",
-	    GATEWAY "[device charger-a]\n"
-	            "driver = charger\n"
-	            "bus = rs485-1\n"
-	            "unit = 5\n"
-	            "ports = 10\n"
-	            "max_current_a = 3.5\n"
-	            "max_temp_c = 55\n"
-	            "full_w = 8\n"
-	            "full_min = 0.05\n"
-	            "poll_ms = 2000\n"
-	            "[device charger-b]\n"
-	            "driver = charger\nbus = rs485-1\nunit = 6\nports = 2\n",
+	problems = test_config_load("ok.ini",
+	    TEST_GATEWAY
+	    "[device charger-a]\n"
+	    "driver = charger\n"
+	    "bus = rs485-1\n"
+	    "unit = 5\n"
+	    "ports = 10\n"
+	    "max_current_a = 3.5\n"
+	    "max_temp_c = 55\n"
+	    "full_w = 8\n"
+	    "full_min = 0.05\n"
+	    "poll_ms = 2000\n"
+	    "[device charger-b]\n"
+	    "driver = charger\nbus = rs485-1\nunit = 6\nports = 2\n",
 	    &cfg);
 	assert_string_equal(problems, "");
 	free(problems);
@@ -588,17 +561,17 @@ test_config(void **state)
 	assert_near(c->full_min, 10, 1e-9);
 	config_free(cfg);
 
-	problems = load("bad.ini",
-	    GATEWAY "[device charger-a]\n" /* 8 */
-	            "driver = charger\n"
-	            "unit = 300\n"
-	            "ports = 32\n"
-	            "max_current_a = 0\n"
-	            "max_temp_c = 200\n" /* 13 */
-	            "full_w = -5\n"
-	            "full_min = 0\n"
-	            "poll_ms = 50\n"
-	            "coil = 1\n",
+	problems = test_config_load("bad.ini",
+	    TEST_GATEWAY "[device charger-a]\n" /* 8 */
+	                 "driver = charger\n"
+	                 "unit = 300\n"
+	                 "ports = 32\n"
+	                 "max_current_a = 0\n"
+	                 "max_temp_c = 200\n" /* 13 */
+	                 "full_w = -5\n"
+	                 "full_min = 0\n"
+	                 "poll_ms = 50\n"
+	                 "coil = 1\n",
 	    &cfg);
 	assert_null(cfg);
 	assert_string_equal(problems,
@@ -622,9 +595,10 @@ test_config(void **state)
 	free(problems);
 
 	/* A bus that is not there. */
-	problems = load("nobus.ini",
-	    GATEWAY "[device charger-a]\n"
-	            "driver = charger\nbus = rs485-9\nunit = 5\nports = 2\n",
+	problems = test_config_load("nobus.ini",
+	    TEST_GATEWAY
+	    "[device charger-a]\n"
+	    "driver = charger\nbus = rs485-9\nunit = 5\nports = 2\n",
 	    &cfg);
 	assert_null(cfg);
 	assert_non_null(strstr(problems, "rs485-9"));

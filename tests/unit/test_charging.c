@@ -4,7 +4,8 @@
  * reasons, the cut-off sent ahead of the journal and kept while the port
  * is hot, a battery full after full_min and not after a dip, fault
  * codes, a station gone offline, staff requests answered.  The journal
- * and the outbox are stubs that keep what charging.c hands them.
+ * and the outbox are stubs that keep what charging.c hands them
+ * (pipeline_stubs.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,16 +19,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
 #include "scratch.h"
 
 #include "compound.h"
+#include "pipeline_stubs.h"
 
 #include "config.h"
 #include "driver.h"
-#include "journal.h"
-#include "outbox.h"
 #include "pipeline.h"
 #include "state.h"
 #include "util.h"
@@ -53,112 +52,28 @@ static const char access_ini[] = "[group resident]\n"
                                  "gates = *\n"
                                  "hours = always\n";
 
-/* ---- the stubs ---- */
-
-#define MAX_SEEN 64
-
-static char *records[MAX_SEEN]; /* "phase reason" and the body */
-static size_t nrecords;
-static struct command sent[MAX_SEEN];
-static bool sent_now[MAX_SEEN];
-static size_t nsent;
-static char *published[MAX_SEEN]; /* "topic payload" */
-static size_t npublished;
 static struct pipeline p;
 static struct config *cfg;
 static struct access_tables *tables;
 
-int
-journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
-{
-	char *extra = r->extra ? json_dumps(r->extra, JSON_COMPACT) : NULL;
-	char *line;
-
-	(void)j;
-	(void)ts_ms;
-	assert_true(nrecords < MAX_SEEN);
-	if (asprintf(&line, "%s %s %s", r->decision ? r->decision : "-",
-	        r->reason ? r->reason : "-", extra ? extra : "{}") < 0)
-		fail();
-	free(extra);
-	records[nrecords++] = line;
-	return 0;
-}
-
-uint64_t
-journal_ticket(const struct journal *j)
-{
-	(void)j;
-	return 1;
-}
-
-static void
-keep_command(const struct command *cmd, bool now)
-{
-	assert_true(nsent < MAX_SEEN);
-	sent[nsent] = *cmd;
-	sent[nsent].request = NULL; /* not kept: only its presence */
-	sent_now[nsent++] = now;
-}
-
-void
-outbox_command(struct outbox *o, uint64_t ticket, const struct device *dev,
-    const struct command *cmd)
-{
-	(void)o;
-	(void)ticket;
-	(void)dev;
-	keep_command(cmd, false);
-}
-
-void
-outbox_command_now(struct outbox *o, const struct device *dev,
-    const struct command *cmd)
-{
-	(void)o;
-	(void)dev;
-	keep_command(cmd, true);
-}
-
-void
-outbox_publish(struct outbox *o, uint64_t ticket, const char *topic,
-    const void *payload, size_t len, int qos, bool retain)
-{
-	char *line;
-
-	(void)o;
-	(void)ticket;
-	(void)qos;
-	(void)retain;
-	assert_true(npublished < MAX_SEEN);
-	if (asprintf(&line, "%s %.*s", topic, (int)len, (const char *)payload) <
-	    0)
-		fail();
-	published[npublished++] = line;
-}
-
-static void
-forget(void)
-{
-	while (nrecords > 0)
-		free(records[--nrecords]);
-	while (npublished > 0)
-		free(published[--npublished]);
-	nsent = 0;
-}
-
+/* The last record as "decision reason body", "-" for either it has
+ * not: what the checks below look for in it. */
 static const char *
 last_record(void)
 {
-	assert_true(nrecords > 0);
-	return records[nrecords - 1];
-}
+	static char line[2048];
+	char decision[64];
+	size_t i = seen_last(SEEN_RECORD);
+	const char *reason;
+	int n;
 
-static const char *
-last_published(void)
-{
-	assert_true(npublished > 0);
-	return published[npublished - 1];
+	str_copy(decision, seen_member(i, "decision"), sizeof(decision));
+	reason = seen_member(i, "reason");
+	n = snprintf(line, sizeof(line), "%s %s %s",
+	    decision[0] ? decision : "-", reason[0] ? reason : "-",
+	    seen[i].text);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
+	return line;
 }
 
 /* ---- fixtures ---- */
@@ -182,22 +97,9 @@ static int
 fresh(void **state)
 {
 	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.cfg = cfg;
-	p.tables = tables;
-	p.state = state_new(cfg->ndevices);
-	p.journal = (struct journal *)&p;
-	forget();
-	return p.state && charging_start(&p) == 0 ? 0 : -1;
-}
-
-static int
-done(void **state)
-{
-	(void)state;
-	state_free(p.state);
-	forget();
-	return 0;
+	if (stub_pipeline_fresh(&p, cfg, tables) < 0)
+		return -1;
+	return charging_start(&p) == 0 ? 0 : -1;
 }
 
 static const struct device *
@@ -248,42 +150,44 @@ test_session_and_heat(void **state)
 	(void)state;
 	pipeline_online(&p, charger(), true, "answers");
 	reads(PORT_PLUGGED, false, 0, 0, -20.0, 100000);
-	assert_int_equal(nsent, 0); /* a winter night is no fault */
-	assert_non_null(strstr(last_published(),
+	assert_int_equal(seen_count(SEEN_COMMAND),
+	    0); /* a winter night is no fault */
+	assert_non_null(strstr(seen_published(),
 	    "cg/test/charger/charger-a/2/state {\"state\":\"plugged\""));
 	reads(PORT_CHARGING, true, 180, 0.8, 25, 100000);
 	assert_non_null(strstr(last_record(), "start - "));
 	reads(PORT_CHARGING, true, 182, 0.8, 25.2, 100050);
-	assert_int_equal(npublished, 2); /* nothing meaningful changed */
+	assert_int_equal(seen_count(SEEN_PUBLISH),
+	    2); /* nothing meaningful changed */
 
 	/* Too hot: off at once, ahead of the journal, and why. */
 	reads(PORT_CHARGING, true, 180, 0.8, 72.4, 100120);
-	assert_int_equal(nsent, 1);
-	assert_true(sent_now[0]);
-	assert_int_equal(sent[0].action, COMMAND_CHARGER_STOP);
-	assert_int_equal(sent[0].port, 2);
+	assert_int_equal(seen_count(SEEN_COMMAND), 1);
+	assert_true(seen_command(0)->type == SEEN_NOW);
+	assert_int_equal(seen_command(0)->cmd.action, COMMAND_CHARGER_STOP);
+	assert_int_equal(seen_command(0)->cmd.port, 2);
 	assert_non_null(strstr(last_record(), "end over_temperature"));
 	assert_non_null(strstr(last_record(), "\"temp_c\":72.4"));
 	assert_non_null(strstr(last_record(), "\"energy_wh\":120"));
 
 	/* Still hot: a start is refused, with the reason. */
 	ask("r-1", "start", 2, 0);
-	assert_non_null(strstr(last_published(),
+	assert_non_null(strstr(seen_published(),
 	    "2/result {\"request\":\"r-1\",\"ok\":false,\"error\":\"port 2 "
 	    "is too hot"));
 	/* Switched on again at the station while hot: cut again (after
 	 * the one-second grace between cuts). */
 	state_device(p.state, charger()->index)->ports[1].cut_ms -= 2000;
 	reads(PORT_PLUGGED, true, 0, 0, 65, 0);
-	assert_int_equal(nsent, 2);
-	assert_true(sent_now[1]);
+	assert_int_equal(seen_count(SEEN_COMMAND), 2);
+	assert_true(seen_command(1)->type == SEEN_NOW);
 	/* Cooled: a start goes to the bus and is answered when done. */
 	reads(PORT_PLUGGED, false, 0, 0, 55, 0);
 	ask("r-2", "start", 2, 3.5);
-	assert_int_equal(nsent, 3);
-	assert_false(sent_now[2]);
-	assert_int_equal(sent[2].action, COMMAND_CHARGER_START);
-	assert_true(sent[2].limit_a == 3.5);
+	assert_int_equal(seen_count(SEEN_COMMAND), 3);
+	assert_false(seen_command(2)->type == SEEN_NOW);
+	assert_int_equal(seen_command(2)->cmd.action, COMMAND_CHARGER_START);
+	assert_true(seen_command(2)->cmd.limit_a == 3.5);
 	{
 		struct command c = { .action = COMMAND_CHARGER_START,
 			.port = 2,
@@ -291,11 +195,11 @@ test_session_and_heat(void **state)
 
 		pipeline_command_done(&p, charger(), &c, BUS_DONE, "");
 	}
-	assert_non_null(strstr(last_published(),
+	assert_non_null(strstr(seen_published(),
 	    "2/result {\"request\":\"r-2\",\"ok\":true}"));
 	/* The same id again: nothing sent, nothing answered. */
 	ask("r-2", "start", 2, 3.5);
-	assert_int_equal(nsent, 3);
+	assert_int_equal(seen_count(SEEN_COMMAND), 3);
 }
 
 static void
@@ -309,12 +213,12 @@ test_full_dip_fault_offline(void **state)
 	reads(PORT_CHARGING, true, 150, 0.7, 30, 520);
 	usleep(650 * 1000);
 	reads(PORT_CHARGING, true, 150, 0.7, 30, 530);
-	assert_int_equal(nsent, 0);
+	assert_int_equal(seen_count(SEEN_COMMAND), 0);
 	/* Below full_w for full_min: stopped as full. */
 	reads(PORT_CHARGING, true, 4, 0.05, 30, 540);
 	usleep(650 * 1000);
 	reads(PORT_CHARGING, true, 4, 0.05, 30, 541);
-	assert_int_equal(nsent, 1);
+	assert_int_equal(seen_count(SEEN_COMMAND), 1);
 	assert_non_null(strstr(last_record(), "end full"));
 	assert_non_null(strstr(last_record(), "\"energy_wh\":41"));
 
@@ -338,18 +242,18 @@ test_full_dip_fault_offline(void **state)
 	reads(PORT_CHARGING, true, 150, 0.7, 30, 75);
 	pipeline_online(&p, charger(), false, "no answer (timeout)");
 	assert_non_null(strstr(last_record(), "end offline"));
-	assert_non_null(strstr(last_published(), "{\"state\":\"offline\""));
+	assert_non_null(strstr(seen_published(), "{\"state\":\"offline\""));
 	ask("r-9", "start", 2, 0);
-	assert_non_null(strstr(last_published(),
+	assert_non_null(strstr(seen_published(),
 	    "{\"request\":\"r-9\",\"ok\":false,\"error\":\"station "
 	    "offline\"}"));
 	ask("r-10", "start", 9, 0);
 	assert_non_null(
-	    strstr(last_published(), "unknown port 9 (ports 1 to 4)"));
+	    strstr(seen_published(), "unknown port 9 (ports 1 to 4)"));
 	ask("r-11", "boost", 1, 0);
-	assert_non_null(strstr(last_published(), "unknown action 'boost'"));
+	assert_non_null(strstr(seen_published(), "unknown action 'boost'"));
 	ask("r-12", "start", 1, 6);
-	assert_non_null(strstr(last_published(), "limit_a 6 out of range"));
+	assert_non_null(strstr(seen_published(), "limit_a 6 out of range"));
 }
 
 int
@@ -357,9 +261,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_session_and_heat, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_full_dip_fault_offline,
-		    fresh, done),
+		    fresh, stub_done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -6,7 +6,7 @@
  * rebuilt from the last record at start, and denials suspended meanwhile
  * at the gates and the barriers.  The journal and the outbox are stubs
  * that keep what the pipeline hands them, in one sequence, so that the
- * order of commands and records is seen.
+ * order of commands and records is seen (pipeline_stubs.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,18 +20,15 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
 #include "scratch.h"
 
 #include "compound.h"
+#include "pipeline_stubs.h"
 
 #include "access.h"
 #include "config.h"
 #include "driver.h"
-#include "journal.h"
-#include "journal_db.h"
-#include "outbox.h"
 #include "pipeline.h"
 #include "state.h"
 #include "util.h"
@@ -90,169 +87,9 @@ static const char access_ini[] = "[group resident]\n"
                                  "household = 5-2-301\n"
                                  "plan = monthly\n";
 
-/* ---- the stubs: what leaves, in the order it was handed over ---- */
-
-#define MAX_SEEN 64
-
-enum seen_type {
-	SEEN_NOW = 1, /* outbox_command_now(): ahead of everything */
-	SEEN_QUEUED,  /* outbox_command(): behind the journal */
-	SEEN_RECORD,  /* journal_append() */
-	SEEN_PUBLISH, /* outbox_publish() */
-};
-
-struct seen {
-	enum seen_type type;
-	const struct device *dev;   /* commands */
-	enum command_action action; /* commands */
-	char request[80];           /* commands */
-	char display[128];          /* commands */
-	char *text;                 /* a record's body; "topic payload" */
-	int64_t ts_ms;              /* records */
-	int qos;                    /* publishes */
-};
-
-static struct seen seen[MAX_SEEN];
-static size_t nseen;
 static struct pipeline p;
 static struct config *cfg;
 static struct access_tables *tables;
-
-static struct seen *
-next_seen(enum seen_type type)
-{
-	struct seen *s;
-
-	assert_true(nseen < MAX_SEEN);
-	s = &seen[nseen++];
-	memset(s, 0, sizeof(*s));
-	s->type = type;
-	return s;
-}
-
-int
-journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
-{
-	struct seen *s = next_seen(SEEN_RECORD);
-	json_t *o = journal_record_json(r, ts_ms);
-
-	(void)j;
-	assert_non_null(o);
-	/* The body as stored, which fire_restore() reads back. */
-	s->text = json_dumps(o, JSON_COMPACT);
-	s->ts_ms = ts_ms;
-	json_decref(o);
-	return 0;
-}
-
-uint64_t
-journal_ticket(const struct journal *j)
-{
-	(void)j;
-	return 1;
-}
-
-static void
-keep_command(enum seen_type type, const struct device *dev,
-    const struct command *cmd)
-{
-	struct seen *s = next_seen(type);
-
-	s->dev = dev;
-	s->action = cmd->action;
-	str_copy(s->request, cmd->request ? cmd->request : "",
-	    sizeof(s->request));
-	str_copy(s->display, cmd->display ? cmd->display : "",
-	    sizeof(s->display));
-}
-
-void
-outbox_command(struct outbox *o, uint64_t ticket, const struct device *dev,
-    const struct command *cmd)
-{
-	(void)o;
-	(void)ticket;
-	keep_command(SEEN_QUEUED, dev, cmd);
-}
-
-void
-outbox_command_now(struct outbox *o, const struct device *dev,
-    const struct command *cmd)
-{
-	(void)o;
-	keep_command(SEEN_NOW, dev, cmd);
-}
-
-void
-outbox_publish(struct outbox *o, uint64_t ticket, const char *topic,
-    const void *payload, size_t len, int qos, bool retain)
-{
-	struct seen *s = next_seen(SEEN_PUBLISH);
-
-	(void)o;
-	(void)ticket;
-	(void)retain;
-	if (asprintf(&s->text, "%s %.*s", topic, (int)len,
-	        (const char *)payload) < 0)
-		fail();
-	s->qos = qos;
-}
-
-static void
-forget(void)
-{
-	while (nseen > 0)
-		free(seen[--nseen].text);
-}
-
-/* ---- what the tests ask of what was seen ---- */
-
-static size_t
-count(enum seen_type type)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < nseen; i++)
-		n += seen[i].type == type;
-	return n;
-}
-
-/* The seen[] index of the first item of a type from i on, or nseen. */
-static size_t
-find(enum seen_type type, size_t i)
-{
-	while (i < nseen && seen[i].type != type)
-		i++;
-	return i;
-}
-
-/* A record's member as a string ("" if absent; numbers as digits). */
-static const char *
-member(size_t i, const char *key)
-{
-	static char out[160];
-	json_t *o, *v;
-
-	assert_true(i < nseen);
-	assert_int_equal(seen[i].type, SEEN_RECORD);
-	o = json_loads(seen[i].text, 0, NULL);
-	assert_non_null(o);
-	v = json_object_get(o, key);
-	if (json_is_integer(v))
-		snprintf(out, sizeof(out), "%lld",
-		    (long long)json_integer_value(v));
-	else if (json_is_object(v)) /* the subject: its id */
-		str_copy(out,
-		    json_is_string(json_object_get(v, "id")) ?
-		        json_string_value(json_object_get(v, "id")) :
-		        "",
-		    sizeof(out));
-	else
-		str_copy(out, json_is_string(v) ? json_string_value(v) : "",
-		    sizeof(out));
-	json_decref(o);
-	return out;
-}
 
 /* The index of the one record of kind seen: there must be one only. */
 static size_t
@@ -262,7 +99,7 @@ only_record(const char *kind)
 
 	for (i = 0; i < nseen; i++) {
 		if (seen[i].type != SEEN_RECORD ||
-		    strcmp(member(i, "kind"), kind) != 0)
+		    strcmp(seen_member(i, "kind"), kind) != 0)
 			continue;
 		if (at != nseen)
 			fail_msg("a second %s record: %s", kind, seen[i].text);
@@ -299,13 +136,13 @@ expect_commands(size_t from, enum command_action action, const char *want)
 		if (strcmp(seen[i].dev->id, name) != 0)
 			fail_msg("a command to %s, not %s", seen[i].dev->id,
 			    name);
-		assert_int_equal(seen[i].action, action);
+		assert_int_equal(seen[i].cmd.action, action);
 		i++;
 	}
 	for (j = i; j < nseen; j++)
 		if (seen[j].type == SEEN_NOW || seen[j].type == SEEN_QUEUED)
-			fail_msg("one more command: %d to %s", seen[j].action,
-			    seen[j].dev->id);
+			fail_msg("one more command: %d to %s",
+			    seen[j].cmd.action, seen[j].dev->id);
 	return i;
 }
 
@@ -313,17 +150,14 @@ expect_commands(size_t from, enum command_action action, const char *want)
 #define HELD_ON_BUS  "barrier-in"
 #define HELD_ON_MQTT "gate-north,barrier-out"
 
+/* The last publish, on QoS 1. */
 static const char *
 last_published(void)
 {
-	size_t i = nseen;
+	size_t i = seen_last(SEEN_PUBLISH);
 
-	while (i > 0 && seen[i - 1].type != SEEN_PUBLISH)
-		i--;
-	if (i == 0)
-		fail_msg("nothing published");
-	assert_int_equal(seen[i - 1].qos, 1);
-	return seen[i - 1].text;
+	assert_int_equal(seen[i].qos, 1);
+	return seen[i].text;
 }
 
 /* ---- fixtures ---- */
@@ -347,22 +181,9 @@ static int
 fresh(void **state)
 {
 	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.cfg = cfg;
-	p.tables = tables;
-	p.state = state_new(cfg->ndevices);
-	p.journal = (struct journal *)&p; /* any non-NULL */
-	forget();
-	return p.state && charging_start(&p) == 0 ? 0 : -1;
-}
-
-static int
-done(void **state)
-{
-	(void)state;
-	state_free(p.state);
-	forget();
-	return 0;
+	if (stub_pipeline_fresh(&p, cfg, tables) < 0)
+		return -1;
+	return charging_start(&p) == 0 ? 0 : -1;
 }
 
 /* A restart: fresh live state, nothing seen. */
@@ -373,7 +194,7 @@ restart(void)
 	p.state = state_new(cfg->ndevices);
 	assert_non_null(p.state);
 	assert_int_equal(charging_start(&p), 0);
-	forget();
+	seen_forget();
 }
 
 static const struct device *
@@ -457,14 +278,14 @@ test_alarm_holds_everything_first(void **state)
 	assert_int_equal(i, 3);
 	assert_int_equal(nseen, 4);
 	assert_int_equal(seen[3].type, SEEN_RECORD);
-	assert_string_equal(member(3, "kind"), "alarm");
-	assert_string_equal(member(3, "device"), "fire-panel");
-	assert_string_equal(member(3, "decision"), "alarm");
-	assert_string_equal(member(3, "phase"), "alarm");
-	assert_string_equal(member(3, "reason"), "alarm");
-	assert_string_equal(member(3, "severity"), "urgent");
-	assert_string_equal(member(3, "alert"), "fire");
-	assert_string_equal(member(3, "held"), "3");
+	assert_string_equal(seen_member(3, "kind"), "alarm");
+	assert_string_equal(seen_member(3, "device"), "fire-panel");
+	assert_string_equal(seen_member(3, "decision"), "alarm");
+	assert_string_equal(seen_member(3, "phase"), "alarm");
+	assert_string_equal(seen_member(3, "reason"), "alarm");
+	assert_string_equal(seen_member(3, "severity"), "urgent");
+	assert_string_equal(seen_member(3, "alert"), "fire");
+	assert_string_equal(seen_member(3, "held"), "3");
 	assert_true(fire_holding(&p));
 	assert_int_equal(fire_release_reason(&p), RULES_FIRE_ALARM);
 	assert_int_equal(p.state->fire.mode, FIRE_ALARM);
@@ -474,24 +295,24 @@ test_alarm_holds_everything_first(void **state)
 	assert_int_equal(nseen, 4);
 
 	/* A second device's alarm: held again, and its own record. */
-	forget();
+	seen_forget();
 	fire("fire-net", true);
 	assert_int_equal(expect_commands(0, COMMAND_HOLD_OPEN, EVERY_HELD), 3);
 	assert_int_equal(nseen, 4);
-	assert_string_equal(member(3, "device"), "fire-net");
-	assert_string_equal(member(3, "phase"), "alarm");
+	assert_string_equal(seen_member(3, "device"), "fire-net");
+	assert_string_equal(seen_member(3, "phase"), "alarm");
 
 	/* One of the two normal again: nothing clears, nothing is let go;
 	 * its record says so, for a restart. */
-	forget();
+	seen_forget();
 	fire("fire-panel", false);
 	i = only_record("alarm");
-	assert_string_equal(member(i, "decision"), "normal");
-	assert_string_equal(member(i, "device"), "fire-panel");
-	assert_string_equal(member(i, "phase"), "");
+	assert_string_equal(seen_member(i, "decision"), "normal");
+	assert_string_equal(seen_member(i, "device"), "fire-panel");
+	assert_string_equal(seen_member(i, "phase"), "");
 	expect_commands(0, COMMAND_HOLD_OPEN, "");
 	assert_int_equal(p.state->fire.mode, FIRE_ALARM);
-	forget();
+	seen_forget();
 
 	/* A reset now is refused, naming the device that says alarm. */
 	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
@@ -501,33 +322,34 @@ test_alarm_holds_everything_first(void **state)
 	    "\"error\":\"fire-net still says alarm: nothing is reset until "
 	    "it clears\"}");
 	i = only_record("alarm");
-	assert_string_equal(member(i, "decision"), "refused");
-	assert_string_equal(member(i, "request"), "r-1");
-	assert_string_equal(member(i, "request_type"), "reset");
-	assert_string_equal(member(i, "operator"), "王师傅");
-	assert_string_equal(member(i, "phase"), "");
+	assert_string_equal(seen_member(i, "decision"), "refused");
+	assert_string_equal(seen_member(i, "request"), "r-1");
+	assert_string_equal(seen_member(i, "request_type"), "reset");
+	assert_string_equal(seen_member(i, "operator"), "王师傅");
+	assert_string_equal(seen_member(i, "phase"), "");
 	assert_true(fire_holding(&p));
 
 	/* The last one clears: recorded; everything still held. */
-	forget();
+	seen_forget();
 	fire("fire-net", false);
 	assert_int_equal(nseen, 1);
-	assert_string_equal(member(0, "decision"), "clear");
-	assert_string_equal(member(0, "phase"), "clear");
-	assert_string_equal(member(0, "device"), "fire-net");
-	assert_string_equal(member(0, "reason"), "every alarm has cleared");
+	assert_string_equal(seen_member(0, "decision"), "clear");
+	assert_string_equal(seen_member(0, "phase"), "clear");
+	assert_string_equal(seen_member(0, "device"), "fire-net");
+	assert_string_equal(seen_member(0, "reason"),
+	    "every alarm has cleared");
 	assert_int_equal(p.state->fire.mode, FIRE_CLEARED);
 	assert_true(fire_holding(&p));
 	assert_int_equal(fire_release_reason(&p), RULES_FIRE_ALARM);
 
 	/* A reset without an operator is refused. */
-	forget();
+	seen_forget();
 	request("reset", "{\"id\":\"r-2\"}");
 	expect_commands(0, COMMAND_HOLD_OPEN, "");
 	assert_string_equal(last_published(),
 	    "cg/test/fire/result {\"request\":\"r-2\",\"ok\":false,"
 	    "\"error\":\"'operator' is required: who did it\"}");
-	assert_string_equal(member(only_record("alarm"), "decision"),
+	assert_string_equal(seen_member(only_record("alarm"), "decision"),
 	    "refused");
 	request("reset", "{\"id\":\"r-3\",\"operator\":\"\"}");
 	assert_non_null(strstr(last_published(),
@@ -537,16 +359,16 @@ test_alarm_holds_everything_first(void **state)
 
 	/* The reset: every gate and barrier back to normal, then the
 	 * record with who did it, then the answer. */
-	forget();
+	seen_forget();
 	request("reset", "{\"id\":\"r-4\",\"operator\":\"王师傅\"}");
 	i = expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
 	assert_int_equal(i, 3);
 	assert_int_equal(nseen, 5);
-	assert_string_equal(member(3, "decision"), "reset");
-	assert_string_equal(member(3, "phase"), "reset");
-	assert_string_equal(member(3, "operator"), "王师傅");
-	assert_string_equal(member(3, "request"), "r-4");
-	assert_string_equal(member(3, "device"), "");
+	assert_string_equal(seen_member(3, "decision"), "reset");
+	assert_string_equal(seen_member(3, "phase"), "reset");
+	assert_string_equal(seen_member(3, "operator"), "王师傅");
+	assert_string_equal(seen_member(3, "request"), "r-4");
+	assert_string_equal(seen_member(3, "device"), "");
 	assert_int_equal(seen[4].type, SEEN_PUBLISH);
 	assert_string_equal(last_published(),
 	    "cg/test/fire/result {\"request\":\"r-4\",\"ok\":true}");
@@ -554,7 +376,7 @@ test_alarm_holds_everything_first(void **state)
 	assert_int_equal(fire_release_reason(&p), 0);
 
 	/* The same request again acts on nothing and gets no answer. */
-	forget();
+	seen_forget();
 	request("reset", "{\"id\":\"r-4\",\"operator\":\"王师傅\"}");
 	assert_int_equal(nseen, 0);
 
@@ -576,7 +398,7 @@ test_requests_without_an_id(void **state)
 
 	(void)state;
 	fire("fire-panel", true);
-	forget();
+	seen_forget();
 	/* No readable id: counted, never answered, nothing done. */
 	request("reset", "reset");
 	request("reset", "{\"operator\":\"王师傅\"}");
@@ -590,7 +412,7 @@ test_requests_without_an_id(void **state)
 	/* Bad seconds: refused with the reason, nothing held or let go. */
 	fire("fire-panel", false);
 	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
-	forget();
+	seen_forget();
 	request("test",
 	    "{\"id\":\"t-1\",\"operator\":\"王师傅\","
 	    "\"seconds\":0}");
@@ -627,19 +449,19 @@ test_test_and_its_end(void **state)
 	    "\"seconds\":30}");
 	i = expect_commands(0, COMMAND_HOLD_OPEN, EVERY_HELD);
 	assert_int_equal(i, 3);
-	assert_string_equal(member(3, "kind"), "alarm");
-	assert_string_equal(member(3, "decision"), "test");
-	assert_string_equal(member(3, "phase"), "test");
-	assert_string_equal(member(3, "seconds"), "30");
-	assert_string_equal(member(3, "operator"), "王师傅");
-	assert_string_equal(member(3, "request"), "t-1");
+	assert_string_equal(seen_member(3, "kind"), "alarm");
+	assert_string_equal(seen_member(3, "decision"), "test");
+	assert_string_equal(seen_member(3, "phase"), "test");
+	assert_string_equal(seen_member(3, "seconds"), "30");
+	assert_string_equal(seen_member(3, "operator"), "王师傅");
+	assert_string_equal(seen_member(3, "request"), "t-1");
 	assert_string_equal(last_published(),
 	    "cg/test/fire/result {\"request\":\"t-1\",\"ok\":true}");
 	assert_true(fire_holding(&p));
 	assert_int_equal(fire_release_reason(&p), RULES_FIRE_TEST);
 
 	/* One test at a time. */
-	forget();
+	seen_forget();
 	request("test", "{\"id\":\"t-2\",\"operator\":\"王师傅\"}");
 	expect_commands(0, COMMAND_HOLD_OPEN, "");
 	assert_string_equal(last_published(),
@@ -647,40 +469,41 @@ test_test_and_its_end(void **state)
 	    "\"error\":\"a test is running\"}");
 
 	/* Its seconds not over: nothing.  Over: let go, and recorded. */
-	forget();
+	seen_forget();
 	fire_tick(&p, t0 + 29 * 1000);
 	assert_int_equal(nseen, 0);
 	fire_tick(&p, t0 + 31 * 1000);
 	i = expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
 	assert_int_equal(nseen, 4);
-	assert_string_equal(member(i, "decision"), "test_end");
-	assert_string_equal(member(i, "phase"), "test_end");
-	assert_string_equal(member(i, "reason"), "the test's time is over");
+	assert_string_equal(seen_member(i, "decision"), "test_end");
+	assert_string_equal(seen_member(i, "phase"), "test_end");
+	assert_string_equal(seen_member(i, "reason"),
+	    "the test's time is over");
 	assert_false(fire_holding(&p));
-	forget();
+	seen_forget();
 	fire_tick(&p, t0 + 60 * 1000);
 	assert_int_equal(nseen, 0);
 
 	/* Ten seconds unless said. */
 	request("test", "{\"id\":\"t-3\",\"operator\":\"王师傅\"}");
-	assert_string_equal(member(only_record("alarm"), "seconds"), "10");
-	forget();
+	assert_string_equal(seen_member(only_record("alarm"), "seconds"), "10");
+	seen_forget();
 	fire_tick(&p, now_ms() + 11 * 1000);
 	expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
 
 	/* No test during a real alarm, nor after it before the reset. */
 	fire("fire-net", true);
-	forget();
+	seen_forget();
 	request("test", "{\"id\":\"t-4\",\"operator\":\"王师傅\"}");
 	expect_commands(0, COMMAND_HOLD_OPEN, "");
 	assert_string_equal(last_published(),
 	    "cg/test/fire/result {\"request\":\"t-4\",\"ok\":false,"
 	    "\"error\":\"a real fire alarm is on: no test until it is "
 	    "reset\"}");
-	assert_string_equal(member(only_record("alarm"), "decision"),
+	assert_string_equal(seen_member(only_record("alarm"), "decision"),
 	    "refused");
 	fire("fire-net", false);
-	forget();
+	seen_forget();
 	request("test", "{\"id\":\"t-5\",\"operator\":\"王师傅\"}");
 	assert_non_null(strstr(last_published(),
 	    "\"request\":\"t-5\",\"ok\":false,\"error\":\"a real fire alarm "
@@ -699,23 +522,23 @@ test_alarm_during_a_test(void **state)
 	request("test",
 	    "{\"id\":\"t-1\",\"operator\":\"王师傅\","
 	    "\"seconds\":5}");
-	forget();
+	seen_forget();
 	fire("fire-panel", true);
 	i = expect_commands(0, COMMAND_HOLD_OPEN, EVERY_HELD);
-	assert_string_equal(member(i, "phase"), "alarm");
-	assert_string_equal(member(i, "reason"), "alarm during a test");
-	assert_string_equal(member(i, "device"), "fire-panel");
+	assert_string_equal(seen_member(i, "phase"), "alarm");
+	assert_string_equal(seen_member(i, "reason"), "alarm during a test");
+	assert_string_equal(seen_member(i, "device"), "fire-panel");
 	assert_int_equal(fire_release_reason(&p), RULES_FIRE_ALARM);
 
 	/* The test's end lets nothing go: it is a real alarm now. */
-	forget();
+	seen_forget();
 	fire_tick(&p, t0 + 60 * 1000);
 	assert_int_equal(nseen, 0);
 	assert_true(fire_holding(&p));
 	fire("fire-panel", false);
 	fire_tick(&p, t0 + 120 * 1000);
 	assert_int_equal(nseen, 1);
-	assert_string_equal(member(0, "phase"), "clear");
+	assert_string_equal(seen_member(0, "phase"), "clear");
 	assert_true(fire_holding(&p));
 }
 
@@ -752,20 +575,20 @@ test_restart_during_an_alarm(void **state)
 	assert_int_equal(nseen, 1);
 	assert_true(fire_holding(&p));
 	assert_int_equal(fire_release_reason(&p), RULES_FIRE_ALARM);
-	forget();
+	seen_forget();
 	pipeline_connected(&p);
 	expect_commands(0, COMMAND_HOLD_OPEN, HELD_ON_MQTT);
 
 	/* Normal from one device read since: not every one is read. */
-	forget();
+	seen_forget();
 	fire("fire-panel", false);
 	assert_int_equal(nseen, 0);
 	assert_int_equal(p.state->fire.mode, FIRE_ALARM);
 	/* The last one read, none in alarm: cleared, held until reset. */
 	fire("fire-net", false);
 	i = only_record("alarm");
-	assert_string_equal(member(i, "phase"), "clear");
-	assert_string_equal(member(i, "device"), "fire-net");
+	assert_string_equal(seen_member(i, "phase"), "clear");
+	assert_string_equal(seen_member(i, "device"), "fire-net");
 	expect_commands(0, COMMAND_HOLD_OPEN, "");
 	assert_true(fire_holding(&p));
 
@@ -773,10 +596,10 @@ test_restart_during_an_alarm(void **state)
 	restart_from(i, 0);
 	expect_commands(0, COMMAND_HOLD_OPEN, HELD_ON_BUS);
 	assert_int_equal(p.state->fire.mode, FIRE_CLEARED);
-	forget();
+	seen_forget();
 	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
 	i = expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
-	assert_string_equal(member(i, "phase"), "reset");
+	assert_string_equal(seen_member(i, "phase"), "reset");
 	assert_false(fire_holding(&p));
 
 	/* Reset before a restart: nothing held.  The gates are told
@@ -833,21 +656,21 @@ test_restart_knows_which_device(void **state)
 	fire_start(&p);
 	expect_commands(0, COMMAND_HOLD_OPEN, HELD_ON_BUS);
 	assert_int_equal(p.state->fire.mode, FIRE_ALARM);
-	forget();
+	seen_forget();
 
 	/* fire-net has not said it again: a reset is still refused. */
 	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
 	assert_non_null(strstr(last_published(),
 	    "\"ok\":false,\"error\":\"fire-net still says alarm"));
 	/* Saying it again is no new alarm; fire-panel's normal no news. */
-	forget();
+	seen_forget();
 	fire("fire-net", true);
 	fire("fire-panel", false);
 	assert_int_equal(nseen, 0);
 	/* fire-net's normal clears the release. */
 	fire("fire-net", false);
 	i = only_record("alarm");
-	assert_string_equal(member(i, "phase"), "clear");
+	assert_string_equal(seen_member(i, "phase"), "clear");
 	assert_int_equal(p.state->fire.mode, FIRE_CLEARED);
 }
 
@@ -860,33 +683,33 @@ test_restart_during_a_test(void **state)
 	request("test",
 	    "{\"id\":\"t-1\",\"operator\":\"王师傅\","
 	    "\"seconds\":60}");
-	i = find(SEEN_RECORD, 0);
+	i = seen_find(SEEN_RECORD, 0);
 
 	/* Its time not over: held again, until its end. */
 	restart_from(i, 0);
 	expect_commands(0, COMMAND_HOLD_OPEN, HELD_ON_BUS);
 	assert_int_equal(nseen, 1);
 	assert_int_equal(fire_release_reason(&p), RULES_FIRE_TEST);
-	forget();
+	seen_forget();
 	fire_tick(&p, now_ms() + 30 * 1000);
 	assert_int_equal(nseen, 0);
 	fire_tick(&p, now_ms() + 61 * 1000);
 	i = expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
-	assert_string_equal(member(i, "phase"), "test_end");
+	assert_string_equal(seen_member(i, "phase"), "test_end");
 	assert_false(fire_holding(&p));
 
 	/* Its time over while the gateway was down: let go at start. */
-	forget();
+	seen_forget();
 	request("test",
 	    "{\"id\":\"t-2\",\"operator\":\"王师傅\","
 	    "\"seconds\":60}");
-	i = find(SEEN_RECORD, 0);
+	i = seen_find(SEEN_RECORD, 0);
 	restart_from(i, -2 * 60 * 1000);
 	i = expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
 	assert_int_equal(nseen, 4);
-	assert_string_equal(member(i, "decision"), "test_end");
-	assert_string_equal(member(i, "phase"), "test_end");
-	assert_string_equal(member(i, "reason"),
+	assert_string_equal(seen_member(i, "decision"), "test_end");
+	assert_string_equal(seen_member(i, "phase"), "test_end");
+	assert_string_equal(seen_member(i, "reason"),
 	    "the test ended while the gateway was down");
 	assert_false(fire_holding(&p));
 
@@ -909,20 +732,20 @@ test_devices_back(void **state)
 	expect_commands(0, COMMAND_HOLD_OPEN, "");
 
 	fire("fire-panel", true);
-	forget();
+	seen_forget();
 	/* Back during the release: held again, each on its own. */
 	pipeline_online(&p, device("gate-north"), false, "device offline");
 	pipeline_online(&p, device("gate-north"), true, "device online");
 	expect_commands(0, COMMAND_HOLD_OPEN, "gate-north");
-	forget();
+	seen_forget();
 	pipeline_online(&p, device("barrier-in"), false, "no answer");
 	pipeline_online(&p, device("barrier-in"), true, "answers");
 	expect_commands(0, COMMAND_HOLD_OPEN, "barrier-in");
-	forget();
+	seen_forget();
 	pipeline_online(&p, device("barrier-out"), true, "device online");
 	expect_commands(0, COMMAND_HOLD_OPEN, "barrier-out");
 	/* Not the others. */
-	forget();
+	seen_forget();
 	pipeline_online(&p, device("charger-a"), true, "answers");
 	pipeline_online(&p, device("lpr-in"), true, "device online");
 	pipeline_online(&p, device("meter-a"), true, "answers");
@@ -935,15 +758,15 @@ test_devices_back(void **state)
 	/* After the reset: the broker back soon after says normal. */
 	fire("fire-panel", false);
 	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
-	forget();
+	seen_forget();
 	pipeline_connected(&p);
 	expect_commands(0, COMMAND_NORMAL, HELD_ON_MQTT);
-	forget();
+	seen_forget();
 	/* A gate back soon after the reset may have missed its normal. */
 	pipeline_online(&p, device("gate-north"), false, "device offline");
 	pipeline_online(&p, device("gate-north"), true, "device online");
 	expect_commands(0, COMMAND_NORMAL, "gate-north");
-	forget();
+	seen_forget();
 	pipeline_online(&p, device("charger-a"), false, "no answer");
 	pipeline_online(&p, device("charger-a"), true, "answers");
 	expect_commands(0, COMMAND_NORMAL, "");
@@ -958,30 +781,31 @@ test_fire_device_offline(void **state)
 	pipeline_online(&p, device("fire-panel"), true, "answers");
 	fire("fire-panel", true);
 	fire("fire-net", false);
-	forget();
+	seen_forget();
 	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
 	assert_non_null(strstr(last_published(),
 	    "\"ok\":false,\"error\":\"fire-panel still says alarm"));
 
 	/* Gone silent: not an alarm, and no longer in the reset's way. */
-	forget();
+	seen_forget();
 	pipeline_online(&p, device("fire-panel"), false, "no answer");
 	expect_commands(0, COMMAND_HOLD_OPEN, "");
 	assert_true(fire_holding(&p));
 	request("reset", "{\"id\":\"r-2\",\"operator\":\"王师傅\"}");
 	i = expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
-	i = find(SEEN_RECORD, i);
-	assert_string_equal(member(i, "phase"), "reset");
+	i = seen_find(SEEN_RECORD, i);
+	assert_string_equal(seen_member(i, "phase"), "reset");
 	assert_string_equal(last_published(),
 	    "cg/test/fire/result {\"request\":\"r-2\",\"ok\":true}");
 	assert_false(fire_holding(&p));
 
 	/* Back, and still saying alarm: a new alarm. */
-	forget();
+	seen_forget();
 	pipeline_online(&p, device("fire-panel"), true, "answers");
 	fire("fire-panel", true);
 	expect_commands(0, COMMAND_HOLD_OPEN, EVERY_HELD);
-	assert_string_equal(member(only_record("alarm"), "phase"), "alarm");
+	assert_string_equal(seen_member(only_record("alarm"), "phase"),
+	    "alarm");
 }
 
 /* ---- denials suspended ---- */
@@ -993,25 +817,25 @@ test_gate_opens_for_anyone(void **state)
 
 	(void)state;
 	fire("fire-panel", true);
-	forget();
+	seen_forget();
 	face("req-1", "P9999");
 	/* Answered open (behind its record), the display says why. */
-	assert_int_equal(count(SEEN_QUEUED), 1);
-	assert_int_equal(count(SEEN_NOW), 0);
-	i = find(SEEN_QUEUED, 0);
+	assert_int_equal(seen_count(SEEN_QUEUED), 1);
+	assert_int_equal(seen_count(SEEN_NOW), 0);
+	i = seen_find(SEEN_QUEUED, 0);
 	assert_ptr_equal(seen[i].dev, device("gate-north"));
-	assert_int_equal(seen[i].action, COMMAND_OPEN);
+	assert_int_equal(seen[i].cmd.action, COMMAND_OPEN);
 	assert_string_equal(seen[i].request, "req-1");
 	assert_string_equal(seen[i].display, "消防报警，请通行");
 	i = only_record("access");
-	assert_string_equal(member(i, "decision"), "allow");
-	assert_string_equal(member(i, "reason"), "fire alarm");
-	assert_string_equal(member(i, "rules"), "unknown");
-	assert_string_equal(member(i, "subject"), "P9999");
-	assert_string_equal(member(i, "request"), "req-1");
+	assert_string_equal(seen_member(i, "decision"), "allow");
+	assert_string_equal(seen_member(i, "reason"), "fire alarm");
+	assert_string_equal(seen_member(i, "rules"), "unknown");
+	assert_string_equal(seen_member(i, "subject"), "P9999");
+	assert_string_equal(seen_member(i, "request"), "req-1");
 
 	/* A malformed request whose id could be read: open too. */
-	forget();
+	seen_forget();
 	{
 		struct event bad = { .type = EVENT_ACCESS };
 
@@ -1020,40 +844,41 @@ test_gate_opens_for_anyone(void **state)
 		pipeline_rejected(&p, device("gate-north"), &bad,
 		    "bad 'score'");
 	}
-	i = find(SEEN_QUEUED, 0);
-	assert_int_equal(seen[i].action, COMMAND_OPEN);
+	i = seen_find(SEEN_QUEUED, 0);
+	assert_int_equal(seen[i].cmd.action, COMMAND_OPEN);
 	assert_string_equal(seen[i].request, "req-bad");
 	assert_string_equal(seen[i].display, "消防报警，请通行");
 
 	/* Someone the rules allow: their own reason, the fire's display. */
-	forget();
+	seen_forget();
 	face("req-2", "P0001");
 	i = only_record("access");
-	assert_string_equal(member(i, "decision"), "allow");
-	assert_string_equal(member(i, "reason"), "group resident");
-	assert_string_equal(member(i, "rules"), "");
-	assert_string_equal(seen[find(SEEN_QUEUED, 0)].display,
+	assert_string_equal(seen_member(i, "decision"), "allow");
+	assert_string_equal(seen_member(i, "reason"), "group resident");
+	assert_string_equal(seen_member(i, "rules"), "");
+	assert_string_equal(seen[seen_find(SEEN_QUEUED, 0)].display,
 	    "消防报警，请通行");
 
 	/* After the reset, denials again. */
 	fire("fire-panel", false);
 	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
-	forget();
+	seen_forget();
 	face("req-3", "P9999");
 	i = only_record("access");
-	assert_string_equal(member(i, "decision"), "deny");
-	assert_string_equal(member(i, "reason"), "unknown");
-	assert_int_equal(seen[find(SEEN_QUEUED, 0)].action, COMMAND_DENY);
+	assert_string_equal(seen_member(i, "decision"), "deny");
+	assert_string_equal(seen_member(i, "reason"), "unknown");
+	assert_int_equal(seen[seen_find(SEEN_QUEUED, 0)].cmd.action,
+	    COMMAND_DENY);
 
 	/* During a test: open, and the test's own reason. */
 	request("test", "{\"id\":\"t-1\",\"operator\":\"王师傅\"}");
-	forget();
+	seen_forget();
 	face("req-4", "P9999");
 	i = only_record("access");
-	assert_string_equal(member(i, "decision"), "allow");
-	assert_string_equal(member(i, "reason"), "fire test");
-	assert_string_equal(member(i, "rules"), "unknown");
-	assert_string_equal(seen[find(SEEN_QUEUED, 0)].display,
+	assert_string_equal(seen_member(i, "decision"), "allow");
+	assert_string_equal(seen_member(i, "reason"), "fire test");
+	assert_string_equal(seen_member(i, "rules"), "unknown");
+	assert_string_equal(seen[seen_find(SEEN_QUEUED, 0)].display,
 	    "消防测试，请通行");
 }
 
@@ -1065,47 +890,47 @@ test_barrier_held_not_pulsed(void **state)
 	(void)state;
 	loop(0); /* the loop's first read: no edge */
 	fire("fire-net", true);
-	forget();
+	seen_forget();
 	/* An unknown plate: let through, and no open pulse that would let
 	 * the held barrier go after open_ms. */
 	plate("p-1", "吉B99999");
 	expect_commands(0, COMMAND_OPEN, "");
 	i = only_record("vehicle");
-	assert_string_equal(member(i, "device"), "barrier-in");
-	assert_string_equal(member(i, "decision"), "allow");
-	assert_string_equal(member(i, "reason"), "fire alarm");
-	assert_string_equal(member(i, "rules"), "unknown");
-	assert_string_equal(member(i, "subject"), "吉B99999");
+	assert_string_equal(seen_member(i, "device"), "barrier-in");
+	assert_string_equal(seen_member(i, "decision"), "allow");
+	assert_string_equal(seen_member(i, "reason"), "fire alarm");
+	assert_string_equal(seen_member(i, "rules"), "unknown");
+	assert_string_equal(seen_member(i, "subject"), "吉B99999");
 
 	/* Its car over the loop, then a second one: no tailgating. */
-	forget();
+	seen_forget();
 	loop(1);
 	loop(0);
 	i = only_record("vehicle");
-	assert_string_equal(member(i, "event"), "passage");
-	assert_string_equal(member(i, "subject"), "吉B99999");
-	forget();
+	assert_string_equal(seen_member(i, "event"), "passage");
+	assert_string_equal(seen_member(i, "subject"), "吉B99999");
+	seen_forget();
 	loop(1);
 	loop(0);
 	i = only_record("vehicle");
-	assert_string_equal(member(i, "event"), "passage");
-	assert_string_equal(member(i, "subject"), "");
+	assert_string_equal(seen_member(i, "event"), "passage");
+	assert_string_equal(seen_member(i, "subject"), "");
 	assert_int_equal(p.state->occupancy, 2);
 
 	/* After the reset the same passages are what they are. */
 	fire("fire-net", false);
 	request("reset", "{\"id\":\"r-1\",\"operator\":\"王师傅\"}");
-	forget();
+	seen_forget();
 	plate("p-2", "吉A12345");
-	i = find(SEEN_QUEUED, 0);
-	assert_int_equal(seen[i].action, COMMAND_OPEN);
+	i = seen_find(SEEN_QUEUED, 0);
+	assert_int_equal(seen[i].cmd.action, COMMAND_OPEN);
 	assert_ptr_equal(seen[i].dev, device("barrier-in"));
 	loop(1);
 	loop(0);
-	forget();
+	seen_forget();
 	loop(1);
 	loop(0);
-	assert_string_equal(member(only_record("vehicle"), "event"),
+	assert_string_equal(seen_member(only_record("vehicle"), "event"),
 	    "tailgating");
 }
 
@@ -1114,26 +939,27 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_alarm_holds_everything_first, fresh, done),
+		    test_alarm_holds_everything_first, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_requests_without_an_id,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_test_and_its_end, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_alarm_during_a_test, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_restart_knows_which_device,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_restart_during_an_alarm,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_restart_during_a_test,
-		    fresh, done),
-		cmocka_unit_test_setup_teardown(test_devices_back, fresh, done),
+		    fresh, stub_done),
+		cmocka_unit_test_setup_teardown(test_devices_back, fresh,
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_fire_device_offline, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_gate_opens_for_anyone,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_barrier_held_not_pulsed,
-		    fresh, done),
+		    fresh, stub_done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,8 +16,6 @@
 
 #include "driver_test.h"
 
-#include "scratch.h"
-
 #include "config.h"
 #include "diag.h"
 #include "driver.h"
@@ -162,33 +160,6 @@ test_mqtt_decode(void **state)
 
 /* ---- fire_input ---- */
 
-/* gateway.ini's problems as gatewayd -t prints them, or "" when none. */
-static char *
-load(const char *name, const char *text, struct config **cfgp)
-{
-	struct config *c;
-	struct diag d;
-	char *problems = NULL;
-	size_t len;
-	FILE *f;
-
-	scratch_write(name, text);
-	diag_init(&d);
-	c = config_load(name, &d);
-	diag_sort(&d);
-	f = open_memstream(&problems, &len);
-	assert_non_null(f);
-	diag_print(f, &d);
-	fclose(f);
-	diag_free(&d);
-	*cfgp = c;
-	return problems;
-}
-
-#define GATEWAY                                                                \
-	"[gateway]\nsite = jinding-5\ndata_dir = data\n"                       \
-	"access_dir = access.d\n[bus rs485-1]\ntype = tcp\nhost = x\n"
-
 /* A reply to the poll: one read of function fn at 0 for count inputs,
  * their levels in bits; nops replies.  The decoder's answer; alarm:
  * what its event says. */
@@ -236,21 +207,21 @@ test_input_config(void **state)
 	(void)state;
 	assert_int_equal(scratch_enter("test_fire_drivers"), 0);
 
-	problems = load("ok.ini",
-	    GATEWAY "[device fire-panel]\n"
-	            "driver = fire_input\n"
-	            "bus = rs485-1\n"
-	            "unit = 4\n"
-	            "input = 5\n"
-	            "[device fire-b]\n"
-	            "driver = fire_input\n"
-	            "bus = rs485-1\n"
-	            "unit = 247\n"
-	            "input = 0\n"
-	            "alarm_when = open\n"
-	            "poll_ms = 200\n"
-	            "[device fire-net]\n"
-	            "driver = fire_mqtt\n",
+	problems = test_config_load("ok.ini",
+	    TEST_GATEWAY "[device fire-panel]\n"
+	                 "driver = fire_input\n"
+	                 "bus = rs485-1\n"
+	                 "unit = 4\n"
+	                 "input = 5\n"
+	                 "[device fire-b]\n"
+	                 "driver = fire_input\n"
+	                 "bus = rs485-1\n"
+	                 "unit = 247\n"
+	                 "input = 0\n"
+	                 "alarm_when = open\n"
+	                 "poll_ms = 200\n"
+	                 "[device fire-net]\n"
+	                 "driver = fire_mqtt\n",
 	    &c);
 	assert_string_equal(problems, "");
 	free(problems);
@@ -285,10 +256,11 @@ test_input_config(void **state)
 	config_free(c);
 
 	/* poll_ms: from 50 to 200, never slower. */
-	problems = load("poll.ini",
-	    GATEWAY "[device fire-panel]\n"
-	            "driver = fire_input\nbus = rs485-1\nunit = 4\ninput = 5\n"
-	            "poll_ms = 50\n",
+	problems = test_config_load("poll.ini",
+	    TEST_GATEWAY
+	    "[device fire-panel]\n"
+	    "driver = fire_input\nbus = rs485-1\nunit = 4\ninput = 5\n"
+	    "poll_ms = 50\n",
 	    &c);
 	assert_string_equal(problems, "");
 	free(problems);
@@ -297,24 +269,24 @@ test_input_config(void **state)
 	assert_int_equal(a.poll_ms, 50);
 	config_free(c);
 
-	problems = load("bad.ini",
-	    GATEWAY "[device fire-panel]\n" /* 8 */
-	            "driver = fire_input\n"
-	            "[device fire-b]\n" /* 10 */
-	            "driver = fire_input\n"
-	            "bus = rs485-1\n"
-	            "unit = 0\n" /* 13 */
-	            "input = 8\n"
-	            "alarm_when = shut\n"
-	            "poll_ms = 201\n"
-	            "[device fire-c]\n" /* 17 */
-	            "driver = fire_input\n"
-	            "bus = rs485-1\n"
-	            "unit = 248\n" /* 20 */
-	            "input = -1\n"
-	            "alarm_when = Closed\n"
-	            "poll_ms = 49\n"
-	            "coil = 1\n",
+	problems = test_config_load("bad.ini",
+	    TEST_GATEWAY "[device fire-panel]\n" /* 8 */
+	                 "driver = fire_input\n"
+	                 "[device fire-b]\n" /* 10 */
+	                 "driver = fire_input\n"
+	                 "bus = rs485-1\n"
+	                 "unit = 0\n" /* 13 */
+	                 "input = 8\n"
+	                 "alarm_when = shut\n"
+	                 "poll_ms = 201\n"
+	                 "[device fire-c]\n" /* 17 */
+	                 "driver = fire_input\n"
+	                 "bus = rs485-1\n"
+	                 "unit = 248\n" /* 20 */
+	                 "input = -1\n"
+	                 "alarm_when = Closed\n"
+	                 "poll_ms = 49\n"
+	                 "coil = 1\n",
 	    &c);
 	assert_null(c);
 	assert_string_equal(problems,
@@ -342,9 +314,10 @@ test_input_config(void **state)
 	free(problems);
 
 	/* A bus that is not there. */
-	problems = load("nobus.ini",
-	    GATEWAY "[device fire-panel]\n"
-	            "driver = fire_input\nbus = rs485-9\nunit = 4\ninput = 5\n",
+	problems = test_config_load("nobus.ini",
+	    TEST_GATEWAY
+	    "[device fire-panel]\n"
+	    "driver = fire_input\nbus = rs485-9\nunit = 4\ninput = 5\n",
 	    &c);
 	assert_null(c);
 	assert_non_null(strstr(problems,
@@ -352,8 +325,9 @@ test_input_config(void **state)
 	free(problems);
 
 	/* fire_mqtt takes no bus. */
-	problems = load("mqttbus.ini",
-	    GATEWAY "[device fire-net]\ndriver = fire_mqtt\nbus = rs485-1\n",
+	problems = test_config_load("mqttbus.ini",
+	    TEST_GATEWAY
+	    "[device fire-net]\ndriver = fire_mqtt\nbus = rs485-1\n",
 	    &c);
 	assert_null(c);
 	assert_string_equal(problems,
@@ -376,13 +350,14 @@ test_input_decode(void **state)
 
 	(void)state;
 	assert_int_equal(scratch_enter("test_fire_drivers"), 0);
-	problems = load("ok.ini",
-	    GATEWAY "[device fire-panel]\n"
-	            "driver = fire_input\nbus = rs485-1\nunit = 4\ninput = 5\n"
-	            "alarm_when = closed\n"
-	            "[device fire-b]\n"
-	            "driver = fire_input\nbus = rs485-1\nunit = 4\ninput = 0\n"
-	            "alarm_when = open\n",
+	problems = test_config_load("ok.ini",
+	    TEST_GATEWAY
+	    "[device fire-panel]\n"
+	    "driver = fire_input\nbus = rs485-1\nunit = 4\ninput = 5\n"
+	    "alarm_when = closed\n"
+	    "[device fire-b]\n"
+	    "driver = fire_input\nbus = rs485-1\nunit = 4\ninput = 0\n"
+	    "alarm_when = open\n",
 	    &c);
 	assert_string_equal(problems, "");
 	free(problems);

@@ -1,8 +1,9 @@
 /*
  * test_gate.c - the gate pipeline from a decoded request to its record
  * and its command, against a stub of the commit-then-act module: the
- * journal's append and the outbox are replaced here, so what gate.c
- * journals and what it asks to send are seen exactly, in order.
+ * journal's append and the outbox are replaced (pipeline_stubs.h), so
+ * what gate.c journals and what it asks to send are seen exactly, in
+ * order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,17 +16,15 @@
 #include <time.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
 #include "scratch.h"
 
 #include "compound.h"
+#include "pipeline_stubs.h"
 
 #include "access.h"
 #include "config.h"
 #include "driver.h"
-#include "journal.h"
-#include "outbox.h"
 #include "pipeline.h"
 #include "state.h"
 #include "util.h"
@@ -57,106 +56,7 @@ static const char access_fmt[] = "[group resident]\n"
                                  "until = %s\n"
                                  "entries = 1\n";
 
-/* ---- the stub: what gate.c journals and sends ---- */
-
-#define MAX_SEEN 16
-
-struct seen_record {
-	char kind[16], decision[16], reason[64], subject[64], request[80];
-	long long count; /* an aggregate's; 0 for one message */
-	uint64_t ticket;
-};
-
-struct seen_command {
-	const struct device *dev;
-	enum command_action action;
-	char request[80], reason[32], display[128];
-	int open_ms;
-	uint64_t ticket;
-};
-
-static struct seen_record records[MAX_SEEN];
-static struct seen_command commands[MAX_SEEN];
-static size_t nrecords, ncommands;
 static struct pipeline p;
-static const struct journal_record *last_record;
-
-static void
-keep(char *dst, const char *src, size_t size)
-{
-	str_copy(dst, src ? src : "", size);
-}
-
-#define TICKET 7 /* the journal batch being filled */
-
-int
-journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
-{
-	struct seen_record *s = &records[nrecords++];
-
-	(void)j;
-	(void)ts_ms;
-	assert_true(nrecords <= MAX_SEEN);
-	keep(s->kind, r->kind, sizeof(s->kind));
-	keep(s->decision, r->decision, sizeof(s->decision));
-	keep(s->reason, r->reason, sizeof(s->reason));
-	keep(s->subject, r->subject_id, sizeof(s->subject));
-	keep(s->request, r->request, sizeof(s->request));
-	s->count = r->extra ?
-	    json_integer_value(json_object_get(r->extra, "count")) :
-	    0;
-	last_record = r;
-	s->ticket = TICKET;
-	return 0;
-}
-
-uint64_t
-journal_ticket(const struct journal *j)
-{
-	(void)j;
-	return TICKET;
-}
-
-void
-outbox_command(struct outbox *o, uint64_t ticket, const struct device *dev,
-    const struct command *cmd)
-{
-	struct seen_command *s = &commands[ncommands++];
-
-	(void)o;
-	assert_true(ncommands <= MAX_SEEN);
-	s->dev = dev;
-	s->action = cmd->action;
-	keep(s->request, cmd->request, sizeof(s->request));
-	keep(s->reason, cmd->reason, sizeof(s->reason));
-	keep(s->display, cmd->display, sizeof(s->display));
-	s->open_ms = cmd->open_ms;
-	s->ticket = ticket;
-}
-
-/* The outbox's other doors: nothing in these tests goes through them. */
-void
-outbox_command_now(struct outbox *o, const struct device *dev,
-    const struct command *cmd)
-{
-	(void)o;
-	(void)dev;
-	(void)cmd;
-	fail_msg("a command sent ahead of the journal");
-}
-
-void
-outbox_publish(struct outbox *o, uint64_t ticket, const char *topic,
-    const void *payload, size_t len, int qos, bool retain)
-{
-	(void)o;
-	(void)ticket;
-	(void)topic;
-	(void)payload;
-	(void)len;
-	(void)qos;
-	(void)retain;
-}
 
 /* ---- fixtures ---- */
 
@@ -169,6 +69,7 @@ setup(void **state)
 	char from[32], until[32], text[sizeof(access_fmt) + 64];
 
 	(void)state;
+	stub_refuse_now = true;
 	compound_minute(-3600, from, sizeof(from));
 	compound_minute(3600, until, sizeof(until));
 	snprintf(text, sizeof(text), access_fmt, from, until);
@@ -187,21 +88,7 @@ static int
 fresh(void **state)
 {
 	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.cfg = cfg;
-	p.tables = tables;
-	p.state = state_new(cfg->ndevices);
-	p.journal = (struct journal *)&p; /* opaque to gate.c: any non-NULL */
-	nrecords = ncommands = 0;
-	return p.state ? 0 : -1;
-}
-
-static int
-done(void **state)
-{
-	(void)state;
-	state_free(p.state);
-	return 0;
+	return stub_pipeline_fresh(&p, cfg, tables);
 }
 
 static struct event
@@ -227,21 +114,22 @@ test_allow_is_journaled_then_answered(void **state)
 
 	(void)state;
 	gate_event(&p, north, &r);
-	assert_int_equal(nrecords, 1);
-	assert_string_equal(records[0].kind, "access");
-	assert_string_equal(records[0].decision, "allow");
-	assert_string_equal(records[0].reason, "group resident");
-	assert_string_equal(records[0].subject, "P0001");
-	assert_string_equal(records[0].request, "req-1");
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
+	assert_string_equal(seen_record(0, "kind"), "access");
+	assert_string_equal(seen_record(0, "decision"), "allow");
+	assert_string_equal(seen_record(0, "reason"), "group resident");
+	assert_string_equal(seen_record(0, "subject"), "P0001");
+	assert_string_equal(seen_record(0, "request"), "req-1");
 	/* One command, behind the record's batch. */
-	assert_int_equal(ncommands, 1);
-	assert_ptr_equal(commands[0].dev, north);
-	assert_int_equal(commands[0].action, COMMAND_OPEN);
-	assert_string_equal(commands[0].request, "req-1");
-	assert_string_equal(commands[0].display, "张** 欢迎回家");
-	assert_int_equal(commands[0].open_ms, 4000);
-	assert_int_equal(commands[0].ticket, records[0].ticket);
-	assert_int_equal(commands[0].ticket, 7);
+	assert_int_equal(seen_count(SEEN_COMMAND), 1);
+	assert_ptr_equal(seen_command(0)->dev, north);
+	assert_int_equal(seen_command(0)->cmd.action, COMMAND_OPEN);
+	assert_string_equal(seen_command(0)->request, "req-1");
+	assert_string_equal(seen_command(0)->display, "张** 欢迎回家");
+	assert_int_equal(seen_command(0)->cmd.open_ms, 4000);
+	assert_int_equal(seen_command(0)->ticket,
+	    seen[seen_nth(SEEN_RECORD, 0)].ticket);
+	assert_int_equal(seen_command(0)->ticket, 7);
 }
 
 static void
@@ -252,11 +140,11 @@ test_deny_has_a_reason(void **state)
 
 	(void)state;
 	gate_event(&p, north, &r);
-	assert_string_equal(records[0].decision, "deny");
-	assert_string_equal(records[0].reason, "unknown");
-	assert_int_equal(commands[0].action, COMMAND_DENY);
-	assert_string_equal(commands[0].reason, "unknown");
-	assert_string_equal(commands[0].display, "未登记人员，请联系物业");
+	assert_string_equal(seen_record(0, "decision"), "deny");
+	assert_string_equal(seen_record(0, "reason"), "unknown");
+	assert_int_equal(seen_command(0)->cmd.action, COMMAND_DENY);
+	assert_string_equal(seen_command(0)->reason, "unknown");
+	assert_string_equal(seen_command(0)->display, "未登记人员，请联系物业");
 }
 
 static void
@@ -268,12 +156,12 @@ test_duplicate_acts_once(void **state)
 	(void)state;
 	gate_event(&p, north, &r);
 	gate_event(&p, north, &r);
-	assert_int_equal(nrecords, 2);
-	assert_string_equal(records[1].decision, "duplicate");
-	assert_int_equal(ncommands, 1); /* no second open */
+	assert_int_equal(seen_count(SEEN_RECORD), 2);
+	assert_string_equal(seen_record(1, "decision"), "duplicate");
+	assert_int_equal(seen_count(SEEN_COMMAND), 1); /* no second open */
 	/* The same id from another gate is another request. */
 	gate_event(&p, config_device(cfg, "gate-exit"), &r);
-	assert_int_equal(ncommands, 2);
+	assert_int_equal(seen_count(SEEN_COMMAND), 2);
 }
 
 static void
@@ -284,17 +172,17 @@ test_visitor_entries_are_live_state(void **state)
 
 	(void)state;
 	gate_event(&p, north, &r);
-	assert_string_equal(records[0].decision, "allow");
+	assert_string_equal(seen_record(0, "decision"), "allow");
 	assert_int_equal(state_entries_used(p.state, "V1"), 1);
 	r = face("req-5", "PV001", 0.9);
 	gate_event(&p, north, &r);
-	assert_string_equal(records[1].decision, "deny");
-	assert_string_equal(records[1].reason, "no_entries");
+	assert_string_equal(seen_record(1, "decision"), "deny");
+	assert_string_equal(seen_record(1, "reason"), "no_entries");
 	/* Going out uses none. */
 	r = face("req-6", "PV001", 0.9);
 	r.u.access.direction = DIRECTION_OUT;
 	gate_event(&p, north, &r);
-	assert_string_equal(records[2].decision, "allow");
+	assert_string_equal(seen_record(2, "decision"), "allow");
 	assert_int_equal(state_entries_used(p.state, "V1"), 1);
 }
 
@@ -305,10 +193,10 @@ test_exit_opens_for_anyone(void **state)
 
 	(void)state;
 	gate_event(&p, config_device(cfg, "gate-exit"), &r);
-	assert_string_equal(records[0].decision, "allow");
-	assert_string_equal(records[0].reason, "exit");
-	assert_int_equal(commands[0].action, COMMAND_OPEN);
-	assert_string_equal(commands[0].display, "一路平安");
+	assert_string_equal(seen_record(0, "decision"), "allow");
+	assert_string_equal(seen_record(0, "reason"), "exit");
+	assert_int_equal(seen_command(0)->cmd.action, COMMAND_OPEN);
+	assert_string_equal(seen_command(0)->display, "一路平安");
 }
 
 static void
@@ -321,18 +209,18 @@ test_rejected_is_answered_when_it_can_be(void **state)
 	(void)state;
 	str_copy(bad.u.access.request, "req-8", sizeof(bad.u.access.request));
 	pipeline_rejected(&p, north, &bad, "missing 'score'");
-	assert_int_equal(nrecords, 1);
-	assert_string_equal(records[0].decision, "rejected");
-	assert_string_equal(records[0].reason, "missing 'score'");
-	assert_int_equal(ncommands, 1);
-	assert_int_equal(commands[0].action, COMMAND_DENY);
-	assert_string_equal(commands[0].reason, "invalid");
-	assert_string_equal(commands[0].request, "req-8");
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
+	assert_string_equal(seen_record(0, "decision"), "rejected");
+	assert_string_equal(seen_record(0, "reason"), "missing 'score'");
+	assert_int_equal(seen_count(SEEN_COMMAND), 1);
+	assert_int_equal(seen_command(0)->cmd.action, COMMAND_DENY);
+	assert_string_equal(seen_command(0)->reason, "invalid");
+	assert_string_equal(seen_command(0)->request, "req-8");
 	/* No readable id: no answer; and the second of its minute is only
 	 * counted, not journaled on its own. */
 	pipeline_rejected(&p, north, NULL, "malformed json");
-	assert_int_equal(nrecords, 1);
-	assert_int_equal(ncommands, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
+	assert_int_equal(seen_count(SEEN_COMMAND), 1);
 	assert_int_equal(state_device(p.state, north->index)->rejected, 2);
 }
 
@@ -351,27 +239,29 @@ test_junk_is_journaled_as_aggregates(void **state)
 	for (i = 0; i < 500; i++)
 		gate_event(&p, north, &r);
 	/* The first of each, and the decision. */
-	assert_int_equal(nrecords, 3);
-	assert_string_equal(records[0].reason, "first");
-	assert_string_equal(records[2].decision, "duplicate");
+	assert_int_equal(seen_count(SEEN_RECORD), 3);
+	assert_string_equal(seen_record(0, "reason"), "first");
+	assert_string_equal(seen_record(2, "decision"), "duplicate");
 	pipeline_tick(&p, now + 30000, false);
-	assert_int_equal(nrecords, 3); /* the minute is not over */
+	assert_int_equal(seen_count(SEEN_RECORD),
+	    3); /* the minute is not over */
 	pipeline_tick(&p, now + 61000, false);
-	assert_int_equal(nrecords, 5);
-	assert_string_equal(records[3].decision, "rejected");
-	assert_string_equal(records[3].reason, "bad 'score'");
-	assert_int_equal(records[3].count, 999);
-	assert_string_equal(records[4].decision, "duplicate");
-	assert_int_equal(records[4].count, 499);
+	assert_int_equal(seen_count(SEEN_RECORD), 5);
+	assert_string_equal(seen_record(3, "decision"), "rejected");
+	assert_string_equal(seen_record(3, "reason"), "bad 'score'");
+	assert_string_equal(seen_record(3, "count"), "999");
+	assert_string_equal(seen_record(4, "decision"), "duplicate");
+	assert_string_equal(seen_record(4, "count"), "499");
 	/* A new minute starts with its own first record; a stop journals
 	 * what is counted so far. */
 	pipeline_rejected(&p, north, NULL, "again");
 	pipeline_rejected(&p, north, NULL, "and again");
-	assert_int_equal(nrecords, 6);
+	assert_int_equal(seen_count(SEEN_RECORD), 6);
 	pipeline_tick(&p, now + 62000, true);
-	assert_int_equal(nrecords, 7);
-	assert_int_equal(records[6].count, 1);
-	assert_int_equal(ncommands, 1); /* only the decision was answered */
+	assert_int_equal(seen_count(SEEN_RECORD), 7);
+	assert_string_equal(seen_record(6, "count"), "1");
+	assert_int_equal(seen_count(SEEN_COMMAND),
+	    1); /* only the decision was answered */
 }
 
 static void
@@ -382,9 +272,9 @@ test_unjournaled_decisions_still_answer(void **state)
 	(void)state;
 	p.journal = NULL; /* the journal could not be opened */
 	gate_event(&p, config_device(cfg, "gate-north"), &r);
-	assert_int_equal(nrecords, 0);
-	assert_int_equal(ncommands, 1);
-	assert_int_equal(commands[0].action, COMMAND_OPEN);
+	assert_int_equal(seen_count(SEEN_RECORD), 0);
+	assert_int_equal(seen_count(SEEN_COMMAND), 1);
+	assert_int_equal(seen_command(0)->cmd.action, COMMAND_OPEN);
 }
 
 int
@@ -392,21 +282,21 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_allow_is_journaled_then_answered, fresh, done),
+		    test_allow_is_journaled_then_answered, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_deny_has_a_reason, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_duplicate_acts_once, fresh,
-		    done),
+		    stub_done),
 		cmocka_unit_test_setup_teardown(
-		    test_visitor_entries_are_live_state, fresh, done),
+		    test_visitor_entries_are_live_state, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_exit_opens_for_anyone,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(
-		    test_rejected_is_answered_when_it_can_be, fresh, done),
+		    test_rejected_is_answered_when_it_can_be, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(
-		    test_unjournaled_decisions_still_answer, fresh, done),
+		    test_unjournaled_decisions_still_answer, fresh, stub_done),
 		cmocka_unit_test_setup_teardown(
-		    test_junk_is_journaled_as_aggregates, fresh, done),
+		    test_junk_is_journaled_as_aggregates, fresh, stub_done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,7 +4,7 @@
  * against grants (tailgating), occupancy with a loop, visitors' stays
  * timed (overstay), and the stays rebuilt from the records it journaled.
  * The journal and the outbox are stubs that keep what vehicle.c hands
- * them.
+ * them (pipeline_stubs.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,17 +18,15 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
 #include "scratch.h"
 
 #include "compound.h"
+#include "pipeline_stubs.h"
 
 #include "access.h"
 #include "config.h"
 #include "driver.h"
-#include "journal.h"
-#include "outbox.h"
 #include "pipeline.h"
 #include "state.h"
 #include "util.h"
@@ -69,104 +67,10 @@ static const char access_fmt[] = "[group resident]\n"
                                  "until = %s\n"
                                  "entries = 5\n";
 
-/* ---- the stubs: what vehicle.c journals and sends ---- */
-
-#define MAX_SEEN 32
-
-static char *records[MAX_SEEN]; /* each record's body, as JSON */
-static int64_t record_ts[MAX_SEEN];
-static size_t nrecords, ncommands;
-static enum command_action commands[MAX_SEEN];
 static struct pipeline p;
 
-int
-journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
-{
-	json_t *o = json_object();
-
-	(void)j;
-	assert_true(nrecords < MAX_SEEN);
-#define SET(k, v)                                                              \
-	if (v)                                                                 \
-	json_object_set_new(o, k, json_string(v))
-	SET("kind", r->kind);
-	SET("decision", r->decision);
-	SET("reason", r->reason);
-	SET("direction", r->direction);
-	SET("device", r->device);
-#undef SET
-	if (r->subject_type)
-		json_object_set_new(o, "subject",
-		    json_pack("{s:s,s:s}", "type", r->subject_type, "id",
-		        r->subject_id));
-	if (r->extra)
-		json_object_update(o, r->extra);
-	record_ts[nrecords] = ts_ms;
-	records[nrecords++] = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return 0;
-}
-
-uint64_t
-journal_ticket(const struct journal *j)
-{
-	(void)j;
-	return 1;
-}
-
-void
-outbox_command(struct outbox *o, uint64_t ticket, const struct device *dev,
-    const struct command *cmd)
-{
-	(void)o;
-	(void)ticket;
-	(void)dev;
-	assert_true(ncommands < MAX_SEEN);
-	commands[ncommands++] = cmd->action;
-}
-
 /* The last record's member as a string ("" if absent). */
-static const char *
-last(const char *key)
-{
-	static char out[64];
-	json_t *o = json_loads(records[nrecords - 1], 0, NULL), *v;
-
-	assert_non_null(o);
-	v = json_object_get(o, key);
-	if (json_is_integer(v))
-		snprintf(out, sizeof(out), "%lld",
-		    (long long)json_integer_value(v));
-	else
-		str_copy(out, json_is_string(v) ? json_string_value(v) : "",
-		    sizeof(out));
-	json_decref(o);
-	return out;
-}
-
-/* The outbox's other doors: nothing in these tests goes through them. */
-void
-outbox_command_now(struct outbox *o, const struct device *dev,
-    const struct command *cmd)
-{
-	(void)o;
-	(void)dev;
-	(void)cmd;
-	fail_msg("a command sent ahead of the journal");
-}
-
-void
-outbox_publish(struct outbox *o, uint64_t ticket, const char *topic,
-    const void *payload, size_t len, int qos, bool retain)
-{
-	(void)o;
-	(void)ticket;
-	(void)topic;
-	(void)payload;
-	(void)len;
-	(void)qos;
-	(void)retain;
-}
+#define last(key) seen_member(seen_last(SEEN_RECORD), (key))
 
 /* ---- fixtures ---- */
 
@@ -179,6 +83,7 @@ setup(void **state)
 	char from[32], until[32], text[sizeof(access_fmt) + 64];
 
 	(void)state;
+	stub_refuse_now = true;
 	compound_minute(-3600, from, sizeof(from));
 	compound_minute(4 * 3600, until, sizeof(until));
 	snprintf(text, sizeof(text), access_fmt, from, until);
@@ -193,34 +98,11 @@ teardown(void **state)
 	return compound_stop(cfg, tables, NULL);
 }
 
-static void
-forget_records(void)
-{
-	while (nrecords > 0)
-		free(records[--nrecords]);
-	ncommands = 0;
-}
-
 static int
 fresh(void **state)
 {
 	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.cfg = cfg;
-	p.tables = tables;
-	p.state = state_new(cfg->ndevices);
-	p.journal = (struct journal *)&p; /* any non-NULL */
-	forget_records();
-	return p.state ? 0 : -1;
-}
-
-static int
-done(void **state)
-{
-	(void)state;
-	state_free(p.state);
-	forget_records();
-	return 0;
+	return stub_pipeline_fresh(&p, cfg, tables);
 }
 
 static void
@@ -250,19 +132,19 @@ test_passage_and_tailgating(void **state)
 {
 	(void)state;
 	loop(0); /* first read: no edge */
-	assert_int_equal(nrecords, 0);
+	assert_int_equal(seen_count(SEEN_RECORD), 0);
 	plate("r-1", "吉A12345");
-	assert_int_equal(ncommands, 1);
-	assert_int_equal(commands[0], COMMAND_OPEN);
+	assert_int_equal(seen_count(SEEN_COMMAND), 1);
+	assert_int_equal(seen_command(0)->cmd.action, COMMAND_OPEN);
 	assert_string_equal(last("decision"), "allow");
 	/* With a loop, the grant moves nothing: the passage does. */
 	assert_string_equal(last("occupancy"), "");
 	assert_int_equal(p.state->occupancy, 0);
 	loop(1);
 	loop(1);
-	assert_int_equal(nrecords, 1);
+	assert_int_equal(seen_count(SEEN_RECORD), 1);
 	loop(0);
-	assert_int_equal(nrecords, 2);
+	assert_int_equal(seen_count(SEEN_RECORD), 2);
 	assert_string_equal(last("event"), "passage");
 	assert_string_equal(last("occupancy"), "1");
 	/* A second car over the loop behind the first. */
@@ -274,7 +156,7 @@ test_passage_and_tailgating(void **state)
 	/* A repeat read before the passage: pulsed again, counted once. */
 	plate("r-2", "吉A88888");
 	plate("r-3", "吉A·88888");
-	assert_int_equal(ncommands, 3);
+	assert_int_equal(seen_count(SEEN_COMMAND), 3);
 	assert_string_equal(last("reason"), "repeat");
 	loop(1);
 	loop(0);
@@ -286,9 +168,6 @@ static void
 test_overstay_and_restore(void **state)
 {
 	int64_t now = now_ms();
-	size_t i, n;
-	char *saved[MAX_SEEN];
-	int64_t saved_ts[MAX_SEEN];
 
 	(void)state;
 	plate("r-1", "吉A88888");
@@ -297,34 +176,24 @@ test_overstay_and_restore(void **state)
 	assert_int_equal(p.state->nstays, 1);
 	/* visitor_max_hours = 1: the window ends later, the hour first. */
 	vehicle_tick(&p, now + 3500 * 1000);
-	assert_int_equal(nrecords, 2);
+	assert_int_equal(seen_count(SEEN_RECORD), 2);
 	vehicle_tick(&p, now + 3601 * 1000);
-	assert_int_equal(nrecords, 3);
+	assert_int_equal(seen_count(SEEN_RECORD), 3);
 	assert_string_equal(last("event"), "overstay");
 	assert_string_equal(last("plate"), "吉A88888");
 	vehicle_tick(&p, now + 7200 * 1000); /* once */
-	assert_int_equal(nrecords, 3);
+	assert_int_equal(seen_count(SEEN_RECORD), 3);
 
 	/* A restart: the same state from the records alone. */
-	n = nrecords;
-	for (i = 0; i < n; i++) {
-		saved[i] = records[i];
-		saved_ts[i] = record_ts[i];
-	}
-	nrecords = 0;
 	state_free(p.state);
 	p.state = state_new(cfg->ndevices);
-	for (i = 0; i < n; i++) {
-		vehicle_restore_row(&p, saved_ts[i], saved[i],
-		    strlen(saved[i]));
-		free(saved[i]);
-	}
+	seen_replay(vehicle_restore_row, &p);
 	/* (Occupancy comes from the journal's newest record that moved
 	 * it: 22-vehicles.py restarts across it.) */
 	assert_int_equal(p.state->nstays, 1);
 	assert_true(p.state->stays[0].alerted);
 	vehicle_tick(&p, now + 7200 * 1000);
-	assert_int_equal(nrecords, 0);
+	assert_int_equal(seen_count(SEEN_RECORD), 0);
 	/* The car leaves through the in lane? No: an exit ends the stay. */
 	assert_true(state_stay_end(p.state, "吉A88888"));
 }
@@ -334,9 +203,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_passage_and_tailgating,
-		    fresh, done),
+		    fresh, stub_done),
 		cmocka_unit_test_setup_teardown(test_overstay_and_restore,
-		    fresh, done),
+		    fresh, stub_done),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
