@@ -127,18 +127,13 @@ barrier_relay_decode(const struct device *dev, const struct modbus_op *ops,
     size_t nops, struct event *out, size_t max, char *err, size_t errlen)
 {
 	(void)dev;
-	if (nops != 1) {
-		snprintf(err, errlen, "%zu replies to a poll of one read",
-		    nops);
-		return -1;
-	}
 	if (max < 1) {
 		snprintf(err, errlen, "no room for its event");
 		return -1;
 	}
 	memset(out, 0, sizeof(*out));
 	out->type = EVENT_INPUT;
-	if (relay_board_inputs(&ops[0], &out->u.input, err, errlen) < 0)
+	if (relay_board_inputs(ops, nops, &out->u.input, err, errlen) < 0)
 		return -1;
 	return 1;
 }

@@ -88,21 +88,13 @@ fire_input_decode(const struct device *dev, const struct modbus_op *ops,
 	struct input_levels in;
 	bool closed;
 
-	if (nops != 1) {
-		snprintf(err, errlen, "%zu replies to a poll of one read",
-		    nops);
-		return -1;
-	}
 	if (max < 1) {
 		snprintf(err, errlen, "no room for its event");
 		return -1;
 	}
-	if (relay_board_inputs(&ops[0], &in, err, errlen) < 0)
+	/* All eight inputs, or an error: f->input is among them. */
+	if (relay_board_inputs(ops, nops, &in, err, errlen) < 0)
 		return -1;
-	if (!(in.mask & (1u << f->input))) {
-		snprintf(err, errlen, "input %d was not read", f->input);
-		return -1;
-	}
 	closed = (in.levels >> f->input) & 1u;
 	memset(out, 0, sizeof(*out));
 	out->type = EVENT_FIRE;

@@ -50,11 +50,17 @@ relay_board_read_inputs(struct modbus_op *ops, size_t max)
 }
 
 int
-relay_board_inputs(const struct modbus_op *op, struct input_levels *in,
-    char *err, size_t errlen)
+relay_board_inputs(const struct modbus_op *ops, size_t nops,
+    struct input_levels *in, char *err, size_t errlen)
 {
+	const struct modbus_op *op = &ops[0];
 	unsigned i;
 
+	if (nops != 1) {
+		snprintf(err, errlen, "%zu replies to a poll of one read",
+		    nops);
+		return -1;
+	}
 	if (op->fn != MODBUS_READ_DISCRETE_INPUTS || op->addr != 0 ||
 	    op->count != RELAY_BOARD_INPUTS) {
 		snprintf(err, errlen,

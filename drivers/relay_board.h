@@ -28,8 +28,9 @@ int relay_board_set(struct modbus_op *ops, size_t max, unsigned relay, bool on);
 /* All the inputs, in one read. */
 int relay_board_read_inputs(struct modbus_op *ops, size_t max);
 
-/* The reply to relay_board_read_inputs() as levels: 0, or -1 with err. */
-int relay_board_inputs(const struct modbus_op *op, struct input_levels *out,
-    char *err, size_t errlen);
+/* The replies to a poll of relay_board_read_inputs() alone (nops of
+ * them, one expected) as levels: 0, or -1 with err. */
+int relay_board_inputs(const struct modbus_op *ops, size_t nops,
+    struct input_levels *out, char *err, size_t errlen);
 
 #endif
