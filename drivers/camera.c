@@ -18,7 +18,6 @@ camera_decode(const struct device *dev, const char *subtopic,
 	struct camera_event *out = &ev->u.camera;
 	enum driver_decode rc = DRIVER_OK;
 	json_t *root;
-	int r;
 
 	(void)dev;
 	memset(ev, 0, sizeof(*ev));
@@ -29,10 +28,9 @@ camera_decode(const struct device *dev, const char *subtopic,
 	root = native_request(payload, len, out->request, &rc, err, errlen);
 	if (rc != DRIVER_OK)
 		goto done;
-	r = native_string(root, "type", out->type, CAMERA_TYPE_MAX, false);
-	if (r != 1) {
-		rc = native_bad(err, errlen, "%s",
-		    r == 0 ? "missing 'type'" : "bad 'type'");
+	if (native_required(root, "type", out->type, CAMERA_TYPE_MAX, err,
+	        errlen) < 0) {
+		rc = DRIVER_BAD;
 		goto done;
 	}
 	if (!camera_type_known(out->type)) {

@@ -332,7 +332,6 @@ charger_mqtt_decode(const struct device *dev, const char *subtopic,
 	enum driver_decode rc = DRIVER_OK;
 	json_t *root, *v;
 	size_t i;
-	int r;
 
 	(void)dev;
 	memset(ev, 0, sizeof(*ev));
@@ -345,12 +344,9 @@ charger_mqtt_decode(const struct device *dev, const char *subtopic,
 	root = native_request(payload, len, out->request, &rc, err, errlen);
 	if (rc != DRIVER_OK)
 		goto done;
-	r = native_string(root, "action", out->action_text,
-	    sizeof(out->action_text) - 1, false);
-	if (r != 1) {
-		out->action_text[0] = '\0';
-		rc = native_bad(err, errlen, "%s",
-		    r == 0 ? "missing 'action'" : "bad 'action'");
+	if (native_required(root, "action", out->action_text,
+	        sizeof(out->action_text) - 1, err, errlen) < 0) {
+		rc = DRIVER_BAD;
 		goto done;
 	}
 	/* A word it does not know stays 0: the answer names it. */

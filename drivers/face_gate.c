@@ -57,7 +57,6 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 	const char *subject_key;
 	json_t *root;
 	enum driver_decode rc = DRIVER_OK;
-	int r;
 
 	(void)dev;
 	memset(ev, 0, sizeof(*ev));
@@ -77,10 +76,9 @@ face_gate_decode(const struct device *dev, const char *subtopic,
 	root = native_request(payload, len, out->request, &rc, err, errlen);
 	if (rc != DRIVER_OK)
 		goto done;
-	r = native_string(root, subject_key, out->subject, SUBJECT_MAX, false);
-	if (r != 1) {
-		rc = native_bad(err, errlen,
-		    r == 0 ? "missing '%s'" : "bad '%s'", subject_key);
+	if (native_required(root, subject_key, out->subject, SUBJECT_MAX, err,
+	        errlen) < 0) {
+		rc = DRIVER_BAD;
 		goto done;
 	}
 	if (out->credential == CREDENTIAL_FACE) {

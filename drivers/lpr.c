@@ -37,7 +37,6 @@ lpr_decode(const struct device *dev, const char *subtopic, const void *payload,
 	struct plate_read *out = &ev->u.plate;
 	enum driver_decode rc = DRIVER_OK;
 	json_t *root, *v;
-	int r;
 
 	(void)dev;
 	memset(ev, 0, sizeof(*ev));
@@ -48,10 +47,9 @@ lpr_decode(const struct device *dev, const char *subtopic, const void *payload,
 	root = native_request(payload, len, out->request, &rc, err, errlen);
 	if (rc != DRIVER_OK)
 		goto done;
-	r = native_string(root, "plate", out->plate, PLATE_TEXT_MAX, false);
-	if (r != 1) {
-		rc = native_bad(err, errlen, "%s",
-		    r == 0 ? "missing 'plate'" : "bad 'plate'");
+	if (native_required(root, "plate", out->plate, PLATE_TEXT_MAX, err,
+	        errlen) < 0) {
+		rc = DRIVER_BAD;
 		goto done;
 	}
 	if (native_string(root, "color", out->color, sizeof(out->color) - 1,

@@ -62,6 +62,19 @@ native_request(const void *payload, size_t len, char *request,
 }
 
 int
+native_required(json_t *obj, const char *key, char *out, size_t max, char *err,
+    size_t errlen)
+{
+	int r = native_string(obj, key, out, max, false);
+
+	if (r == 1)
+		return 0;
+	out[0] = '\0';
+	native_bad(err, errlen, r == 0 ? "missing '%s'" : "bad '%s'", key);
+	return -1;
+}
+
+int
 native_fraction(json_t *obj, const char *key, double *out, char *err,
     size_t errlen)
 {

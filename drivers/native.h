@@ -40,6 +40,11 @@ int native_id(json_t *obj, char *out, char *err, size_t errlen);
 json_t *native_request(const void *payload, size_t len, char *request,
     enum driver_decode *rc, char *err, size_t errlen);
 
+/* A required printable string (native_string(), never empty): 0, or -1
+ * with err ("missing 'plate'", "bad 'plate'"). */
+int native_required(json_t *obj, const char *key, char *out, size_t max,
+    char *err, size_t errlen);
+
 /* A required number from 0 to 1 (a face's "score", a camera's): 0, or
  * -1 with err ("missing 'score'", "bad 'score'", "'score' not within
  * 0..1"). */
