@@ -235,7 +235,7 @@ camera_restore_row(void *arg, int64_t ts_ms, const char *body, size_t len)
 	json_decref(root);
 }
 
-/* ---- a camera offline ---- */
+/* ---- a camera (or a fire panel) offline ---- */
 
 void
 camera_online(struct pipeline *p, const struct device *dev, bool online)
@@ -274,27 +274,38 @@ offline_alert(struct pipeline *p, const struct device *dev,
 	json_decref(extra);
 }
 
+/*
+ * Cameras, and fire panels (DESIGN §5: a fire_input that stops answering
+ * is an urgent device_offline, never an alarm: nothing would tell the
+ * gateway of a fire meanwhile), offline for longer than their grace.
+ */
 void
 camera_tick(struct pipeline *p, int64_t now)
 {
 	const struct alert_settings *a = config_alert(p->cfg, "device_offline");
+	struct alert_settings fire = *a;
 	const struct device *dev;
 	struct device_state *ds;
 	int64_t since;
 	size_t i;
 
+	fire.severity = ALERT_URGENT;
 	for (i = 0; i < p->cfg->ndevices; i++) {
 		dev = p->cfg->devices[i];
 		ds = state_device(p->state, dev->index);
-		if (dev->driver->class != DEVICE_CAMERA ||
+		if ((dev->driver->class != DEVICE_CAMERA &&
+		        dev->driver->class != DEVICE_FIRE) ||
 		    ds->offline_ms == 0 ||
 		    now - ds->offline_ms < (int64_t)a->grace_s * 1000)
 			continue;
 		since = ds->offline_ms;
 		ds->offline_ms = 0; /* once, until it is back and gone again */
 		/* Its going offline is journaled already: that is the
-		 * evidence.  severity = none asks for no more. */
-		if (a->severity != ALERT_NONE)
+		 * evidence.  severity = none asks for no more, but of a
+		 * camera only. */
+		if (dev->driver->class == DEVICE_FIRE)
+			offline_alert(p, dev, &fire, since, now);
+		else if (a->severity != ALERT_NONE)
 			offline_alert(p, dev, a, since, now);
 	}
 }

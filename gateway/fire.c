@@ -286,6 +286,8 @@ fire_online(struct pipeline *p, const struct device *dev, bool online)
 		    dev->id);
 	if (!online)
 		ds->fire = -1;
+	/* Alerted, urgent, if it stays away past its grace (camera.c). */
+	camera_online(p, dev, online);
 }
 
 /* The release ended (a reset, a test's end) this recently: a gate or

@@ -799,6 +799,23 @@ test_fire_device_offline(void **state)
 	    "cg/test/fire/result {\"request\":\"r-2\",\"ok\":true}");
 	assert_false(fire_holding(&p));
 
+	/* Still away after its grace: an urgent device_offline, once, and
+	 * nothing held or let go for it. */
+	seen_forget();
+	pipeline_tick(&p, now_ms() + 60 * 1000, false);
+	assert_int_equal(nseen, 0);
+	pipeline_tick(&p, now_ms() + 10 * 60 * 1000, false);
+	i = only_record("device");
+	assert_string_equal(seen_member(i, "decision"), "offline_alert");
+	assert_string_equal(seen_member(i, "device"), "fire-panel");
+	assert_string_equal(seen_member(i, "severity"), "urgent");
+	assert_string_equal(seen_member(i, "alert"), "device_offline");
+	expect_commands(0, COMMAND_HOLD_OPEN, "");
+	expect_commands(0, COMMAND_NORMAL, "");
+	seen_forget();
+	pipeline_tick(&p, now_ms() + 20 * 60 * 1000, false);
+	assert_int_equal(nseen, 0);
+
 	/* Back, and still saying alarm: a new alarm. */
 	seen_forget();
 	pipeline_online(&p, device("fire-panel"), true, "answers");
