@@ -574,6 +574,64 @@ test_redact(void **state)
 	    "http://h/");
 }
 
+/* A server that takes the request and then says nothing: the stall
+ * bound ends it long before the whole-transfer timeout. */
+static void
+test_stall(void **state)
+{
+	struct env e;
+	struct got g = { 0 };
+	char u[256];
+	struct http_request rq = { .timeout_ms = 15000, .stall_s = 1 };
+
+	(void)state;
+	env_init(&e, 0, 0);
+	url(u, sizeof(u), "/hang");
+	rq.url = u;
+	assert_int_equal(http_post(e.h, &rq, done, &g), 0);
+	run_until(&e, &g.calls, 1);
+	assert_int_equal(g.curl_code, CURLE_OPERATION_TIMEDOUT);
+	assert_non_null(strstr(g.error, "too slow"));
+	env_done(&e);
+}
+
+static struct env *freeing;
+
+/* A callback may free the client: the rest are told they were stopped. */
+static void
+done_then_free(void *arg, const struct http_result *res)
+{
+	done(arg, res);
+	http_free(freeing->h);
+	freeing->h = NULL;
+}
+
+static void
+test_free_from_callback(void **state)
+{
+	struct env e;
+	struct got first = { 0 }, hung = { 0 }, queued = { 0 };
+	char u[256];
+	struct http_request rq = { 0 };
+
+	(void)state;
+	env_init(&e, 1, 0);
+	freeing = &e;
+	url(u, sizeof(u), "/ok");
+	rq.url = u;
+	assert_int_equal(http_post(e.h, &rq, done_then_free, &first), 0);
+	post(&e, "/hang", 60000, &hung);
+	post(&e, "/ok", 60000, &queued);
+	run_until(&e, &first.calls, 1);
+	assert_int_equal(first.status, 200);
+	assert_int_equal(hung.calls, 1);
+	assert_true(hung.stopped);
+	assert_int_equal(queued.calls, 1);
+	assert_true(queued.stopped);
+	assert_null(e.h);
+	env_done(&e);
+}
+
 int
 main(void)
 {
@@ -585,6 +643,8 @@ main(void)
 		cmocka_unit_test(test_stop_while_hung),
 		cmocka_unit_test(test_queue_order),
 		cmocka_unit_test(test_inflight_limit),
+		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_free_from_callback),
 	};
 
 	return cmocka_run_group_tests(tests, server_start, server_stop);
