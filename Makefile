@@ -181,7 +181,7 @@ DEB_FUZZ := clang libclang-rt-14-dev
 
 # Every driver, and what drivers stand on: the registry names them all.
 FUZZ_DRIVERS := $(wildcard drivers/*.c) gateway/schema.c gateway/diag.c \
-	gateway/util.c gateway/datetime.c
+	gateway/util.c gateway/mask.c gateway/datetime.c
 FUZZ_SRC_fuzz_barrier_relay := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_barrier_relay := jansson
 FUZZ_SRC_fuzz_camera := $(FUZZ_DRIVERS)
@@ -203,7 +203,7 @@ FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
 FUZZ_PKG_fuzz_ini := inih jansson
 FUZZ_SRC_fuzz_schedule := gateway/schedule.c
 FUZZ_PKG_fuzz_schedule :=
-FUZZ_SRC_fuzz_time := gateway/datetime.c gateway/util.c
+FUZZ_SRC_fuzz_time := gateway/datetime.c gateway/util.c gateway/mask.c
 FUZZ_PKG_fuzz_time :=
 FUZZ_SRC_fuzz_topic := gateway/topic.c gateway/util.c
 FUZZ_PKG_fuzz_topic :=
