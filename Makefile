@@ -175,13 +175,13 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 \
 	-D_GNU_SOURCE -Igateway -Idrivers
 FUZZ_TARGETS := fuzz_barrier_relay fuzz_camera fuzz_charger fuzz_face_gate \
-	fuzz_fire_mqtt fuzz_frigate fuzz_ini fuzz_lpr fuzz_schedule fuzz_time \
-	fuzz_topic
+	fuzz_fire_mqtt fuzz_frigate fuzz_ini fuzz_lpr fuzz_robot fuzz_schedule \
+	fuzz_time fuzz_topic
 DEB_FUZZ := clang libclang-rt-14-dev
 
 # Every driver, and what drivers stand on: the registry names them all.
 FUZZ_DRIVERS := $(wildcard drivers/*.c) gateway/schema.c gateway/diag.c \
-	gateway/util.c gateway/datetime.c
+	gateway/util.c gateway/mask.c gateway/datetime.c
 FUZZ_SRC_fuzz_barrier_relay := $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_barrier_relay := jansson
 FUZZ_SRC_fuzz_camera := $(FUZZ_DRIVERS)
@@ -201,9 +201,11 @@ FUZZ_SRC_fuzz_ini := gateway/inifile.c gateway/config.c gateway/access.c \
 	gateway/schedule.c gateway/plate.c gateway/secret.c \
 	gateway/section.c gateway/alert.c $(FUZZ_DRIVERS)
 FUZZ_PKG_fuzz_ini := inih jansson
+FUZZ_SRC_fuzz_robot := gateway/robot.c gateway/mask.c gateway/util.c
+FUZZ_PKG_fuzz_robot := jansson
 FUZZ_SRC_fuzz_schedule := gateway/schedule.c
 FUZZ_PKG_fuzz_schedule :=
-FUZZ_SRC_fuzz_time := gateway/datetime.c gateway/util.c
+FUZZ_SRC_fuzz_time := gateway/datetime.c gateway/util.c gateway/mask.c
 FUZZ_PKG_fuzz_time :=
 FUZZ_SRC_fuzz_topic := gateway/topic.c gateway/util.c
 FUZZ_PKG_fuzz_topic :=

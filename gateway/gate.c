@@ -14,6 +14,7 @@
 #include "dedup.h"
 #include "driver.h"
 #include "log.h"
+#include "mask.h"
 #include "pipeline.h"
 #include "rules.h"
 #include "state.h"

@@ -1,5 +1,5 @@
 /*
- * util.c - UTF-8 checks, name masking, the clock, numbers and safe copies.
+ * util.c - UTF-8 checks, the clock, numbers and safe copies.
  */
 #include <errno.h>
 #include <math.h>
@@ -43,6 +43,12 @@ utf8_seq(const unsigned char *s, size_t n)
 		return 4;
 	}
 	return 0;
+}
+
+size_t
+utf8_char(const char *s, size_t n)
+{
+	return n == 0 ? 0 : utf8_seq((const unsigned char *)s, n);
 }
 
 bool
@@ -153,36 +159,6 @@ utf8_count(const char *s)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			n++;
 	return n;
-}
-
-void
-mask_name(const char *name, char *out, size_t size)
-{
-	const unsigned char *p = (const unsigned char *)name;
-	size_t first, len = strlen(name), o = 0;
-
-	if (size == 0)
-		return;
-	out[0] = '\0';
-	if (len == 0)
-		return;
-	first = utf8_seq(p, len);
-	if (first == 0)
-		first = 1;
-	if (first + 1 > size)
-		return;
-	memcpy(out, name, first);
-	o = first;
-	for (p += first; *p; p++) {
-		if ((*p & 0xc0) == 0x80)
-			continue;
-		if (*p == ' ')
-			continue;
-		if (o + 2 > size)
-			break;
-		out[o++] = '*';
-	}
-	out[o] = '\0';
 }
 
 uint64_t

@@ -1,7 +1,7 @@
 /*
- * util.h - small helpers every module needs: UTF-8 checks, masking of
- * personal names for screens and logs, the clock, numbers from text,
- * safe copies.  Dates and times are datetime.h's.
+ * util.h - small helpers every module needs: UTF-8 checks, the clock,
+ * numbers from text, safe copies.  Dates and times are datetime.h's;
+ * masking of names, mobiles and plates is mask.h's.
  */
 #ifndef UTIL_H
 #define UTIL_H
@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The length of the well-formed UTF-8 character at s (n bytes left),
+ * or 0 when it is none (or n is 0). */
+size_t utf8_char(const char *s, size_t n);
 /* Is s[0..len) well-formed UTF-8 (no overlongs, no surrogates)? */
 bool utf8_valid(const char *s, size_t len);
 /*
@@ -27,13 +30,6 @@ bool str_printable(const char *s, size_t len);
 void str_escape(const char *s, char *out, size_t size);
 /* Code points in a valid UTF-8 string. */
 size_t utf8_count(const char *s);
-
-/*
- * A name as shown on a gate or in a log line: its first character, then
- * one '*' for each other character ("张三丰" -> "张**").  Always writes a
- * NUL-terminated string; cuts on a character boundary if out is short.
- */
-void mask_name(const char *name, char *out, size_t size);
 
 /* Milliseconds since the epoch, from the wall clock. */
 int64_t now_ms(void);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "fuzz_driver.h"
+#include "mask.h"
 #include "util.h"
 
 static const struct driver *drv;

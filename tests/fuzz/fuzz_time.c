@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "datetime.h"
+#include "mask.h"
 #include "util.h"
 
 /* 9999-12-30T00:00:00Z: later ones may format as a five-digit year. */
@@ -93,8 +94,8 @@ names(const char *s, size_t len)
 		n = strnlen(out, sizes[i]);
 		if (n == sizes[i])
 			abort(); /* not terminated */
-		/* A name screens can show stays one. */
-		if (valid && !utf8_valid(out, n))
+		/* Whatever the bytes, what a screen shows is UTF-8. */
+		if (!utf8_valid(out, n))
 			abort();
 	}
 	mask_name(s, out, 0);

@@ -1,4 +1,4 @@
-/* test_util.c - masking, UTF-8 checks and numbers in INI values. */
+/* test_util.c - UTF-8 checks, log escapes and numbers in INI values. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,31 +11,6 @@
 #include <cmocka.h>
 
 #include "util.h"
-
-static void
-test_mask(void **state)
-{
-	char out[64];
-
-	(void)state;
-	mask_name("张三", out, sizeof(out));
-	assert_string_equal(out, "张*");
-	mask_name("张三丰", out, sizeof(out));
-	assert_string_equal(out, "张**");
-	mask_name("欧阳娜娜", out, sizeof(out));
-	assert_string_equal(out, "欧***");
-	mask_name("王", out, sizeof(out));
-	assert_string_equal(out, "王");
-	mask_name("Li Lei", out, sizeof(out));
-	assert_string_equal(out, "L****");
-	mask_name("", out, sizeof(out));
-	assert_string_equal(out, "");
-	/* Too small for the first character: nothing, never half of it. */
-	mask_name("张三", out, 3);
-	assert_string_equal(out, "");
-	mask_name("张三丰", out, 5);
-	assert_string_equal(out, "张*");
-}
 
 static void
 test_utf8(void **state)
@@ -187,7 +162,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_parse_long),
