@@ -21,7 +21,9 @@
 #include "log.h"
 #include "util.h"
 
-#define QUEUE_MAX   64   /* commands waiting on one bus */
+#define QUEUE_MAX 64 /* commands waiting on one bus, besides... */
+/* ...the fire release's: one hold or normal per device at most (a newer
+ * replaces an older), so it never finds the queue full. */
 #define EVENTS_MAX  4096 /* decoded events waiting for the loop */
 #define OTHERS_MAX  1024 /* status changes, outcomes, problems waiting */
 #define DECODED_MAX 16   /* events one poll may decode into */
@@ -56,6 +58,10 @@ struct bus_dev {
 	uint64_t due_ms;  /* its next poll; NEVER: not polled */
 	struct bus_health health;
 	uint64_t decode_warned_ms;
+	/* Under the bus's mu: a fire hold was queued and no normal since.
+	 * An open pulse (the relay board's flash, which ends with the
+	 * relay off) must not reach it: it would end the hold. */
+	bool held;
 };
 
 /* A command waiting on a bus, or being carried out (busy). */
@@ -80,8 +86,9 @@ struct bus {
 	/* Shared with the loop, under mu. */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
-	struct bus_cmd cmds[QUEUE_MAX]; /* in the order they are tried */
-	size_t ncmds;
+	struct bus_cmd *cmds; /* in the order they are tried: QUEUE_MAX,
+	                       * and more for the fire (bus_init()) */
+	size_t ncmds, cmds_cap;
 	uint64_t next_id;
 	bool kick; /* a command came: a closed bus tries to open at once */
 	atomic_bool stopping;
@@ -632,6 +639,7 @@ command_step(struct bus *b)
 	char why[192], what[64], late[280];
 	uint64_t now;
 	size_t i;
+	bool held;
 	int n, k, err = 0;
 
 	pthread_mutex_lock(&b->mu);
@@ -646,9 +654,17 @@ command_step(struct bus *b)
 	}
 	b->cmds[i].busy = true;
 	c = b->cmds[i];
+	d = &b->devs[c.dev];
+	held = d->held &&
+	    (c.cmd.action == COMMAND_OPEN || c.cmd.action == COMMAND_PULSE);
 	pthread_mutex_unlock(&b->mu);
 
-	d = &b->devs[c.dev];
+	/* Decided before the alarm, or retried since: the barrier is held
+	 * open already, and the pulse would let it go. */
+	if (held) {
+		finish(b, c.id, BUS_DONE, "held open by the fire release");
+		return true;
+	}
 	memset(ops, 0, sizeof(ops));
 	n = d->dev->driver->modbus->execute(d->dev, &c.cmd, ops,
 	    DRIVER_OPS_MAX);
@@ -841,6 +857,7 @@ buses_command(struct buses *all, const struct device *dev,
 {
 	struct bus_cmd c = { 0 }, *old;
 	struct bus *b;
+	bool fire;
 	size_t i;
 
 	if (all == NULL || dev->index >= all->ndevices ||
@@ -857,6 +874,10 @@ buses_command(struct buses *all, const struct device *dev,
 
 	pthread_mutex_lock(&b->mu);
 	c.id = ++b->next_id;
+	fire =
+	    c.cmd.action == COMMAND_HOLD_OPEN || c.cmd.action == COMMAND_NORMAL;
+	if (fire)
+		b->devs[c.dev].held = c.cmd.action == COMMAND_HOLD_OPEN;
 	for (i = 0; i < b->ncmds; i++) {
 		old = &b->cmds[i];
 		if (old->dev != c.dev ||
@@ -872,8 +893,16 @@ buses_command(struct buses *all, const struct device *dev,
 		c.strings = NULL;
 		break;
 	}
-	if (c.strings != NULL) {
-		if (b->ncmds == QUEUE_MAX) {
+	if (c.strings != NULL && fire && b->ncmds < b->cmds_cap) {
+		/* Ahead of every command waiting: the fire release is the
+		 * next transaction on this bus, and has a place of its own
+		 * however full the queue is. */
+		memmove(&b->cmds[1], &b->cmds[0],
+		    b->ncmds * sizeof(b->cmds[0]));
+		b->cmds[0] = c;
+		b->ncmds++;
+	} else if (c.strings != NULL) {
+		if (b->ncmds >= (fire ? b->cmds_cap : QUEUE_MAX)) {
 			pthread_mutex_unlock(&b->mu);
 			free(c.strings);
 			return -1;
@@ -929,6 +958,12 @@ bus_init(struct buses *all, struct bus *b, const struct bus_config *bc,
 	}
 	if (b->ndevs == 0)
 		return 0;
+	/* One hold or normal waiting per device, and one being carried
+	 * out that a newer one superseded. */
+	b->cmds_cap = QUEUE_MAX + b->ndevs + 1;
+	b->cmds = calloc(b->cmds_cap, sizeof(*b->cmds));
+	if (b->cmds == NULL)
+		return -1;
 	if (pthread_mutex_init(&b->mu, NULL) != 0)
 		return -1;
 	if (pthread_condattr_init(&attr) != 0)
@@ -973,6 +1008,7 @@ buses_free(struct buses *all)
 			pthread_mutex_destroy(&b->mu);
 		}
 		free(b->devs);
+		free(b->cmds);
 	}
 	pthread_mutex_destroy(&all->mu);
 	free(all->v);

@@ -82,6 +82,14 @@ on_bus_command(void *arg, const struct device *dev, const struct command *cmd,
 	pipeline_command_done(&d->pipe, dev, cmd, outcome, why);
 }
 
+static bool
+sink_held(void *arg)
+{
+	struct daemon *d = arg;
+
+	return fire_holding(&d->pipe);
+}
+
 /* An open its journal batch held past its time: dropped, journaled. */
 static void
 sink_late(void *arg, const struct device *dev, const struct command *cmd)
@@ -614,6 +622,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		.publish = sink_publish,
 		.bus = sink_bus,
 		.late = sink_late,
+		.held = sink_held,
 		.arg = &d,
 	};
 	struct bus_callbacks bcb = {

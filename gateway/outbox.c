@@ -267,6 +267,17 @@ late(const struct action *a)
 	    mono_ms() > a->cmd.at_ms + COMMAND_LATE_MS;
 }
 
+/* A barrier's open queued before the fire release held everything: an
+ * MQTT controller's open, or a relay board's flash, would end the hold
+ * after open_ms.  The bus checks the same for what waits on it. */
+static bool
+pulse_to_held(const struct outbox *o, const struct action *a)
+{
+	return a->dev->driver->class == DEVICE_BARRIER &&
+	    (a->cmd.action == COMMAND_OPEN || a->cmd.action == COMMAND_PULSE) &&
+	    o->sinks.held != NULL && o->sinks.held(o->sinks.arg);
+}
+
 /* A command to its device: published when it takes commands over MQTT,
  * else to its bus (a charging point hears requests on MQTT, and is
  * commanded on its bus). */
@@ -307,6 +318,12 @@ act(struct outbox *o, struct action *a)
 		    a->len, a->qos, a->retain);
 		break;
 	case ACTION_COMMAND:
+		if (pulse_to_held(o, a)) {
+			log_debug("%s: held open for the fire release: its "
+			          "open is not sent",
+			    a->dev->id);
+			break;
+		}
 		if (late(a)) {
 			o->late++;
 			if (o->sinks.late != NULL)

@@ -27,6 +27,10 @@ struct outbox_sinks {
 	/* A barrier's open dropped: its journal batch was reported more
 	 * than COMMAND_LATE_MS after the decision.  Optional. */
 	void (*late)(void *arg, const struct device *, const struct command *);
+	/* Whether every gate and barrier is held open (the fire release):
+	 * a barrier's open decided before it is not sent after it, for it
+	 * could end the hold.  Optional. */
+	bool (*held)(void *arg);
 	/* New records in the journal for an HTTP sink (office, WeChat). */
 	void (*wake)(void *arg, unsigned sink);
 	void *arg;

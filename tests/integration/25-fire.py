@@ -670,3 +670,53 @@ def test_panel_poll_period_is_at_most_200_ms(compound, gatewayd_binary):
     bad = check(alarm_when="sometimes")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "alarm_when" in bad.stdout + bad.stderr
+
+
+# -- an open decided just before the alarm ------------------------------------
+
+def test_open_waiting_when_the_alarm_comes_never_ends_the_hold(compound,
+                                                                modbus):
+    """A registered car is let in at barrier-b while its board does not
+    answer: the open pulse waits on the bus, retried within its 2 s.  The
+    alarm comes meanwhile.  When the board answers again, the hold goes
+    first, and the waiting pulse is never written: the board's flash ends
+    with the relay off, and would let the barrier go in a fire."""
+    c = compound
+    c.write_access("vehicles.ini", """\
+[vehicle 吉A12345]
+household = 5-2-301
+plan = monthly
+valid_until = %s
+""" % c.schedule.next_year)
+    w = start(fire_world(c, modbus))
+    bus_b = w.buses["bus-b"]
+    b = w.relays[1]
+    cam = PlateCamera(c.broker.port, CAMERA, "barrier-b",
+                      site=c.site).connect()
+    c.terminals[CAMERA] = cam  # closed at teardown
+
+    m = marks(w)
+    bus_b.silent(1)
+    try:
+        request = cam.read("吉A12345")
+        row = c.journal.wait_rows("kind = 'vehicle' AND request = ?",
+                                  (request,), what="the car's grant")[0]
+        assert row["decision"] == "allow", row
+        # The pulse is being tried on the silent board.
+        bus_b.wait_request(lambda r: r["function"] == 5 and
+                           r["address"] >= FLASH_ON, 5,
+                           "an attempt of the open pulse",
+                           since=m.bus["bus-b"])
+        w.net.alarm()
+        wait_alarm_row(c, "alarm")
+    finally:
+        bus_b.silent(1, False)
+    held = marks(w)
+    wait_coil(w, b, COIL_ON, m, timeout=15)
+    settle(w)
+    # Only the attempts the silent board never heard; none since.
+    answered = [r for r in flashes(bus_b, m.bus["bus-b"]) if r["answered"]]
+    assert answered == [], answered
+    assert flashes(bus_b, held.bus["bus-b"]) == []
+    assert relay_closed(w, b)
+    assert_still_held(w, held)

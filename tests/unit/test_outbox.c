@@ -89,11 +89,58 @@ test_late_open_dropped(void **state)
 	outbox_free(o);
 }
 
+static bool holding;
+
+static bool
+held(void *arg)
+{
+	(void)arg;
+	return holding;
+}
+
+/* An open queued before the fire release held everything is not sent
+ * to a barrier after it (it could end the hold); the hold itself, and a
+ * gate's answer, are. */
+static void
+test_open_to_held_barrier_not_sent(void **state)
+{
+	const struct outbox_sinks sinks = { .publish = publish,
+		.late = late,
+		.held = held };
+	struct outbox *o = outbox_new(&sinks, "cg/jinding-5");
+	struct command open = { .action = COMMAND_OPEN, .request = "req-1" };
+	struct command hold = { .action = COMMAND_HOLD_OPEN };
+
+	(void)state;
+	device(&barrier, "barrier-in", "barrier_mqtt", &barrier_priv);
+	device(&gate, "gate-north", "face_gate", &gate_priv);
+	npublished = nlate = 0;
+	open.at_ms = mono_ms();
+	outbox_command(o, 1, &barrier, &open);
+	outbox_command(o, 1, &gate, &open);
+	holding = true;
+	outbox_command_now(o, &barrier, &hold);
+	assert_int_equal(npublished, 1);
+	assert_string_equal(topics[0], "cg/jinding-5/barrier/barrier-in/cmd");
+	outbox_release(o, 1);
+	assert_int_equal(npublished, 2);
+	assert_string_equal(topics[1], "cg/jinding-5/gate/gate-north/cmd");
+	assert_int_equal(nlate, 0);
+	/* Released: opens go again. */
+	holding = false;
+	outbox_command(o, 2, &barrier, &open);
+	outbox_release(o, 2);
+	assert_int_equal(npublished, 3);
+	assert_string_equal(topics[2], "cg/jinding-5/barrier/barrier-in/cmd");
+	outbox_free(o);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_late_open_dropped),
+		cmocka_unit_test(test_open_to_held_barrier_not_sent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
