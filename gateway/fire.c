@@ -280,12 +280,12 @@ fire_online(struct pipeline *p, const struct device *dev, bool online)
 	struct device_state *ds = state_device(p->state, dev->index);
 
 	/* Offline is not an alarm, and says nothing of one: its last word
-	 * no longer stands in the way of a reset. */
+	 * stands.  One that said alarm still refuses a reset (fail-safe);
+	 * back and still saying so, it is no new alarm. */
 	if (!online && ds->fire == 1)
-		log_warnx("fire: %s stopped answering while it said alarm",
+		log_warnx("fire: %s stopped answering while it said alarm: "
+		          "no reset until it says normal",
 		    dev->id);
-	if (!online)
-		ds->fire = -1;
 	/* Alerted, urgent, if it stays away past its grace (camera.c). */
 	camera_online(p, dev, online);
 }
@@ -376,7 +376,10 @@ reset(struct pipeline *p, const char *request, const char *operator)
 
 	if (alarms(p, &dev) > 0) {
 		snprintf(error, sizeof(error),
-		    "%s still says alarm: nothing is reset until it clears",
+		    state_device(p->state, dev->index)->online == 0 ?
+		        "%s said alarm and has not answered since: nothing "
+		        "is reset until it says normal" :
+		        "%s still says alarm: nothing is reset until it clears",
 		    dev->id);
 		refuse(p, "reset", request, operator, error);
 		return;

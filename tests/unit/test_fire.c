@@ -786,18 +786,20 @@ test_fire_device_offline(void **state)
 	assert_non_null(strstr(last_published(),
 	    "\"ok\":false,\"error\":\"fire-panel still says alarm"));
 
-	/* Gone silent: not an alarm, and no longer in the reset's way. */
+	/* Gone silent: not an alarm, nothing let go, and its last word
+	 * stands: fail-safe, a reset is still refused. */
 	seen_forget();
 	pipeline_online(&p, device("fire-panel"), false, "no answer");
 	expect_commands(0, COMMAND_HOLD_OPEN, "");
+	expect_commands(0, COMMAND_NORMAL, "");
 	assert_true(fire_holding(&p));
 	request("reset", "{\"id\":\"r-2\",\"operator\":\"王师傅\"}");
-	i = expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
-	i = seen_find(SEEN_RECORD, i);
-	assert_string_equal(seen_member(i, "phase"), "reset");
 	assert_string_equal(last_published(),
-	    "cg/test/fire/result {\"request\":\"r-2\",\"ok\":true}");
-	assert_false(fire_holding(&p));
+	    "cg/test/fire/result {\"request\":\"r-2\",\"ok\":false,"
+	    "\"error\":\"fire-panel said alarm and has not answered since: "
+	    "nothing is reset until it says normal\"}");
+	expect_commands(0, COMMAND_NORMAL, "");
+	assert_true(fire_holding(&p));
 
 	/* Still away after its grace: an urgent device_offline, once, and
 	 * nothing held or let go for it. */
@@ -816,13 +818,23 @@ test_fire_device_offline(void **state)
 	pipeline_tick(&p, now_ms() + 20 * 60 * 1000, false);
 	assert_int_equal(nseen, 0);
 
-	/* Back, and still saying alarm: a new alarm. */
+	/* Back, and still saying alarm: no new alarm. */
 	seen_forget();
 	pipeline_online(&p, device("fire-panel"), true, "answers");
 	fire("fire-panel", true);
-	expect_commands(0, COMMAND_HOLD_OPEN, EVERY_HELD);
+	expect_commands(0, COMMAND_HOLD_OPEN, "");
+	for (i = 0; i < nseen; i++)
+		if (seen[i].type == SEEN_RECORD)
+			assert_string_not_equal(seen_member(i, "kind"),
+			    "alarm");
+	/* Normal at last: cleared, and the reset goes through. */
+	fire("fire-panel", false);
 	assert_string_equal(seen_member(only_record("alarm"), "phase"),
-	    "alarm");
+	    "clear");
+	seen_forget();
+	request("reset", "{\"id\":\"r-3\",\"operator\":\"王师傅\"}");
+	expect_commands(0, COMMAND_NORMAL, EVERY_HELD);
+	assert_false(fire_holding(&p));
 }
 
 /* ---- denials suspended ---- */
