@@ -48,6 +48,18 @@ mark_key(const char *a, const char *b)
 	return h;
 }
 
+/*
+ * An event is its id and its type on a camera: a Frigate object first
+ * seen as one type (a bicycle in a corridor) that later fits an entry
+ * of another (the same bicycle entering the lift: bicycle@elevator) is
+ * an event of that type too, not an update swallowed by the first.
+ */
+static uint64_t
+event_key(const char *camera, const char *request, const char *type)
+{
+	return mark_key(camera, request) ^ (mark_key(type, "") * 31);
+}
+
 static struct camera_mark *
 mark_find(struct camera_mark *v, uint64_t key)
 {
@@ -133,6 +145,8 @@ camera_event_at(struct pipeline *p, const struct device *dev,
 	const struct alert_settings *a;
 	struct camera_mark *opened;
 	char camera[CAMERA_DEVICE_MAX + 1];
+	char scope[CAMERA_DEVICE_MAX + CAMERA_TYPE_MAX + 2];
+	uint64_t key;
 	int64_t first;
 	bool alert, held = false;
 
@@ -148,8 +162,8 @@ camera_event_at(struct pipeline *p, const struct device *dev,
 	else
 		str_copy(camera, dev->id, sizeof(camera));
 
-	opened =
-	    mark_find(p->state->camera_opened, mark_key(camera, ce->request));
+	key = event_key(camera, ce->request, ce->type);
+	opened = mark_find(p->state->camera_opened, key);
 	if (mark_within(opened, now, EVENT_MS)) {
 		first = opened->at_ms;
 		opened->at_ms = now;
@@ -163,15 +177,16 @@ camera_event_at(struct pipeline *p, const struct device *dev,
 		    ce->type, ce->request, ce->score, a->min_score);
 		return;
 	}
-	/* Opened before a restart: the journal's recent ids say so. */
-	if (dedup_seen(p->state->dedup, camera, ce->request, now, &first)) {
-		mark_set(p->state->camera_opened, mark_key(camera, ce->request),
-		    now);
+	/* Seen before, its mark since pushed out of the table by others
+	 * (camera_restore_row() brings back the marks of a restart). */
+	snprintf(scope, sizeof(scope), "%s#%s", camera, ce->type);
+	if (dedup_seen(p->state->dedup, scope, ce->request, now, &first)) {
+		mark_set(p->state->camera_opened, key, now);
 		if (!ce->updates)
 			pipeline_duplicate(p, dev, ce->request, first);
 		return;
 	}
-	mark_set(p->state->camera_opened, mark_key(camera, ce->request), now);
+	mark_set(p->state->camera_opened, key, now);
 
 	alert = a->severity != ALERT_NONE;
 	if (alert)
@@ -227,8 +242,8 @@ camera_restore_row(void *arg, int64_t ts_ms, const char *body, size_t len)
 	    &request, "decision", &decision, "alert", &alert);
 	if (device != NULL && request != NULL && decision != NULL &&
 	    camera_type_known(decision))
-		mark_set(p->state->camera_opened, mark_key(device, request),
-		    ts_ms);
+		mark_set(p->state->camera_opened,
+		    event_key(device, request, decision), ts_ms);
 	if (device != NULL && alert != NULL)
 		mark_set(p->state->camera_alerted, mark_key(device, alert),
 		    ts_ms);
