@@ -188,6 +188,13 @@ load_journal_state(struct daemon *d)
 {
 	struct state *st = d->pipe.state;
 
+	/* The fire release first, and whatever else fails: a restart
+	 * during an alarm must come back holding. */
+	if (journal_alarm_rows(d->pipe.journal, fire_restore, &d->pipe) < 0)
+		log_errx(
+		    "journal: cannot read the fire release's records: if "
+		    "an alarm was on, the gates are held again only when a "
+		    "fire device says alarm");
 	if (journal_visitor_entries(d->pipe.journal, load_visitor_entries, st) <
 	        0 ||
 	    journal_recent_requests(d->pipe.journal, now_ms() - DEDUP_WINDOW_MS,
@@ -196,7 +203,6 @@ load_journal_state(struct daemon *d)
 	    journal_vehicle_rows(d->pipe.journal,
 	        vehicle_restore_since(&d->pipe, now_ms()), vehicle_restore_row,
 	        &d->pipe) < 0 ||
-	    journal_alarm_rows(d->pipe.journal, fire_restore, &d->pipe) < 0 ||
 	    journal_camera_rows(d->pipe.journal,
 	        camera_restore_since(&d->pipe, now_ms()), camera_restore_row,
 	        &d->pipe) < 0)
