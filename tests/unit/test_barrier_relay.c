@@ -326,16 +326,14 @@ test_link(void **state)
 		.priv = &lpr_priv };
 	struct device gate = { .id = "gate-north",
 		.driver = driver_find("face_gate") };
-	struct device twin = { .id = "barrier-twin", .driver = drv };
+	struct device twin;
 	struct device *devices[] = { &lpr, &gate, &barrier, &twin };
 	struct config cfg = { .devices = devices, .ndevices = 4 };
 	const struct barrier_settings *b = device_barrier(&barrier);
 	char err[160];
 
 	(void)state;
-	twin.priv = calloc(1, drv->priv_size);
-	assert_non_null(twin.priv);
-	drv->defaults(twin.priv);
+	test_device_make(&twin, "barrier_relay", "barrier-twin");
 
 	/* No camera: nothing to resolve. */
 	assert_int_equal(drv->link(&barrier, &cfg, err, sizeof(err)), 0);
@@ -361,16 +359,13 @@ test_link(void **state)
 	assert_ptr_equal(lpr_priv.barrier, &barrier); /* its reads' barrier */
 
 	/* A second barrier on the same camera would open with the first. */
-	assert_int_equal(schema_set(schema_find(drv->keys, "camera"), twin.priv,
-	                     "lpr-south-in", "", err, sizeof(err)),
-	    0);
+	test_key_ok(&twin, "camera", "lpr-south-in");
 	assert_int_equal(drv->link(&twin, &cfg, err, sizeof(err)), -1);
 	assert_string_equal(err,
 	    "camera lpr-south-in already opens barrier barrier-south-in");
 	assert_null(device_barrier(&twin)->camera);
 
-	schema_free(drv->keys, twin.priv);
-	free(twin.priv);
+	test_device_free(&twin);
 }
 
 static void
