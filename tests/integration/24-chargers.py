@@ -273,9 +273,12 @@ def test_a_silent_station_is_offline_and_read_afresh_after(compound,
     answer = staff.ask(DEV, 2, "req-off", "stop")
     assert answer["ok"] is False and "offline" in answer["error"], answer
 
+    # Read afresh: states published after it answers again, not the
+    # charging and idle it had before it went silent.
+    back = staff.rec.mark()
     bus.silent(UNIT, False)
-    staff.wait_state(DEV, 1, lambda s: s["state"] == "charging")
-    staff.wait_state(DEV, 2, lambda s: s["state"] == "idle")
+    staff.wait_state(DEV, 1, lambda s: s["state"] == "charging", since=back)
+    staff.wait_state(DEV, 2, lambda s: s["state"] == "idle", since=back)
     wait_charging(c, DEV, "start", port=1, count=2)
 
 
