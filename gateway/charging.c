@@ -82,17 +82,37 @@ port_topic(const struct pipeline *p, const struct device *dev, unsigned port,
 
 /* The retained state, when it changed meaningfully: its state, power by
  * a tenth or 20 W, temperature by a degree. */
+/* A retained state: o (taken) as compact JSON on topic. */
+static void
+publish_retained(struct pipeline *p, const char *topic, json_t *o)
+{
+	char *text = json_dumps(o,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+
+	json_decref(o);
+	if (text == NULL)
+		return;
+	outbox_publish(p->outbox, 0, topic, text, strlen(text), 1, true);
+	free(text);
+}
+
+/* A power not worth publishing again: within 20 W, or a tenth, of the
+ * last. */
+static bool
+power_near(double now_w, double was_w)
+{
+	return fabs(now_w - was_w) < fmax(20, 0.1 * fabs(was_w));
+}
+
 static void
 publish_state(struct pipeline *p, const struct device *dev, unsigned port,
     struct port_live *pl, bool force)
 {
 	char topic[256];
 	json_t *o;
-	char *text;
 
 	if (!force && pl->pub_state == pl->state &&
-	    fabs(pl->power_w - pl->pub_power_w) <
-	        fmax(20, 0.1 * fabs(pl->pub_power_w)) &&
+	    power_near(pl->power_w, pl->pub_power_w) &&
 	    fabs(pl->temp_c - pl->pub_temp_c) < 1)
 		return;
 	pl->pub_state = pl->state;
@@ -105,14 +125,8 @@ publish_state(struct pipeline *p, const struct device *dev, unsigned port,
 	    round(pl->energy_wh));
 	json_object_set_new(o, "session",
 	    pl->session[0] ? json_string(pl->session) : json_null());
-	text = json_dumps(o,
-	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	json_decref(o);
-	if (text == NULL)
-		return;
 	port_topic(p, dev, port, "state", topic, sizeof(topic));
-	outbox_publish(p->outbox, 0, topic, text, strlen(text), 1, true);
-	free(text);
+	publish_retained(p, topic, o);
 }
 
 /* A record of kind charging; its phase is the decision. */
@@ -467,11 +481,8 @@ meter(struct pipeline *p, const struct device *dev, const struct telemetry *t)
 	struct device_state *ds = state_device(p->state, dev->index);
 	char topic[256];
 	json_t *o;
-	char *text;
 
-	if (ds->meter_published &&
-	    fabs(t->power_w - ds->meter_power_w) <
-	        fmax(20, 0.1 * fabs(ds->meter_power_w)) &&
+	if (ds->meter_published && power_near(t->power_w, ds->meter_power_w) &&
 	    fabs(t->energy_wh - ds->meter_energy_wh) < 10)
 		return;
 	ds->meter_published = true;
@@ -481,15 +492,9 @@ meter(struct pipeline *p, const struct device *dev, const struct telemetry *t)
 	    round(t->voltage_v * 10) / 10, "current_a",
 	    round(t->current_a * 100) / 100, "power_w",
 	    round(t->power_w * 10) / 10, "energy_wh", round(t->energy_wh));
-	text = json_dumps(o,
-	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	json_decref(o);
-	if (text == NULL)
-		return;
 	snprintf(topic, sizeof(topic), "%s/meter/%s/state",
 	    p->cfg->topic_prefix, dev->id);
-	outbox_publish(p->outbox, 0, topic, text, strlen(text), 1, true);
-	free(text);
+	publish_retained(p, topic, o);
 }
 
 void

@@ -42,7 +42,7 @@ struct outbox {
 	char *prefix;
 	struct action *v; /* a ring */
 	size_t head, n, cap;
-	uint64_t unsent, dropped, late;
+	uint64_t unsent, dropped;
 	uint64_t unsent_warned_ms, dropped_warned_ms;
 };
 
@@ -281,8 +281,8 @@ pulse_to_held(const struct outbox *o, const struct action *a)
 /* A command to its device: published when it takes commands over MQTT,
  * else to its bus (a charging point hears requests on MQTT, and is
  * commanded on its bus). */
-static void
-send_command(struct outbox *o, const struct device *dev,
+void
+outbox_command_now(struct outbox *o, const struct device *dev,
     const struct command *cmd)
 {
 	char topic[TOPIC_LEN], buf[ENCODED_MAX];
@@ -298,13 +298,6 @@ send_command(struct outbox *o, const struct device *dev,
 	}
 	if (o->sinks.bus == NULL || o->sinks.bus(o->sinks.arg, dev, cmd) < 0)
 		not_sent(o);
-}
-
-void
-outbox_command_now(struct outbox *o, const struct device *dev,
-    const struct command *cmd)
-{
-	send_command(o, dev, cmd);
 }
 
 static void
@@ -325,12 +318,11 @@ act(struct outbox *o, struct action *a)
 			break;
 		}
 		if (late(a)) {
-			o->late++;
 			if (o->sinks.late != NULL)
 				o->sinks.late(o->sinks.arg, a->dev, &a->cmd);
 			break;
 		}
-		send_command(o, a->dev, &a->cmd);
+		outbox_command_now(o, a->dev, &a->cmd);
 		break;
 	case ACTION_WAKE:
 		if (o->sinks.wake != NULL)

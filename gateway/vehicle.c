@@ -335,12 +335,16 @@ loop_event(struct pipeline *p, const struct device *barrier,
 {
 	const struct barrier_settings *b = device_barrier(barrier);
 	struct lane_state *lane = &state_device(p->state, barrier->index)->lane;
-	uint32_t bit = 1u << b->loop_input;
 	int level, was = lane->loop;
 	int64_t now = now_ms();
 	enum direction dir;
+	uint32_t bit;
 
-	if (b->loop_input < 0 || !(in->mask & bit))
+	/* No loop: 1u << -1 is undefined, so the check comes first. */
+	if (b->loop_input < 0)
+		return;
+	bit = 1u << b->loop_input;
+	if (!(in->mask & bit))
 		return;
 	level = (in->levels & bit) != 0;
 	lane->loop = level;
