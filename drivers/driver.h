@@ -340,6 +340,18 @@ struct modbus_op {
 	uint8_t bits[MODBUS_OP_BITS];  /* read: one byte per bit, 0 or 1 */
 };
 
+/* op as a fresh request, its reply empty: what poll() and execute()
+ * fill their ops with. */
+static inline void
+driver_modbus_op(struct modbus_op *op, enum modbus_function fn, uint16_t addr,
+    uint16_t count, uint16_t value)
+{
+	*op = (struct modbus_op){ .fn = fn,
+		.addr = addr,
+		.count = count,
+		.value = value };
+}
+
 /* Where a Modbus device is: its [bus NAME] and unit, and its pace. */
 struct modbus_address {
 	const char *bus;
