@@ -158,6 +158,10 @@ struct camera_event {
  */
 #define CAMERA_TYPES 7
 extern const char *const camera_types[CAMERA_TYPES];
+/* camera_types[] as an error message lists them. */
+#define CAMERA_TYPES_TEXT                                                      \
+	"falling_object, ebike_in_elevator, ebike_in_corridor, intrusion, "    \
+	"smoke, fire or crowd"
 /* Is type one of camera_types[]? */
 bool camera_type_known(const char *type);
 
