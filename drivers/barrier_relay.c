@@ -75,7 +75,7 @@ static const struct schema_key barrier_relay_keys[] = {
 	    .type = SCHEMA_INT,
 	    .offset = R(coil),
 	    .min = 0,
-	    .max = 7,
+	    .max = RELAY_BOARD_RELAYS - 1,
 	    .required = true },
 	{ .name = "open_ms", .type = SCHEMA_CUSTOM, .set = set_open_ms },
 	{ .name = "loop_input",

@@ -35,9 +35,7 @@ camera_decode(const struct device *dev, const char *subtopic,
 	}
 	if (!camera_type_known(out->type)) {
 		rc = native_bad(err, errlen,
-		    "unknown type '%s' (falling_object, ebike_in_elevator, "
-		    "ebike_in_corridor, intrusion, smoke, fire or crowd)",
-		    out->type);
+		    "unknown type '%s' (" CAMERA_TYPES_TEXT ")", out->type);
 		goto done;
 	}
 	if (native_fraction(root, "score", &out->score, err, errlen) < 0) {

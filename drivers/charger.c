@@ -116,17 +116,6 @@ charger_address(const struct device *dev, struct modbus_address *a)
 	a->poll_ms = ch->poll_ms;
 }
 
-static void
-op_set(struct modbus_op *op, enum modbus_function fn, uint16_t addr,
-    uint16_t count, uint16_t value)
-{
-	memset(op, 0, sizeof(*op));
-	op->fn = fn;
-	op->addr = addr;
-	op->count = count;
-	op->value = value;
-}
-
 /* Whole blocks only, so no port's registers are split over two reads
  * (its power read before a refresh, its energy after). */
 static size_t
@@ -150,10 +139,10 @@ charger_poll(const struct device *dev, struct modbus_op *ops, size_t max)
 		first = (unsigned)i * BLOCKS_PER_READ;
 		n = ports - first < BLOCKS_PER_READ ? ports - first :
 		                                      BLOCKS_PER_READ;
-		op_set(&ops[i], MODBUS_READ_INPUT_REGISTERS,
+		driver_modbus_op(&ops[i], MODBUS_READ_INPUT_REGISTERS,
 		    (uint16_t)(first * BLOCK), (uint16_t)(n * BLOCK), 0);
 	}
-	op_set(&ops[reads], MODBUS_READ_COILS, 0, (uint16_t)ports, 0);
+	driver_modbus_op(&ops[reads], MODBUS_READ_COILS, 0, (uint16_t)ports, 0);
 	return (int)reads + 1;
 }
 
@@ -272,24 +261,24 @@ charger_execute(const struct device *dev, const struct command *cmd,
 			return -1;
 		/* The limit first: the output never runs on the old one. */
 		if (limit)
-			op_set(&ops[n++], MODBUS_WRITE_REGISTER,
+			driver_modbus_op(&ops[n++], MODBUS_WRITE_REGISTER,
 			    (uint16_t)((port - 1) * BLOCK), 1,
 			    limit_register(ch, cmd->limit_a));
-		op_set(&ops[n++], MODBUS_WRITE_COIL, (uint16_t)(port - 1), 1,
-		    COIL_ON);
+		driver_modbus_op(&ops[n++], MODBUS_WRITE_COIL,
+		    (uint16_t)(port - 1), 1, COIL_ON);
 		return (int)n;
 	case COMMAND_CHARGER_STOP:
 		if (max < 1)
 			return -1;
-		op_set(&ops[0], MODBUS_WRITE_COIL, (uint16_t)(port - 1), 1,
-		    COIL_OFF);
+		driver_modbus_op(&ops[0], MODBUS_WRITE_COIL,
+		    (uint16_t)(port - 1), 1, COIL_OFF);
 		return 1;
 	case COMMAND_CHARGER_LIMIT:
 		if (!limit)
 			return 0;
 		if (max < 1)
 			return -1;
-		op_set(&ops[0], MODBUS_WRITE_REGISTER,
+		driver_modbus_op(&ops[0], MODBUS_WRITE_REGISTER,
 		    (uint16_t)((port - 1) * BLOCK), 1,
 		    limit_register(ch, cmd->limit_a));
 		return 1;

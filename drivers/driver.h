@@ -158,6 +158,10 @@ struct camera_event {
  */
 #define CAMERA_TYPES 7
 extern const char *const camera_types[CAMERA_TYPES];
+/* camera_types[] as an error message lists them. */
+#define CAMERA_TYPES_TEXT                                                      \
+	"falling_object, ebike_in_elevator, ebike_in_corridor, intrusion, "    \
+	"smoke, fire or crowd"
 /* Is type one of camera_types[]? */
 bool camera_type_known(const char *type);
 
@@ -339,6 +343,18 @@ struct modbus_op {
 	uint16_t regs[MODBUS_OP_REGS]; /* read: the reply; WRITE_REGISTERS */
 	uint8_t bits[MODBUS_OP_BITS];  /* read: one byte per bit, 0 or 1 */
 };
+
+/* op as a fresh request, its reply empty: what poll() and execute()
+ * fill their ops with. */
+static inline void
+driver_modbus_op(struct modbus_op *op, enum modbus_function fn, uint16_t addr,
+    uint16_t count, uint16_t value)
+{
+	*op = (struct modbus_op){ .fn = fn,
+		.addr = addr,
+		.count = count,
+		.value = value };
+}
 
 /* Where a Modbus device is: its [bus NAME] and unit, and its pace. */
 struct modbus_address {

@@ -154,9 +154,8 @@ map_add(struct frigate *f, const char *s, size_t len, char *err, size_t errlen)
 		memcpy(e.type, type, tlen);
 	if (!camera_type_known(e.type)) {
 		snprintf(err, errlen,
-		    "map entry '%.*s': unknown type '%.*s' (falling_object, "
-		    "ebike_in_elevator, ebike_in_corridor, intrusion, smoke, "
-		    "fire or crowd)",
+		    "map entry '%.*s': unknown type '%.*s' (" CAMERA_TYPES_TEXT
+		    ")",
 		    (int)(len > 64 ? 64 : len), s, (int)(tlen > 32 ? 32 : tlen),
 		    type);
 		return -1;

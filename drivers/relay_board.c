@@ -18,11 +18,7 @@ one_op(struct modbus_op *ops, size_t max, enum modbus_function fn,
 {
 	if (max < 1)
 		return -1;
-	memset(&ops[0], 0, sizeof(ops[0]));
-	ops[0].fn = fn;
-	ops[0].addr = addr;
-	ops[0].count = count;
-	ops[0].value = value;
+	driver_modbus_op(&ops[0], fn, addr, count, value);
 	return 1;
 }
 

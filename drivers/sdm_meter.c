@@ -89,15 +89,6 @@ energy_register(const struct sdm_meter *m)
 	return m->model == SDM_630 ? REG_SDM630_ENERGY : REG_SDM120_ENERGY;
 }
 
-static void
-read_op(struct modbus_op *op, uint16_t addr, uint16_t count)
-{
-	memset(op, 0, sizeof(*op));
-	op->fn = MODBUS_READ_INPUT_REGISTERS;
-	op->addr = addr;
-	op->count = count;
-}
-
 /* The instant values in one read, the energy counter far away in a
  * second: reading the gap between would cost more than a transaction. */
 static int
@@ -107,8 +98,10 @@ sdm_meter_poll(const struct device *dev, struct modbus_op *ops, size_t max)
 
 	if (max < 2)
 		return -1;
-	read_op(&ops[0], REG_VOLTAGE, REG_INSTANT_COUNT);
-	read_op(&ops[1], energy_register(m), 2);
+	driver_modbus_op(&ops[0], MODBUS_READ_INPUT_REGISTERS, REG_VOLTAGE,
+	    REG_INSTANT_COUNT, 0);
+	driver_modbus_op(&ops[1], MODBUS_READ_INPUT_REGISTERS,
+	    energy_register(m), 2, 0);
 	return 2;
 }
 

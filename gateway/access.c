@@ -294,11 +294,9 @@ plate_entry(struct access_tables *t, access_str_t plate, size_t *cap)
 void
 access_index_plates(struct access_tables *t)
 {
-	struct keyed k = { t, ACCESS_BY_SKELETON };
 	char skeleton[PLATE_MAX];
 	struct access_plate *p;
 	size_t i, cap = 0, total = 0;
-	uint32_t hash;
 	int64_t found;
 
 	for (i = 0; i < t->nvehicles; i++)
@@ -328,15 +326,13 @@ access_index_plates(struct access_tables *t)
 	for (i = 0; i < t->nplates; i++) {
 		plate_skeleton(access_str(t, t->plates[i].plate), skeleton,
 		    sizeof(skeleton));
-		hash = htab_hash_str(skeleton);
-		found = htab_find(&t->index[ACCESS_BY_SKELETON], hash, key_eq,
-		    &k, skeleton);
+		found = access_index_find(t, ACCESS_BY_SKELETON, skeleton);
 		if (found >= 0) {
 			t->plates[found].shares_skeleton = true;
 			continue;
 		}
-		if (htab_insert(&t->index[ACCESS_BY_SKELETON], hash,
-		        (uint32_t)i) < 0)
+		if (htab_insert(&t->index[ACCESS_BY_SKELETON],
+		        htab_hash_str(skeleton), (uint32_t)i) < 0)
 			diag_oom();
 	}
 }
@@ -345,7 +341,6 @@ int
 access_match_plate(const struct access_tables *t, const char *plate,
     struct access_plate_match *m)
 {
-	struct keyed k = { t, ACCESS_BY_SKELETON };
 	char skeleton[PLATE_MAX];
 	const struct access_plate *p;
 	int64_t i;
@@ -356,8 +351,7 @@ access_match_plate(const struct access_tables *t, const char *plate,
 		if (t == NULL ||
 		    plate_skeleton(plate, skeleton, sizeof(skeleton)) < 0)
 			return 0;
-		i = htab_find(&t->index[ACCESS_BY_SKELETON],
-		    htab_hash_str(skeleton), key_eq, &k, skeleton);
+		i = access_index_find(t, ACCESS_BY_SKELETON, skeleton);
 		if (i < 0)
 			return 0;
 		if (t->plates[i].shares_skeleton)

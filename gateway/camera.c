@@ -22,6 +22,7 @@
 #include "config.h"
 #include "datetime.h"
 #include "dedup.h"
+#include "htab.h"
 #include "log.h"
 #include "pipeline.h"
 #include "state.h"
@@ -34,20 +35,6 @@
 
 #define CAMERA_DEVICE_MAX (32 + 1 + CAMERA_NAME_MAX) /* nvr/<camera> */
 
-static uint64_t
-mark_key(const char *a, const char *b)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)a; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	h = (h ^ 0xff) * 0x100000001b3ULL;
-	for (p = (const unsigned char *)b; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	return h;
-}
-
 /*
  * An event is its id and its type on a camera: a Frigate object first
  * seen as one type (a bicycle in a corridor) that later fits an entry
@@ -57,7 +44,8 @@ mark_key(const char *a, const char *b)
 static uint64_t
 event_key(const char *camera, const char *request, const char *type)
 {
-	return mark_key(camera, request) ^ (mark_key(type, "") * 31);
+	return htab_hash_pair(camera, request) ^
+	    (htab_hash_pair(type, "") * 31);
 }
 
 static struct camera_mark *
@@ -104,7 +92,7 @@ static bool
 held_back(struct state *st, const char *camera, const char *type,
     const struct alert_settings *a, int64_t now)
 {
-	uint64_t key = mark_key(camera, type);
+	uint64_t key = htab_hash_pair(camera, type);
 
 	if (mark_within(mark_find(st->camera_alerted, key), now,
 	        (int64_t)a->cooldown_s * 1000))
@@ -245,8 +233,8 @@ camera_restore_row(void *arg, int64_t ts_ms, const char *body, size_t len)
 		mark_set(p->state->camera_opened,
 		    event_key(device, request, decision), ts_ms);
 	if (device != NULL && alert != NULL)
-		mark_set(p->state->camera_alerted, mark_key(device, alert),
-		    ts_ms);
+		mark_set(p->state->camera_alerted,
+		    htab_hash_pair(device, alert), ts_ms);
 	json_decref(root);
 }
 

@@ -35,24 +35,6 @@ struct dedup {
 	bool warned;
 };
 
-static uint64_t
-hash(const char *device, const char *request)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)device; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	h = (h ^ 0xff) * 0x100000001b3ULL;
-	for (p = (const unsigned char *)request; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	/* Finalise, so the low 32 bits the index probes with mix well. */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static bool
 same_hash(const void *ctx, uint32_t ref, const void *key)
 {
@@ -153,7 +135,7 @@ bool
 dedup_seen(struct dedup *d, const char *device, const char *request,
     int64_t now, int64_t *first_ms)
 {
-	uint64_t h = hash(device, request);
+	uint64_t h = htab_hash_pair(device, request);
 	struct seen *s, *o;
 
 	if (d->cur.born_ms == 0)

@@ -23,6 +23,24 @@ htab_hash_str(const char *s)
 	return h;
 }
 
+uint64_t
+htab_hash_pair(const char *a, const char *b)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)a; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	h = (h ^ 0xff) * 0x100000001b3ULL;
+	for (p = (const unsigned char *)b; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	/* Finalise, so the low 32 bits an index probes with mix well. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
 int64_t
 htab_find(const struct htab *h, uint32_t hash, htab_eq_fn eq, const void *ctx,
     const void *key)

@@ -31,6 +31,10 @@ typedef bool (*htab_eq_fn)(const void *ctx, uint32_t ref, const void *key);
 /* FNV-1a, for keys staff write (ids, cards, plates): short, and no
  * adversary worth a keyed hash. */
 uint32_t htab_hash_str(const char *);
+/* 64-bit FNV-1a over a, a separator, b, finalised: a key of two strings
+ * (a device and a request id) whose hash stands for it, its low 32 bits
+ * good for probing. */
+uint64_t htab_hash_pair(const char *a, const char *b);
 
 /* The reference stored under an equal key, or -1. */
 int64_t htab_find(const struct htab *, uint32_t hash, htab_eq_fn,
