@@ -283,6 +283,8 @@ struct command {
 };
 
 #define COMMAND_LATE_MS 2000
+/* What the journal says of one dropped so: keep it with the number. */
+#define COMMAND_LATE_TEXT "late: not carried out within 2 s"
 
 /* ---- transports ---- */
 

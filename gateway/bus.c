@@ -303,8 +303,7 @@ expire(struct bus *b, uint64_t now)
 		if (!b->cmds[i].busy &&
 		    bus_command_late(b->cmds[i].cmd.action,
 		        b->cmds[i].cmd.at_ms, now))
-			report_command(b, i, BUS_LATE,
-			    "late: not carried out within 2 s");
+			report_command(b, i, BUS_LATE, COMMAND_LATE_TEXT);
 		else
 			i++;
 	}
@@ -694,8 +693,7 @@ command_step(struct bus *b)
 	}
 	recover(b, bus_fault_of(err));
 	bus_fault_text(err, why, sizeof(why));
-	snprintf(late, sizeof(late), "late: not carried out within 2 s (%s)",
-	    why);
+	snprintf(late, sizeof(late), "%s (%s)", COMMAND_LATE_TEXT, why);
 	again(b, c.id, d->health.backoff_ms, late);
 	return true;
 }

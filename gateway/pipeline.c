@@ -357,7 +357,7 @@ pipeline_command_done(struct pipeline *p, const struct device *dev,
 		return;
 	case BUS_LATE:
 		r.decision = "dropped";
-		r.reason = "late: not carried out within 2 s";
+		r.reason = COMMAND_LATE_TEXT;
 		break;
 	case BUS_REFUSED:
 		r.decision = "refused";
