@@ -119,6 +119,17 @@ static const char schema[] =
     " WHERE kind = 'incident';"
     "CREATE INDEX IF NOT EXISTS events_notify ON events(seq)"
     " WHERE " JOURNAL_NOTIFY_WHERE ";"
+    /* Wellbeing checks at start: each watched person's last pass, and
+     * their last care record, one probe each.  events_pass costs an
+     * entry per allowed pass of a known person (most access rows), in
+     * a leaf chosen by the person's id: about one more page per commit
+     * for each person in the batch.  events_care: few rows. */
+    "CREATE INDEX IF NOT EXISTS events_pass ON events(subject_id)"
+    " WHERE kind = 'access' AND decision = 'allow'"
+    " AND subject_type = 'person';"
+    "CREATE INDEX IF NOT EXISTS events_care ON events(subject_id)"
+    " WHERE kind = 'system' AND decision IN ('care', 'care_watch',"
+    " 'care_end');"
     /* Each sink's cursor: the last id it confirmed, and its own
      * state (what a summary still owes), moved in the transaction
      * that follows the confirmation. */
@@ -914,4 +925,46 @@ journal_db_read(struct journal_db *j, int64_t after, enum journal_filter f,
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+journal_db_care_rows(struct journal_db *j, const char *const *persons, size_t n,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	/* The WHERE of each repeats its index's word for word: SQLite uses
+	 * a partial index only for a query that implies its WHERE. */
+	static const char *const sql[] = {
+		"SELECT ts_ms, body FROM events WHERE kind = 'access'"
+		" AND decision = 'allow' AND subject_type = 'person'"
+		" AND subject_id = ?1 ORDER BY seq DESC LIMIT 1",
+		"SELECT ts_ms, body FROM events WHERE kind = 'system'"
+		" AND decision IN ('care', 'care_watch', 'care_end')"
+		" AND subject_id = ?1 ORDER BY seq DESC LIMIT 1",
+	};
+	sqlite3_stmt *st[2] = { NULL, NULL };
+	size_t i, k;
+	int rc = SQLITE_DONE;
+
+	for (k = 0; k < 2; k++)
+		if (prepare(j, sql[k], &st[k]) != SQLITE_OK) {
+			sqlite3_finalize(st[0]);
+			return -1;
+		}
+	for (i = 0; i < n && rc == SQLITE_DONE; i++)
+		for (k = 0; k < 2 && rc == SQLITE_DONE; k++) {
+			sqlite3_reset(st[k]);
+			bind_text(st[k], 1, persons[i]);
+			rc = sqlite3_step(st[k]);
+			if (rc == SQLITE_ROW) {
+				cb(arg, sqlite3_column_int64(st[k], 0),
+				    (const char *)sqlite3_column_text(st[k], 1),
+				    (size_t)sqlite3_column_bytes(st[k], 1));
+				rc = SQLITE_DONE;
+			}
+		}
+	if (rc != SQLITE_DONE)
+		note(j, rc, sqlite3_errmsg(j->db));
+	sqlite3_finalize(st[0]);
+	sqlite3_finalize(st[1]);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
