@@ -187,4 +187,10 @@ int journal_alarm_rows(struct journal *,
 int journal_camera_rows(struct journal *, int64_t since_ms,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 
+/* The wellbeing checks' state (care.h): for each of persons, their last
+ * care, care_watch, care_end or care_pass record, when the journal has
+ * one; one indexed probe each. */
+int journal_care_rows(struct journal *, const char *const *persons, size_t n,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
+
 #endif

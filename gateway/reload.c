@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "access.h"
+#include "care.h"
 #include "config.h"
 #include "diag.h"
 #include "log.h"
@@ -170,10 +171,12 @@ done(uv_work_t *w, int status)
 	}
 	if (r->tables != NULL) {
 		log_warnings(r);
-		/* The tables hold no live state: the swap is all. */
+		/* The tables hold no live state: the swap is all, but
+		 * for whom the wellbeing checks watch. */
 		access_free((struct access_tables *)r->p->tables);
 		r->p->tables = r->tables;
 		r->tables = NULL;
+		care_reloaded(r->p, now_ms());
 		access_summary(r->p->tables, r->p->cfg, summary,
 		    sizeof(summary));
 		log_info("reloaded access tables in %.0f ms: %s",

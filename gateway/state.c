@@ -28,7 +28,9 @@ state_new(size_t ndevices)
 		return NULL;
 	s->dedup = dedup_new(DEDUP_WINDOW_MS, DEDUP_MAX);
 	s->devices = calloc(ndevices ? ndevices : 1, sizeof(*s->devices));
-	if (s->dedup == NULL || s->devices == NULL) {
+	s->care.watch = calloc(STATE_CARE_MAX, sizeof(*s->care.watch));
+	s->care.next_ms = INT64_MAX;
+	if (s->dedup == NULL || s->devices == NULL || s->care.watch == NULL) {
 		state_free(s);
 		return NULL;
 	}
@@ -54,6 +56,8 @@ state_free(struct state *s)
 	free(s->devices);
 	free(s->visits);
 	free(s->stays);
+	free(s->care.watch);
+	free(s->care.ids);
 	strpool_free(&s->visitor_ids);
 	htab_free(&s->by_visitor);
 	incident_table_free(s->incidents);

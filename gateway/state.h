@@ -130,6 +130,38 @@ struct fire_live {
 	uint64_t warned_ms;    /* staff requests rejected: logged then */
 };
 
+/*
+ * Wellbeing checks (care.c): each person with care in the tables in
+ * force, by id (sorted, for a binary search on every pass).  Allocated
+ * once, STATE_CARE_MAX entries; the pages of entries never used are
+ * never touched.
+ */
+#define STATE_CARE_MAX      4096
+#define STATE_HOUSEHOLD_MAX 48
+
+struct care_watch {
+	char person[SUBJECT_MAX + 1];
+	char household[STATE_HOUSEHOLD_MAX]; /* "" when none */
+	uint8_t level;                       /* enum access_care */
+	bool owed;        /* a care_watch record is still to be journaled */
+	int64_t since_ms; /* the last pass, or when first known */
+	int64_t alert_ms; /* the last care record of this absence; 0 none */
+	int64_t due_ms;   /* the next care record */
+	/* At start only: what the journal said (care_restore_row). */
+	int64_t pass_ms;   /* the last pass; 0 none */
+	int64_t rec_ms;    /* the last care, care_watch or care_end; 0 */
+	int64_t rec_since; /* its "since" */
+	uint8_t rec;       /* which: care.c's CARE_REC_* */
+};
+
+struct care_live {
+	struct care_watch *watch; /* STATE_CARE_MAX of them */
+	size_t n;
+	int64_t next_ms;  /* nothing is due before; INT64_MAX: nothing */
+	const char **ids; /* care_begin() to care_start(): the ids read */
+	bool warned_full; /* more persons with care than STATE_CARE_MAX */
+};
+
 struct state {
 	struct dedup *dedup; /* request ids seen, per device */
 	struct device_state *devices;
@@ -164,6 +196,9 @@ struct state {
 
 	/* Incidents (incident_live.c); NULL where nobody made the table. */
 	struct incident_table *incidents;
+
+	/* Wellbeing checks. */
+	struct care_live care;
 };
 
 struct state *state_new(size_t ndevices);
