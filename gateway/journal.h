@@ -30,10 +30,12 @@ enum journal_filter {
 };
 
 /* The rows JOURNAL_NOTIFY takes, as SQL: an incident's messages (its
- * opening, re-alert and escalation) and wellbeing checks. */
+ * opening, re-alert and escalation) and wellbeing checks (one raised,
+ * and its end: nobody need go). */
 #define JOURNAL_NOTIFY_WHERE                                                   \
 	"((kind = 'incident' AND decision IN ('open', 'realert', "             \
-	"'escalate')) OR (kind = 'system' AND decision = 'care'))"
+	"'escalate')) OR (kind = 'system' AND decision IN ('care', "           \
+	"'care_end')))"
 
 /* One row; NULL members are left out of the record. */
 struct journal_record {
