@@ -230,6 +230,26 @@ offline_alert(struct pipeline *p, const struct device *dev,
 }
 
 /*
+ * Can anything tell the gateway that dev is online: its status on MQTT,
+ * or its bus's polls?  A Frigate (a vendor topic) has no status of its
+ * own unless someone publishes one; a Modbus device that is never polled
+ * (a relay barrier without a loop) is heard from only when commanded.
+ * Alerting those at every start would teach staff to ignore the alert.
+ */
+static bool
+can_say_online(const struct device *dev)
+{
+	struct modbus_address a = { 0 };
+
+	if (dev->driver->mqtt != NULL && dev->driver->mqtt->topic == NULL)
+		return true;
+	if (dev->driver->modbus == NULL)
+		return false;
+	dev->driver->modbus->address(dev, &a);
+	return a.poll_ms != 0;
+}
+
+/*
  * Devices offline for longer than their grace, and those not heard
  * from that long after start (DESIGN §4.7: offline at start, or never
  * online, is alerted like any other).  A fire panel is urgent whatever
@@ -251,13 +271,9 @@ offline_tick(struct pipeline *p, int64_t now)
 	for (i = 0; i < p->cfg->ndevices; i++) {
 		dev = p->cfg->devices[i];
 		ds = state_device(p->state, dev->index);
-		/* Not heard from yet: offline since the first tick.  A
-		 * Frigate (a vendor topic) has no status of its own unless
-		 * someone publishes one: it is judged only once it did. */
+		/* Not heard from yet: offline since the first tick. */
 		if (p->state->started_ms == 0 && ds->online < 0 &&
-		    ds->offline_ms == 0 &&
-		    (dev->driver->mqtt == NULL ||
-		        dev->driver->mqtt->topic == NULL))
+		    ds->offline_ms == 0 && can_say_online(dev))
 			ds->offline_ms = now;
 		if (ds->offline_ms == 0 ||
 		    now - ds->offline_ms < (int64_t)a->grace_s * 1000)

@@ -3,7 +3,9 @@
  * [alert device_offline] grace_s is one device_offline alert (pipeline.c):
  * gates, plate cameras, barriers, charging points, meters, cameras and
  * fire devices alike; one offline at start, or never heard from, too; a
- * fire device urgent whatever the type's severity.  The journal and the
+ * fire device urgent whatever the type's severity; one that nothing
+ * could say is online (a Frigate, a relay barrier never polled) not at
+ * start.  The journal and the
  * outbox are stubs that keep what the pipeline hands them
  * (pipeline_stubs.h).
  */
@@ -51,6 +53,12 @@ static const char gateway_ini[] = "[gateway]\n"
                                   "coil = 0\n"
                                   "lane = in\n"
                                   "camera = lpr-in\n"
+                                  "[device barrier-out]\n"
+                                  "driver = barrier_relay\n"
+                                  "bus = rs485-1\n"
+                                  "unit = 3\n"
+                                  "coil = 1\n"
+                                  "lane = out\n"
                                   "[device charger-a]\n"
                                   "driver = charger\n"
                                   "bus = rs485-1\n"
@@ -149,11 +157,14 @@ test_not_online_at_start(void **state)
 	assert_int_equal(alerts(), 0);
 	seen_forget();
 	pipeline_tick(&p, t0 + 61 * 1000, false);
-	/* All but the gate that answered, and the Frigate (no status of
-	 * its own, judged only once someone published one). */
+	/* All but the gate that answered, the Frigate (no status of its
+	 * own, judged only once someone published one) and the relay
+	 * barrier without a loop (never polled: heard from only when
+	 * commanded). */
 	assert_int_equal(alerts(), 6);
 	assert_int_equal(alert_of("gate-north"), nseen);
 	assert_int_equal(alert_of("nvr"), nseen);
+	assert_int_equal(alert_of("barrier-out"), nseen);
 
 	i = alert_of("barrier-in");
 	assert_true(i < nseen);
