@@ -125,11 +125,22 @@ log_warnings(const struct reload *r)
 	}
 }
 
+/*
+ * The tables stay as they were.  The record is a reload_failed alert of
+ * the device "gateway" (DESIGN §4.7): its reason the first problem as
+ * file:line: message, and every one (the first 50) in "errors".
+ */
 static void
 failed(struct reload *r)
 {
+	struct journal_record rec = {
+		.kind = "system",
+		.device = "gateway",
+		.decision = "reload_failed",
+	};
 	json_t *extra, *errors;
-	char line[600];
+	char line[600], first[600] = "";
+	int64_t now = now_ms();
 	size_t i;
 
 	diag_sort(&r->diag);
@@ -144,14 +155,21 @@ failed(struct reload *r)
 			continue;
 		}
 		log_errx("%s", line);
+		if (first[0] == '\0')
+			str_copy(first, line, sizeof(first));
 		if (json_array_size(errors) < 50)
 			json_array_append_new(errors, json_string(line));
 	}
 	log_errx("reload failed with %zu problems: the old access tables "
 	         "stay in force",
 	    diag_errors(&r->diag));
+	rec.reason = first[0] ? first : "the access tables could not be loaded";
+	json_object_set_new(extra, "problems",
+	    json_integer((json_int_t)diag_errors(&r->diag)));
 	json_object_set_new(extra, "errors", errors);
-	system_event(r, "failed", extra);
+	pipeline_alert(r->p, "gateway", "reload_failed", NULL, extra, now);
+	rec.extra = extra;
+	pipeline_record(r->p, &rec, now);
 	json_decref(extra);
 }
 

@@ -70,6 +70,39 @@ state_device(struct state *s, unsigned index)
 	return index < s->ndevices ? &s->devices[index] : NULL;
 }
 
+struct state_mark *
+state_mark_find(struct state_mark *v, uint64_t key)
+{
+	size_t i;
+
+	for (i = 0; i < STATE_MARKS; i++)
+		if (v[i].at_ms != 0 && v[i].key == key)
+			return &v[i];
+	return NULL;
+}
+
+void
+state_mark_set(struct state_mark *v, uint64_t key, int64_t at_ms)
+{
+	struct state_mark *m = state_mark_find(v, key);
+	size_t i;
+
+	if (m == NULL) {
+		m = &v[0];
+		for (i = 0; i < STATE_MARKS && m->at_ms != 0; i++)
+			if (v[i].at_ms < m->at_ms)
+				m = &v[i];
+	}
+	m->key = key;
+	m->at_ms = at_ms;
+}
+
+bool
+state_mark_within(const struct state_mark *m, int64_t now, int64_t ms)
+{
+	return m != NULL && now >= m->at_ms && now - m->at_ms < ms;
+}
+
 static bool
 visit_eq(const void *ctx, uint32_t ref, const void *key)
 {

@@ -79,17 +79,18 @@ struct charger_pending {
 #define STATE_PENDING_MAX 64
 
 /*
- * Cameras (camera.c): the events opened lately, by (camera, event id),
- * and when each camera last raised an alert of each type, by (camera,
- * type), both as 64-bit hashes.  Bounded: when full, the oldest mark
+ * A time by a 64-bit hash, in a table of STATE_MARKS: the events cameras
+ * opened lately, by (camera, event id, type) (camera.c), and when each
+ * device last raised an alert of each type, by (device, type), for the
+ * cool-downs (pipeline_alert()).  Bounded: when full, the oldest mark
  * makes room.
  */
-struct camera_mark {
+struct state_mark {
 	uint64_t key;
 	int64_t at_ms; /* 0: a free slot */
 };
 
-#define STATE_CAMERA_MARKS 1024
+#define STATE_MARKS 1024
 
 /* One device's live state, by its index in config->devices. */
 struct device_state {
@@ -107,7 +108,7 @@ struct device_state {
 	unsigned nports;
 	double meter_power_w, meter_energy_wh; /* meters, as published */
 	bool meter_published;
-	int64_t offline_ms; /* cameras: offline since, not yet alerted; 0 */
+	int64_t offline_ms; /* offline since, not yet alerted; 0 */
 	int fire;           /* fire devices: -1 not read, 0 normal, 1 alarm */
 };
 
@@ -190,9 +191,11 @@ struct state {
 	struct charger_pending pending[STATE_PENDING_MAX];
 	size_t npending;
 
-	/* Cameras' events opened, and their cool-downs. */
-	struct camera_mark camera_opened[STATE_CAMERA_MARKS];
-	struct camera_mark camera_alerted[STATE_CAMERA_MARKS];
+	/* Cameras' events opened; every device's alerts (cool-downs). */
+	struct state_mark camera_opened[STATE_MARKS];
+	struct state_mark alerted[STATE_MARKS];
+	/* The first tick: devices not heard from are offline since. */
+	int64_t started_ms;
 
 	/* Incidents (incident_live.c); NULL where nobody made the table. */
 	struct incident_table *incidents;
@@ -205,6 +208,14 @@ struct state *state_new(size_t ndevices);
 void state_free(struct state *);
 
 struct device_state *state_device(struct state *, unsigned index);
+
+/* The mark of key in v (STATE_MARKS of them), or NULL. */
+struct state_mark *state_mark_find(struct state_mark *v, uint64_t key);
+/* key marked at at_ms, in its own slot, a free one, or the oldest. */
+void state_mark_set(struct state_mark *v, uint64_t key, int64_t at_ms);
+/* Is now within ms after the mark (NULL: no)?  A clock stepped back
+ * ends it. */
+bool state_mark_within(const struct state_mark *, int64_t now, int64_t ms);
 
 /* Entries a visitor has used; 0 for one never seen. */
 unsigned state_entries_used(const struct state *, const char *visitor);
