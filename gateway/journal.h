@@ -144,6 +144,13 @@ int journal_cursor(struct journal *, const char *name, int64_t seq,
  * it; NULL when none). */
 int journal_cursor_get(struct journal *, const char *name, int64_t *seq,
     char **state);
+/* The same off the loop: cb on the loop with rc 0 and the cursor (state
+ * valid during the call), or -1 when the journal is not open or stops.
+ * -1 when it cannot be asked: no callback then. */
+typedef void journal_cursor_fn(void *arg, int rc, int64_t seq,
+    const char *state);
+int journal_cursor_read(struct journal *, const char *name,
+    journal_cursor_fn *cb, void *arg);
 
 /*
  * Read, off the loop, up to limit records (and about max_bytes) with an
