@@ -171,7 +171,7 @@ def derive_ini(template, port, data_dir, access_dir, host=LOCALHOST,
             section = header.group(1)
             out.append(line)
             continue
-        kv = re.match(r"\s*([A-Za-z0-9_]+)\s*=", line)
+        kv = re.match(r"\s*([A-Za-z0-9_.]+)\s*=", line)
         if kv and (section, kv.group(1)) in settings:
             key = kv.group(1)
             out.append("%s = %s" % (key, settings[(section, key)]))
