@@ -370,7 +370,7 @@ def phone_lines(req, prefix=""):
     its further lines indented."""
     text = req.render().split("\n")
     when = time.strftime("%H:%M:%S", time.localtime(req["wall"]))
-    pad = " " * (len(prefix) + len(when) + 3)
+    pad = prefix + " " * (len(when) + 3)
     return (["%s%s 群机器人: %s" % (prefix, when, text[0])] +
             [pad + line for line in text[1:]])
 
