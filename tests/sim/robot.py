@@ -6,7 +6,7 @@ robot's JSON ({"msgtype":"markdown","markdown":{"content":...}} or
 records every request, and answers as it is told to: errcode 0, 45009
 (too frequent), -1 (busy), 93000 (invalid key), HTTP 500, or not at all
 (a hung robot: the request is accepted and left waiting until the mode
-changes or the server closes).
+changes, drop_hanging() or the server closes).
 
 From a test:
 
@@ -127,7 +127,7 @@ class Request(dict):
     """One request as the robot got it: t (monotonic), wall (time.time()),
     path, key (from the query string), raw (bytes), body (parsed JSON,
     None when not JSON), answer (what it was answered: a mode, or "hung"
-    until it ends; "closed" if the server closed first)."""
+    until it ends; "dropped" when it hung and ended unanswered)."""
 
     @property
     def content(self):
@@ -175,8 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
         mode = robot._arrived(req)
         if mode == "hang":
             mode = robot._hang()
-            if mode is None:            # closed while hanging
-                req["answer"] = "closed"
+            if mode is None:            # closed or dropped while hanging
+                req["answer"] = "dropped"
                 self.close_connection = True
                 return
         req["answer"] = mode
@@ -225,6 +225,7 @@ class Robot:
         self._then = "ok"
         self._times = None      # requests left in this mode, None: all
         self._closed = False
+        self._drops = 0         # drop_hanging() calls so far
         self.hanging = 0        # requests held open right now
         handler = type("Handler", (_Handler,), {"robot": self})
         self.server = _Server((host, self.port), handler)
@@ -281,16 +282,29 @@ class Robot:
             self.cond.notify_all()
             return mode
 
+    def drop_hanging(self):
+        """End the requests hung now without an answer (their connection
+        closed): for a client that went away meanwhile, so that a later
+        answer() does not count them as answered."""
+        with self.cond:
+            self._drops += 1
+            self.cond.notify_all()
+        self.wait(lambda: self.hanging == 0, 5, "hung requests to end")
+
     def _hang(self):
         """Wait while the mode is hang; the mode that ends it, or None
-        when the server closes."""
+        when the server closes or drop_hanging() is called."""
         with self.cond:
             self.hanging += 1
+            drops = self._drops
             self.cond.notify_all()
             try:
-                while self._mode == "hang" and not self._closed:
+                while (self._mode == "hang" and not self._closed and
+                       self._drops == drops):
                     self.cond.wait(0.5)
-                return None if self._closed else self._mode
+                if self._closed or self._drops != drops:
+                    return None
+                return self._mode
             finally:
                 self.hanging -= 1
                 self.cond.notify_all()
