@@ -188,45 +188,6 @@ valid_ref(const char *s)
 
 #define REF_RULE "1 to 64 bytes, no spaces or commas"
 
-/*
- * The next item of a list separated by ',' (or the full-width '，' a
- * Chinese keyboard types), trimmed, into buf.  Empty items are skipped.
- * Returns false at the end.  An item too long for buf comes back cut to
- * size - 1 bytes: longer than any id, so it is refused, never mistaken.
- */
-static bool
-list_next(const char **sp, char *buf, size_t size)
-{
-	const char *s = *sp, *e, *end;
-	size_t n, seplen;
-
-	for (;;) {
-		s += strspn(s, " \t");
-		if (*s == '\0') {
-			*sp = s;
-			return false;
-		}
-		for (e = s; *e && *e != ',' && strncmp(e, "\xef\xbc\x8c", 3);
-		     e++)
-			;
-		seplen = *e == ',' ? 1 : *e ? 3 : 0;
-		for (end = e; end > s && (end[-1] == ' ' || end[-1] == '\t');
-		     end--)
-			;
-		n = (size_t)(end - s);
-		*sp = e + seplen;
-		if (n == 0) {
-			s = *sp;
-			continue;
-		}
-		if (n >= size)
-			n = size - 1;
-		memcpy(buf, s, n);
-		buf[n] = '\0';
-		return true;
-	}
-}
-
 static void
 bad(struct load *l, int line, const char *key, const char *value,
     const char *want)
@@ -307,7 +268,7 @@ group_gates(struct load *l, int line, struct access_group *g, const char *value)
 	}
 	free(g->gates);
 	g->gates = NULL;
-	while (list_next(&s, id, sizeof(id))) {
+	while (str_list_next(&s, id, sizeof(id))) {
 		if (strcmp(id, "*") == 0) {
 			err(l, line, "'*' must stand alone in gates");
 			continue;
@@ -430,7 +391,7 @@ person_key(void *ctx, void *obj, const struct schema_key *key, int line,
 		break;
 	case P_CARDS:
 		s = value;
-		while (list_next(&s, card, sizeof(card)))
+		while (str_list_next(&s, card, sizeof(card)))
 			(void)add_card(l, line, card, l->cur);
 		break;
 	case P_VALID_UNTIL:
@@ -819,7 +780,7 @@ resolve_groups(struct load *l)
 		pg = &l->pending[i];
 		l->file = pg->at.file;
 		s = strpool_str(&l->tmp, pg->text);
-		while (list_next(&s, name, sizeof(name))) {
+		while (str_list_next(&s, name, sizeof(name))) {
 			g = find_group(t, name);
 			if (g < 0)
 				err(l, pg->at.line, "unknown group '%s'", name);

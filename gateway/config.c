@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "driver.h"
 #include "schema.h"
 #include "secret.h"
@@ -212,15 +213,6 @@ static const struct schema_key bus_keys[] = {
 };
 
 #undef B
-
-struct parse {
-	struct config *cfg;
-	struct diag *diag;
-	char *dir; /* gateway.ini's directory, or "" */
-	int gateway_line, password_line;
-	bool dead; /* the [device] being read has no driver: skip it */
-	int alert_line[ALERT_TYPES]; /* where [alert TYPE] was, or 0 */
-};
 
 static bool
 timezone_exists(const char *tz)
@@ -470,11 +462,12 @@ device_prefix(struct section_reader *r, void *obj)
 
 static void
 device_unknown_key(struct section_reader *r, void *obj, int line,
-    const char *key)
+    const char *key, const char *value)
 {
 	struct parse *p = section_ctx(r);
 	struct device *dev = obj;
 
+	(void)value;
 	if (dev->driver == NULL) {
 		/* "driver =" with nothing after it has said so already. */
 		if (section_seen(r, "driver") == 0)
@@ -637,7 +630,19 @@ static const struct section_type sections[] = {
 	    .end = device_end },
 	{ .type = "uplink", .unsupported = true },
 	{ .type = "office", .unsupported = true },
-	{ .type = "wechat", .unsupported = true },
+	{ .type = "wechat",
+	    .once = true,
+	    .begin = config_wechat_begin,
+	    .keys = config_wechat_keys },
+	{ .type = "incidents",
+	    .once = true,
+	    .begin = settings_begin,
+	    .keys = config_incidents_keys },
+	{ .type = "care",
+	    .once = true,
+	    .begin = settings_begin,
+	    .keys = config_care_keys,
+	    .unknown_key = config_care_key },
 	{ .type = "parking",
 	    .once = true,
 	    .begin = settings_begin,
@@ -718,6 +723,7 @@ finish(struct parse *p)
 	if (c->mqtt_password_file != NULL && c->mqtt_username == NULL)
 		diag_add(p->diag, c->path, p->password_line,
 		    "password_file needs a username");
+	config_notify_finish(p);
 	link_devices(p);
 	check_buses(p);
 	if (c->site == NULL)
@@ -755,6 +761,7 @@ config_load(const char *path, struct diag *d)
 	c->repeat_s = 30;
 	for (i = 0; i < ALERT_TYPES; i++)
 		alert_defaults(i, &c->alerts[i]);
+	config_notify_defaults(c);
 
 	p.cfg = c;
 	p.diag = d;
@@ -809,6 +816,7 @@ config_free(struct config *c)
 	free(c->buses);
 	secret_free(c->mqtt_password);
 	free(c->mqtt_password_file);
+	config_notify_free(c);
 	schema_free(gateway_keys, c);
 	schema_free(mqtt_keys, c);
 	schema_free(privacy_keys, c);

@@ -11,6 +11,7 @@
 
 #include "alert.h"
 #include "diag.h"
+#include "incident.h"
 
 struct device;
 
@@ -47,6 +48,34 @@ enum config_check_ts {
 	CONFIG_CHECK_TS_AUTO, /* refuse stale requests when NTP says synced */
 	CONFIG_CHECK_TS_YES,
 	CONFIG_CHECK_TS_NO,
+};
+
+/* [wechat]: the group robot (DESIGN 4.6); off without a key file. */
+#define CONFIG_WECHAT_URL "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+#define CONFIG_MOBILE_MAX 15 /* digits of a mobile number, and a + */
+
+struct config_wechat {
+	char *key_file; /* NULL: no robot; alerts are journaled only */
+	char *key;      /* the key_file's line, read at load; never logged */
+	char *base_url; /* the robot's, or a stand-in's in tests */
+	int per_minute; /* messages the robot takes a minute (20) */
+	int urgent_reserve;  /* of them, kept for messages that ring (5) */
+	int timeout_s;       /* a whole request (10) */
+	char **duty_mobiles; /* rung by urgent alerts, re-alerts, escalations */
+	size_t nduty;
+};
+
+/* [care]: wellbeing checks (DESIGN 5), in minutes. */
+struct config_steward {
+	char *building; /* the first part of a household: 5 of 5-2-301 */
+	char *mobile;
+	int line;
+};
+
+struct config_care {
+	double daily_min, weekly_min, monthly_min;
+	struct config_steward *stewards;
+	size_t nstewards;
 };
 
 struct config {
@@ -86,6 +115,10 @@ struct config {
 	 * built-in default where gateway.ini has no section for it */
 	struct alert_settings alerts[ALERT_TYPES];
 
+	struct config_wechat wechat;
+	struct incident_settings incidents; /* [incidents] */
+	struct config_care care;
+
 	/* [bus NAME], in file order */
 	struct bus_config **buses;
 	size_t nbuses;
@@ -111,6 +144,9 @@ const struct bus_config *config_bus(const struct config *, const char *name);
  * type. */
 const struct alert_settings *config_alert(const struct config *,
     const char *type);
+/* The steward's mobile for the building of household (5 of 5-2-301),
+ * or NULL when [care] names none. */
+const char *config_steward(const struct config *, const char *household);
 /* How many devices of the given class (enum device_class) there are. */
 size_t config_count_class(const struct config *, int device_class);
 

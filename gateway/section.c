@@ -203,7 +203,7 @@ key(void *user, const char *file, int line, const char *name, const char *value)
 	first = section_seen(r, name);
 	if (k == NULL && first == 0) {
 		if (r->type->unknown_key != NULL)
-			r->type->unknown_key(r, r->obj, line, name);
+			r->type->unknown_key(r, r->obj, line, name, value);
 		else
 			section_error(r, line, "unknown key '%s' in %s", name,
 			    r->text);

@@ -31,9 +31,11 @@ struct section_type {
 	 * device's driver): NULL from it skips the section's keys. */
 	const struct schema_key *keys;
 	const struct schema_key *(*keys_of)(struct section_reader *, void *obj);
-	/* A key not in its table; default "unknown key 'k' in [t n]". */
+	/* A key not in its table; default "unknown key 'k' in [t n]".
+	 * Keys made of a prefix and a name ([care] steward.5) come here
+	 * with their value; the type checks their repeats itself. */
 	void (*unknown_key)(struct section_reader *, void *obj, int line,
-	    const char *key);
+	    const char *key, const char *value);
 	/* What its schema keys fill, when that is not the object (a
 	 * device's settings behind its priv).  Optional. */
 	void *(*fill)(struct section_reader *, void *obj);

@@ -233,3 +233,42 @@ str_copy(char *dst, const char *src, size_t size)
 	}
 	return len;
 }
+
+/*
+ * The next item of a list separated by ',' (or the full-width '，' a
+ * Chinese keyboard types), trimmed, into buf.  Empty items are skipped.
+ * Returns false at the end.  An item too long for buf comes back cut to
+ * size - 1 bytes: longer than any id, so it is refused, never mistaken.
+ */
+bool
+str_list_next(const char **sp, char *buf, size_t size)
+{
+	const char *s = *sp, *e, *end;
+	size_t n, seplen;
+
+	for (;;) {
+		s += strspn(s, " \t");
+		if (*s == '\0') {
+			*sp = s;
+			return false;
+		}
+		for (e = s; *e && *e != ',' && strncmp(e, "\xef\xbc\x8c", 3);
+		     e++)
+			;
+		seplen = *e == ',' ? 1 : *e ? 3 : 0;
+		for (end = e; end > s && (end[-1] == ' ' || end[-1] == '\t');
+		     end--)
+			;
+		n = (size_t)(end - s);
+		*sp = e + seplen;
+		if (n == 0) {
+			s = *sp;
+			continue;
+		}
+		if (n >= size)
+			n = size - 1;
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		return true;
+	}
+}

@@ -49,4 +49,12 @@ int parse_double(const char *s, double min, double max, double *out);
 /* strlcpy semantics: always NUL-terminates, returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 
+/*
+ * The next item of a list separated by ',' (or the full-width '，' a
+ * Chinese keyboard types), trimmed, into buf; empty items are skipped.
+ * false at the end.  An item too long for buf comes back cut to size - 1
+ * bytes: longer than any id, so it is refused, never mistaken.
+ */
+bool str_list_next(const char **sp, char *buf, size_t size);
+
 #endif

@@ -422,7 +422,8 @@ test_sections(void **state)
 	    "s.ini:1: missing key 'access_dir' in [gateway]\n"
 	    "s.ini:3: section [office] is not supported by this version\n"
 	    "s.ini:5: section [uplink] is not supported by this version\n"
-	    "s.ini:6: section [wechat] is not supported by this version\n"
+	    "s.ini:6: missing key 'webhook_key_file' in [wechat] (the "
+	    "file that holds the robot's key)\n"
 	    "s.ini:8: bus rs485-1: missing key 'port' (the serial device, "
 	    "/dev/ttyUSB0)\n"
 	    "s.ini:10: unknown section [frobnicate]\n"
@@ -632,6 +633,90 @@ test_cameras(void **state)
 	    "c.ini:13: missing key 'map' in [device nvr2]\n");
 }
 
+/* [wechat], [incidents] and [care]: who is told, and when. */
+static void
+test_notify(void **state)
+{
+	char *problems;
+	struct config *c;
+
+	(void)state;
+	scratch_write("plain.ini", MINIMAL);
+	c = load_ok("plain.ini");
+	assert_null(c->wechat.key); /* no robot: nothing is sent */
+	assert_string_equal(c->wechat.base_url, CONFIG_WECHAT_URL);
+	assert_int_equal(c->wechat.per_minute, 20);
+	assert_int_equal(c->wechat.urgent_reserve, 5);
+	assert_true(c->incidents.ack_min == 5 && c->incidents.major_min == 240);
+	assert_true(c->care.daily_min == 1440);
+	config_free(c);
+
+	scratch_write("etc/robot.key",
+	    "3f2a9c1e-0b7d-4c55-9e61-2d8f0a7b6c10\n");
+	assert_int_equal(chmod("etc/robot.key", 0600), 0);
+	scratch_write("etc/notify.ini",
+	    MINIMAL "[wechat]\n"
+	            "webhook_key_file = robot.key\n"
+	            "base_url = http://127.0.0.1:8080/send\n"
+	            "per_minute = 10\n"
+	            "urgent_reserve = 2\n"
+	            "duty_mobiles = 13800000000，+8613900000000\n"
+	            "[incidents]\n"
+	            "ack_min = 0.05\n"
+	            "[care]\n"
+	            "daily_min = 0.5\n"
+	            "steward.5 = 13700000005\n"
+	            "steward.12 = 13700000012\n");
+	c = load_ok("etc/notify.ini");
+	assert_string_equal(c->wechat.key,
+	    "3f2a9c1e-0b7d-4c55-9e61-2d8f0a7b6c10");
+	assert_string_equal(c->wechat.base_url, "http://127.0.0.1:8080/send");
+	assert_int_equal(c->wechat.nduty, 2);
+	assert_string_equal(c->wechat.duty_mobiles[1], "+8613900000000");
+	assert_true(c->incidents.ack_min == 0.05);
+	assert_true(c->incidents.minor_min == 30);
+	assert_true(c->care.daily_min == 0.5);
+	assert_string_equal(config_steward(c, "5-2-301"), "13700000005");
+	assert_string_equal(config_steward(c, "12-1-101"), "13700000012");
+	assert_null(config_steward(c, "1-2-301"));
+	assert_null(config_steward(c, "51-2-301"));
+	config_free(c);
+
+	/* A key others can read is refused, and never shown. */
+	assert_int_equal(chmod("etc/robot.key", 0644), 0);
+	assert_null(load("etc/notify.ini", &problems));
+	assert_null(strstr(problems, "3f2a9c1e"));
+	assert_non_null(strstr(problems, "notify.ini:6: webhook_key_file"));
+	free(problems);
+	assert_int_equal(chmod("etc/robot.key", 0600), 0);
+
+	expect_problems("etc/bad-notify.ini",
+	    MINIMAL "[wechat]\n" /* 5 */
+	            "webhook_key_file = robot.key\n"
+	            "per_minute = 5\n"
+	            "urgent_reserve = 5\n"
+	            "duty_mobiles = 138-0000\n"
+	            "[incidents]\n"
+	            "ack_min = 0\n"
+	            "[care]\n"
+	            "steward.5 = 137\n"
+	            "steward.5 = 13700000005\n"
+	            "steward = 1\n"
+	            "hourly_min = 5\n",
+	    "etc/bad-notify.ini:5: wechat: urgent_reserve 5 leaves nothing "
+	    "of per_minute 5 for messages that ring nobody\n"
+	    "etc/bad-notify.ini:9: wechat: bad duty_mobiles '138-0000' "
+	    "(mobile numbers, 13800000000, separated by ',')\n"
+	    "etc/bad-notify.ini:11: bad ack_min '0' (a number from 0.01 to "
+	    "527040)\n"
+	    "etc/bad-notify.ini:13: care: bad steward.5 '137' (a mobile "
+	    "number, 13800000000)\n"
+	    "etc/bad-notify.ini:15: unknown key 'steward' in [care] "
+	    "(daily_min, weekly_min, monthly_min, steward.<building>)\n"
+	    "etc/bad-notify.ini:16: unknown key 'hourly_min' in [care] "
+	    "(daily_min, weekly_min, monthly_min, steward.<building>)\n");
+}
+
 int
 main(void)
 {
@@ -647,6 +732,7 @@ main(void)
 		cmocka_unit_test(test_device_problems),
 		cmocka_unit_test(test_alerts),
 		cmocka_unit_test(test_cameras),
+		cmocka_unit_test(test_notify),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

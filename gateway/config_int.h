@@ -1,0 +1,35 @@
+/*
+ * config_int.h - what gateway.ini's reader shares with the files that
+ * read some of its sections (config_notify.c: [wechat], [incidents],
+ * [care]).  Inside the configuration only.
+ */
+#ifndef CONFIG_INT_H
+#define CONFIG_INT_H
+
+#include "config.h"
+#include "schema.h"
+#include "section.h"
+
+struct parse {
+	struct config *cfg;
+	struct diag *diag;
+	char *dir; /* gateway.ini's directory, or "" */
+	int gateway_line, password_line;
+	int wechat_line; /* where [wechat] began, or 0 */
+	bool dead;       /* the [device] being read has no driver: skip it */
+	int alert_line[ALERT_TYPES]; /* where [alert TYPE] was, or 0 */
+};
+
+/* config_notify.c: the keys of [wechat], [incidents] and [care], which
+ * fill the config itself; [care]'s steward.<building> keys. */
+extern const struct schema_key config_wechat_keys[];
+extern const struct schema_key config_incidents_keys[];
+extern const struct schema_key config_care_keys[];
+void *config_wechat_begin(struct section_reader *, int line, const char *name);
+void config_care_key(struct section_reader *, void *obj, int line,
+    const char *key, const char *value);
+void config_notify_defaults(struct config *);
+void config_notify_finish(struct parse *);
+void config_notify_free(struct config *);
+
+#endif
