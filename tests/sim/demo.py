@@ -534,8 +534,9 @@ class Wechat:
     acknowledge urgent incidents: every message the robot gets is printed
     as "phone: ..." lines, as a guard's phone would show it."""
 
-    def __init__(self, tmp, site, print_line, say):
+    def __init__(self, tmp, site, timezone, print_line, say):
         self.site, self.print_line, self.say = site, print_line, say
+        self.tz = zoneinfo.ZoneInfo(timezone)
         self.key_file = os.path.join(tmp, "wechat.key")
         # A key as WeChat Work issues them (a UUID); never printed.
         key = "%s-%s-%s-%s-%s" % tuple(
@@ -585,7 +586,7 @@ class Wechat:
         if req["answer"] != "ok":
             self.say("robot: a request answered %s" % req["answer"])
             return
-        for line in phone_lines(req, prefix="phone: "):
+        for line in phone_lines(req, prefix="phone: ", tz=self.tz):
             self.print_line(line)
         text = req.content
         n = incident_number(text)
@@ -679,8 +680,9 @@ class Demo:
                            else driver)
                           for b, cam, lane, driver in self.lanes]
             self.relay_barrier = entry[0]
-        self.cast = Cast(self.access_dir, harness.ini_value(
-            self.config_text, "gateway", "timezone") or "Asia/Shanghai")
+        self.timezone = harness.ini_value(
+            self.config_text, "gateway", "timezone") or "Asia/Shanghai"
+        self.cast = Cast(self.access_dir, self.timezone)
         self.stop = threading.Event()
         self.out_lock = threading.Lock()
         self.rng = random.Random(5)
@@ -704,7 +706,7 @@ class Demo:
         self.broker = harness.Broker(os.path.join(tmp, "broker")).start()
         self.journal = harness.Journal(os.path.join(tmp, "data"))
         overrides = {}
-        self.wechat = Wechat(tmp, self.site, self.print_line,
+        self.wechat = Wechat(tmp, self.site, self.timezone, self.print_line,
                              self.say).start(self.broker.port)
         overrides.update(self.wechat.overrides())
         self.say(self.wechat.describe())

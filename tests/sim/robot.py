@@ -22,6 +22,7 @@ From a shell, printing each message as a guard's phone shows it:
 """
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -379,11 +380,13 @@ def describe(req):
         json.dumps(req.content, ensure_ascii=False)[:200])
 
 
-def phone_lines(req, prefix=""):
-    """A message as lines of a phone's chat: "HH:MM:SS 群机器人: ..." and
-    its further lines indented."""
+def phone_lines(req, prefix="", tz=None):
+    """A message as lines of a phone's chat: "HH:MM:SS 群机器人: ..." (the
+    time in tz, a tzinfo; default local) and its further lines indented,
+    each line after prefix."""
     text = req.render().split("\n")
-    when = time.strftime("%H:%M:%S", time.localtime(req["wall"]))
+    when = datetime.datetime.fromtimestamp(req["wall"], tz).strftime(
+        "%H:%M:%S")
     pad = prefix + " " * (len(when) + 3)
     return (["%s%s 群机器人: %s" % (prefix, when, text[0])] +
             [pad + line for line in text[1:]])
