@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "dedup.h"
 #include "driver.h"
+#include "incident.h"
 #include "log.h"
 #include "mqtt.h"
 #include "notify.h"
@@ -32,8 +33,13 @@
 #include "state.h"
 #include "topic.h"
 #include "util.h"
+#include "wechat.h"
 
 #define TICK_MS 1000
+/* Incidents kept at once: open ones, and resolved ones for answers. */
+#define INCIDENTS_MAX 512
+
+static void announce(struct daemon *);
 
 static int
 sink_publish(void *arg, const char *topic, const void *payload, size_t len,
@@ -146,7 +152,7 @@ on_journal_done(void *arg, uint64_t ticket, bool committed,
 {
 	struct daemon *d = arg;
 	char topic[256];
-	bool cork = n + outbox_pending(d->pipe.outbox) > 2;
+	bool cork = n + outbox_pending(d->pipe.outbox) > 2, poke = false;
 	size_t i;
 
 	d->done_through = ticket;
@@ -156,6 +162,11 @@ on_journal_done(void *arg, uint64_t ticket, bool committed,
 	for (i = 0; committed && i < n; i++) {
 		if (rows[i].json == NULL)
 			continue;
+		/* The robot's messages are incident and system records. */
+		if (d->wechat != NULL &&
+		    (strcmp(rows[i].kind, "incident") == 0 ||
+		        strcmp(rows[i].kind, "system") == 0))
+			poke = true;
 		snprintf(topic, sizeof(topic), "%s/events/%s",
 		    d->cfg->topic_prefix, rows[i].kind);
 		mqtt_publish(d->mqtt, topic, rows[i].json, rows[i].len, 0,
@@ -164,6 +175,8 @@ on_journal_done(void *arg, uint64_t ticket, bool committed,
 	mqtt_flush(d->mqtt);
 	if (cork)
 		mqtt_cork(d->mqtt, false);
+	if (poke)
+		wechat_poke(d->wechat);
 }
 
 static void
@@ -207,6 +220,11 @@ load_journal_state(struct daemon *d)
 	        camera_restore_since(&d->pipe, now_ms()), camera_restore_row,
 	        &d->pipe) < 0)
 		return -1;
+	/* Open incidents and their deadlines, and the next number. */
+	if (journal_incident_rows(d->pipe.journal, incidents_restore_row,
+	        &d->pipe) < 0)
+		log_errx("journal: cannot read the incidents: open ones are "
+		         "forgotten and numbers may be given again");
 	return 0;
 }
 
@@ -255,7 +273,10 @@ on_tick(uv_timer_t *t)
 
 	check_clock(d);
 	pipeline_tick(&d->pipe, now_ms(), false);
+	incidents_tick(&d->pipe, now_ms());
 	reload_check(d->reload);
+	if (d->connected && incidents_open(&d->pipe) != d->announced_open)
+		announce(d);
 }
 
 static void
@@ -313,9 +334,22 @@ staff_request(struct daemon *d, const char *topic, const void *payload,
 {
 	static const char *const fire[] = { "reset", "test" };
 	size_t i, n = strlen(d->cfg->topic_prefix);
+	const char *what;
+	char num[24];
 
-	if (strncmp(topic, d->cfg->topic_prefix, n) != 0 ||
-	    strncmp(topic + n, "/fire/", 6) != 0)
+	if (strncmp(topic, d->cfg->topic_prefix, n) != 0)
+		return false;
+	/* <prefix>/incident/<n>/ack or resolve. */
+	if (strncmp(topic + n, "/incident/", 10) == 0 &&
+	    (what = strchr(topic + n + 10, '/')) != NULL &&
+	    (size_t)(what - (topic + n + 10)) < sizeof(num) &&
+	    (strcmp(what, "/ack") == 0 || strcmp(what, "/resolve") == 0)) {
+		snprintf(num, sizeof(num), "%.*s",
+		    (int)(what - (topic + n + 10)), topic + n + 10);
+		incidents_request(&d->pipe, num, what + 1, payload, len);
+		return true;
+	}
+	if (strncmp(topic + n, "/fire/", 6) != 0)
 		return false;
 	for (i = 0; i < sizeof(fire) / sizeof(fire[0]); i++)
 		if (strcmp(topic + n + 6, fire[i]) == 0) {
@@ -411,25 +445,59 @@ find_vendor_devices(struct daemon *d)
 	}
 }
 
-/* Retained on <prefix>/gateway/status; "access" says which tables rule. */
+/*
+ * Retained on <prefix>/gateway/status: "access" says which tables rule,
+ * "wechat" whether the robot takes the alerts, "incidents" how many are
+ * open.  The will says only offline.
+ */
 static void
 status_payload(const struct daemon *d, char *buf, size_t size,
     const char *state)
 {
-	snprintf(buf, size,
-	    "{\"state\":\"%s\",\"version\":\"%s\",\"access\":\"%s\"}", state,
-	    GATEWAY_VERSION, d->pipe.state->on_snapshot ? "snapshot" : "ok");
+	json_t *o = json_pack("{s:s,s:s,s:s}", "state", state, "version",
+	    GATEWAY_VERSION, "access",
+	    d->pipe.state->on_snapshot ? "snapshot" : "ok");
+	char *text = NULL;
+
+	if (o != NULL && strcmp(state, "online") == 0) {
+		json_object_set_new(o, "wechat",
+		    d->cfg->wechat.key != NULL ?
+		        wechat_status(d->wechat) :
+		        json_pack("{s:s}", "state", "off"));
+		json_object_set_new(o, "incidents",
+		    json_pack("{s:I}", "open",
+		        (json_int_t)incidents_open(&d->pipe)));
+	}
+	if (o != NULL)
+		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL || strlen(text) >= size)
+		snprintf(buf, size, "{\"state\":\"%s\"}", state);
+	else
+		snprintf(buf, size, "%s", text);
+	free(text);
 }
 
 static void
 announce(struct daemon *d)
 {
-	char topic[256], status[192];
+	char topic[256], status[1024];
 
+	d->announced_open = incidents_open(&d->pipe);
 	snprintf(topic, sizeof(topic), "%s/gateway/status",
 	    d->cfg->topic_prefix);
 	status_payload(d, status, sizeof(status), "online");
 	mqtt_publish(d->mqtt, topic, status, strlen(status), 1, true);
+}
+
+/* The robot's sink changed state: the status says so. */
+static void
+on_wechat_changed(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->connected)
+		announce(d);
 }
 
 /* After a reload: the status may no longer say "snapshot". */
@@ -476,6 +544,12 @@ on_connected(void *arg)
 	mqtt_subscribe(d->mqtt, topic, 1);
 	snprintf(topic, sizeof(topic), "%s/fire/test", d->cfg->topic_prefix);
 	mqtt_subscribe(d->mqtt, topic, 1);
+	snprintf(topic, sizeof(topic), "%s/incident/+/ack",
+	    d->cfg->topic_prefix);
+	mqtt_subscribe(d->mqtt, topic, 1);
+	snprintf(topic, sizeof(topic), "%s/incident/+/resolve",
+	    d->cfg->topic_prefix);
+	mqtt_subscribe(d->mqtt, topic, 1);
 	/* Vendors' own topics, each once however many devices read it. */
 	for (i = 0; i < d->nvendor; i++) {
 		const char *t = vendor_topic(d->vendor[i]);
@@ -491,6 +565,8 @@ on_connected(void *arg)
 	/* Announced after the subscriptions: whoever sees "online" can ask.
 	 * Queued: libmosquitto is in its callback; on_poll writes it. */
 	pipeline_connected(&d->pipe);
+	incidents_connected(&d->pipe);
+	d->connected = true;
 	announce(d);
 	d->announced_snapshot = d->pipe.state->on_snapshot;
 	notify_send("STATUS=connected to the broker");
@@ -500,7 +576,9 @@ on_connected(void *arg)
 static void
 on_lost(void *arg)
 {
-	(void)arg;
+	struct daemon *d = arg;
+
+	d->connected = false;
 	notify_send("STATUS=broker connection lost: reconnecting");
 }
 
@@ -523,7 +601,7 @@ close_handle(uv_handle_t *h)
 static void
 stop(struct daemon *d, const char *why)
 {
-	char topic[256], status[192];
+	char topic[256], status[1024];
 
 	if (d->stopping)
 		return;
@@ -536,6 +614,10 @@ stop(struct daemon *d, const char *why)
 	d->buses = NULL;
 	pipeline_tick(&d->pipe, now_ms(), true);
 	system_event(d, "stop", why);
+	/* A request to the robot in flight is abandoned at once: its
+	 * message stays in the journal for the next start. */
+	wechat_stop(d->wechat);
+	d->wechat = NULL;
 	on_check(&d->commit);
 	/* Everything committed and its commands and records out, then the
 	 * journal closed: before the broker hears we are offline. */
@@ -559,9 +641,11 @@ on_signal(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
 
-	if (signum == SIGHUP)
+	if (signum == SIGHUP) {
+		/* Secret files are read again: a fixed key resumes. */
+		wechat_rekey(d->wechat);
 		reload_start(d->reload, "SIGHUP");
-	else
+	} else
 		stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
@@ -638,7 +722,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		.problem = on_bus_problem,
 		.arg = &d,
 	};
-	char will_topic[256], will[192];
+	char will_topic[256], will[1024];
 	uint64_t wd_usec;
 
 	struct journal_options jopts = {
@@ -660,8 +744,11 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 
 	d.pipe.state = state_new(cfg->ndevices);
 	d.pipe.outbox = outbox_new(&sinks, cfg->topic_prefix);
+	if (d.pipe.state != NULL)
+		d.pipe.state->incidents =
+		    incident_table_new(INCIDENTS_MAX, &cfg->incidents);
 	if (d.pipe.state == NULL || d.pipe.outbox == NULL ||
-	    charging_start(&d.pipe) < 0)
+	    d.pipe.state->incidents == NULL || charging_start(&d.pipe) < 0)
 		fatalx("out of memory");
 	/* One gatewayd per data_dir: two would be two writers of the
 	 * journal (SQLite 3.40's WAL bug).  The journal says which. */
@@ -675,6 +762,9 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		    "may get entries again, the lot's occupancy may be "
 		    "wrong, a camera may alert again within its "
 		    "cool-down");
+	/* Its cursor read now; it sends once the loop runs. */
+	d.wechat =
+	    wechat_new(d.loop, cfg, d.pipe.journal, on_wechat_changed, &d);
 	check_clock(&d);
 	/* Never waits for a device: a bus that cannot be opened is tried
 	 * again on its own thread. */

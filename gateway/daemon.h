@@ -25,6 +25,7 @@ struct daemon {
 	struct mqtt *mqtt;
 	struct buses *buses; /* the Modbus buses' threads */
 	struct reload *reload;
+	struct wechat *wechat; /* NULL: no robot configured */
 	/* Devices with a vendor's topic of their own (driver_mqtt.topic). */
 	const struct device **vendor;
 	size_t nvendor;
@@ -40,6 +41,8 @@ struct daemon {
 	bool flush_due;        /* published this iteration: write it out */
 	bool clock_checked;
 	bool announced_snapshot; /* the status says "snapshot" */
+	bool connected;          /* to the broker */
+	size_t announced_open;   /* open incidents the status says */
 };
 
 /*

@@ -175,6 +175,29 @@ incident_next_number(const struct incident_table *t)
 	return t->next;
 }
 
+void
+incident_foreach(const struct incident_table *t,
+    void (*fn)(void *, const struct incident *), void *arg)
+{
+	size_t k;
+
+	for (k = 0; k < t->cap; k++)
+		if (t->slots[k].n != 0)
+			fn(arg, &t->slots[k]);
+}
+
+size_t
+incident_open_count(const struct incident_table *t)
+{
+	size_t k, n = 0;
+
+	for (k = 0; k < t->cap; k++)
+		if (t->slots[k].n != 0 &&
+		    t->slots[k].state != INCIDENT_RESOLVED)
+			n++;
+	return n;
+}
+
 /* A free slot, or the one resolved longest ago, or NULL. */
 static struct incident *
 slot(struct incident_table *t)

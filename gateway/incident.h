@@ -104,6 +104,11 @@ size_t incident_due(struct incident_table *, int64_t now, incident_step_fn *,
 int64_t incident_next_due(const struct incident_table *);
 
 const struct incident *incident_find(const struct incident_table *, unsigned n);
+/* Each incident kept (open, acked, resolved and not yet given up). */
+void incident_foreach(const struct incident_table *,
+    void (*fn)(void *, const struct incident *), void *arg);
+/* Incidents not resolved. */
+size_t incident_open_count(const struct incident_table *);
 /* The number the next incident will have. */
 unsigned incident_next_number(const struct incident_table *);
 

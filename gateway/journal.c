@@ -83,6 +83,7 @@ recycle(struct journal *j, struct journal_batch *b)
 		journal_batch_free(b);
 		return;
 	}
+	journal_batch_cursors_clear(b);
 	b->n = 0;
 	b->nout = 0;
 	b->text.len = 0;
@@ -132,12 +133,41 @@ journal_ticket(const struct journal *j)
 	                                           j->submitted;
 }
 
+int
+journal_cursor(struct journal *j, const char *name, int64_t seq,
+    const char *state)
+{
+	struct journal_batch *b = open_batch(j);
+	struct journal_cursor *c;
+	char *copy = NULL;
+	size_t i;
+
+	if (b == NULL || (state != NULL && (copy = strdup(state)) == NULL))
+		return -1;
+	for (i = 0; i < b->ncursors; i++)
+		if (strcmp(b->cursors[i].name, name) == 0)
+			break;
+	if (i == JOURNAL_CURSORS || strlen(name) >= sizeof(c->name)) {
+		free(copy);
+		return -1;
+	}
+	c = &b->cursors[i];
+	if (i == b->ncursors) {
+		b->ncursors++;
+		str_copy(c->name, name, sizeof(c->name));
+	} else
+		free(c->state);
+	c->seq = seq;
+	c->state = copy;
+	return 0;
+}
+
 void
 journal_submit(struct journal *j)
 {
 	struct journal_batch *b = j->open;
 
-	if (b == NULL || b->n == 0)
+	if (b == NULL || (b->n == 0 && b->ncursors == 0))
 		return;
 	j->open = NULL;
 	j->submitted = b->ticket;
@@ -168,6 +198,7 @@ deliver(struct journal *j)
 		j->done(j->arg, b->ticket, b->committed, b->out, b->nout);
 		recycle(j, b);
 	}
+	journal_read_deliver(j);
 }
 
 static void
@@ -248,7 +279,7 @@ write_rows(struct journal *j, struct journal_batch *sys,
     struct journal_batch *list, char *why, size_t size)
 {
 	struct journal_batch *b;
-	size_t n = sys != NULL ? sys->n : 0;
+	size_t i, n = sys != NULL ? sys->n : 0;
 
 	for (b = list; b != NULL; b = b->next) {
 		n += b->n;
@@ -270,6 +301,12 @@ write_rows(struct journal *j, struct journal_batch *sys,
 	for (b = list; b != NULL; b = b->next)
 		if (insert_rows(j, b, b) < 0)
 			goto fail;
+	/* After the rows: a sink never confirms what is not there. */
+	for (b = list; b != NULL; b = b->next)
+		for (i = 0; i < b->ncursors; i++)
+			if (journal_db_cursor_set(j->db, b->cursors[i].name,
+			        b->cursors[i].seq, b->cursors[i].state) < 0)
+				goto fail;
 	if (journal_db_commit(j->db) < 0)
 		goto fail;
 	j->dirty = true;
@@ -540,10 +577,12 @@ run(void *arg)
 			commit_batches(j, list);
 			post(j, list);
 		}
+		/* A sink's read, after the commits it may wait for. */
+		journal_read_next(j);
 		journal_file_checked(j);
 		timers(j);
 		pthread_mutex_lock(&j->mu);
-		if (list == NULL && j->todo == NULL &&
+		if (list == NULL && j->todo == NULL && j->reads == NULL &&
 		    (j->call == NULL || j->call->done) && !j->stopping &&
 		    !(j->checking && j->check_done))
 			wait_until(j, next_wake(j));
@@ -702,6 +741,8 @@ journal_start(uv_loop_t *loop, const struct journal_options *o,
 	j->next_seq = 1;
 	j->todo_tail = &j->todo;
 	j->finished_tail = &j->finished;
+	j->reads_tail = &j->reads;
+	j->read_done_tail = &j->read_done;
 	j->state = STARTING;
 	j->sync_fd = -1;
 
@@ -758,6 +799,7 @@ journal_stop(struct journal *j)
 		return;
 	journal_submit(j);
 	stop_thread(j);
+	journal_read_abandon(j);
 	deliver(j);
 	uv_close((uv_handle_t *)&j->async, on_closed);
 }
@@ -890,4 +932,46 @@ journal_alarm_rows(struct journal *j,
 	struct vehicle_call c = { .cb = cb, .arg = arg };
 
 	return call(j, call_alarm, &c);
+}
+
+static int
+call_incidents(struct journal_db *db, void *arg)
+{
+	struct vehicle_call *c = arg;
+
+	return journal_db_incident_rows(db, c->cb, c->arg);
+}
+
+int
+journal_incident_rows(struct journal *j,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	struct vehicle_call c = { .cb = cb, .arg = arg };
+
+	return call(j, call_incidents, &c);
+}
+
+struct cursor_call {
+	const char *name;
+	int64_t *seq;
+	char **state;
+};
+
+static int
+call_cursor(struct journal_db *db, void *arg)
+{
+	struct cursor_call *c = arg;
+
+	return journal_db_cursor_get(db, c->name, c->seq, c->state);
+}
+
+int
+journal_cursor_get(struct journal *j, const char *name, int64_t *seq,
+    char **state)
+{
+	struct cursor_call c = { .name = name, .seq = seq, .state = state };
+
+	*seq = 0;
+	*state = NULL;
+	return call(j, call_cursor, &c);
 }

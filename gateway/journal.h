@@ -23,6 +23,18 @@
 
 struct journal;
 
+/* Which rows a sink reads (journal_read). */
+enum journal_filter {
+	JOURNAL_ALL,    /* every record: the office, the uplink */
+	JOURNAL_NOTIFY, /* what the WeChat robot is sent */
+};
+
+/* The rows JOURNAL_NOTIFY takes, as SQL: an incident's messages (its
+ * opening, re-alert and escalation) and wellbeing checks. */
+#define JOURNAL_NOTIFY_WHERE                                                   \
+	"((kind = 'incident' AND decision IN ('open', 'realert', "             \
+	"'escalate')) OR (kind = 'system' AND decision = 'care'))"
+
 /* One row; NULL members are left out of the record. */
 struct journal_record {
 	const char *kind; /* access, device, system, ... */
@@ -117,6 +129,37 @@ void journal_flush(struct journal *);
  * a done callback.
  */
 void journal_stop(struct journal *);
+
+/*
+ * A sink (the robot, the office, the uplink) has confirmed every record
+ * it takes up to seq: its cursor moves to seq, with state (its own, as
+ * text; copied; NULL: none), in the next commit.  A cursor set twice
+ * before that commit moves once.  0, or -1 (no memory, too many sinks).
+ */
+int journal_cursor(struct journal *, const char *name, int64_t seq,
+    const char *state);
+/* At start: sink name's cursor (0 when it has none) and state (free()
+ * it; NULL when none). */
+int journal_cursor_get(struct journal *, const char *name, int64_t *seq,
+    char **state);
+
+/*
+ * Read, off the loop, up to limit records (and about max_bytes) with an
+ * id above after that filter takes, in id order.  cb is called on the
+ * loop once, with rc the number of rows (0: none yet) or -1 (the journal
+ * is not open, the read failed, or it stops); rows[] as for the done
+ * callback (json is the record with its id), valid during the call.
+ * -1 when it cannot be asked (stopping, no memory): no callback then.
+ */
+typedef void journal_read_fn(void *arg, int rc, const struct journal_row *rows,
+    size_t n);
+int journal_read(struct journal *, int64_t after, enum journal_filter,
+    size_t limit, size_t max_bytes, journal_read_fn *cb, void *arg);
+
+/* Every incident record, oldest first (start-up: open incidents, their
+ * deadlines and the next number). */
+int journal_incident_rows(struct journal *,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 
 /*
  * Start-up state: run on the journal's thread while the caller waits

@@ -139,10 +139,21 @@ journal_loss_json(const struct journal_loss *l)
 }
 
 void
+journal_batch_cursors_clear(struct journal_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->ncursors; i++)
+		free(b->cursors[i].state);
+	b->ncursors = 0;
+}
+
+void
 journal_batch_free(struct journal_batch *b)
 {
 	if (b == NULL)
 		return;
+	journal_batch_cursors_clear(b);
 	free(b->rows);
 	free(b->text.p);
 	free(b->json.p);

@@ -62,9 +62,19 @@ struct journal_pending {
 	uint32_t json, json_len;
 };
 
+/* A sink's cursor, moved in the batch's transaction. */
+#define JOURNAL_CURSORS 4
+struct journal_cursor {
+	char name[16];
+	int64_t seq;
+	char *state; /* malloc'd, or NULL */
+};
+
 struct journal_batch {
 	struct journal_batch *next;
 	uint64_t ticket;
+	struct journal_cursor cursors[JOURNAL_CURSORS];
+	size_t ncursors;
 	struct journal_pending *rows;
 	size_t n, cap;
 	struct journal_text text;    /* written by the loop */
@@ -98,6 +108,8 @@ void journal_batch_record(const struct journal_batch *b,
 void journal_batch_answer(struct journal_batch *b, bool committed,
     const struct journal_batch *sys);
 void journal_batch_free(struct journal_batch *);
+/* Its cursors' states freed, and none left. */
+void journal_batch_cursors_clear(struct journal_batch *);
 
 void journal_loss_add(struct journal_loss *, const char *kind, int64_t ts_ms,
     const char *cause);

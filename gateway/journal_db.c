@@ -32,6 +32,7 @@ struct journal_db {
 	sqlite3_stmt *begin;
 	sqlite3_stmt *commit;
 	sqlite3_stmt *bound_update, *bound_insert;
+	sqlite3_stmt *cursor_set;
 	int wal_fd;
 	int fd;         /* the database, read-only: is it still ours? */
 	off_t min_size; /* it never shrinks below this unless cut */
@@ -111,7 +112,20 @@ static const char schema[] =
     " WHERE kind = 'alarm';"
     /* Cameras' events opened and cool-downs at start: few rows too. */
     "CREATE INDEX IF NOT EXISTS events_camera ON events(ts_ms)"
-    " WHERE kind = 'camera';";
+    " WHERE kind = 'camera';"
+    /* Incidents' steps at start, and the messages the robot is sent
+     * (JOURNAL_NOTIFY): few rows each. */
+    "CREATE INDEX IF NOT EXISTS events_incident ON events(seq)"
+    " WHERE kind = 'incident';"
+    "CREATE INDEX IF NOT EXISTS events_notify ON events(seq)"
+    " WHERE " JOURNAL_NOTIFY_WHERE ";"
+    /* Each sink's cursor: the last id it confirmed, and its own
+     * state (what a summary still owes), moved in the transaction
+     * that follows the confirmation. */
+    "CREATE TABLE IF NOT EXISTS sinks ("
+    " name TEXT PRIMARY KEY,"
+    " seq INTEGER NOT NULL,"
+    " state TEXT);";
 
 /* SQLite's result code; a failure is noted, for the caller to log. */
 static int
@@ -247,6 +261,11 @@ setup(struct journal_db *j, bool full)
 		    " SELECT 'events', ?1 WHERE NOT EXISTS"
 		    " (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
 		    &j->bound_insert);
+	if (rc == SQLITE_OK)
+		rc = prepare(j,
+		    "INSERT INTO sinks (name, seq, state) VALUES (?1, ?2, ?3)"
+		    " ON CONFLICT (name) DO UPDATE SET seq = ?2, state = ?3",
+		    &j->cursor_set);
 	return rc;
 }
 
@@ -306,6 +325,7 @@ journal_db_close(struct journal_db *j, bool checkpoint)
 	sqlite3_finalize(j->commit);
 	sqlite3_finalize(j->bound_update);
 	sqlite3_finalize(j->bound_insert);
+	sqlite3_finalize(j->cursor_set);
 	if (j->db) {
 		journal_db_rollback(j);
 		if (checkpoint)
@@ -412,6 +432,23 @@ journal_db_keep_bound(struct journal_db *j, int64_t bound)
 	}
 	if (rc != SQLITE_OK) {
 		failed(j, "keep the bound of ids", rc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+journal_db_cursor_set(struct journal_db *j, const char *name, int64_t seq,
+    const char *state)
+{
+	int rc;
+
+	bind_text(j->cursor_set, 1, name);
+	sqlite3_bind_int64(j->cursor_set, 2, seq);
+	bind_text(j->cursor_set, 3, state);
+	rc = step(j->cursor_set);
+	if (rc != SQLITE_OK) {
+		failed(j, "move a sink's cursor", rc);
 		return -1;
 	}
 	return 0;
@@ -804,4 +841,77 @@ journal_db_vehicle_occupancy(struct journal_db *j, int *out)
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_db_incident_rows(struct journal_db *j,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	return each_row(j,
+	    "SELECT ts_ms, body FROM events WHERE kind = 'incident'"
+	    " ORDER BY seq",
+	    0, cb, arg);
+}
+
+int
+journal_db_cursor_get(struct journal_db *j, const char *name, int64_t *seq,
+    char **state)
+{
+	sqlite3_stmt *st;
+	const char *text;
+	int rc;
+
+	*seq = 0;
+	*state = NULL;
+	if (prepare(j, "SELECT seq, state FROM sinks WHERE name = ?1", &st) !=
+	    SQLITE_OK)
+		return -1;
+	bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(st, 0);
+		text = (const char *)sqlite3_column_text(st, 1);
+		if (text != NULL && (*state = strdup(text)) == NULL)
+			rc = SQLITE_NOMEM;
+		else
+			rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+journal_db_read(struct journal_db *j, int64_t after, enum journal_filter f,
+    size_t limit,
+    int (*cb)(void *, int64_t seq, const char *kind, int64_t ts_ms,
+        const char *body, size_t len),
+    void *arg)
+{
+	static const char *const sql[] = {
+		[JOURNAL_ALL] = "SELECT seq, kind, ts_ms, body FROM events"
+		                " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+		[JOURNAL_NOTIFY] = "SELECT seq, kind, ts_ms, body FROM events"
+		                   " WHERE seq > ?1 AND " JOURNAL_NOTIFY_WHERE
+		                   " ORDER BY seq LIMIT ?2",
+	};
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if (prepare(j, sql[f], &st) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (cb(arg, sqlite3_column_int64(st, 0),
+		        (const char *)sqlite3_column_text(st, 1),
+		        sqlite3_column_int64(st, 2),
+		        (const char *)sqlite3_column_text(st, 3),
+		        (size_t)sqlite3_column_bytes(st, 3)) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? n : -1;
 }

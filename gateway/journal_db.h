@@ -14,8 +14,9 @@
 
 #include <jansson.h>
 
+#include "journal.h"
+
 struct journal_db;
-struct journal_record;
 
 /*
  * Open (creating if needed) the journal at path, with synchronous=FULL
@@ -114,6 +115,28 @@ int journal_db_alarm_rows(struct journal_db *,
 /* Camera records since since_ms, oldest first: body is the record. */
 int journal_db_camera_rows(struct journal_db *, int64_t since_ms,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
+/* Every incident record, oldest first: body is the record. */
+int journal_db_incident_rows(struct journal_db *,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
+
+/* In the transaction: sink name has confirmed every record up to seq;
+ * state is its own (NULL: none). */
+int journal_db_cursor_set(struct journal_db *, const char *name, int64_t seq,
+    const char *state);
+/* Its cursor (0 when it has none yet) and state (malloc'd, or NULL). */
+int journal_db_cursor_get(struct journal_db *, const char *name, int64_t *seq,
+    char **state);
+/*
+ * Up to limit rows with a seq above after that filter takes, in seq
+ * order, each to cb (body without its id) until cb returns -1.  The
+ * number of rows passed, or -1.
+ */
+int journal_db_read(struct journal_db *, int64_t after, enum journal_filter,
+    size_t limit,
+    int (*cb)(void *, int64_t seq, const char *kind, int64_t ts_ms,
+        const char *body, size_t len),
+    void *arg);
+
 /* The lot's occupancy as the newest vehicle record says (0: none). */
 int journal_db_vehicle_occupancy(struct journal_db *, int *out);
 /* Requests journaled since since_ms, newest first. */

@@ -54,6 +54,9 @@ struct journal {
 	struct journal_batch *finished, **finished_tail;
 	uint64_t reported; /* the last ticket finished */
 	struct call *call;
+	/* Sinks' reads (journal_read.c): asked, and answered. */
+	struct journal_reading *reads, **reads_tail;
+	struct journal_reading *read_done, **read_done_tail;
 	enum state state;
 	bool stopping;
 	struct journal_loss last_drops; /* the loop's, handed over at stop */
@@ -105,6 +108,12 @@ struct journal {
 void journal_queue_system(struct journal *, const char *decision,
     const char *reason, json_t *extra);
 json_t *journal_id_json(const struct journal *, int64_t seq);
+
+/* journal_read.c: the next read asked for, on the journal thread; the
+ * answers, on the loop; at stop, every read not run answered -1. */
+void journal_read_next(struct journal *);
+void journal_read_deliver(struct journal *);
+void journal_read_abandon(struct journal *);
 
 /*
  * journal_file.c, on the journal thread.  journal_file_open: lock

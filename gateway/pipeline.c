@@ -47,9 +47,15 @@ int
 pipeline_record(struct pipeline *p, const struct journal_record *r,
     int64_t ts_ms)
 {
+	int rc;
+
 	if (p->journal == NULL)
 		return -1;
-	return journal_append(p->journal, r, ts_ms);
+	rc = journal_append(p->journal, r, ts_ms);
+	/* An alert opens or joins its incident in the same batch. */
+	if (r->extra != NULL && json_object_get(r->extra, "alert") != NULL)
+		incidents_alert(p, r, ts_ms);
+	return rc;
 }
 
 /* Behind every row journaled so far: its decision's among them.  The
@@ -312,8 +318,10 @@ pipeline_online(struct pipeline *p, const struct device *dev, bool online,
 	if (log_ratelimit(&ds->status_warned_ms))
 		log_info("%-12s %s (%s)", dev->id, r.decision, why);
 	pipeline_record(p, &r, now_ms());
-	if (online)
+	if (online) {
 		fire_device_back(p, dev);
+		incidents_online(p, dev);
+	}
 	if (classes[dev->driver->class].online != NULL)
 		classes[dev->driver->class].online(p, dev, online);
 }

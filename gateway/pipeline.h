@@ -161,4 +161,26 @@ int64_t camera_restore_since(const struct pipeline *, int64_t now_ms);
 void camera_restore_row(void *pipeline, int64_t ts_ms, const char *body,
     size_t len);
 
+/* incident_live.c: incidents on the loop (DESIGN 4.7). */
+/* A record with an "alert" member was journaled: its incident opens or
+ * counts it (pipeline_record calls it). */
+void incidents_alert(struct pipeline *, const struct journal_record *,
+    int64_t ts_ms);
+/* About once a second: re-alerts and escalations due. */
+void incidents_tick(struct pipeline *, int64_t now_ms);
+/* A device is back: noted on its open device_offline incident. */
+void incidents_online(struct pipeline *, const struct device *);
+/* Staff's <prefix>/incident/<n>/<what> (ack, resolve), answered on
+ * <prefix>/incident/<n>/result. */
+void incidents_request(struct pipeline *, const char *n, const char *what,
+    const void *payload, size_t len);
+/* At start: every incident record, oldest first (a journal_incident_rows()
+ * callback; arg: the pipeline). */
+void incidents_restore_row(void *pipeline, int64_t ts_ms, const char *body,
+    size_t len);
+/* Connected to the broker: open incidents' states published afresh. */
+void incidents_connected(struct pipeline *);
+/* Incidents not resolved. */
+size_t incidents_open(const struct pipeline *);
+
 #endif

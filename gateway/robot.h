@@ -55,7 +55,34 @@ enum robot_answer {
 enum robot_answer robot_answer(const char *body, size_t len,
     long long *errcode);
 
+/* ---- robot_text.c: what a record says to a guard's phone */
+
+#define ROBOT_MOBILES_MAX 16
+
+struct config;
+
+struct robot_message {
+	char content[ROBOT_MARKDOWN_MAX + 1]; /* cut to size when sent */
+	bool text;   /* a text message, ringing mobiles[]; else markdown */
+	bool urgent; /* it rings the duty mobiles: the reserve serves it */
+	const char *mobiles[ROBOT_MOBILES_MAX]; /* into the config */
+	size_t nmobiles;
+	int type; /* alert_type_index() of its alert; -1: a care check */
+};
+
+/*
+ * The message for a record JOURNAL_NOTIFY takes (journal.h): an incident's
+ * open, realert or escalate step, or a care check.  0, or -1 when the
+ * record cannot be read or is none of those.
+ */
+int robot_compose(const char *json, size_t len, const struct config *,
+    struct robot_message *);
+
 /* ---- robot_budget.c: how many may go, and what was held back */
+
+/* What a guard reads for an alert type ("未登记车辆"); the type itself
+ * when it has no label, "其他" for NULL. */
+const char *robot_label(const char *type);
 
 /*
  * At most per_minute sends in any ROBOT_WINDOW_MS, urgent_reserve of

@@ -100,18 +100,23 @@ static const struct {
 	{ "journal_full", "记录存储已满" },
 };
 
+const char *
+robot_label(const char *type)
+{
+	size_t i;
+
+	if (type == NULL)
+		return "其他";
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (strcmp(labels[i].type, type) == 0)
+			return labels[i].label;
+	return type;
+}
+
 static const char *
 label(int type)
 {
-	const char *name = alert_type_name(type);
-	size_t i;
-
-	if (name == NULL)
-		return "其他";
-	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
-		if (strcmp(labels[i].type, name) == 0)
-			return labels[i].label;
-	return name;
+	return robot_label(alert_type_name(type));
 }
 
 void

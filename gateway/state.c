@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dedup.h"
+#include "incident.h"
 #include "state.h"
 #include "util.h"
 
@@ -55,6 +56,7 @@ state_free(struct state *s)
 	free(s->stays);
 	strpool_free(&s->visitor_ids);
 	htab_free(&s->by_visitor);
+	incident_table_free(s->incidents);
 	free(s);
 }
 

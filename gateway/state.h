@@ -17,6 +17,7 @@
 #include "strpool.h"
 
 struct dedup;
+struct incident_table;
 
 /*
  * Messages that act on nothing (rejected, duplicates, unknown devices),
@@ -160,6 +161,9 @@ struct state {
 	/* Cameras' events opened, and their cool-downs. */
 	struct camera_mark camera_opened[STATE_CAMERA_MARKS];
 	struct camera_mark camera_alerted[STATE_CAMERA_MARKS];
+
+	/* Incidents (incident_live.c); NULL where nobody made the table. */
+	struct incident_table *incidents;
 };
 
 struct state *state_new(size_t ndevices);

@@ -685,6 +685,15 @@ fill(struct journal *j, int n)
 	wait_batches(seen.nbatches + 1);
 }
 
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
 static void
 scribble(const char *path, off_t at)
 {
@@ -744,7 +753,10 @@ test_damage_found_by_quick_check(void **state)
 	j = start("data");
 	fill(j, 300);
 	stop(j);
-	scribble("data/journal.db", 10 * 4096 + 8);
+	/* A page of the events' table near the end: every page at the
+	 * start is a table or index's root, some of them empty. */
+	scribble("data/journal.db",
+	    file_size("data/journal.db") - 3 * 4096 + 8);
 	assert_string_not_equal(quick_check("data/journal.db"), "ok");
 	j = start("data");
 	assert_non_null(strstr(row_until_noticed(j), "quick_check: "));
@@ -1251,6 +1263,140 @@ test_stop_reports_every_batch(void **state)
 	assert_int_equal(access("data/journal.db-wal", F_OK), -1);
 }
 
+/* ---- sinks: reads off the loop, and cursors */
+
+struct got_read {
+	bool done;
+	int rc;
+	size_t n;
+	int64_t seq[32];
+	char kind[32][16];
+	char *json[32];
+};
+
+static void
+on_read(void *arg, int rc, const struct journal_row *rows, size_t n)
+{
+	struct got_read *g = arg;
+	size_t i;
+
+	g->done = true;
+	g->rc = rc;
+	g->n = n;
+	for (i = 0; i < n && i < 32; i++) {
+		g->seq[i] = rows[i].seq;
+		snprintf(g->kind[i], sizeof(g->kind[i]), "%s", rows[i].kind);
+		g->json[i] = strndup(rows[i].json, rows[i].len);
+	}
+}
+
+static void
+read_rows(struct journal *j, int64_t after, enum journal_filter f, size_t limit,
+    size_t max_bytes, struct got_read *g)
+{
+	uint64_t deadline = mono_ms() + 10000;
+	uv_timer_t tick;
+
+	memset(g, 0, sizeof(*g));
+	assert_int_equal(journal_read(j, after, f, limit, max_bytes, on_read,
+	                     g),
+	    0);
+	uv_timer_init(&loop, &tick);
+	uv_timer_start(&tick, on_tick, 10, 10);
+	while (!g->done && mono_ms() < deadline)
+		uv_run(&loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&tick, NULL);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	assert_true(g->done);
+}
+
+static void
+got_free(struct got_read *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n && i < 32; i++)
+		free(g->json[i]);
+}
+
+static void
+incident_row(struct journal *j, const char *phase)
+{
+	struct journal_record r = {
+		.kind = "incident",
+		.device = "cam-5-east",
+		.decision = phase,
+	};
+
+	assert_int_equal(journal_append(j, &r, now_ms()), 0);
+}
+
+static void
+test_sink_reads_and_cursor(void **state)
+{
+	struct got_read g;
+	struct journal *j;
+	char *cursor_state;
+	int64_t seq;
+
+	(void)state;
+	j = start("data");
+	fill(j, 5); /* ids 1-5 */
+	incident_row(j, "open");
+	incident_row(j, "join");
+	incident_row(j, "realert");
+	fill(j, 3);
+	/* Everything after id 2, three at a time, in order, with ids. */
+	read_rows(j, 2, JOURNAL_ALL, 3, 1 << 20, &g);
+	assert_int_equal(g.rc, 3);
+	assert_int_equal(g.seq[0], 3);
+	assert_int_equal(g.seq[2], 5);
+	assert_string_equal(g.kind[0], "access");
+	assert_true(strncmp(g.json[0], "{\"id\":\"" SITE ":3\",", 18) == 0);
+	assert_non_null(strstr(g.json[0], "\"kind\":\"access\""));
+	got_free(&g);
+	/* The robot's: the open and the re-alert, not the join. */
+	read_rows(j, 0, JOURNAL_NOTIFY, 16, 1 << 20, &g);
+	assert_int_equal(g.rc, 2);
+	assert_int_equal(g.seq[0], 6);
+	assert_int_equal(g.seq[1], 8);
+	assert_string_equal(g.kind[1], "incident");
+	assert_non_null(strstr(g.json[1], "\"decision\":\"realert\""));
+	got_free(&g);
+	read_rows(j, 8, JOURNAL_NOTIFY, 16, 1 << 20, &g);
+	assert_int_equal(g.rc, 0);
+	/* A byte bound cuts a batch short, but never to nothing. */
+	read_rows(j, 0, JOURNAL_ALL, 16, 10, &g);
+	assert_int_equal(g.rc, 1);
+	got_free(&g);
+
+	/* A cursor moves in the next commit, the last one set winning. */
+	assert_int_equal(journal_cursor_get(j, "wechat", &seq, &cursor_state),
+	    0);
+	assert_int_equal(seq, 0);
+	assert_null(cursor_state);
+	assert_int_equal(journal_cursor(j, "wechat", 6, NULL), 0);
+	assert_int_equal(journal_cursor(j, "wechat", 8, "{\"held\":1}"), 0);
+	journal_submit(j); /* a batch of cursors alone */
+	wait_batches(seen.nbatches + 1);
+	stop(j);
+	j = start("data");
+	assert_int_equal(journal_cursor_get(j, "wechat", &seq, &cursor_state),
+	    0);
+	assert_int_equal(seq, 8);
+	assert_string_equal(cursor_state, "{\"held\":1}");
+	free(cursor_state);
+	/* A read asked as the journal stops is answered, with -1. */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(journal_read(j, 0, JOURNAL_ALL, 4, 1 << 20, on_read,
+	                     &g),
+	    0);
+	stop(j);
+	assert_true(g.done);
+	if (g.rc > 0)
+		got_free(&g);
+}
+
 int
 main(void)
 {
@@ -1274,6 +1420,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_damage_found_by_quick_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sink_reads_and_cursor,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_while_running,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_moved_while_running, setup,

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "alert.h"
+#include "config.h"
 #include "robot.h"
 #include "util.h"
 
@@ -593,6 +594,133 @@ test_summary_every_type(void **state)
 	assert_int_equal(robot_summary(&h, T0, small, 0), 0);
 }
 
+/* ---- what a record says to a guard's phone */
+
+static char duty1[] = "13800000000", duty2[] = "13900000000";
+static char *duty[] = { duty1, duty2 };
+static char building[] = "5", steward[] = "13700000005";
+static struct config_steward stewards[] = { { building, steward, 1 } };
+
+static void
+compose_cfg(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->wechat.duty_mobiles = duty;
+	c->wechat.nduty = 2;
+	c->incidents.ack_min = 5;
+	c->care.stewards = stewards;
+	c->care.nstewards = 1;
+}
+
+static void
+compose(const char *json, struct robot_message *m)
+{
+	struct config c;
+
+	compose_cfg(&c);
+	assert_int_equal(robot_compose(json, strlen(json), &c, m), 0);
+}
+
+static void
+test_compose_incident(void **state)
+{
+	struct robot_message m;
+
+	(void)state;
+	/* An unknown car: markdown, the plate masked, nobody rung. */
+	compose("{\"id\":\"s:9\",\"ts\":\"2026-12-02T14:03:09.1+08:00\","
+	        "\"kind\":\"incident\",\"device\":\"lpr-south-in\","
+	        "\"decision\":\"open\",\"phase\":\"open\",\"incident\":12,"
+	        "\"type\":\"vehicle_unknown\",\"severity\":\"minor\","
+	        "\"ring\":false,\"events\":1,\"event\":{\"subject\":"
+	        "{\"type\":\"plate\",\"id\":\"吉A12345\"},\"reason\":"
+	        "\"unknown\"}}",
+	    &m);
+	assert_false(m.text);
+	assert_false(m.urgent);
+	assert_int_equal(m.nmobiles, 0);
+	assert_int_equal(m.type, alert_type_index("vehicle_unknown"));
+	assert_string_equal(m.content,
+	    "**【提醒】未登记车辆** 车牌 吉A***45\n> 地点：lpr-south-in\n"
+	    "> 时间：14:03\n> 事件 #12 · 请在巡查时处理");
+	assert_null(strstr(m.content, "12345"));
+
+	/* A falling object rings the duty mobiles from the first message. */
+	compose("{\"ts\":\"2026-12-02T14:03:00+08:00\",\"kind\":\"incident\","
+	        "\"device\":\"cam-5-east\",\"phase\":\"open\",\"incident\":3,"
+	        "\"type\":\"falling_object\",\"severity\":\"urgent\","
+	        "\"ring\":true,\"event\":{\"score\":0.9}}",
+	    &m);
+	assert_true(m.text);
+	assert_true(m.urgent);
+	assert_int_equal(m.nmobiles, 2);
+	assert_string_equal(m.mobiles[1], "13900000000");
+	assert_string_equal(m.content,
+	    "【紧急】高空抛物 · cam-5-east · 14:03 · 请立即到场（事件 #3）");
+
+	/* A re-alert rings them, saying since when and how long. */
+	compose("{\"ts\":\"2026-12-02T14:08:00+08:00\",\"kind\":\"incident\","
+	        "\"device\":\"charger-a\",\"phase\":\"realert\",\"incident\":4,"
+	        "\"type\":\"over_temperature\",\"severity\":\"major\","
+	        "\"ring\":true,\"opened\":\"2026-12-02T14:03:00+08:00\"}",
+	    &m);
+	assert_true(m.text && m.urgent);
+	assert_string_equal(m.content,
+	    "【未确认】充电过温 · charger-a · 14:03 发生，5 分钟内无人确认，"
+	    "请立即处理（事件 #4）");
+
+	compose("{\"kind\":\"incident\",\"device\":\"gate-north\","
+	        "\"phase\":\"escalate\",\"incident\":5,\"type\":\"device_"
+	        "offline\","
+	        "\"severity\":\"major\",\"ring\":true,\"events\":2,"
+	        "\"opened\":\"2026-12-02T10:00:00+08:00\"}",
+	    &m);
+	assert_string_equal(m.content,
+	    "【升级】设备离线 · gate-north · 10:00 发生，至今未解决，请负责人"
+	    "跟进（事件 #5，2 次告警）");
+
+	/* A charging port's heat, shown with its port and temperature. */
+	compose("{\"ts\":\"2026-12-02T14:03:00+08:00\",\"kind\":\"incident\","
+	        "\"device\":\"charger-a\",\"phase\":\"open\",\"incident\":6,"
+	        "\"type\":\"over_temperature\",\"severity\":\"major\","
+	        "\"ring\":false,\"event\":{\"port\":3,\"temp_c\":72.44}}",
+	    &m);
+	assert_non_null(strstr(m.content, "3 号端口 · 72.4℃"));
+}
+
+static void
+test_compose_care(void **state)
+{
+	struct robot_message m;
+	struct config c;
+	const char *other = "{\"kind\":\"system\",\"decision\":\"care\","
+	                    "\"subject\":{\"type\":\"person\",\"id\":\"P9\","
+	                    "\"household\":\"7-1-101\"},\"minutes\":90}";
+
+	(void)state;
+	/* To the steward of building 5 only; the household, never a name. */
+	compose("{\"kind\":\"system\",\"decision\":\"care\",\"subject\":"
+	        "{\"type\":\"person\",\"id\":\"P0001\",\"household\":"
+	        "\"5-2-301\"},\"minutes\":1570,\"care\":\"daily\"}",
+	    &m);
+	assert_true(m.text);
+	assert_false(m.urgent); /* the reserve is for the duty mobiles */
+	assert_int_equal(m.nmobiles, 1);
+	assert_string_equal(m.mobiles[0], "13700000005");
+	assert_string_equal(m.content,
+	    "【关怀】5-2-301 的关怀对象已 26 小时未经过门禁，请上门或电话看望");
+	/* A building without a steward: the group, nobody rung. */
+	compose(other, &m);
+	assert_false(m.text);
+	assert_int_equal(m.nmobiles, 0);
+	assert_non_null(strstr(m.content, "7-1-101"));
+	/* What is not a message is refused. */
+	compose_cfg(&c);
+	assert_int_equal(robot_compose("{\"kind\":\"access\"}", 17, &c, &m),
+	    -1);
+	assert_int_equal(robot_compose("not json", 8, &c, &m), -1);
+}
+
 int
 main(void)
 {
@@ -614,6 +742,8 @@ main(void)
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_summary_order_and_other),
 		cmocka_unit_test(test_summary_every_type),
+		cmocka_unit_test(test_compose_incident),
+		cmocka_unit_test(test_compose_care),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
