@@ -109,11 +109,11 @@ def opened(c, device, count=1, timeout=15):
 
 def about(n):
     """A robot request about incident n."""
-    return lambda r: incident_of(r.content) == n
+    return lambda r: incident_of(r.shown) == n
 
 
 def delivered_about(c, n):
-    return [r for r in c.robot.messages() if incident_of(r.content) == n]
+    return [r for r in c.robot.messages() if incident_of(r.shown) == n]
 
 
 def no_secret(c, secret=WECHAT_KEY):
@@ -149,27 +149,45 @@ def test_one_alert_one_message_masked(wechat):
     assert msg["path"] == PATH and msg["key"] == WECHAT_KEY, msg
     # Minor: markdown, which rings nobody.
     assert msg.msgtype == "markdown", msg["body"]
-    text = msg.content
+    text = msg.shown
     assert text.startswith("【提醒】未登记车辆"), text
     assert "吉A***45" in text and "barrier-in" in text, text
     assert re.search(r"\b\d\d:\d\d\b", text), text
 
-    # An urgent one rings the duty mobiles from its first message.
-    c.events.send("cam-001", "falling_object")
-    urgent = opened(c, "cam-001")[0]
-    assert (urgent["severity"], urgent["ring"]) == ("urgent", True), urgent
-    ring = robot.wait_messages(1, 15, where=about(urgent["incident"]))[0]
-    assert ring.msgtype == "text", ring["body"]
-    assert ring.content.startswith("【紧急】高空抛物"), ring.content
-    assert "cam-001" in ring.content, ring.content
-    assert sorted(ring.mentions) == sorted(DUTY_MOBILES), ring["body"]
-
+    # A later alert is the mark after which a second message about the
+    # car would have come.
+    c.events.send("cam-001", "intrusion")
+    robot.wait_messages(1, 15, where=about(opened(c, "cam-001")[0][
+        "incident"]))
     # The unknown car's alert went once, and its plate never in the clear.
     assert len([r for r in robot.snapshot() if about(n)(r)]) == 1
     for r in robot.snapshot():
         seen = json.dumps(r["body"], ensure_ascii=False) + r["raw"].decode(
             "utf-8", "replace")
         assert "吉A12345" not in seen and "A12345" not in seen, seen
+    no_secret(c)
+
+
+def test_urgent_rings_duty_from_first_message(wechat):
+    c = start(wechat)
+    robot = c.robot
+    c.events.send("cam-001", "falling_object")
+    urgent = opened(c, "cam-001")[0]
+    assert (urgent["severity"], urgent["ring"]) == ("urgent", True), urgent
+    ring = robot.wait_messages(1, 15, where=about(urgent["incident"]))[0]
+    assert ring["path"] == PATH and ring["key"] == WECHAT_KEY
+    assert ring.msgtype == "text", ring["body"]
+    assert ring.shown.startswith("【紧急】高空抛物"), ring.shown
+    assert "cam-001" in ring.shown, ring.shown
+    assert re.search(r"\b\d\d:\d\d\b", ring.shown), ring.shown
+    assert sorted(ring.mentions) == sorted(DUTY_MOBILES), ring["body"]
+    # A minor one rings nobody: markdown.
+    c.events.send("cam-002", "crowd")
+    quiet = robot.wait_messages(1, 15, where=about(
+        opened(c, "cam-002")[0]["incident"]))[0]
+    assert quiet.msgtype == "markdown", quiet["body"]
+    assert quiet.shown.startswith("【提醒】人员聚集"), quiet.shown
+    assert len(robot.snapshot()) == 2, [r.shown for r in robot.snapshot()]
     no_secret(c)
 
 
@@ -214,11 +232,11 @@ def test_burst_within_per_minute_summary_loses_none(wechat):
         """Alerts sent on their own, and those counted in summaries."""
         own, held = [], {}
         for r in robot.messages():
-            if r.content.startswith("【汇总】"):
-                for label, k in summary_counts(r.content)[2].items():
+            if r.shown.startswith("【汇总】"):
+                for label, k in summary_counts(r.shown)[2].items():
                     held[label] = held.get(label, 0) + k
             else:
-                own.append(incident_of(r.content))
+                own.append(incident_of(r.shown))
         return own, held
 
     # The first minute's four, then (once it is over) the summary.
@@ -242,10 +260,10 @@ def test_burst_within_per_minute_summary_loses_none(wechat):
     own, held = accounted()
     own = [n for n in own if n != late]
     assert len(own) == len(set(own)), "an alert sent twice: %s" % own
-    assert None not in own, [r.content for r in robot.messages()]
-    summaries = [r.content for r in robot.messages()
-                 if r.content.startswith("【汇总】")]
-    assert summaries, [r.content for r in robot.messages()]
+    assert None not in own, [r.shown for r in robot.messages()]
+    summaries = [r.shown for r in robot.messages()
+                 if r.shown.startswith("【汇总】")]
+    assert summaries, [r.shown for r in robot.messages()]
     for text in summaries:
         minutes, total, counts = summary_counts(text)
         assert total == sum(counts.values()), text
@@ -263,7 +281,7 @@ def test_burst_within_per_minute_summary_loses_none(wechat):
 
 
 def harness_time(r):
-    return "%.3f %s %s" % (r["t"], r["answer"], r.content[:40])
+    return "%.3f %s %s" % (r["t"], r["answer"], r.shown[:40])
 
 
 # -- the robot's answers ------------------------------------------------------
@@ -323,7 +341,7 @@ def test_93000_stops_gates_go_on_sighup_resumes(wechat):
     assert cmd["action"] == "open"
     _, cmd = c.ask("gate-south", "P0099")
     assert cmd["action"] == "deny"
-    assert len(robot.snapshot()) == 1, [r.content for r in
+    assert len(robot.snapshot()) == 1, [r.shown for r in
                                         robot.snapshot()]
     assert c.gw.running()
 
@@ -399,7 +417,7 @@ def test_kill9_with_queue_each_delivered_once(wechat):
         opened(c, "cam-010")[0]["incident"]))
     for n in numbers:
         assert len(delivered_about(c, n)) == 1, (n, [
-            r.content for r in robot.messages()])
+            r.shown for r in robot.messages()])
     no_secret(c)
 
 

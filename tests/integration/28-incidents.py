@@ -92,7 +92,7 @@ def incident_of(text):
 
 
 def about(n):
-    return lambda r: incident_of(r.content) == n
+    return lambda r: incident_of(r.shown) == n
 
 
 def open_on_status(c, count, timeout=15):
@@ -129,7 +129,7 @@ def test_open_join_ack_resolve(desk):
         n, "open", "major", "intrusion", "cam-1"), state
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", state["opened"])
     msg = robot.wait_messages(1, 15, where=about(n))[0]
-    assert msg.content.startswith("【重要】闯入"), msg.content
+    assert msg.shown.startswith("【重要】闯入"), msg.shown
     assert msg.msgtype == "markdown"
     assert c.journal.rows("kind = 'camera' AND request = ?", (first,))
 
@@ -194,20 +194,20 @@ def test_realert_escalate_ring_duty(desk):
     n = opened["incident"]
     first = robot.wait_messages(1, 15, where=about(n))[0]
     assert first.msgtype == "markdown" and first.mentions == []
-    assert first.content.startswith("【提醒】人员聚集"), first.content
+    assert first.shown.startswith("【提醒】人员聚集"), first.shown
 
     realert = wait_step(c, "realert", n)[0]
     assert realert["ring"] is True, realert
     ring = robot.wait_messages(1, 15, where=lambda r: about(n)(r) and
-                               r.content.startswith("【未确认】"))[0]
+                               r.shown.startswith("【未确认】"))[0]
     assert ring.msgtype == "text", ring["body"]
     assert sorted(ring.mentions) == sorted(DUTY_MOBILES), ring["body"]
-    assert "人员聚集" in ring.content and "cam-1" in ring.content
+    assert "人员聚集" in ring.shown and "cam-1" in ring.shown
 
     escalated = wait_step(c, "escalate", n)[0]
     assert escalated["ring"] is True, escalated
     up = robot.wait_messages(1, 15, where=lambda r: about(n)(r) and
-                             r.content.startswith("【升级】"))[0]
+                             r.shown.startswith("【升级】"))[0]
     assert up.msgtype == "text"
     assert sorted(up.mentions) == sorted(DUTY_MOBILES), up["body"]
 
@@ -225,7 +225,7 @@ def test_realert_escalate_ring_duty(desk):
     u = urgent["incident"]
     assert (urgent["severity"], urgent["ring"]) == ("urgent", True)
     msg = robot.wait_messages(1, 15, where=about(u))[0]
-    assert msg.content.startswith("【紧急】高空抛物"), msg.content
+    assert msg.shown.startswith("【紧急】高空抛物"), msg.shown
     assert sorted(msg.mentions) == sorted(DUTY_MOBILES), msg["body"]
     _, answer = c.staff.ack(u)
     assert answer["ok"] is True, answer
@@ -237,7 +237,7 @@ def test_realert_escalate_ring_duty(desk):
             if b["type"] == "crowd"][0]["incident"]
     wait_step(c, "realert", late)
     robot.wait_messages(1, 15, where=lambda r: about(late)(r) and
-                        r.content.startswith("【未确认】"))
+                        r.shown.startswith("【未确认】"))
     assert len(steps(c, n, "realert")) == 1
     assert len(steps(c, n, "escalate")) == 1
     assert steps(c, u, "realert") == []
@@ -267,7 +267,7 @@ def test_survives_restart(desk):
     realert = wait_step(c, "realert", n, timeout=20)[0]
     assert realert["ring"] is True, realert
     robot.wait_messages(1, 15, where=lambda r: about(n)(r) and
-                        r.content.startswith("【未确认】"))
+                        r.shown.startswith("【未确认】"))
     c.restart()
     # The same type on the same camera still joins it.
     alert(c, "cam-1", "intrusion")
@@ -284,7 +284,7 @@ def test_survives_restart(desk):
     robot.wait_messages(1, 15, where=about(m))
     assert len(steps(c, n, "open")) == 1
     assert len(steps(c, n, "realert")) == 1
-    delivered = [r.content for r in robot.messages() if about(n)(r)]
+    delivered = [r.shown for r in robot.messages() if about(n)(r)]
     assert len(delivered) == 2, delivered       # the first, the re-alert
     assert len([t for t in delivered if t.startswith("【未确认】")]) == 1
     open_on_status(c, 2)

@@ -70,7 +70,7 @@ def wait_care(c, person, decision="care", count=1, timeout=30):
 
 
 def for_household(household):
-    return lambda r: household in r.content
+    return lambda r: household in r.shown
 
 
 def test_steward_rung_then_pass_ends_it(cared):
@@ -90,15 +90,15 @@ def test_steward_rung_then_pass_ends_it(cared):
         row["ts_ms"], started)
     msg = robot.wait_messages(1, 20, where=for_household("5-3-201"))[0]
     assert msg.msgtype == "text", msg["body"]
-    assert msg.content.startswith("【关怀】"), msg.content
+    assert msg.shown.startswith("【关怀】"), msg.shown
     assert msg.mentions == [STEWARD], msg["body"]
-    assert "欧阳娜娜" not in msg.content and "娜娜" not in msg.content
+    assert "欧阳娜娜" not in msg.shown and "娜娜" not in msg.shown
 
     # Building 7 has no steward: the group sees it, nobody is rung.
     msg7 = robot.wait_messages(1, 30, where=for_household("7-1-101"))[0]
-    assert msg7.content.startswith("【关怀】"), msg7.content
+    assert msg7.shown.startswith("【关怀】"), msg7.shown
     assert msg7.mentions == [], msg7["body"]
-    assert "黄淑珍" not in msg7.content
+    assert "黄淑珍" not in msg7.shown
     assert wait_care(c, "P0102")[0]["body"]["care"] == "weekly"
 
     # A pass at a gate ends it.
@@ -132,8 +132,8 @@ def test_steward_rung_then_pass_ends_it(cared):
 
     # To the steward only; no incident, no duty mobile rung.
     for r in robot.messages():
-        if r.content.startswith("【关怀】"):
+        if r.shown.startswith("【关怀】"):
             assert not set(r.mentions) & set(DUTY_MOBILES), r["body"]
             for name in ("欧阳娜娜", "刘桂兰", "黄淑珍"):
-                assert name not in r.content, r.content
+                assert name not in r.shown, r.shown
     assert c.journal.rows("kind = 'incident'") == []

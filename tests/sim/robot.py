@@ -135,6 +135,13 @@ class Request(dict):
         return content(self["body"])
 
     @property
+    def shown(self):
+        """The content as the phone shows it: markdown read plainly."""
+        if self.msgtype == "markdown":
+            return strip_markdown(self.content)
+        return self.content
+
+    @property
     def mentions(self):
         return mentions(self["body"])
 
