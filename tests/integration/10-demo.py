@@ -112,7 +112,7 @@ def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
     def shown(pattern):
         return any(re.search(pattern, m, re.S) for m in phone)
 
-    assert shown(r"^【紧急】高空抛物.*事件 #\d+" + duty), text or out
+    assert shown(r"^【紧急】高空抛物.*事件 #\d+.*" + duty), text or out
     assert shown(r"^【提醒】未登记车辆.*吉[A-Z]\*{3,4}[A-Z0-9]{2}\b"), text
     assert shown(r"^【未确认】.*" + duty), text
     assert shown(r"^【升级】.*" + duty), text

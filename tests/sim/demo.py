@@ -88,7 +88,7 @@ FLASH_ON = 0x0200
 # cared for (care = daily in access.d) unseen for CARE_MIN raises a text to
 # the steward of the building.  The duty and steward mobiles are made up.
 DUTY_MOBILES = "13800000000, 13900000000"
-ACK_MIN, MINOR_MIN, MAJOR_MIN, COMPLEX_MIN = 0.1, 0.2, 0.5, 1
+ACK_MIN, MINOR_MIN, MAJOR_MIN, COMPLEX_MIN = 0.1, 0.2, 0.25, 1
 CARE_MIN = 0.2
 STEWARDS = {"5": "13700000005"}
 ACK_AFTER_S = 2     # staff acknowledge urgent incidents this long after
@@ -574,12 +574,14 @@ class Wechat:
     def describe(self):
         return ("WeChat robot stand-in at %s, its key in %s (0600); duty "
                 "mobiles %s; re-alert after %g min unacknowledged, "
-                "escalate after %g min (minor) unresolved; care after %g "
-                "min unseen, to the steward of building %s"
+                "escalate after %g min (minor) or %g min (major, urgent) "
+                "unresolved; care after %g min unseen, to the steward of "
+                "building %s"
                 % (self.robot.url, os.path.basename(self.key_file),
                    ", ".join(mask_mobile(m.strip())
                              for m in DUTY_MOBILES.split(",")),
-                   ACK_MIN, MINOR_MIN, CARE_MIN, ", ".join(STEWARDS)))
+                   ACK_MIN, MINOR_MIN, MAJOR_MIN, CARE_MIN,
+                   ", ".join(STEWARDS)))
 
     def show(self, req):
         """A request the robot answered (on the robot's thread)."""
