@@ -140,9 +140,13 @@ def test_one_alert_one_message_masked(wechat):
     c.terminals["lpr-in"] = cam         # closed at teardown
     request = cam.read("吉A12345")
     assert cam.wait_cmd(request)["action"] == "deny"
-    record = c.row(request, "barrier-in")["body"]
-    assert (record["alert"], record["severity"]) == (
-        "vehicle_unknown", "minor"), record
+    # The refusal is journaled as an alert of type vehicle_unknown.
+    rows = c.journal.for_request(request, "barrier-in")
+    assert [r["decision"] for r in rows if r["kind"] == "vehicle"] == [
+        "deny"], rows
+    alerts = [(r["body"].get("alert"), r["body"].get("severity"))
+              for r in rows if "alert" in r["body"]]
+    assert alerts == [("vehicle_unknown", "minor")], rows
     n = opened(c, "barrier-in")[0]["incident"]
 
     msg = robot.wait_messages(1, 15, where=about(n))[0]
