@@ -255,6 +255,18 @@ access_find_deny(const struct access_tables *t, const char *id)
 }
 
 size_t
+access_npersons(const struct access_tables *t)
+{
+	return t != NULL ? t->npersons : 0;
+}
+
+const struct access_person *
+access_person_at(const struct access_tables *t, size_t i)
+{
+	return t != NULL && i < t->npersons ? &t->persons[i] : NULL;
+}
+
+size_t
 access_nvisitors(const struct access_tables *t)
 {
 	return t != NULL ? t->nvisitors : 0;

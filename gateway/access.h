@@ -137,6 +137,11 @@ int access_match_plate(const struct access_tables *, const char *plate,
 const struct access_visitor *access_match_visitor(const struct access_tables *,
     const struct access_plate_match *, size_t i);
 
+/* Every person, in file order: the wellbeing checks (care.c) walk them. */
+size_t access_npersons(const struct access_tables *);
+const struct access_person *access_person_at(const struct access_tables *,
+    size_t i);
+
 /* Every visitor, in file order: for listing them. */
 size_t access_nvisitors(const struct access_tables *);
 const struct access_visitor *access_visitor_at(const struct access_tables *,

@@ -175,10 +175,12 @@ session_start(struct pipeline *p, const struct device *dev, unsigned port,
 	    json_pack("{s:s}", "session", pl->session));
 }
 
-/* The session ends: why, and the measure that ended it, if any. */
+/* The session ends: why, the measure that ended it, if any, and the
+ * alert it is, if any. */
 static void
 session_end(struct pipeline *p, const struct device *dev, unsigned port,
-    struct port_live *pl, const char *why, const char *what, double value)
+    struct port_live *pl, const char *why, const char *what, double value,
+    const char *alert)
 {
 	json_t *extra;
 
@@ -191,6 +193,8 @@ session_end(struct pipeline *p, const struct device *dev, unsigned port,
 	    (json_int_t)((now_ms() - pl->started_ms) / 1000));
 	if (what != NULL)
 		json_object_set_new(extra, what, json_real(value));
+	if (alert != NULL)
+		pipeline_alert(p, dev->id, alert, NULL, extra, now_ms());
 	log_info("%-12s port %u  charging ended: %s (%.0f Wh)", dev->id, port,
 	    why, session_energy(pl));
 	journal_port(p, dev, port, "end", why, NULL, extra);
@@ -214,12 +218,15 @@ stop_port(struct pipeline *p, const struct device *dev, unsigned port,
 		pipeline_command(p, dev, &cmd);
 }
 
-/* Unsafe: off at once, then the record says what and how much. */
+/* Unsafe: off at once, then the record says what and how much, and
+ * that it is an alert (why is its type: over_temperature, over_current). */
 static void
 cut(struct pipeline *p, const struct device *dev, unsigned port,
     struct port_live *pl, const char *why, const char *what, double value,
     double limit, int64_t now)
 {
+	json_t *extra;
+
 	if (pl->cut_ms != 0 && now - pl->cut_ms < CUT_AGAIN_MS)
 		return;
 	pl->cut_ms = now;
@@ -227,12 +234,13 @@ cut(struct pipeline *p, const struct device *dev, unsigned port,
 	log_warnx("%-12s port %u  cut off: %s %.1f (limit %.1f)", dev->id, port,
 	    why, value, limit);
 	if (pl->session[0]) {
-		session_end(p, dev, port, pl, why, what, value);
+		session_end(p, dev, port, pl, why, what, value, why);
 	} else {
 		/* Switched back on while still hot, or before a session: the
 		 * cut is journaled all the same. */
-		journal_port(p, dev, port, "cut", why, NULL,
-		    json_pack("{s:f}", what, value));
+		extra = json_pack("{s:f}", what, value);
+		pipeline_alert(p, dev->id, why, NULL, extra, now);
+		journal_port(p, dev, port, "cut", why, NULL, extra);
 	}
 }
 
@@ -244,6 +252,7 @@ telemetry(struct pipeline *p, const struct device *dev,
 	struct port_live *pl = port_of(p, dev, t->port);
 	bool was_charging, charging;
 	int64_t now = now_ms();
+	json_t *extra;
 
 	if (pl == NULL)
 		return;
@@ -264,8 +273,10 @@ telemetry(struct pipeline *p, const struct device *dev,
 	if (t->fault != 0 && t->fault != pl->fault) {
 		log_warnx("%-12s port %u  fault code %u", dev->id, t->port,
 		    t->fault);
+		extra = json_pack("{s:i}", "fault", (int)t->fault);
+		pipeline_alert(p, dev->id, "charger_fault", NULL, extra, now);
 		journal_port(p, dev, t->port, "fault", "charger_fault", NULL,
-		    json_pack("{s:i}", "fault", (int)t->fault));
+		    extra);
 	}
 	pl->fault = t->fault;
 
@@ -294,7 +305,7 @@ telemetry(struct pipeline *p, const struct device *dev,
 		        pl->state == PORT_FINISHED ? "full" :
 		        pl->state == PORT_FAULT    ? "fault" :
 		                                     "remote_stop",
-		    NULL, 0);
+		    NULL, 0, NULL);
 
 	/* Full: below full_w for full_min, not a short dip. */
 	if (charging && pl->session[0] && pl->power_w < c->full_w) {
@@ -304,7 +315,7 @@ telemetry(struct pipeline *p, const struct device *dev,
 		    (int64_t)(c->full_min * 60000)) {
 			stop_port(p, dev, t->port, NULL, true);
 			session_end(p, dev, t->port, pl, "full", "power_w",
-			    pl->power_w);
+			    pl->power_w, NULL);
 		}
 	} else {
 		pl->low_since_ms = 0;
@@ -461,7 +472,7 @@ charging_online(struct pipeline *p, const struct device *dev, bool online)
 	for (i = 0; i < ds->nports; i++) {
 		if (!online)
 			session_end(p, dev, i + 1, &ds->ports[i], "offline",
-			    NULL, 0);
+			    NULL, 0, NULL);
 		/* Read afresh when it answers again; meanwhile nothing is
 		 * known to be drawn. */
 		ds->ports[i].state = -1;

@@ -18,6 +18,7 @@
 
 #include "access.h"
 #include "bus.h"
+#include "care.h"
 #include "config.h"
 #include "daemon.h"
 #include "dedup.h"
@@ -193,6 +194,24 @@ load_request(void *arg, const char *device, const char *request, int64_t ts)
 	dedup_seen(arg, device, request, ts, &first);
 }
 
+/* Whom the wellbeing checks watch, and since when (care.h). */
+static void
+restore_care(struct daemon *d)
+{
+	int64_t now = now_ms();
+	const char *const *ids;
+	size_t n;
+	int rc;
+
+	ids = care_begin(&d->pipe, now, &n);
+	rc = journal_care_rows(d->pipe.journal, ids, n, care_restore_row,
+	    &d->pipe);
+	if (rc < 0)
+		log_errx("journal: cannot read the wellbeing checks' records: "
+		         "those watched are watched from now");
+	care_start(&d->pipe, now, rc == 0);
+}
+
 /* What a restart must not forget: entries used, requests seen, the car
  * park's occupancy and visitors' stays, the fire release, cameras' events
  * and cool-downs. */
@@ -208,6 +227,12 @@ load_journal_state(struct daemon *d)
 		    "journal: cannot read the fire release's records: if "
 		    "an alarm was on, the gates are held again only when a "
 		    "fire device says alarm");
+	/* Open incidents and their deadlines, and the next number. */
+	if (journal_incident_rows(d->pipe.journal, incidents_restore_row,
+	        &d->pipe) < 0)
+		log_errx("journal: cannot read the incidents: open ones are "
+		         "forgotten and numbers may be given again");
+	restore_care(d);
 	if (journal_visitor_entries(d->pipe.journal, load_visitor_entries, st) <
 	        0 ||
 	    journal_recent_requests(d->pipe.journal, now_ms() - DEDUP_WINDOW_MS,
@@ -220,11 +245,6 @@ load_journal_state(struct daemon *d)
 	        camera_restore_since(&d->pipe, now_ms()), camera_restore_row,
 	        &d->pipe) < 0)
 		return -1;
-	/* Open incidents and their deadlines, and the next number. */
-	if (journal_incident_rows(d->pipe.journal, incidents_restore_row,
-	        &d->pipe) < 0)
-		log_errx("journal: cannot read the incidents: open ones are "
-		         "forgotten and numbers may be given again");
 	return 0;
 }
 
@@ -274,6 +294,7 @@ on_tick(uv_timer_t *t)
 	check_clock(d);
 	pipeline_tick(&d->pipe, now_ms(), false);
 	incidents_tick(&d->pipe, now_ms());
+	care_tick(&d->pipe, now_ms());
 	reload_check(d->reload);
 	if (d->connected && incidents_open(&d->pipe) != d->announced_open)
 		announce(d);

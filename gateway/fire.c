@@ -281,13 +281,12 @@ fire_online(struct pipeline *p, const struct device *dev, bool online)
 
 	/* Offline is not an alarm, and says nothing of one: its last word
 	 * stands.  One that said alarm still refuses a reset (fail-safe);
-	 * back and still saying so, it is no new alarm. */
+	 * back and still saying so, it is no new alarm.  Away past its
+	 * grace, it is an urgent device_offline (pipeline.c). */
 	if (!online && ds->fire == 1)
 		log_warnx("fire: %s stopped answering while it said alarm: "
 		          "no reset until it says normal",
 		    dev->id);
-	/* Alerted, urgent, if it stays away past its grace (camera.c). */
-	camera_online(p, dev, online);
 }
 
 /* The release ended (a reset, a test's end) this recently: a gate or

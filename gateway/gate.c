@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "access.h"
+#include "care.h"
 #include "config.h"
 #include "dedup.h"
 #include "driver.h"
@@ -248,6 +249,8 @@ gate_event(struct pipeline *p, const struct device *dev, const struct event *ev)
 	rules_gate(t, dev, p->state, req, &clk, p->stale_ms, &dec);
 	overruled = fire_release(p, &dec);
 	journal_decision(p, dev, req, &dec, overruled, now);
+	if (dec.allow && dec.person)
+		care_pass(p, access_str(t, dec.person->id), now);
 
 	who(t, &dec, req, name, sizeof(name));
 	why(t, gate, &dec, req, text, sizeof(text));

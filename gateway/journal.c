@@ -975,3 +975,30 @@ journal_cursor_get(struct journal *j, const char *name, int64_t *seq,
 	*state = NULL;
 	return call(j, call_cursor, &c);
 }
+
+struct care_call {
+	const char *const *persons;
+	size_t n;
+	void (*cb)(void *, int64_t, const char *, size_t);
+	void *arg;
+};
+
+static int
+call_care(struct journal_db *db, void *arg)
+{
+	struct care_call *c = arg;
+
+	return journal_db_care_rows(db, c->persons, c->n, c->cb, c->arg);
+}
+
+int
+journal_care_rows(struct journal *j, const char *const *persons, size_t n,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	struct care_call c = { .persons = persons,
+		.n = n,
+		.cb = cb,
+		.arg = arg };
+
+	return call(j, call_care, &c);
+}

@@ -30,10 +30,12 @@ enum journal_filter {
 };
 
 /* The rows JOURNAL_NOTIFY takes, as SQL: an incident's messages (its
- * opening, re-alert and escalation) and wellbeing checks. */
+ * opening, re-alert and escalation) and wellbeing checks (one raised,
+ * and its end: nobody need go). */
 #define JOURNAL_NOTIFY_WHERE                                                   \
 	"((kind = 'incident' AND decision IN ('open', 'realert', "             \
-	"'escalate')) OR (kind = 'system' AND decision = 'care'))"
+	"'escalate')) OR (kind = 'system' AND decision IN ('care', "           \
+	"'care_end')))"
 
 /* One row; NULL members are left out of the record. */
 struct journal_record {
@@ -185,6 +187,12 @@ int journal_alarm_rows(struct journal *,
 /* Camera records since since_ms, oldest first (events opened, alerts
  * raised). */
 int journal_camera_rows(struct journal *, int64_t since_ms,
+    void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
+
+/* The wellbeing checks' state (care.h): for each of persons, their last
+ * care, care_watch, care_end or care_pass record, when the journal has
+ * one; one indexed probe each. */
+int journal_care_rows(struct journal *, const char *const *persons, size_t n,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
 
 #endif

@@ -119,6 +119,14 @@ static const char schema[] =
     " WHERE kind = 'incident';"
     "CREATE INDEX IF NOT EXISTS events_notify ON events(seq)"
     " WHERE " JOURNAL_NOTIFY_WHERE ";"
+    /* Wellbeing checks at start: each watched person's last care
+     * record, one probe each.  A watched person's pass is a care_pass
+     * record of its own: an index over every access row's person
+     * would cost each decision about half as much again in WAL
+     * bytes, for the few persons the checks watch. */
+    "CREATE INDEX IF NOT EXISTS events_care ON events(subject_id)"
+    " WHERE kind = 'system' AND decision IN ('care', 'care_watch',"
+    " 'care_end', 'care_pass');"
     /* Each sink's cursor: the last id it confirmed, and its own
      * state (what a summary still owes), moved in the transaction
      * that follows the confirmation. */
@@ -914,4 +922,39 @@ journal_db_read(struct journal_db *j, int64_t after, enum journal_filter f,
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+journal_db_care_rows(struct journal_db *j, const char *const *persons, size_t n,
+    void (*cb)(void *, int64_t, const char *, size_t), void *arg)
+{
+	/* The WHERE of each repeats its index's word for word: SQLite uses
+	 * a partial index only for a query that implies its WHERE. */
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc = SQLITE_DONE;
+
+	/* The WHERE repeats its index's word for word: SQLite uses a
+	 * partial index only for a query that implies its WHERE. */
+	if (prepare(j,
+	        "SELECT ts_ms, body FROM events WHERE kind = 'system'"
+	        " AND decision IN ('care', 'care_watch', 'care_end',"
+	        " 'care_pass') AND subject_id = ?1 ORDER BY seq DESC LIMIT 1",
+	        &st) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
+		sqlite3_reset(st);
+		bind_text(st, 1, persons[i]);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			cb(arg, sqlite3_column_int64(st, 0),
+			    (const char *)sqlite3_column_text(st, 1),
+			    (size_t)sqlite3_column_bytes(st, 1));
+			rc = SQLITE_DONE;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		note(j, rc, sqlite3_errmsg(j->db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -115,6 +115,11 @@ int journal_db_alarm_rows(struct journal_db *,
 /* Camera records since since_ms, oldest first: body is the record. */
 int journal_db_camera_rows(struct journal_db *, int64_t since_ms,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);
+/* Each person's last care, care_watch, care_end or care_pass record,
+ * when there is one: body is the record. */
+int journal_db_care_rows(struct journal_db *, const char *const *persons,
+    size_t n, void (*cb)(void *, int64_t ts_ms, const char *body, size_t len),
+    void *arg);
 /* Every incident record, oldest first: body is the record. */
 int journal_db_incident_rows(struct journal_db *,
     void (*cb)(void *, int64_t ts_ms, const char *body, size_t len), void *arg);

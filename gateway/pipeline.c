@@ -1,7 +1,8 @@
 /*
  * pipeline.c - routing a device's event to the rules of its class, and
  * what every pipeline shares: journaling a record and queuing a command
- * behind it, bad and unknown input, a device's status.
+ * behind it, an alert's members and cool-down, bad and unknown input, a
+ * device's status and its being offline for too long.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -9,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert.h"
 #include "config.h"
 #include "datetime.h"
+#include "htab.h"
 #include "log.h"
 #include "outbox.h"
 #include "pipeline.h"
@@ -40,7 +43,7 @@ static const struct {
 	    charging_online, charging_command_done },
 	[DEVICE_METER] = { "charging", charging_event },
 	[DEVICE_FIRE] = { "alarm", fire_event, NULL, fire_online },
-	[DEVICE_CAMERA] = { "camera", camera_event, NULL, camera_online },
+	[DEVICE_CAMERA] = { "camera", camera_event },
 };
 
 int
@@ -56,6 +59,44 @@ pipeline_record(struct pipeline *p, const struct journal_record *r,
 	if (r->extra != NULL && json_object_get(r->extra, "alert") != NULL)
 		incidents_alert(p, r, ts_ms);
 	return rc;
+}
+
+/*
+ * Held back by the cool-down of one this device raised before?  If not,
+ * the cool-down runs from now.  Held back alerts do not extend it.
+ */
+static bool
+held_back(struct state *st, const char *device, const char *type,
+    const struct alert_settings *a, int64_t now)
+{
+	uint64_t key = htab_hash_pair(device, type);
+
+	if (state_mark_within(state_mark_find(st->alerted, key), now,
+	        (int64_t)a->cooldown_s * 1000))
+		return true;
+	state_mark_set(st->alerted, key, now);
+	return false;
+}
+
+bool
+pipeline_alert(struct pipeline *p, const char *device, const char *type,
+    const struct alert_settings *a, json_t *extra, int64_t now)
+{
+	bool held = false;
+
+	if (a == NULL)
+		a = config_alert(p->cfg, type);
+	if (a == NULL) /* a type alert.c does not know: a broken caller */
+		return false;
+	if (a->severity != ALERT_NONE)
+		held = held_back(p->state, device, type, a, now);
+	json_object_set_new(extra, "severity",
+	    json_string(alert_severity_name(a->severity)));
+	json_object_set_new(extra, "suppressed", json_boolean(held));
+	if (a->severity == ALERT_NONE || held)
+		return false;
+	json_object_set_new(extra, "alert", json_string(type));
+	return true;
 }
 
 /* Behind every row journaled so far: its decision's among them.  The
@@ -162,6 +203,101 @@ junk_flush(struct pipeline *p, struct junk *j, const char *kind,
 	j->count = 0;
 }
 
+/* ---- a device offline for too long ---- */
+
+static void
+offline_alert(struct pipeline *p, const struct device *dev,
+    const struct alert_settings *a, int64_t since, int64_t now)
+{
+	char when[40], why[64];
+	json_t *extra;
+	bool alert;
+	struct journal_record r = {
+		.kind = "device",
+		.device = dev->id,
+		.decision = "offline_alert",
+		.reason = why,
+	};
+
+	datetime_format_rfc3339(since, when, sizeof(when));
+	if (state_device(p->state, dev->index)->online < 0)
+		snprintf(why, sizeof(why), "not online within %d s of start",
+		    a->grace_s);
+	else
+		snprintf(why, sizeof(why), "offline for more than %d s",
+		    a->grace_s);
+	extra = json_pack("{s:s}", "since", when);
+	alert = pipeline_alert(p, dev->id, "device_offline", a, extra, now);
+	r.extra = extra;
+	log_warnx("%s: %s, since %s%s", dev->id, why, when,
+	    alert ? "" : " (within its cool-down: no new alert)");
+	pipeline_record(p, &r, now);
+	json_decref(extra);
+}
+
+/*
+ * Can anything tell the gateway that dev is online: its status on MQTT,
+ * or its bus's polls?  A Frigate (a vendor topic) has no status of its
+ * own unless someone publishes one; a Modbus device that is never polled
+ * (a relay barrier without a loop) is heard from only when commanded.
+ * Alerting those at every start would teach staff to ignore the alert.
+ */
+static bool
+can_say_online(const struct device *dev)
+{
+	struct modbus_address a = { 0 };
+
+	if (dev->driver->mqtt != NULL && dev->driver->mqtt->topic == NULL)
+		return true;
+	if (dev->driver->modbus == NULL)
+		return false;
+	dev->driver->modbus->address(dev, &a);
+	return a.poll_ms != 0;
+}
+
+/*
+ * Devices offline for longer than their grace, and those not heard
+ * from that long after start (DESIGN §4.7: offline at start, or never
+ * online, is alerted like any other).  A fire panel is urgent whatever
+ * [alert device_offline] says (DESIGN §5: a fire_input that stops
+ * answering is an urgent device_offline, never an alarm: nothing would
+ * tell the gateway of a fire meanwhile).
+ */
+static void
+offline_tick(struct pipeline *p, int64_t now)
+{
+	const struct alert_settings *a = config_alert(p->cfg, "device_offline");
+	struct alert_settings fire = *a;
+	const struct device *dev;
+	struct device_state *ds;
+	int64_t since;
+	size_t i;
+
+	fire.severity = ALERT_URGENT;
+	for (i = 0; i < p->cfg->ndevices; i++) {
+		dev = p->cfg->devices[i];
+		ds = state_device(p->state, dev->index);
+		/* Not heard from yet: offline since the first tick. */
+		if (p->state->started_ms == 0 && ds->online < 0 &&
+		    ds->offline_ms == 0 && can_say_online(dev))
+			ds->offline_ms = now;
+		if (ds->offline_ms == 0 ||
+		    now - ds->offline_ms < (int64_t)a->grace_s * 1000)
+			continue;
+		since = ds->offline_ms;
+		ds->offline_ms = 0; /* once, until it is back and gone again */
+		/* Its going offline is journaled already: that is the
+		 * evidence.  severity = none asks for no more, but of a
+		 * fire device only. */
+		if (dev->driver->class == DEVICE_FIRE)
+			offline_alert(p, dev, &fire, since, now);
+		else if (a->severity != ALERT_NONE)
+			offline_alert(p, dev, a, since, now);
+	}
+	if (p->state->started_ms == 0)
+		p->state->started_ms = now;
+}
+
 void
 pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 {
@@ -183,7 +319,7 @@ pipeline_tick(struct pipeline *p, int64_t now, bool stopping)
 	fire_tick(p, now);
 	vehicle_tick(p, now);
 	charging_tick(p, now);
-	camera_tick(p, now);
+	offline_tick(p, now);
 }
 
 void
@@ -318,6 +454,8 @@ pipeline_online(struct pipeline *p, const struct device *dev, bool online,
 	if (log_ratelimit(&ds->status_warned_ms))
 		log_info("%-12s %s (%s)", dev->id, r.decision, why);
 	pipeline_record(p, &r, now_ms());
+	/* Back within its grace (a reboot): nothing to alert. */
+	ds->offline_ms = online ? 0 : now_ms();
 	if (online) {
 		fire_device_back(p, dev);
 		incidents_online(p, dev);

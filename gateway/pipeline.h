@@ -12,11 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "bus.h"
 #include "driver.h"
 #include "journal.h"
 
 struct access_tables;
+struct alert_settings;
 struct config;
 struct outbox;
 struct state;
@@ -35,6 +38,16 @@ struct pipeline {
  * cannot be (the journal's queue is full: counted and logged there). */
 int pipeline_record(struct pipeline *, const struct journal_record *,
     int64_t ts_ms);
+/*
+ * A record is an alert of type on device: its members into extra.
+ * "severity" (the type's, or a's when not NULL), and "alert":type unless
+ * the same device raised one of that type less than its cooldown_s ago
+ * ("suppressed":true: it touches no incident; it does not extend the
+ * cool-down).  A type whose severity is none is evidence: no "alert".
+ * Whether the record raises an alert.
+ */
+bool pipeline_alert(struct pipeline *, const char *device, const char *type,
+    const struct alert_settings *a, json_t *extra, int64_t now_ms);
 /* A command for a device, sent once what came before is committed. */
 void pipeline_command(struct pipeline *, const struct device *,
     const struct command *);
@@ -63,7 +76,9 @@ void pipeline_unknown(struct pipeline *, const char *kind, const char *id,
 void pipeline_duplicate(struct pipeline *, const struct device *,
     const char *request, int64_t first_ms);
 /* About once a second: journal the aggregates of minutes that ended
- * (all of them, ended or not, when the gateway stops). */
+ * (all of them, ended or not, when the gateway stops); alert devices
+ * offline for longer than [alert device_offline] grace_s, and those not
+ * online that long after the first tick. */
 void pipeline_tick(struct pipeline *, int64_t now_ms, bool stopping);
 /* A device's own word on its status (its MQTT will): "online", ... */
 void pipeline_status(struct pipeline *, const struct device *,
@@ -143,16 +158,12 @@ bool fire_holding(const struct pipeline *);
  * RULES_FIRE_TEST (rules.h); 0 when nothing is held. */
 int fire_release_reason(const struct pipeline *);
 /* camera.c: cameras' analytics (native cameras and Frigate): an event
- * kept once per event id, held back by its type's cool-down per camera;
- * a camera offline past its grace is alerted. */
+ * kept once per event id, held back by its type's cool-down per camera. */
 void camera_event(struct pipeline *, const struct device *,
     const struct event *);
 /* The same, as if at now_ms (the tests' clock). */
 void camera_event_at(struct pipeline *, const struct device *,
     const struct event *, int64_t now_ms);
-void camera_online(struct pipeline *, const struct device *, bool online);
-/* About once a second: cameras offline for longer than their grace. */
-void camera_tick(struct pipeline *, int64_t now_ms);
 /* At start: the events opened and the alerts raised (cool-downs) from
  * the journal's camera records since camera_restore_since(), each to
  * camera_restore_row() (a journal_camera_rows() callback; arg: the

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "access.h"
+#include "care.h"
 #include "config.h"
 #include "diag.h"
 #include "log.h"
@@ -124,11 +125,22 @@ log_warnings(const struct reload *r)
 	}
 }
 
+/*
+ * The tables stay as they were.  The record is a reload_failed alert of
+ * the device "gateway" (DESIGN §4.7): its reason the first problem as
+ * file:line: message, and every one (the first 50) in "errors".
+ */
 static void
 failed(struct reload *r)
 {
+	struct journal_record rec = {
+		.kind = "system",
+		.device = "gateway",
+		.decision = "reload_failed",
+	};
 	json_t *extra, *errors;
-	char line[600];
+	char line[600], first[600] = "";
+	int64_t now = now_ms();
 	size_t i;
 
 	diag_sort(&r->diag);
@@ -143,14 +155,21 @@ failed(struct reload *r)
 			continue;
 		}
 		log_errx("%s", line);
+		if (first[0] == '\0')
+			str_copy(first, line, sizeof(first));
 		if (json_array_size(errors) < 50)
 			json_array_append_new(errors, json_string(line));
 	}
 	log_errx("reload failed with %zu problems: the old access tables "
 	         "stay in force",
 	    diag_errors(&r->diag));
+	rec.reason = first[0] ? first : "the access tables could not be loaded";
+	json_object_set_new(extra, "problems",
+	    json_integer((json_int_t)diag_errors(&r->diag)));
 	json_object_set_new(extra, "errors", errors);
-	system_event(r, "failed", extra);
+	pipeline_alert(r->p, "gateway", "reload_failed", NULL, extra, now);
+	rec.extra = extra;
+	pipeline_record(r->p, &rec, now);
 	json_decref(extra);
 }
 
@@ -170,10 +189,12 @@ done(uv_work_t *w, int status)
 	}
 	if (r->tables != NULL) {
 		log_warnings(r);
-		/* The tables hold no live state: the swap is all. */
+		/* The tables hold no live state: the swap is all, but
+		 * for whom the wellbeing checks watch. */
 		access_free((struct access_tables *)r->p->tables);
 		r->p->tables = r->tables;
 		r->tables = NULL;
+		care_reloaded(r->p, now_ms());
 		access_summary(r->p->tables, r->p->cfg, summary,
 		    sizeof(summary));
 		log_info("reloaded access tables in %.0f ms: %s",

@@ -72,8 +72,8 @@ struct robot_message {
 
 /*
  * The message for a record JOURNAL_NOTIFY takes (journal.h): an incident's
- * open, realert or escalate step, or a care check.  0, or -1 when the
- * record cannot be read or is none of those.
+ * open, realert or escalate step, or a care check or its end.  0, or -1 when
+ * the record cannot be read or is none of those.
  */
 int robot_compose(const char *json, size_t len, const struct config *,
     struct robot_message *);

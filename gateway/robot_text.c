@@ -178,7 +178,7 @@ care(json_t *rec, const struct config *cfg, struct robot_message *m)
 	const char *steward = config_steward(cfg, household);
 	json_int_t minutes =
 	    json_integer_value(json_object_get(rec, "minutes"));
-	char away[64];
+	char away[64], when[8];
 
 	if (minutes >= 48 * 60)
 		snprintf(away, sizeof(away), "%lld 天",
@@ -189,6 +189,15 @@ care(json_t *rec, const struct config *cfg, struct robot_message *m)
 	else
 		snprintf(away, sizeof(away), "%lld 分钟", (long long)minutes);
 	m->type = -1;
+	if (strcmp(str(rec, "decision"), "care_end") == 0) {
+		/* Good news rings nobody: the steward reads it in the group. */
+		clock_of(str(rec, "ts"), when, sizeof(when));
+		snprintf(m->content, sizeof(m->content),
+		    "【关怀】%s 的关怀对象已于 %s 经过门禁（此前 %s未经过），"
+		    "无需再上门",
+		    household[0] ? household : "一位住户", when, away);
+		return 0;
+	}
 	snprintf(m->content, sizeof(m->content),
 	    "【关怀】%s 的关怀对象已 %s未经过门禁，请上门或电话看望",
 	    household[0] ? household : "一位住户", away);
@@ -215,7 +224,9 @@ robot_compose(const char *json, size_t len, const struct config *cfg,
 	decision = str(rec, "decision");
 	if (strcmp(kind, "incident") == 0)
 		rc = incident(rec, cfg, m);
-	else if (strcmp(kind, "system") == 0 && strcmp(decision, "care") == 0)
+	else if (strcmp(kind, "system") == 0 &&
+	    (strcmp(decision, "care") == 0 ||
+	        strcmp(decision, "care_end") == 0))
 		rc = care(rec, cfg, m);
 	json_decref(rec);
 	return rc;

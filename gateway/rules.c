@@ -350,6 +350,21 @@ rules_vehicle(const struct access_tables *t, const struct device *barrier,
 	vdeny(d, v != NULL ? RULES_EXPIRED : RULES_UNKNOWN);
 }
 
+const char *
+rules_vehicle_alert(const struct rules_vehicle *d)
+{
+	if (d->allow)
+		return NULL;
+	switch (d->reason) {
+	case RULES_UNKNOWN:
+		return "vehicle_unknown";
+	case RULES_DENIED:
+		return "vehicle_denied";
+	default:
+		return NULL;
+	}
+}
+
 static const struct {
 	const char *code;
 	const char *display;

@@ -95,6 +95,15 @@ void rules_vehicle(const struct access_tables *, const struct device *barrier,
     const struct device *camera, const struct state *,
     const struct plate_read *, const struct rules_clock *, int64_t stale_ms,
     bool lot_full, struct rules_vehicle *);
+/*
+ * The alert type a decision raises, or NULL: a plate refused coming in
+ * because nobody registered it ("vehicle_unknown") or because the deny
+ * list names it ("vehicle_denied").  Other refusals are the car's own
+ * business or the camera's (a lapsed plan, a visitor outside the window,
+ * a full lot, a wrong way, a read too old or too unsure): journaled,
+ * alerting nobody.  Going out alerts nothing: it always opens.
+ */
+const char *rules_vehicle_alert(const struct rules_vehicle *);
 /* The vehicle rules' words for a barrier's display, in Chinese. */
 const char *rules_vehicle_display(enum rules_reason);
 

@@ -28,7 +28,9 @@ state_new(size_t ndevices)
 		return NULL;
 	s->dedup = dedup_new(DEDUP_WINDOW_MS, DEDUP_MAX);
 	s->devices = calloc(ndevices ? ndevices : 1, sizeof(*s->devices));
-	if (s->dedup == NULL || s->devices == NULL) {
+	s->care.watch = calloc(STATE_CARE_MAX, sizeof(*s->care.watch));
+	s->care.next_ms = INT64_MAX;
+	if (s->dedup == NULL || s->devices == NULL || s->care.watch == NULL) {
 		state_free(s);
 		return NULL;
 	}
@@ -54,6 +56,8 @@ state_free(struct state *s)
 	free(s->devices);
 	free(s->visits);
 	free(s->stays);
+	free(s->care.watch);
+	free(s->care.ids);
 	strpool_free(&s->visitor_ids);
 	htab_free(&s->by_visitor);
 	incident_table_free(s->incidents);
@@ -64,6 +68,39 @@ struct device_state *
 state_device(struct state *s, unsigned index)
 {
 	return index < s->ndevices ? &s->devices[index] : NULL;
+}
+
+struct state_mark *
+state_mark_find(struct state_mark *v, uint64_t key)
+{
+	size_t i;
+
+	for (i = 0; i < STATE_MARKS; i++)
+		if (v[i].at_ms != 0 && v[i].key == key)
+			return &v[i];
+	return NULL;
+}
+
+void
+state_mark_set(struct state_mark *v, uint64_t key, int64_t at_ms)
+{
+	struct state_mark *m = state_mark_find(v, key);
+	size_t i;
+
+	if (m == NULL) {
+		m = &v[0];
+		for (i = 0; i < STATE_MARKS && m->at_ms != 0; i++)
+			if (v[i].at_ms < m->at_ms)
+				m = &v[i];
+	}
+	m->key = key;
+	m->at_ms = at_ms;
+}
+
+bool
+state_mark_within(const struct state_mark *m, int64_t now, int64_t ms)
+{
+	return m != NULL && now >= m->at_ms && now - m->at_ms < ms;
 }
 
 static bool

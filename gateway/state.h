@@ -79,17 +79,18 @@ struct charger_pending {
 #define STATE_PENDING_MAX 64
 
 /*
- * Cameras (camera.c): the events opened lately, by (camera, event id),
- * and when each camera last raised an alert of each type, by (camera,
- * type), both as 64-bit hashes.  Bounded: when full, the oldest mark
+ * A time by a 64-bit hash, in a table of STATE_MARKS: the events cameras
+ * opened lately, by (camera, event id, type) (camera.c), and when each
+ * device last raised an alert of each type, by (device, type), for the
+ * cool-downs (pipeline_alert()).  Bounded: when full, the oldest mark
  * makes room.
  */
-struct camera_mark {
+struct state_mark {
 	uint64_t key;
 	int64_t at_ms; /* 0: a free slot */
 };
 
-#define STATE_CAMERA_MARKS 1024
+#define STATE_MARKS 1024
 
 /* One device's live state, by its index in config->devices. */
 struct device_state {
@@ -107,7 +108,7 @@ struct device_state {
 	unsigned nports;
 	double meter_power_w, meter_energy_wh; /* meters, as published */
 	bool meter_published;
-	int64_t offline_ms; /* cameras: offline since, not yet alerted; 0 */
+	int64_t offline_ms; /* offline since, not yet alerted; 0 */
 	int fire;           /* fire devices: -1 not read, 0 normal, 1 alarm */
 };
 
@@ -128,6 +129,38 @@ struct fire_live {
 	int64_t since_ms;      /* the mode began (wall clock) */
 	int64_t test_until_ms; /* FIRE_TEST: restored then (wall clock) */
 	uint64_t warned_ms;    /* staff requests rejected: logged then */
+};
+
+/*
+ * Wellbeing checks (care.c): each person with care in the tables in
+ * force, by id (sorted, for a binary search on every pass).  Allocated
+ * once, STATE_CARE_MAX entries; the pages of entries never used are
+ * never touched.
+ */
+#define STATE_CARE_MAX      4096
+#define STATE_HOUSEHOLD_MAX 48
+
+struct care_watch {
+	char person[SUBJECT_MAX + 1];
+	char household[STATE_HOUSEHOLD_MAX]; /* "" when none */
+	uint8_t level;                       /* enum access_care */
+	bool owed;        /* a care_watch record is still to be journaled */
+	int64_t since_ms; /* the last pass, or when first known */
+	int64_t alert_ms; /* the last care record of this absence; 0 none */
+	int64_t due_ms;   /* the next care record */
+	/* At start only: what the journal said (care_restore_row). */
+	int64_t pass_ms;   /* the last pass; 0 none */
+	int64_t rec_ms;    /* the last care, care_watch or care_end; 0 */
+	int64_t rec_since; /* its "since" */
+	uint8_t rec;       /* which: care.c's CARE_REC_* */
+};
+
+struct care_live {
+	struct care_watch *watch; /* STATE_CARE_MAX of them */
+	size_t n;
+	int64_t next_ms;  /* nothing is due before; INT64_MAX: nothing */
+	const char **ids; /* care_begin() to care_start(): the ids read */
+	bool warned_full; /* more persons with care than STATE_CARE_MAX */
 };
 
 struct state {
@@ -158,18 +191,31 @@ struct state {
 	struct charger_pending pending[STATE_PENDING_MAX];
 	size_t npending;
 
-	/* Cameras' events opened, and their cool-downs. */
-	struct camera_mark camera_opened[STATE_CAMERA_MARKS];
-	struct camera_mark camera_alerted[STATE_CAMERA_MARKS];
+	/* Cameras' events opened; every device's alerts (cool-downs). */
+	struct state_mark camera_opened[STATE_MARKS];
+	struct state_mark alerted[STATE_MARKS];
+	/* The first tick: devices not heard from are offline since. */
+	int64_t started_ms;
 
 	/* Incidents (incident_live.c); NULL where nobody made the table. */
 	struct incident_table *incidents;
+
+	/* Wellbeing checks. */
+	struct care_live care;
 };
 
 struct state *state_new(size_t ndevices);
 void state_free(struct state *);
 
 struct device_state *state_device(struct state *, unsigned index);
+
+/* The mark of key in v (STATE_MARKS of them), or NULL. */
+struct state_mark *state_mark_find(struct state_mark *v, uint64_t key);
+/* key marked at at_ms, in its own slot, a free one, or the oldest. */
+void state_mark_set(struct state_mark *v, uint64_t key, int64_t at_ms);
+/* Is now within ms after the mark (NULL: no)?  A clock stepped back
+ * ends it. */
+bool state_mark_within(const struct state_mark *, int64_t now, int64_t ms);
 
 /* Entries a visitor has used; 0 for one never seen. */
 unsigned state_entries_used(const struct state *, const char *visitor);

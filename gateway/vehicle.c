@@ -4,7 +4,9 @@
  * with an open pulse or a refusal; the barrier's loop detector counting
  * passages against grants (tailgating); the lot's occupancy; visitors'
  * stays timed (overstay).  What it knows is live state, rebuilt from the
- * journal's vehicle records at start (vehicle_restore).
+ * journal's vehicle records at start (vehicle_restore).  An unknown or
+ * denied plate refused coming in, a tailgating and an overstay are alerts
+ * (rules_vehicle_alert(), pipeline_alert()): the record says so.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -92,6 +94,7 @@ journal_decision(struct pipeline *p, const struct device *barrier,
 	const struct access_tables *t = p->tables;
 	char reason[64];
 	json_t *extra = json_object();
+	const char *alert = rules_vehicle_alert(d);
 	struct journal_record r = {
 		.kind = "vehicle",
 		.device = barrier->id,
@@ -135,6 +138,8 @@ journal_decision(struct pipeline *p, const struct device *barrier,
 	if (overruled)
 		json_object_set_new(extra, "rules",
 		    json_string(rules_reason_code(overruled)));
+	if (alert != NULL)
+		pipeline_alert(p, barrier->id, alert, NULL, extra, now);
 	pipeline_record(p, &r, now);
 	json_decref(extra);
 }
@@ -295,7 +300,8 @@ plate_event(struct pipeline *p, const struct device *camera,
 }
 
 /* A vehicle record that is not a decision: passage, tailgating,
- * overstay. */
+ * overstay (the last two alerts).  An overstay names no device: its
+ * cool-down is the plate's. */
 static void
 journal_vehicle_event(struct pipeline *p, const struct device *dev,
     const char *event, const char *plate, const struct state_stay *stay,
@@ -320,6 +326,9 @@ journal_vehicle_event(struct pipeline *p, const struct device *dev,
 	if (moved)
 		json_object_set_new(extra, "occupancy",
 		    json_integer(p->state->occupancy));
+	if (strcmp(event, "passage") != 0)
+		pipeline_alert(p, dev ? dev->id : stay->plate, event, NULL,
+		    extra, now);
 	pipeline_record(p, &r, now);
 	json_decref(extra);
 }

@@ -70,7 +70,8 @@ struct wechat {
 	struct http *http;
 	char *key, *url; /* secrets: never logged */
 	uv_timer_t timer;
-	bool waiting; /* the timer runs: a pause, a backoff, a slot */
+	bool waiting;  /* the timer runs: a pause, a backoff, a slot */
+	bool for_slot; /* only for the budget: news may not wait for it */
 	wechat_changed_fn *changed;
 	void *arg;
 
@@ -126,6 +127,7 @@ wait_ms(struct wechat *w, int64_t ms)
 	if (ms < 1)
 		ms = 1;
 	w->waiting = true;
+	w->for_slot = false;
 	uv_timer_start(&w->timer, on_timer, (uint64_t)ms, 0);
 }
 
@@ -321,9 +323,11 @@ step(struct wechat *w)
 			if (w->held.total == 0)
 				return; /* idle until poked */
 			if (!robot_may_send(&w->limiter, now, false)) {
+				/* A message that rings may come meanwhile. */
 				wait_ms(w,
 				    robot_next_send(&w->limiter, now, false) -
 				        now);
+				w->for_slot = true;
 				return;
 			}
 			send_summary(w);
@@ -529,6 +533,10 @@ wechat_poke(struct wechat *w)
 		return;
 	}
 	w->caught_up = false;
+	if (w->waiting && w->for_slot) {
+		uv_timer_stop(&w->timer);
+		w->waiting = false;
+	}
 	step(w);
 }
 

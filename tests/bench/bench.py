@@ -529,6 +529,101 @@ def fire_rows(lat):
     ]
 
 
+class HungRobot:
+    """A WeChat robot that accepts every connection and never answers:
+    the worst a robot (or the network to it) can do to a gateway."""
+
+    def __init__(self):
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        self.done = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.done:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self):
+        self.done = True
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+def robot_hung(binary, world, port, results):
+    """Face latency with a WeChat robot that never answers, while camera
+    alerts keep the sink busy, beside the same compound without one."""
+    ini, _ = write_compound(os.path.join(world, "crobot"), 10000)
+    key = os.path.join(world, "crobot", "robot.key")
+    with open(key, "w") as f:
+        f.write("bench-key\n")
+    os.chmod(key, 0o600)
+    robot = HungRobot()
+    with open(ini, "a", encoding="utf-8") as f:
+        f.write("[wechat]\nwebhook_key_file = %s\n"
+                "base_url = http://127.0.0.1:%d/send\ntimeout_s = 30\n"
+                "[alert intrusion]\ncooldown_s = 0\n"
+                "[device cam-bench]\ndriver = camera\n"
+                % (key, robot.port))
+    gw, _, _ = start_gateway(binary, world, ini, port, "robot")
+    stop = threading.Event()
+
+    def alerts():
+        import paho.mqtt.client as mqtt
+        c = mqtt.Client(client_id="bench-cam")
+        c.connect("127.0.0.1", port)
+        c.loop_start()
+        n = 0
+        while not stop.is_set():
+            n += 1
+            c.publish("cg/%s/camera/cam-bench/event" % SITE,
+                      json.dumps({"id": "e-%d" % n, "type": "intrusion",
+                                  "score": 0.9}), qos=0)
+            time.sleep(0.05)
+        c.loop_stop()
+        c.disconnect()
+
+    t = threading.Thread(target=alerts, daemon=True)
+    t.start()
+    try:
+        time.sleep(1)
+        results["robot hung 1000/s"] = load(port, 20000, rate=1000,
+                                            persons=10000)
+        results["robot hung 10/s"] = load(port, 200, rate=10,
+                                          persons=10000)
+    finally:
+        stop.set()
+        t.join(5)
+        t0 = time.monotonic()
+        gw.stop()
+        results["robot hung stop_s"] = time.monotonic() - t0
+        robot.close()
+
+
+def robot_rows(lat, g1=None, g10=None):
+    h1, h10 = lat["robot hung 1000/s"], lat["robot hung 10/s"]
+    rows = [("face p99 at 1000/s, WeChat robot hung, alerts flowing",
+             "%.0f µs" % h1["p99_us"],
+             "%.0f µs" % g1["p99_us"] if g1 else "",
+             "unchanged%s" % (" (%.2f× without)" % (h1["p99_us"]
+                                                    / g1["p99_us"])
+                              if g1 else "")),
+            ("face p99 at 10/s, WeChat robot hung",
+             "%.0f µs" % h10["p99_us"],
+             "%.0f µs" % g10["p99_us"] if g10 else "", "< 2 ms"),
+            ("stop with a request to the hung robot in flight",
+             "%.2f s" % lat["robot hung stop_s"], "", "never waits > 2 s")]
+    return rows
+
+
 def print_table(rows):
     print("machine: %s, %s, %d cores, %s" % (
         platform.node(), platform.machine(), os.cpu_count(),
@@ -557,15 +652,40 @@ def fire_only(binary):
     print_table(fire_rows(lat))
 
 
+def robot_only(binary):
+    """bench.py --only robot: the hung robot's rows, beside a run
+    without it in the same broker."""
+    world = tempfile.mkdtemp(prefix="cg-bench-")
+    lat = {}
+    try:
+        broker = harness.Broker(os.path.join(world, "broker")).start()
+        try:
+            mid, _ = write_compound(os.path.join(world, "c10k"), 10000)
+            gw, _, _ = start_gateway(binary, world, mid, broker.port,
+                                     "10k")
+            lat["g1"] = load(broker.port, 20000, rate=1000, persons=10000)
+            lat["g10"] = load(broker.port, 200, rate=10, persons=10000)
+            gw.stop()
+            robot_hung(binary, world, broker.port, lat)
+        finally:
+            broker.stop()
+    finally:
+        shutil.rmtree(world, ignore_errors=True)
+    print_table(robot_rows(lat, lat["g1"], lat["g10"]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gatewayd", required=True)
-    ap.add_argument("--only", choices=("fire",),
+    ap.add_argument("--only", choices=("fire", "robot"),
                     help="run one group of rows alone")
     opts = ap.parse_args()
     binary = os.path.abspath(opts.gatewayd)
     if opts.only == "fire":
         fire_only(binary)
+        return
+    if opts.only == "robot":
+        robot_only(binary)
         return
     world = tempfile.mkdtemp(prefix="cg-bench-")
     rows = []
@@ -599,6 +719,7 @@ def main():
         plate_to_coil(binary, world, port, 64, lat)
         charging_ports(binary, world, port, lat)
         fire_release(binary, world, port, lat)
+        robot_hung(binary, world, port, lat)
 
         big, _ = write_compound(os.path.join(world, "c100k"), 100000,
                                 vehicles=50000)
@@ -672,7 +793,7 @@ def main():
              "%s / %s" % (us(lat["charging open"]["p50_us"]),
                           us(lat["charging open"]["p99_us"])), "",
              "p99 < 20 ms, one transaction"),
-        ] + fire_rows(lat) + [
+        ] + fire_rows(lat) + robot_rows(lat, g1, g10) + [
             ("start to READY=1 (3k / 10k / 100k persons)",
              "%.0f / %.0f / %.0f ms" % (ready3k * 1000, ready10k * 1000,
                                         ready100k * 1000), "",

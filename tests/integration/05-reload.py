@@ -76,11 +76,21 @@ def test_broken_file_keeps_old_tables_and_reports_file_line(compound):
                    text=BROKEN)
     log = c.gw.log_text()
     assert "broken.ini:4: " in log, log          # the unknown key
-    failed = c.journal.wait_rows("kind = 'system' AND reason = 'reload' "
-                                 "AND decision = 'failed'")
-    errors = failed[-1]["body"]["errors"]
+    failed = c.journal.wait_rows("kind = 'system' AND "
+                                 "decision = 'reload_failed'")
+    body = failed[-1]["body"]
+    errors = body["errors"]
     assert any("broken.ini:4: " in e for e in errors), errors
     assert any("broken.ini:9: " in e for e in errors), errors
+    # An alert of the gateway's, for the incident engine and the office:
+    # the first problem as its reason, and how many there were.
+    assert (body["device"], body["alert"], body["severity"],
+            body["suppressed"]) == ("gateway", "reload_failed", "minor",
+                                    False), body
+    assert body["reason"] == errors[0], body
+    assert body["reason"].startswith(str(c.access_dir / "broken.ini")
+                                     + ":4: "), body
+    assert body["problems"] == len(errors) == 2, body
 
     # The old tables: P0200 (from the good change) in, P0201 still out.
     _, cmd = c.ask("gate-north", "P0200")

@@ -67,9 +67,12 @@ def test_reload_refuses_what_is_not_a_file_and_goes_on(compound, kind):
     c.gw.wait_log(r"zz-staff\.ini: " + message.replace("(", r"\(")
                   .replace(")", r"\)"), since=mark)
     c.gw.wait_log(r"reload failed with 1 problems", since=mark)
-    failed = c.journal.wait_rows("kind = 'system' AND reason = 'reload' "
-                                 "AND decision = 'failed'")
-    assert failed[-1]["body"]["errors"] == ["%s: %s" % (path, message)]
+    failed = c.journal.wait_rows("kind = 'system' AND "
+                                 "decision = 'reload_failed'")
+    body = failed[-1]["body"]
+    assert body["errors"] == ["%s: %s" % (path, message)]
+    assert (body["reason"], body["problems"], body["alert"]) == (
+        "%s: %s" % (path, message), 1, "reload_failed"), body
     _, cmd = c.ask("gate-north", "P0001")
     assert cmd["action"] == "open"
 

@@ -149,15 +149,37 @@ def test_resident_visitor_unknown_denied(lot):
     row = record(c, request, "barrier-in")
     assert (row["decision"], row["reason"], row["subject_id"]) == (
         "deny", "unknown", "吉D99999")
+    # An unknown car at the barrier is an alert, for the duty staff; the
+    # grants before it were none.
+    assert (row["body"]["alert"], row["body"]["severity"],
+            row["body"]["suppressed"]) == ("vehicle_unknown", "minor", False)
+    published = events.wait(
+        lambda m: m.json().get("request") == request, 10,
+        "the unknown plate's record on events/vehicle")
+    assert published.json()["alert"] == "vehicle_unknown"
+    assert not any("alert" in m.json() for m in events.snapshot()
+                   if m.json().get("decision") == "allow")
 
     request, cmd = drive(c, "in", "吉B00000")
     assert (cmd["action"], cmd["reason"]) == ("deny", "denied")
+    body = record(c, request, "barrier-in")["body"]
+    assert (body["alert"], body["severity"]) == ("vehicle_denied", "major")
 
+    # A lapsed plan and an unsure read are no intruders: no alert.
     request, cmd = drive(c, "in", "吉C55555")
     assert (cmd["action"], cmd["reason"]) == ("deny", "expired")
+    assert "alert" not in record(c, request, "barrier-in")["body"]
 
     request, cmd = drive(c, "in", "吉A12345", confidence=0.5)
     assert (cmd["action"], cmd["reason"]) == ("deny", "low_confidence")
+    assert "alert" not in record(c, request, "barrier-in")["body"]
+
+    # A second unknown car at the same barrier within the cool-down
+    # (300 s): journaled and published, but held back.
+    request, cmd = drive(c, "in", "吉D88888")
+    assert (cmd["action"], cmd["reason"]) == ("deny", "unknown")
+    body = record(c, request, "barrier-in")["body"]
+    assert (body["suppressed"], "alert" in body) == (True, False), body
 
 
 @pytest.mark.parametrize("spelling", [

@@ -94,6 +94,12 @@ def test_tailgating_and_occupancy_across_a_restart(compound, modbus):
     rows = harness.wait_for(lambda: vehicle_events(c, "tailgating"), 10,
                             "the tailgating record")
     assert rows[0]["body"]["occupancy"] == 2
+    # An alert of the barrier's, for the duty staff; the passage before
+    # it was none.
+    assert (rows[0]["device"], rows[0]["body"]["alert"],
+            rows[0]["body"]["severity"]) == ("barrier-in", "tailgating",
+                                             "major")
+    assert "alert" not in vehicle_events(c, "passage")[0]["body"]
     assert c.gw.log_text().count("tailgating") >= 1
 
     # The count is the journal's: a power cut does not reset it.

@@ -147,11 +147,20 @@ def test_too_hot_is_cut_at_once_and_stays_off_until_it_cools(compound,
     it is cut again at the next poll; once cool, a start is obeyed."""
     c = compound
     bus, staff = station(c, modbus)
+    events = c.recorder("cg/%s/events/charging" % c.site)
     charging(bus, staff, 1)
     cut_within_two_polls(bus, 1, lambda: bus.on_port("temp", UNIT, 1, 72.5))
     end = wait_charging(c, DEV, "end", port=1)[0]
     assert end["reason"] == "over_temperature", end
     assert end["body"]["temp_c"] == pytest.approx(72.5, abs=0.1)
+    # An alert, for the duty staff: the record says so, as published.
+    assert (end["body"]["alert"], end["body"]["severity"],
+            end["body"]["suppressed"]) == ("over_temperature", "major",
+                                           False), end
+    published = events.wait(lambda m: m.json().get("id") == end["body"]["id"],
+                            10, "the cut on events/charging")
+    assert published.json()["alert"] == "over_temperature"
+    assert "alert" not in wait_charging(c, DEV, "start", port=1)[0]["body"]
     assert end["body"]["peak_temp_c"] == pytest.approx(72.5, abs=0.1)
     st = staff.wait_state(DEV, 1, lambda s: s["state"] == "plugged")
     assert st["temp_c"] == pytest.approx(72.5, abs=0.1)
@@ -166,6 +175,11 @@ def test_too_hot_is_cut_at_once_and_stays_off_until_it_cools(compound,
 
     cut_within_two_polls(bus, 1, lambda: bus.coil(UNIT, 1, True))
     assert bus.port_state(UNIT, 1)["state"] == "plugged"
+    # Cut again within the type's cool-down (300 s): no second alert.
+    cut = wait_charging(c, DEV, "cut", port=1)[0]
+    assert (cut["reason"], cut["body"]["suppressed"]) == (
+        "over_temperature", True), cut
+    assert "alert" not in cut["body"], cut
 
     bus.on_port("temp", UNIT, 1, 40)
     staff.wait_state(DEV, 1, lambda s: s["temp_c"] == pytest.approx(40))
@@ -187,6 +201,7 @@ def test_too_much_current_is_cut_at_once(compound, modbus):
     end = wait_charging(c, DEV, "end", port=2)[0]
     assert end["reason"] == "over_current", end
     assert end["body"]["current_a"] == pytest.approx(12.5, abs=0.01)
+    assert end["body"]["alert"] == "over_current", end
     assert bus.port_state(UNIT, 1)["coil"] == 1     # the other port: on
 
 
@@ -239,6 +254,8 @@ def test_a_fault_code_is_journaled_also_on_an_idle_port(compound, modbus):
     bus.on_port("fault", UNIT, 2, 17)
     row = wait_charging(c, DEV, "fault", port=2)[0]
     assert row["body"]["fault"] == 17, row
+    assert (row["body"]["alert"], row["body"]["severity"]) == (
+        "charger_fault", "major"), row
     staff.wait_state(DEV, 2, lambda s: s["state"] == "fault")
     assert charging_rows(c, DEV, "start") == []
 

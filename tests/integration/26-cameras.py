@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "sim"))
-from conftest import GATEWAY_TEMPLATE  # noqa: E402
+from conftest import GATES, GATEWAY_TEMPLATE  # noqa: E402
 from camera_sim import Frigate, NativeCamera  # noqa: E402
 
 CAMERA_DEVICES = """
@@ -50,9 +50,16 @@ url = http://10.0.0.9:5000
 def cams(compound):
     c = compound
     c.template = GATEWAY_TEMPLATE + CAMERA_DEVICES
+    # Every device says it is online (retained) before the gateway
+    # starts: one not online within grace_s (2 s) of start is alerted.
+    c.broker.start()
+    c.native = {}
+    for camera in ("cam-5-east", "cam-6-west"):
+        native(c, camera).status("online")
+    for gate in GATES:
+        c.terminal(gate)
     c.start()
     c.events = c.recorder("cg/%s/events/camera" % c.site)
-    c.native = {}
     c.nvr = Frigate(c.broker.port).connect()
     yield c
     for cam in c.native.values():

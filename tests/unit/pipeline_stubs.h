@@ -24,7 +24,7 @@
 #include "state.h"
 #include "util.h"
 
-#define SEEN_MAX 64
+#define SEEN_MAX 256
 
 /* The journal batch being filled, for every record: neither 0 (no
  * journal) nor 1, so that a command passes on the ticket it was given. */

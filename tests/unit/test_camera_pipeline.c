@@ -426,9 +426,9 @@ test_offline(void **state)
 	/* A reboot: back within the grace (120 s by default). */
 	pipeline_online(&p, west, false, "device offline");
 	pipeline_online(&p, west, true, "device online");
-	camera_tick(&p, now + 119 * 1000);
+	pipeline_tick(&p, now + 119 * 1000, false);
 	assert_int_equal(seen_count(SEEN_RECORD), 5);
-	camera_tick(&p, now + 125 * 1000);
+	pipeline_tick(&p, now + 125 * 1000, false);
 	assert_int_equal(seen_count(SEEN_RECORD), 6);
 	assert_string_equal(last("kind"), "device");
 	assert_string_equal(last("device"), "cam-5-east");
@@ -438,23 +438,23 @@ test_offline(void **state)
 	assert_string_equal(last("suppressed"), "false");
 	assert_string_equal(last("reason"), "offline for more than 120 s");
 	/* Once. */
-	camera_tick(&p, now + 500 * 1000);
+	pipeline_tick(&p, now + 500 * 1000, false);
 	assert_int_equal(seen_count(SEEN_RECORD), 6);
 	/* Back, and gone again: within the cool-down (300 s from the
 	 * first alert), journaled but held back... */
 	pipeline_online(&p, east, true, "device online");
 	pipeline_online(&p, east, false, "device offline");
-	camera_tick(&p, now + 200 * 1000);
+	pipeline_tick(&p, now + 200 * 1000, false);
 	assert_int_equal(seen_count(SEEN_RECORD), 9);
 	assert_string_equal(last("decision"), "offline_alert");
 	assert_string_equal(last("suppressed"), "true");
 	assert_string_equal(last("alert"), "");
-	camera_tick(&p, now + 10000 * 1000);
+	pipeline_tick(&p, now + 10000 * 1000, false);
 	assert_int_equal(seen_count(SEEN_RECORD), 9);
 	/* ...after it, an alert again. */
 	pipeline_online(&p, east, true, "device online");
 	pipeline_online(&p, east, false, "device offline");
-	camera_tick(&p, now + 10000 * 1000);
+	pipeline_tick(&p, now + 10000 * 1000, false);
 	assert_int_equal(seen_count(SEEN_RECORD), 12);
 	assert_string_equal(last("suppressed"), "false");
 	assert_string_equal(last("alert"), "device_offline");

@@ -169,6 +169,10 @@ test_session_and_heat(void **state)
 	assert_non_null(strstr(last_record(), "end over_temperature"));
 	assert_non_null(strstr(last_record(), "\"temp_c\":72.4"));
 	assert_non_null(strstr(last_record(), "\"energy_wh\":120"));
+	assert_string_equal(seen_member(seen_last(SEEN_RECORD), "alert"),
+	    "over_temperature");
+	assert_string_equal(seen_member(seen_last(SEEN_RECORD), "severity"),
+	    "major");
 
 	/* Still hot: a start is refused, with the reason. */
 	ask("r-1", "start", 2, 0);
@@ -181,6 +185,11 @@ test_session_and_heat(void **state)
 	reads(PORT_PLUGGED, true, 0, 0, 65, 0);
 	assert_int_equal(seen_count(SEEN_COMMAND), 2);
 	assert_true(seen_command(1)->type == SEEN_NOW);
+	/* Journaled, within the cool-down of the first: no new alert. */
+	assert_non_null(strstr(last_record(), "cut over_temperature"));
+	assert_string_equal(seen_member(seen_last(SEEN_RECORD), "suppressed"),
+	    "true");
+	assert_string_equal(seen_member(seen_last(SEEN_RECORD), "alert"), "");
 	/* Cooled: a start goes to the bus and is answered when done. */
 	reads(PORT_PLUGGED, false, 0, 0, 55, 0);
 	ask("r-2", "start", 2, 3.5);
@@ -203,6 +212,23 @@ test_session_and_heat(void **state)
 }
 
 static void
+test_over_current(void **state)
+{
+	(void)state;
+	pipeline_online(&p, charger(), true, "answers");
+	reads(PORT_CHARGING, true, 150, 0.7, 30, 0);
+	reads(PORT_CHARGING, true, 1500, 7.5, 30, 10);
+	assert_int_equal(seen_count(SEEN_COMMAND), 1);
+	assert_true(seen_command(0)->type == SEEN_NOW);
+	assert_non_null(strstr(last_record(), "end over_current"));
+	assert_non_null(strstr(last_record(), "\"current_a\":7.5"));
+	assert_string_equal(seen_member(seen_last(SEEN_RECORD), "alert"),
+	    "over_current");
+	assert_string_equal(seen_member(seen_last(SEEN_RECORD), "suppressed"),
+	    "false");
+}
+
+static void
 test_full_dip_fault_offline(void **state)
 {
 	(void)state;
@@ -220,6 +246,7 @@ test_full_dip_fault_offline(void **state)
 	reads(PORT_CHARGING, true, 4, 0.05, 30, 541);
 	assert_int_equal(seen_count(SEEN_COMMAND), 1);
 	assert_non_null(strstr(last_record(), "end full"));
+	assert_string_equal(seen_member(seen_last(SEEN_RECORD), "alert"), "");
 	assert_non_null(strstr(last_record(), "\"energy_wh\":41"));
 
 	/* A fault code, on a port doing nothing: journaled once. */
@@ -236,6 +263,8 @@ test_full_dip_fault_offline(void **state)
 	}
 	assert_non_null(strstr(last_record(), "fault charger_fault"));
 	assert_non_null(strstr(last_record(), "\"fault\":17"));
+	assert_string_equal(seen_member(seen_last(SEEN_RECORD), "alert"),
+	    "charger_fault");
 
 	/* Charging again, then the station goes silent. */
 	reads(PORT_CHARGING, true, 150, 0.7, 30, 0);
@@ -261,6 +290,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_session_and_heat, fresh,
+		    stub_done),
+		cmocka_unit_test_setup_teardown(test_over_current, fresh,
 		    stub_done),
 		cmocka_unit_test_setup_teardown(test_full_dip_fault_offline,
 		    fresh, stub_done),

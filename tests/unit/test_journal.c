@@ -369,6 +369,73 @@ test_reopen_reads_and_continues(void **state)
 	stop(j);
 }
 
+/* A person's row for the wellbeing checks' read. */
+static void
+append_person(struct journal *j, const char *kind, const char *decision,
+    const char *type, const char *person, int64_t ts_ms)
+{
+	struct journal_record r = {
+		.kind = kind,
+		.device = "gate-north",
+		.decision = decision,
+		.subject_type = type,
+		.subject_id = person,
+	};
+
+	assert_int_equal(journal_append(j, &r, ts_ms), 0);
+}
+
+struct care_seen {
+	char rows[8][64]; /* "<subject> <decision> <ts>" */
+	size_t n;
+};
+
+static void
+care_row(void *arg, int64_t ts_ms, const char *body, size_t len)
+{
+	struct care_seen *c = arg;
+	json_t *o = json_loadb(body, len, 0, NULL);
+
+	assert_non_null(o);
+	assert_true(c->n < 8);
+	snprintf(c->rows[c->n++], sizeof(c->rows[0]), "%s %s %lld",
+	    json_string_value(
+	        json_object_get(json_object_get(o, "subject"), "id")),
+	    json_string_value(json_object_get(o, "decision")),
+	    (long long)ts_ms);
+	json_decref(o);
+}
+
+/* Each watched person's last care record (a pass is a care_pass),
+ * nothing else: access rows and other system rows are not read. */
+static void
+test_care_rows(void **state)
+{
+	static const char *const persons[] = { "P1", "P2", "P9" };
+	struct care_seen c = { .n = 0 };
+	struct journal *j;
+
+	(void)state;
+	j = start("data");
+	append_person(j, "access", "allow", "person", "P1", 1000);
+	append_person(j, "access", "allow", "person", "P1", 2000);
+	append_person(j, "access", "deny", "person", "P1", 3000);
+	append_person(j, "access", "allow", "card", "P1", 3100);
+	append_person(j, "access", "allow", "visitor", "P2", 3200);
+	append_person(j, "system", "care_watch", "person", "P2", 1500);
+	append_person(j, "system", "care_end", "person", "P1", 2500);
+	append_person(j, "system", "care_pass", "person", "P1", 2600);
+	append_person(j, "system", "care", "person", "P2", 4000);
+	append_person(j, "system", "reload", "person", "P2", 4100);
+	journal_submit(j);
+	wait_batches(1);
+	assert_int_equal(journal_care_rows(j, persons, 3, care_row, &c), 0);
+	stop(j);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.rows[0], "P1 care_pass 2600");
+	assert_string_equal(c.rows[1], "P2 care 4000");
+}
+
 /*
  * The record of rows not journaled at seen.json[i]: how many, of which
  * kind (all access here), over which time, and why (reason contains it).
@@ -1403,6 +1470,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_batches_in_ticket_order,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_care_rows, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_reads_and_continues,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -714,6 +714,16 @@ test_compose_care(void **state)
 	assert_false(m.text);
 	assert_int_equal(m.nmobiles, 0);
 	assert_non_null(strstr(m.content, "7-1-101"));
+	/* Back: the group is told, nobody rung. */
+	compose("{\"ts\":\"2026-12-02T09:15:00+08:00\",\"kind\":\"system\","
+	        "\"decision\":\"care_end\",\"subject\":{\"type\":\"person\","
+	        "\"id\":\"P0001\",\"household\":\"5-2-301\"},\"minutes\":1600}",
+	    &m);
+	assert_false(m.text);
+	assert_string_equal(m.content,
+	    "【关怀】5-2-301 的关怀对象已于 09:15 经过门禁（此前 26 "
+	    "小时未经过），"
+	    "无需再上门");
 	/* What is not a message is refused. */
 	compose_cfg(&c);
 	assert_int_equal(robot_compose("{\"kind\":\"access\"}", 17, &c, &m),

@@ -60,6 +60,8 @@ static const char access_fmt[] = "[group resident]\n"
                                  "[vehicle 吉A12345]\n"
                                  "household = 5-2-301\n"
                                  "plan = monthly\n"
+                                 "[deny 吉B00000]\n"
+                                 "reason = 欠费\n"
                                  "[visitor V1]\n"
                                  "host = 5-2-301\n"
                                  "plate = 吉A88888\n"
@@ -152,6 +154,9 @@ test_passage_and_tailgating(void **state)
 	loop(0);
 	assert_string_equal(last("event"), "tailgating");
 	assert_string_equal(last("device"), "barrier-in");
+	assert_string_equal(last("alert"), "tailgating");
+	assert_string_equal(last("severity"), "major");
+	assert_string_equal(last("suppressed"), "false");
 	assert_int_equal(p.state->occupancy, 2);
 	/* A repeat read before the passage: pulsed again, counted once. */
 	plate("r-2", "吉A88888");
@@ -161,7 +166,39 @@ test_passage_and_tailgating(void **state)
 	loop(1);
 	loop(0);
 	assert_string_equal(last("event"), "passage");
+	assert_string_equal(last("alert"), "");
 	assert_int_equal(p.state->occupancy, 3);
+	/* Another car behind it: within the cool-down, no new alert. */
+	loop(1);
+	loop(0);
+	assert_string_equal(last("event"), "tailgating");
+	assert_string_equal(last("suppressed"), "true");
+	assert_string_equal(last("alert"), "");
+}
+
+static void
+test_refusals_alert(void **state)
+{
+	(void)state;
+	plate("r-1", "吉A12345");
+	assert_string_equal(last("decision"), "allow");
+	assert_string_equal(last("alert"), "");
+	assert_string_equal(last("severity"), "");
+	plate("r-2", "吉E1D000");
+	assert_string_equal(last("decision"), "deny");
+	assert_string_equal(last("reason"), "unknown");
+	assert_string_equal(last("alert"), "vehicle_unknown");
+	assert_string_equal(last("severity"), "minor");
+	assert_string_equal(last("suppressed"), "false");
+	/* Another unknown car at the same barrier within cool-down. */
+	plate("r-3", "吉E1D001");
+	assert_string_equal(last("alert"), "");
+	assert_string_equal(last("suppressed"), "true");
+	assert_string_equal(last("severity"), "minor");
+	plate("r-4", "吉B00000");
+	assert_string_equal(last("reason"), "denied");
+	assert_string_equal(last("alert"), "vehicle_denied");
+	assert_string_equal(last("severity"), "major");
 }
 
 static void
@@ -181,6 +218,8 @@ test_overstay_and_restore(void **state)
 	assert_int_equal(seen_count(SEEN_RECORD), 3);
 	assert_string_equal(last("event"), "overstay");
 	assert_string_equal(last("plate"), "吉A88888");
+	assert_string_equal(last("alert"), "overstay");
+	assert_string_equal(last("severity"), "minor");
 	vehicle_tick(&p, now + 7200 * 1000); /* once */
 	assert_int_equal(seen_count(SEEN_RECORD), 3);
 
@@ -204,6 +243,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_passage_and_tailgating,
 		    fresh, stub_done),
+		cmocka_unit_test_setup_teardown(test_refusals_alert, fresh,
+		    stub_done),
 		cmocka_unit_test_setup_teardown(test_overstay_and_restore,
 		    fresh, stub_done),
 	};

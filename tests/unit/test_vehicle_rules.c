@@ -288,6 +288,50 @@ test_stale(void **state)
 	ALLOWS(d, "plan");
 }
 
+/* What a user sees as an alert: unknown and denied plates coming in. */
+static void
+test_alerts(void **state)
+{
+	struct rules_vehicle d;
+	struct rules_clock c;
+
+#define ALERT(d) (rules_vehicle_alert(&(d)) ? rules_vehicle_alert(&(d)) : "")
+	(void)state;
+	at(&c, 2026, 11, 23, 12, 0);
+	d = drive("barrier-in", "吉E1D000", 0, 0.95, &c, false);
+	assert_string_equal(ALERT(d), "vehicle_unknown");
+	d = drive("barrier-in", "无牌车", 0, 0.95, &c, false);
+	assert_string_equal(ALERT(d), "vehicle_unknown");
+	d = drive("barrier-in", "吉B00000", 0, 0.95, &c, false);
+	assert_string_equal(ALERT(d), "vehicle_denied");
+	/* Allowed, or refused for what is no intruder's doing. */
+	d = drive("barrier-in", "吉A12345", 0, 0.95, &c, false);
+	assert_string_equal(ALERT(d), "");
+	d = drive("barrier-in", "吉E1D000", 0, 0.5, &c, false);
+	DENIES(d, "low_confidence");
+	assert_string_equal(ALERT(d), "");
+	d = drive("barrier-in", "吉E1D000", DIRECTION_OUT, 0.95, &c, false);
+	DENIES(d, "wrong_way");
+	assert_string_equal(ALERT(d), "");
+	at(&c, 2026, 11, 25, 12, 0);
+	d = drive("barrier-in", "吉A88888", 0, 0.95, &c, true);
+	DENIES(d, "full");
+	assert_string_equal(ALERT(d), "");
+	at(&c, 2026, 11, 23, 8, 59);
+	d = drive("barrier-in", "吉A88888", 0, 0.95, &c, false);
+	DENIES(d, "visitor_window");
+	assert_string_equal(ALERT(d), "");
+	at(&c, 2027, 1, 1, 0, 0);
+	d = drive("barrier-in", "吉A12345", 0, 0.95, &c, false);
+	DENIES(d, "expired");
+	assert_string_equal(ALERT(d), "");
+	/* Going out opens for the unknown and the denied alike. */
+	d = drive("barrier-out", "吉B00000", 0, 0.95, &c, false);
+	ALLOWS(d, "exit");
+	assert_string_equal(ALERT(d), "");
+#undef ALERT
+}
+
 int
 main(void)
 {
@@ -298,6 +342,7 @@ main(void)
 		cmocka_unit_test(test_visitors),
 		cmocka_unit_test(test_lanes),
 		cmocka_unit_test(test_stale),
+		cmocka_unit_test(test_alerts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
