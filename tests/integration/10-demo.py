@@ -31,7 +31,7 @@ CAR = (r"^\d\d:\d\d:\d\d barrier-\S+\s+%s\s+\S+\s+\S+\s+%s"
 # charging ended: full (412 Wh)".
 CHARGER = r"^\d\d:\d\d:\d\d (warning: )?charger-demo\s+port %d  %s"
 # and the stand-in WeChat robot's messages, as a phone shows them:
-# "phone: 14:03:09 群机器人: 【紧急】高空抛物 · cam-5-east · 14:03 · 事件 #2",
+# "phone: 14:03:09 群机器人: 【紧急】高空抛物 · cam-5-east · 14:03 · 请立即到场（事件 #1）",
 # then a line of who it rings, "   @138****0000 @139****0000".
 PHONE = r"^phone: \d\d:\d\d:\d\d 群机器人: "
 
