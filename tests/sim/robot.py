@@ -26,6 +26,7 @@ import datetime
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -418,6 +419,10 @@ def main(argv=None):
                     "%H:%M:%S", time.localtime(req["wall"])), req["answer"]))
             sys.stdout.flush()
 
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     robot = Robot(port=args.port, host=args.host, on_message=show)
     robot.answer(args.answer)
     robot.start()
