@@ -628,8 +628,18 @@ static const struct section_type sections[] = {
 	    .prefix = device_prefix,
 	    .unknown_key = device_unknown_key,
 	    .end = device_end },
-	{ .type = "uplink", .unsupported = true },
-	{ .type = "office", .unsupported = true },
+	{ .type = "uplink",
+	    .once = true,
+	    .begin = config_uplink_begin,
+	    .keys = config_uplink_keys },
+	{ .type = "office",
+	    .once = true,
+	    .begin = config_office_begin,
+	    .keys = config_office_keys },
+	{ .type = "journal",
+	    .once = true,
+	    .begin = settings_begin,
+	    .keys = config_journal_keys },
 	{ .type = "wechat",
 	    .once = true,
 	    .begin = config_wechat_begin,
@@ -724,6 +734,7 @@ finish(struct parse *p)
 		diag_add(p->diag, c->path, p->password_line,
 		    "password_file needs a username");
 	config_notify_finish(p);
+	config_uplink_finish(p);
 	link_devices(p);
 	check_buses(p);
 	if (c->site == NULL)
@@ -762,6 +773,7 @@ config_load(const char *path, struct diag *d)
 	for (i = 0; i < ALERT_TYPES; i++)
 		alert_defaults(i, &c->alerts[i]);
 	config_notify_defaults(c);
+	config_uplink_defaults(c);
 
 	p.cfg = c;
 	p.diag = d;
@@ -817,6 +829,7 @@ config_free(struct config *c)
 	secret_free(c->mqtt_password);
 	free(c->mqtt_password_file);
 	config_notify_free(c);
+	config_uplink_free(c);
 	schema_free(gateway_keys, c);
 	schema_free(mqtt_keys, c);
 	schema_free(privacy_keys, c);

@@ -65,6 +65,33 @@ struct config_wechat {
 	size_t nduty;
 };
 
+/* [office]: the property office's HTTPS endpoint (DESIGN 4.5). */
+struct config_office {
+	char *url;        /* NULL: no office sink */
+	char *token_file; /* its content is the Bearer token */
+	char *token;      /* read at load, again on SIGHUP; never logged */
+	char *ca_file; /* in place of the system's store; NULL: the system's */
+	int batch;     /* records a request (500) */
+	int timeout_s; /* a whole request (30) */
+};
+
+/* [uplink]: the central broker, MQTT over TLS (DESIGN 4.5). */
+struct config_uplink {
+	char *host;      /* NULL: no uplink */
+	int port;        /* 8883 */
+	char *client_id; /* cg-<site>-uplink */
+	char *username, *password_file, *password;
+	char *ca_file, *cert_file, *key_file;
+	int keepalive; /* seconds (30) */
+	int inflight;  /* records published and not yet acknowledged (100) */
+};
+
+/* [journal]: retention and the disk budget. */
+struct config_journal {
+	double keep_days; /* delivered records older than this go (180) */
+	int max_mb;       /* pages in use, database and WAL; 0: no budget */
+};
+
 /* [care]: wellbeing checks (DESIGN 5), in minutes. */
 struct config_steward {
 	char *building; /* the first part of a household: 5 of 5-2-301 */
@@ -116,6 +143,9 @@ struct config {
 	struct alert_settings alerts[ALERT_TYPES];
 
 	struct config_wechat wechat;
+	struct config_office office;
+	struct config_uplink uplink;
+	struct config_journal journal;
 	struct incident_settings incidents; /* [incidents] */
 	struct config_care care;
 

@@ -16,7 +16,8 @@ struct parse {
 	char *dir; /* gateway.ini's directory, or "" */
 	int gateway_line, password_line;
 	int wechat_line; /* where [wechat] began, or 0 */
-	bool dead;       /* the [device] being read has no driver: skip it */
+	int office_line, uplink_line;
+	bool dead; /* the [device] being read has no driver: skip it */
 	int alert_line[ALERT_TYPES]; /* where [alert TYPE] was, or 0 */
 };
 
@@ -31,5 +32,15 @@ void config_care_key(struct section_reader *, void *obj, int line,
 void config_notify_defaults(struct config *);
 void config_notify_finish(struct parse *);
 void config_notify_free(struct config *);
+
+/* config_uplink.c: [office], [uplink] and [journal]. */
+extern const struct schema_key config_office_keys[];
+extern const struct schema_key config_uplink_keys[];
+extern const struct schema_key config_journal_keys[];
+void *config_office_begin(struct section_reader *, int line, const char *name);
+void *config_uplink_begin(struct section_reader *, int line, const char *name);
+void config_uplink_defaults(struct config *);
+void config_uplink_finish(struct parse *);
+void config_uplink_free(struct config *);
 
 #endif

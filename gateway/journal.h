@@ -140,10 +140,24 @@ void journal_stop(struct journal *);
  */
 int journal_cursor(struct journal *, const char *name, int64_t seq,
     const char *state);
+/*
+ * Sink's peer refuses the record seq for good (the office answers 4xx
+ * for it alone): a copy of it goes to the dead_letters table with why,
+ * in the next commit, so that delivery goes on behind it.  0 or -1.
+ */
+int journal_dead_letter(struct journal *, const char *sink, int64_t seq,
+    const char *why);
 /* At start: sink name's cursor (0 when it has none) and state (free()
  * it; NULL when none). */
 int journal_cursor_get(struct journal *, const char *name, int64_t *seq,
     char **state);
+/* The same off the loop: cb on the loop with rc 0 and the cursor (state
+ * valid during the call), or -1 when the journal is not open or stops.
+ * -1 when it cannot be asked: no callback then. */
+typedef void journal_cursor_fn(void *arg, int rc, int64_t seq,
+    const char *state);
+int journal_cursor_read(struct journal *, const char *name,
+    journal_cursor_fn *cb, void *arg);
 
 /*
  * Read, off the loop, up to limit records (and about max_bytes) with an

@@ -19,6 +19,10 @@ struct journal_reading {
 	enum journal_filter filter;
 	size_t limit, max_bytes;
 	journal_read_fn *cb;
+	journal_cursor_fn *cursor_cb; /* a cursor's read, not rows' */
+	char cursor[16];
+	int64_t cursor_seq;
+	char *cursor_state;
 	void *arg;
 	int rc;
 	const char *site;
@@ -29,6 +33,50 @@ struct journal_reading {
 	size_t n;
 	size_t *offsets; /* of each row's kind, then its json, in text */
 };
+
+static void
+free_reading(struct journal_reading *r)
+{
+	free(r->text);
+	free(r->rows);
+	free(r->offsets);
+	free(r->cursor_state);
+	free(r);
+}
+
+/* Queued for the thread; -1 (r freed) when the journal stops. */
+static int
+ask(struct journal *j, struct journal_reading *r)
+{
+	r->site = j->site;
+	pthread_mutex_lock(&j->mu);
+	if (j->stopping) {
+		pthread_mutex_unlock(&j->mu);
+		free_reading(r);
+		return -1;
+	}
+	*j->reads_tail = r;
+	j->reads_tail = &r->next;
+	pthread_cond_signal(&j->wake);
+	pthread_mutex_unlock(&j->mu);
+	return 0;
+}
+
+int
+journal_cursor_read(struct journal *j, const char *name, journal_cursor_fn *cb,
+    void *arg)
+{
+	struct journal_reading *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || strlen(name) >= sizeof(r->cursor)) {
+		free(r);
+		return -1;
+	}
+	memcpy(r->cursor, name, strlen(name) + 1);
+	r->cursor_cb = cb;
+	r->arg = arg;
+	return ask(j, r);
+}
 
 int
 journal_read(struct journal *j, int64_t after, enum journal_filter filter,
@@ -55,20 +103,7 @@ journal_read(struct journal *j, int64_t after, enum journal_filter filter,
 	r->max_bytes = max_bytes;
 	r->cb = cb;
 	r->arg = arg;
-	r->site = j->site;
-	pthread_mutex_lock(&j->mu);
-	if (j->stopping) {
-		pthread_mutex_unlock(&j->mu);
-		free(r->rows);
-		free(r->offsets);
-		free(r);
-		return -1;
-	}
-	*j->reads_tail = r;
-	j->reads_tail = &r->next;
-	pthread_cond_signal(&j->wake);
-	pthread_mutex_unlock(&j->mu);
-	return 0;
+	return ask(j, r);
 }
 
 static int
@@ -142,10 +177,13 @@ journal_read_next(struct journal *j)
 	if (r == NULL)
 		return;
 	r->next = NULL;
-	r->rc = j->db == NULL ?
-	    -1 :
-	    journal_db_read(j->db, r->after, r->filter, r->limit, take, r);
-	if (r->rc >= 0)
+	if (j->db == NULL)
+		r->rc = -1;
+	else if (r->cursor_cb != NULL)
+		r->rc = journal_db_cursor_get(j->db, r->cursor, &r->cursor_seq,
+		    &r->cursor_state);
+	else if ((r->rc = journal_db_read(j->db, r->after, r->filter, r->limit,
+	              take, r)) >= 0)
 		r->rc = (int)r->n;
 	pthread_mutex_lock(&j->mu);
 	*j->read_done_tail = r;
@@ -159,16 +197,18 @@ answer(struct journal_reading *r)
 {
 	size_t i;
 
+	if (r->cursor_cb != NULL) {
+		r->cursor_cb(r->arg, r->rc, r->cursor_seq, r->cursor_state);
+		free_reading(r);
+		return;
+	}
 	/* Pointers now: text no longer moves. */
 	for (i = 0; i < r->n; i++) {
 		r->rows[i].kind = r->text + r->offsets[2 * i];
 		r->rows[i].json = r->text + r->offsets[2 * i + 1];
 	}
 	r->cb(r->arg, r->rc, r->rows, r->rc > 0 ? r->n : 0);
-	free(r->text);
-	free(r->rows);
-	free(r->offsets);
-	free(r);
+	free_reading(r);
 }
 
 void

@@ -83,6 +83,7 @@ struct wechat {
 	struct queued queue[READ_ROWS];
 	size_t head, n;
 	bool reading, caught_up, poked;
+	bool placed; /* the cursor was read: sending may begin */
 
 	/* The message in flight, or waiting for its slot. */
 	bool sending, summary;
@@ -247,9 +248,39 @@ on_read(void *arg, int rc, const struct journal_row *rows, size_t n)
 	step(w);
 }
 
+/* The cursor and what a summary owes, before anything is read: a
+ * journal that cannot be read now is asked again, never taken for an
+ * empty one (which would send every alert it holds again). */
+static void
+on_cursor(void *arg, int rc, int64_t seq, const char *state)
+{
+	struct wechat *w = arg;
+
+	w->reading = false;
+	if (w->stopping)
+		return;
+	if (rc < 0) {
+		wait_ms(w, READ_RETRY_MS);
+		return;
+	}
+	w->cursor = seq;
+	held_load(w, state);
+	w->read_to = w->cursor > w->held_through ? w->cursor : w->held_through;
+	w->placed = true;
+	step(w);
+}
+
 static void
 read_more(struct wechat *w)
 {
+	if (!w->placed) {
+		w->reading = true;
+		if (journal_cursor_read(w->journal, CURSOR, on_cursor, w) < 0) {
+			w->reading = false;
+			wait_ms(w, READ_RETRY_MS);
+		}
+		return;
+	}
 	w->reading = true;
 	if (journal_read(w->journal, w->read_to, JOURNAL_NOTIFY, READ_ROWS,
 	        READ_BYTES, on_read, w) < 0) {
@@ -484,7 +515,7 @@ wechat_new(uv_loop_t *loop, const struct config *cfg, struct journal *j,
     wechat_changed_fn *changed, void *arg)
 {
 	struct wechat *w;
-	char *state = NULL, *key;
+	char *key;
 
 	if (cfg->wechat.key == NULL || j == NULL)
 		return NULL;
@@ -511,12 +542,6 @@ wechat_new(uv_loop_t *loop, const struct config *cfg, struct journal *j,
 		log_errx("wechat: cannot set up the robot's sink");
 		return NULL;
 	}
-	if (journal_cursor_get(j, CURSOR, &w->cursor, &state) < 0)
-		log_errx("wechat: cannot read the cursor: messages are sent "
-		         "from the journal's newest on");
-	held_load(w, state);
-	free(state);
-	w->read_to = w->cursor > w->held_through ? w->cursor : w->held_through;
 	uv_timer_init(loop, &w->timer);
 	w->timer.data = w;
 	step(w);

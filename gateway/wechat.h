@@ -22,7 +22,7 @@ typedef void wechat_changed_fn(void *arg);
 
 /*
  * A sink for cfg->wechat (its key read at load), from the cursor the
- * journal keeps (read now: the loop waits for the disk at start only).
+ * journal keeps (read off the loop before anything is sent).
  * NULL when the config has no robot or on failure (logged).
  */
 struct wechat *wechat_new(uv_loop_t *, const struct config *, struct journal *,

@@ -420,8 +420,8 @@ test_sections(void **state)
 	    "s.ini:1: missing key 'site' in [gateway]\n"
 	    "s.ini:1: missing key 'data_dir' in [gateway]\n"
 	    "s.ini:1: missing key 'access_dir' in [gateway]\n"
-	    "s.ini:3: section [office] is not supported by this version\n"
-	    "s.ini:5: section [uplink] is not supported by this version\n"
+	    "s.ini:3: missing key 'token_file' in [office]\n"
+	    "s.ini:5: missing key 'host' in [uplink]\n"
 	    "s.ini:6: missing key 'webhook_key_file' in [wechat] (the "
 	    "file that holds the robot's key)\n"
 	    "s.ini:8: bus rs485-1: missing key 'port' (the serial device, "
@@ -717,6 +717,77 @@ test_notify(void **state)
 	    "(daily_min, weekly_min, monthly_min, steward.<building>)\n");
 }
 
+/* [office], [uplink] and [journal]: where records go, how long they stay. */
+static void
+test_uplink(void **state)
+{
+	char *problems;
+	struct config *c;
+
+	(void)state;
+	scratch_write("plain2.ini", MINIMAL);
+	c = load_ok("plain2.ini");
+	assert_null(c->office.url);
+	assert_null(c->uplink.host);
+	assert_true(c->journal.keep_days == 180);
+	assert_int_equal(c->journal.max_mb, 0);
+	config_free(c);
+
+	scratch_write("etc/office.token", "  tok-3f2a9c1e  \n");
+	assert_int_equal(chmod("etc/office.token", 0600), 0);
+	scratch_write("etc/ca.pem", "-----BEGIN CERTIFICATE-----\n");
+	scratch_write("etc/up.ini",
+	    MINIMAL "[office]\n"
+	            "url = https://office.example.com/api/events\n"
+	            "token_file = office.token\n"
+	            "ca_file = ca.pem\n"
+	            "batch = 200\n"
+	            "[uplink]\n"
+	            "host = broker.example.com\n"
+	            "cert_file = ca.pem\n"
+	            "key_file = ca.pem\n"
+	            "[journal]\n"
+	            "keep_days = 0.5\n"
+	            "max_mb = 512\n");
+	c = load_ok("etc/up.ini");
+	assert_string_equal(c->office.url,
+	    "https://office.example.com/api/events");
+	assert_non_null(strstr(c->office.token, "tok-3f2a9c1e"));
+	assert_int_equal(c->office.batch, 200);
+	assert_int_equal(c->office.timeout_s, 30);
+	assert_non_null(strstr(c->office.ca_file, "etc/ca.pem"));
+	assert_int_equal(c->uplink.port, 8883);
+	assert_string_equal(c->uplink.client_id, "cg-jinding-5-uplink");
+	assert_true(c->journal.keep_days == 0.5);
+	assert_int_equal(c->journal.max_mb, 512);
+	config_free(c);
+
+	/* The token is a secret: never in a problem's words. */
+	assert_int_equal(chmod("etc/office.token", 0644), 0);
+	assert_null(load("etc/up.ini", &problems));
+	assert_null(strstr(problems, "tok-3f2a9c1e"));
+	assert_non_null(strstr(problems, "up.ini:7: token_file"));
+	free(problems);
+	assert_int_equal(chmod("etc/office.token", 0600), 0);
+
+	expect_problems("etc/up-bad.ini",
+	    MINIMAL "[office]\n" /* 5 */
+	            "url = http://office.example.com/\n"
+	            "token_file = office.token\n"
+	            "ca_file = missing.pem\n"
+	            "[uplink]\n" /* 9 */
+	            "host = broker\n"
+	            "cert_file = ca.pem\n"
+	            "username = \n",
+	    "etc/up-bad.ini:5: office: bad url 'http://office.example.com/' "
+	    "(https://...; http:// only to 127.0.0.1 or localhost)\n"
+	    "etc/up-bad.ini:5: office: ca_file etc/missing.pem: cannot be "
+	    "read\n"
+	    "etc/up-bad.ini:9: uplink: cert_file and key_file go together "
+	    "(the gateway's client certificate and its key)\n"
+	    "etc/up-bad.ini:12: no value for 'username'\n");
+}
+
 int
 main(void)
 {
@@ -733,6 +804,7 @@ main(void)
 		cmocka_unit_test(test_alerts),
 		cmocka_unit_test(test_cameras),
 		cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_uplink),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1386,6 +1386,24 @@ got_free(struct got_read *g)
 		free(g->json[i]);
 }
 
+static struct {
+	bool done;
+	int rc;
+	int64_t seq;
+	char state[64];
+} got_cursor;
+
+static void
+on_cursor(void *arg, int rc, int64_t seq, const char *state)
+{
+	(void)arg;
+	got_cursor.done = true;
+	got_cursor.rc = rc;
+	got_cursor.seq = seq;
+	snprintf(got_cursor.state, sizeof(got_cursor.state), "%s",
+	    state ? state : "");
+}
+
 static void
 incident_row(struct journal *j, const char *phase)
 {
@@ -1453,6 +1471,16 @@ test_sink_reads_and_cursor(void **state)
 	assert_int_equal(seq, 8);
 	assert_string_equal(cursor_state, "{\"held\":1}");
 	free(cursor_state);
+	/* The same off the loop, as a sink asks it. */
+	got_cursor.done = false;
+	assert_int_equal(journal_cursor_read(j, "wechat", on_cursor,
+	                     &got_cursor),
+	    0);
+	while (!got_cursor.done)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(got_cursor.rc, 0);
+	assert_int_equal(got_cursor.seq, 8);
+	assert_string_equal(got_cursor.state, "{\"held\":1}");
 	/* A read asked as the journal stops is answered, with -1. */
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(journal_read(j, 0, JOURNAL_ALL, 4, 1 << 20, on_read,
