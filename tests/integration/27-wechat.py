@@ -15,6 +15,8 @@ import signal
 import statistics
 import time
 
+import pytest
+
 import harness
 from conftest import (DUTY_MOBILES, GATEWAY_TEMPLATE, WECHAT_KEY,
                       secret_leaks, wechat_overrides, write_secret)
@@ -218,6 +220,7 @@ def summary_counts(text):
     return int(m.group(1)), int(m.group(2)), counts
 
 
+@pytest.mark.slow
 def test_burst_within_per_minute_summary_loses_none(wechat):
     """200 alerts at once (100 cameras, two types each): per_minute 5, one
     kept for messages that ring; the rest held back and summarised."""
@@ -290,6 +293,7 @@ def harness_time(r):
 
 # -- the robot's answers ------------------------------------------------------
 
+@pytest.mark.slow
 def test_45009_sent_again_later_delivered_once(wechat):
     c = start(wechat)
     robot = c.robot
