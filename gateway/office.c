@@ -225,7 +225,7 @@ send_range(struct office *o, size_t a, size_t b)
 		wait_ms(o, BACKOFF_MIN_MS);
 		return;
 	}
-	p = body + strlen(strcpy(body, o->envelope));
+	p = body + str_copy(body, o->envelope, len + 1);
 	for (i = a; i < b; i++) {
 		if (i > a)
 			*p++ = ',';
