@@ -612,9 +612,13 @@ mqtt_open(uv_loop_t *loop, const struct mqtt_options *o,
 	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
 	    MQTT_PROTOCOL_V311);
-	/* No cap on QoS 1 messages in flight here: the local commands must
-	 * not queue, the uplink keeps its own bound. */
-	mosquitto_max_inflight_messages_set(m->mosq, 0);
+	/*
+	 * The local connection has no cap: commands must not queue here.
+	 * libmosquitto sends a QoS 1 message again after a reconnect only
+	 * within a cap (with none, it keeps it unsent): the uplink's.
+	 */
+	mosquitto_max_inflight_messages_set(m->mosq,
+	    o->max_inflight > 0 ? (unsigned)o->max_inflight : 0);
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_message_callback_set(m->mosq, on_message);

@@ -45,6 +45,9 @@ struct mqtt_options {
 	bool tls;
 	const char *ca_file, *cert_file, *key_file;
 	const char *will_topic, *will_payload; /* retained, QoS 1 */
+	/* QoS 1 messages libmosquitto sends before it waits for PUBACKs,
+	 * and sends again on a reconnect; 0: no cap, none sent again. */
+	int max_inflight;
 };
 
 struct mqtt *mqtt_open(uv_loop_t *, const struct mqtt_options *,
