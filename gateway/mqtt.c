@@ -98,6 +98,8 @@ failed(struct mqtt *m, const char *fmt, ...)
 	vsnprintf(m->error, sizeof(m->error), fmt, ap);
 	va_end(ap);
 	log_warnx("%s %s:%d: %s", m->name, m->host, m->port, m->error);
+	if (m->cb.failed)
+		m->cb.failed(m->cb.arg);
 }
 
 /* One of the handles (or the lookup) mqtt_stop ended is gone. */
@@ -512,15 +514,29 @@ on_log(struct mosquitto *mosq, void *arg, int level, const char *text)
 		str_copy(m->liberr, text, sizeof(m->liberr));
 }
 
+/* OpenSSL's verdict (the chain, the name), as it is: SSL_set_verify
+ * keeps the callback it had when given NULL. */
+static int
+verify_plain(int ok, X509_STORE_CTX *ctx)
+{
+	(void)ctx;
+	return ok;
+}
+
 /*
  * libmosquitto checks the broker's name against the address it was
  * given to connect to, which is a number here: names are looked up off
  * the loop (try_connect), libmosquitto would block.  So the check is
  * OpenSSL's own (X509_check_host, or the address when host is one), set
  * on an SSL_CTX of ours that libmosquitto fills with its defaults (the
- * CA, the client's certificate, its verify callback); its own name check
- * is off (tls_insecure) because this one replaces it.  SNI names host
- * too, not the address.
+ * CA, the client's certificate); its own name check is off
+ * (tls_insecure) because this one replaces it.
+ *
+ * Its verify callback is replaced too, as each handshake starts, by
+ * OpenSSL's plain chain-and-name verification: in libmosquitto 2.0.11
+ * that callback finds its client only when libmosquitto made the
+ * SSL_CTX itself, and refuses every certificate otherwise.  SNI names
+ * host as well, not the address.
  */
 static void
 on_tls_info(const SSL *ssl, int where, int ret)
@@ -530,6 +546,7 @@ on_tls_info(const SSL *ssl, int where, int ret)
 	(void)ret;
 	if (!(where & SSL_CB_HANDSHAKE_START))
 		return;
+	SSL_set_verify((SSL *)ssl, SSL_VERIFY_PEER, verify_plain);
 	host = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
 	if (host != NULL)
 		SSL_set_tlsext_host_name((SSL *)ssl, host);
@@ -554,10 +571,9 @@ tls_setup(struct mqtt *m, const struct mqtt_options *o)
 	if ((numeric ? X509_VERIFY_PARAM_set1_ip_asc(param, m->host) :
 	               X509_VERIFY_PARAM_set1_host(param, m->host, 0)) != 1)
 		return -1;
-	if (!numeric) {
+	if (!numeric)
 		SSL_CTX_set_app_data(m->ssl_ctx, m->host);
-		SSL_CTX_set_info_callback(m->ssl_ctx, on_tls_info);
-	}
+	SSL_CTX_set_info_callback(m->ssl_ctx, on_tls_info);
 	rc = mosquitto_tls_set(m->mosq, o->ca_file,
 	    o->ca_file == NULL ? SYSTEM_CA_PATH : NULL, o->cert_file,
 	    o->key_file, NULL);
@@ -732,7 +748,8 @@ mqtt_publish_id(struct mqtt *m, const char *topic, const void *payload,
 bool
 mqtt_connected(const struct mqtt *m)
 {
-	return m->state == MQTT_CONNECTED;
+	/* The socket too: in on_disconnect, the state is not moved yet. */
+	return m->state == MQTT_CONNECTED && mosquitto_socket(m->mosq) >= 0;
 }
 
 const char *

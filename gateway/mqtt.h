@@ -23,6 +23,9 @@ struct mqtt_callbacks {
 	void (*lost)(void *arg);
 	void (*message)(void *arg, const char *topic, const void *payload,
 	    size_t len);
+	/* A connect failed or a connection was lost: mqtt_error() says
+	 * why.  Optional. */
+	void (*failed)(void *arg);
 	/* The broker acknowledged QoS 1 publish mid (PUBACK).  Optional. */
 	void (*published)(void *arg, int mid);
 	void *arg;
