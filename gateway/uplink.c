@@ -59,7 +59,7 @@ struct uplink {
 	bool placed;      /* the cursor was read */
 	bool reading, caught_up, poked, waiting;
 	char error[ERROR_MAX]; /* the journal's, not the connection's */
-	uint64_t published, acked;
+	char told[ERROR_MAX];  /* the connection's, as status last said */
 	bool stopping;
 };
 
@@ -221,7 +221,6 @@ step(struct uplink *u)
 		        &mid) < 0)
 			break;
 		inflight_add(&u->window, mid, q->seq, q->ts_ms);
-		u->published++;
 		drop_head(u);
 		sent = true;
 	}
@@ -239,7 +238,6 @@ on_published(void *arg, int mid)
 
 	if (through <= 0)
 		return; /* the status, or a record behind one still waiting */
-	u->acked++;
 	u->cursor = through;
 	if (journal_cursor(u->journal, CURSOR, through, NULL) < 0)
 		log_errx("uplink: cannot move the cursor to %" PRId64
@@ -268,15 +266,21 @@ on_connected(void *arg)
 	/* Not from here: libmosquitto sends again what waits for a PUBACK
 	 * only once this callback returns. */
 	step_in(u, 0);
+	u->told[0] = '\0';
 	if (u->changed != NULL)
 		u->changed(u->arg);
 }
 
+/* Lost, or a connect failed: status says so when the reason is new (not
+ * at every retry of the same one). */
 static void
-on_lost(void *arg)
+on_failed(void *arg)
 {
 	struct uplink *u = arg;
 
+	if (strcmp(u->told, mqtt_error(u->mqtt)) == 0)
+		return;
+	str_copy(u->told, mqtt_error(u->mqtt), sizeof(u->told));
 	if (u->changed != NULL)
 		u->changed(u->arg);
 }
@@ -290,7 +294,7 @@ uplink_new(uv_loop_t *loop, const struct config *cfg, struct journal *j,
 	const struct config_uplink *c = &cfg->uplink;
 	struct mqtt_callbacks cb = {
 		.connected = on_connected,
-		.lost = on_lost,
+		.failed = on_failed,
 		.published = on_published,
 	};
 	struct mqtt_options o = {
