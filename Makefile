@@ -14,11 +14,12 @@ PREFIX	?= /usr/local
 SYSCONFDIR ?= /etc/community-gateway
 DEMO_SECONDS ?= 0
 
-PKGS	:= libmosquitto libmodbus sqlite3 libcurl libuv inih jansson
+PKGS	:= libmosquitto libmodbus sqlite3 libcurl libuv inih jansson openssl
 CMOCKA	:= cmocka
 
 # Debian packages: the build's, then the tests'.
 DEB_BUILD := build-essential pkg-config clang-format libmosquitto-dev \
+	libssl-dev \
 	libmodbus-dev \
 	libsqlite3-dev libcurl4-openssl-dev libuv1-dev libinih-dev \
 	libjansson-dev

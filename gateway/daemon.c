@@ -34,6 +34,7 @@
 #include "snapshot.h"
 #include "state.h"
 #include "topic.h"
+#include "uplink.h"
 #include "util.h"
 #include "wechat.h"
 
@@ -179,8 +180,10 @@ on_journal_done(void *arg, uint64_t ticket, bool committed,
 		mqtt_cork(d->mqtt, false);
 	if (poke)
 		wechat_poke(d->wechat);
-	if (committed && n > 0)
+	if (committed && n > 0) {
 		office_poke(d->office, rows[n - 1].seq);
+		uplink_poke(d->uplink, rows[n - 1].seq);
+	}
 }
 
 static void
@@ -481,6 +484,7 @@ status_payload(const struct daemon *d, char *buf, size_t size,
 	json_t *o = json_pack("{s:s,s:s,s:s}", "state", state, "version",
 	    GATEWAY_VERSION, "access",
 	    d->pipe.state->on_snapshot ? "snapshot" : "ok");
+	json_t *sinks;
 	char *text = NULL;
 
 	if (o != NULL && strcmp(state, "online") == 0) {
@@ -491,10 +495,17 @@ status_payload(const struct daemon *d, char *buf, size_t size,
 		json_object_set_new(o, "incidents",
 		    json_pack("{s:I}", "open",
 		        (json_int_t)incidents_open(&d->pipe)));
+		sinks = json_object();
 		if (d->office != NULL)
-			json_object_set_new(o, "sinks",
-			    json_pack("{s:o}", "office",
-			        office_status(d->office)));
+			json_object_set_new(sinks, "office",
+			    office_status(d->office));
+		if (d->uplink != NULL)
+			json_object_set_new(sinks, "uplink",
+			    uplink_status(d->uplink));
+		if (json_object_size(sinks) > 0)
+			json_object_set_new(o, "sinks", sinks);
+		else
+			json_decref(sinks);
 	}
 	if (o != NULL)
 		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -673,6 +684,8 @@ stop(struct daemon *d, const char *why)
 	d->wechat = NULL;
 	office_stop(d->office);
 	d->office = NULL;
+	uplink_stop(d->uplink);
+	d->uplink = NULL;
 	on_check(&d->commit);
 	/* Everything committed and its commands and records out, then the
 	 * journal closed: before the broker hears we are offline. */
@@ -822,6 +835,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	d.wechat = wechat_new(d.loop, cfg, d.pipe.journal, on_sink_changed, &d);
 	d.office = office_new(d.loop, cfg, d.pipe.journal, on_office_alert,
 	    on_sink_changed, &d);
+	d.uplink = uplink_new(d.loop, cfg, d.pipe.journal, on_sink_changed, &d);
 	check_clock(&d);
 	/* Never waits for a device: a bus that cannot be opened is tried
 	 * again on its own thread. */

@@ -27,6 +27,7 @@ struct daemon {
 	struct reload *reload;
 	struct wechat *wechat; /* NULL: no robot configured */
 	struct office *office; /* NULL: no [office] */
+	struct uplink *uplink; /* NULL: no [uplink] */
 	/* Devices with a vendor's topic of their own (driver_mqtt.topic). */
 	const struct device **vendor;
 	size_t nvendor;

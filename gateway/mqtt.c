@@ -3,9 +3,12 @@
  * socket calls loop_read/loop_write, a one-second timer calls loop_misc
  * (keepalive), and a retry timer reconnects: at once after a connection
  * is lost, with backoff only while connects fail.  Nagle is off: at a
- * gate's pace it alone would add about 40 ms to every answer.
+ * gate's pace it alone would add about 40 ms to every answer.  TLS, for
+ * the uplink, is libmosquitto's, with the name check OpenSSL's (below).
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -17,6 +20,8 @@
 #include <sys/socket.h>
 
 #include <mosquitto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "config.h"
 #include "log.h"
@@ -28,6 +33,8 @@
 #define READ_BURST         512 /* packets read per wake-up, for fairness */
 #define CONNECT_TIMEOUT_MS 10000
 #define STABLE_MS          30000 /* up less than this: lost "soon" */
+#define SYSTEM_CA_PATH     "/etc/ssl/certs"
+#define ERROR_MAX          160
 
 /*
  * IDLE: no connection; a retry is scheduled.  RESOLVING: looking the
@@ -45,8 +52,15 @@ struct mqtt {
 	uv_loop_t *loop;
 	struct mosquitto *mosq;
 	struct mqtt_callbacks cb;
+	const char *name;
 	char *host;
 	int port, keepalive;
+	bool tls;
+	SSL_CTX *ssl_ctx; /* ours, for the name check; NULL without TLS */
+	char error[ERROR_MAX];
+	char liberr[ERROR_MAX]; /* libmosquitto's last error line */
+	unsigned closing;       /* handles the loop has yet to close */
+	bool free_closed;       /* mqtt_free came first: free when they are */
 
 	uv_poll_t *poll; /* the current socket's, or NULL */
 	int fd;
@@ -71,6 +85,36 @@ static void mqtt_update(struct mqtt *);
 static void on_retry(uv_timer_t *);
 static void on_connect_timeout(uv_timer_t *);
 static void connect_next(struct mqtt *);
+void mqtt_free(struct mqtt *);
+
+/* Log why a connect failed or a connection was lost, and keep it for
+ * mqtt_error(). */
+static void __attribute__((format(printf, 2, 3)))
+failed(struct mqtt *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->error, sizeof(m->error), fmt, ap);
+	va_end(ap);
+	log_warnx("%s %s:%d: %s", m->name, m->host, m->port, m->error);
+	if (m->cb.failed)
+		m->cb.failed(m->cb.arg);
+}
+
+/* One of the handles (or the lookup) mqtt_stop ended is gone. */
+static void
+released(struct mqtt *m)
+{
+	if (--m->closing == 0 && m->free_closed)
+		mqtt_free(m);
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	released(h->data);
+}
 
 static void
 poll_closed(uv_handle_t *h)
@@ -158,12 +202,13 @@ on_connect(struct mosquitto *mosq, void *arg, int rc)
 	(void)mosq;
 	if (rc != 0) {
 		/* libmosquitto closes the socket; mqtt_update moves on. */
-		log_warnx("mqtt %s:%d: connection refused: %s", m->host,
-		    m->port, mosquitto_connack_string(rc));
+		failed(m, "connection refused: %s",
+		    mosquitto_connack_string(rc));
 		return;
 	}
-	log_info("mqtt %s:%d: connected", m->host, m->port);
+	log_info("%s %s:%d: connected", m->name, m->host, m->port);
 	m->state = MQTT_CONNECTED;
+	m->error[0] = '\0';
 	m->connected_at = uv_now(m->loop);
 	/* The next failure starts from the shortest wait, unless we are
 	 * being knocked off again and again. */
@@ -183,13 +228,12 @@ on_disconnect(struct mosquitto *mosq, void *arg, int rc)
 
 	(void)mosq;
 	if (m->state == MQTT_CONNECTED && !m->stopping) {
-		log_warnx("mqtt %s:%d: connection lost%s%s", m->host, m->port,
-		    rc ? ": " : "", rc ? mosquitto_strerror(rc) : "");
+		failed(m, "connection lost%s%s", rc ? ": " : "",
+		    rc ? mosquitto_strerror(rc) : "");
 		if (m->cb.lost)
 			m->cb.lost(m->cb.arg);
 	} else if (m->state == MQTT_CONNECTING && !m->stopping) {
-		log_warnx("mqtt %s:%d: connect to %s: %s", m->host, m->port,
-		    m->addr,
+		failed(m, "connect to %s: %s", m->addr,
 		    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
 		                           mosquitto_strerror(rc));
 	}
@@ -211,6 +255,33 @@ on_message(struct mosquitto *mosq, void *arg,
 }
 
 static void
+on_publish(struct mosquitto *mosq, void *arg, int mid)
+{
+	struct mqtt *m = arg;
+
+	(void)mosq;
+	if (m->cb.published)
+		m->cb.published(m->cb.arg, mid);
+}
+
+/* A TLS handshake failed: say why, as precisely as OpenSSL knows. */
+static void
+tls_failed(struct mqtt *m)
+{
+	SSL *ssl = mosquitto_ssl_get(m->mosq);
+	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+	if (v != X509_V_OK)
+		failed(m,
+		    "TLS with %s: the broker's certificate is refused: "
+		    "%s",
+		    m->addr, X509_verify_cert_error_string(v));
+	else
+		failed(m, "TLS with %s: %s", m->addr,
+		    m->liberr[0] != '\0' ? m->liberr : "handshake failed");
+}
+
+static void
 on_poll(uv_poll_t *p, int status, int events)
 {
 	struct mqtt *m = p->data;
@@ -228,6 +299,13 @@ on_poll(uv_poll_t *p, int status, int events)
 		m->events = 0;
 		events = UV_READABLE;
 	}
+	/*
+	 * A TLS handshake that waits to write goes on only in loop_read
+	 * (loop_write does nothing while it lasts); a read with nothing to
+	 * read is harmless.
+	 */
+	if (m->tls && (events & UV_WRITABLE))
+		events |= UV_READABLE;
 	if (events & UV_READABLE) {
 		/*
 		 * libmosquitto reads one packet a call; keep reading while
@@ -243,6 +321,8 @@ on_poll(uv_poll_t *p, int status, int events)
 			    pending <= 0)
 				break;
 		}
+		if (rc == MOSQ_ERR_TLS && m->state == MQTT_CONNECTING)
+			tls_failed(m);
 	}
 	if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0 &&
 	    mosquitto_want_write(m->mosq))
@@ -276,7 +356,7 @@ mqtt_update(struct mqtt *m)
 			return;
 		rc = uv_poll_init_socket(m->loop, m->poll, fd);
 		if (rc < 0) {
-			log_errx("mqtt: poll: %s", uv_strerror(rc));
+			log_errx("%s: poll: %s", m->name, uv_strerror(rc));
 			free(m->poll);
 			m->poll = NULL;
 			return;
@@ -309,16 +389,18 @@ start_connect(struct mqtt *m, const char *addr)
 	int rc;
 
 	str_copy(m->addr, addr, sizeof(m->addr));
+	m->liberr[0] = '\0';
 	/* Whatever socket there was is replaced: stop watching its number. */
 	drop_poll(m);
 	rc = mosquitto_connect_async(m->mosq, addr, m->port, m->keepalive);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		log_warnx("mqtt %s:%d: connect to %s: %s", m->host, m->port,
-		    addr,
+	if (rc == MOSQ_ERR_TLS)
+		tls_failed(m);
+	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_TLS)
+		failed(m, "connect to %s: %s", addr,
 		    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
 		                           mosquitto_strerror(rc));
+	if (rc != MOSQ_ERR_SUCCESS)
 		return -1;
-	}
 	m->state = MQTT_CONNECTING;
 	/* A broker that never answers must not hold us forever. */
 	uv_timer_start(&m->timeout, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
@@ -356,10 +438,12 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 	if (m->stopping || status == UV_ECANCELED) {
 		uv_freeaddrinfo(res);
+		if (m->stopping)
+			released(m);
 		return;
 	}
 	if (status != 0 || res == NULL) {
-		log_warnx("mqtt %s: cannot resolve: %s", m->host,
+		failed(m, "cannot resolve: %s",
 		    status ? uv_strerror(status) : "no address");
 		uv_freeaddrinfo(res);
 		connect_failed(m);
@@ -404,8 +488,8 @@ on_connect_timeout(uv_timer_t *t)
 
 	if (m->state != MQTT_CONNECTING || m->stopping)
 		return;
-	log_warnx("mqtt %s:%d: no answer from %s within %d s", m->host, m->port,
-	    m->addr, CONNECT_TIMEOUT_MS / 1000);
+	failed(m, "no answer from %s within %d s", m->addr,
+	    CONNECT_TIMEOUT_MS / 1000);
 	/* The next connect replaces the pending socket. */
 	drop_poll(m);
 	if (m->next_addr != NULL)
@@ -420,10 +504,103 @@ on_retry(uv_timer_t *t)
 	try_connect(t->data);
 }
 
+static void
+on_log(struct mosquitto *mosq, void *arg, int level, const char *text)
+{
+	struct mqtt *m = arg;
+
+	(void)mosq;
+	if (level == MOSQ_LOG_ERR && text != NULL)
+		str_copy(m->liberr, text, sizeof(m->liberr));
+}
+
+/* OpenSSL's verdict (the chain, the name), as it is: SSL_set_verify
+ * keeps the callback it had when given NULL. */
+static int
+verify_plain(int ok, X509_STORE_CTX *ctx)
+{
+	(void)ctx;
+	return ok;
+}
+
+/*
+ * libmosquitto checks the broker's name against the address it was
+ * given to connect to, which is a number here: names are looked up off
+ * the loop (try_connect), libmosquitto would block.  So the check is
+ * OpenSSL's own (X509_check_host, or the address when host is one), set
+ * on an SSL_CTX of ours that libmosquitto fills with its defaults (the
+ * CA, the client's certificate); its own name check is off
+ * (tls_insecure) because this one replaces it.
+ *
+ * Its verify callback is replaced too, as each handshake starts, by
+ * OpenSSL's plain chain-and-name verification: in libmosquitto 2.0.11
+ * that callback finds its client only when libmosquitto made the
+ * SSL_CTX itself, and refuses every certificate otherwise.  SNI names
+ * host as well, not the address.
+ */
+static void
+on_tls_info(const SSL *ssl, int where, int ret)
+{
+	const char *host;
+
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_START))
+		return;
+	SSL_set_verify((SSL *)ssl, SSL_VERIFY_PEER, verify_plain);
+	host = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	if (host != NULL)
+		SSL_set_tlsext_host_name((SSL *)ssl, host);
+}
+
+static int
+tls_setup(struct mqtt *m, const struct mqtt_options *o)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	X509_VERIFY_PARAM *param;
+	bool numeric;
+	int rc;
+
+	m->ssl_ctx = SSL_CTX_new(TLS_client_method());
+	if (m->ssl_ctx == NULL)
+		return -1;
+	param = SSL_CTX_get0_param(m->ssl_ctx);
+	numeric = inet_pton(AF_INET, m->host, buf) == 1 ||
+	    inet_pton(AF_INET6, m->host, buf) == 1;
+	X509_VERIFY_PARAM_set_hostflags(param,
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if ((numeric ? X509_VERIFY_PARAM_set1_ip_asc(param, m->host) :
+	               X509_VERIFY_PARAM_set1_host(param, m->host, 0)) != 1)
+		return -1;
+	if (!numeric)
+		SSL_CTX_set_app_data(m->ssl_ctx, m->host);
+	SSL_CTX_set_info_callback(m->ssl_ctx, on_tls_info);
+	rc = mosquitto_tls_set(m->mosq, o->ca_file,
+	    o->ca_file == NULL ? SYSTEM_CA_PATH : NULL, o->cert_file,
+	    o->key_file, NULL);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_tls_opts_set(m->mosq, SSL_VERIFY_PEER, NULL,
+		    NULL);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX,
+		    m->ssl_ctx);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_int_option(m->mosq,
+		    MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 1);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_tls_insecure_set(m->mosq, true);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		log_errx("%s: tls: %s%s", m->name, mosquitto_strerror(rc),
+		    rc == MOSQ_ERR_INVAL ? " (ca_file, cert_file or key_file "
+		                           "cannot be read?)" :
+		                           "");
+		return -1;
+	}
+	return 0;
+}
+
 struct mqtt *
-mqtt_new(uv_loop_t *loop, const struct config *cfg,
-    const struct mqtt_callbacks *cb, const char *will_topic,
-    const char *will_payload)
+mqtt_open(uv_loop_t *loop, const struct mqtt_options *o,
+    const struct mqtt_callbacks *cb)
 {
 	struct mqtt *m = calloc(1, sizeof(*m));
 	unsigned seed;
@@ -436,42 +613,49 @@ mqtt_new(uv_loop_t *loop, const struct config *cfg,
 		srand(seed);
 	m->loop = loop;
 	m->cb = *cb;
+	m->name = o->name;
 	m->fd = -1;
-	m->port = cfg->mqtt_port;
-	m->keepalive = cfg->mqtt_keepalive;
+	m->port = o->port;
+	m->keepalive = o->keepalive;
+	m->tls = o->tls;
 	m->backoff_ms = BACKOFF_MIN_MS;
-	m->host = strdup(cfg->mqtt_host);
-	/*
-	 * A clean session: requests sent while we were away are not
-	 * replayed later as a burst of late opens; a person simply shows
-	 * their face again.  Subscriptions are renewed on every connect.
-	 */
-	m->mosq = mosquitto_new(cfg->mqtt_client_id, true, m);
+	m->host = strdup(o->host);
+	m->mosq = mosquitto_new(o->client_id, o->clean_session, m);
 	if (m->host == NULL || m->mosq == NULL) {
-		log_errx("mqtt: out of memory");
+		log_errx("%s: out of memory", m->name);
 		goto fail;
 	}
 	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
 	    MQTT_PROTOCOL_V311);
-	/* No cap on QoS 1 commands in flight: they must not queue here. */
-	mosquitto_max_inflight_messages_set(m->mosq, 0);
+	/*
+	 * The local connection has no cap: commands must not queue here.
+	 * libmosquitto sends a QoS 1 message again after a reconnect only
+	 * within a cap (with none, it keeps it unsent): the uplink's.
+	 */
+	mosquitto_max_inflight_messages_set(m->mosq,
+	    o->max_inflight > 0 ? (unsigned)o->max_inflight : 0);
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_message_callback_set(m->mosq, on_message);
-	rc = cfg->mqtt_username ? mosquitto_username_pw_set(m->mosq,
-	                              cfg->mqtt_username, cfg->mqtt_password) :
-	                          MOSQ_ERR_SUCCESS;
+	mosquitto_publish_callback_set(m->mosq, on_publish);
+	mosquitto_log_callback_set(m->mosq, on_log);
+	rc = o->username ?
+	    mosquitto_username_pw_set(m->mosq, o->username, o->password) :
+	    MOSQ_ERR_SUCCESS;
 	if (rc != MOSQ_ERR_SUCCESS) {
-		log_errx("mqtt: credentials: %s", mosquitto_strerror(rc));
+		log_errx("%s: credentials: %s", m->name,
+		    mosquitto_strerror(rc));
 		goto fail;
 	}
-	rc = mosquitto_will_set(m->mosq, will_topic, (int)strlen(will_payload),
-	    will_payload, 1, true);
+	rc = mosquitto_will_set(m->mosq, o->will_topic,
+	    (int)strlen(o->will_payload), o->will_payload, 1, true);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		log_errx("mqtt: will: %s", mosquitto_strerror(rc));
+		log_errx("%s: will: %s", m->name, mosquitto_strerror(rc));
 		goto fail;
 	}
+	if (m->tls && tls_setup(m, o) < 0)
+		goto fail;
 	uv_timer_init(loop, &m->misc);
 	uv_timer_init(loop, &m->retry);
 	uv_timer_init(loop, &m->timeout);
@@ -482,9 +666,36 @@ mqtt_new(uv_loop_t *loop, const struct config *cfg,
 fail:
 	if (m->mosq)
 		mosquitto_destroy(m->mosq);
+	SSL_CTX_free(m->ssl_ctx);
 	free(m->host);
 	free(m);
 	return NULL;
+}
+
+struct mqtt *
+mqtt_new(uv_loop_t *loop, const struct config *cfg,
+    const struct mqtt_callbacks *cb, const char *will_topic,
+    const char *will_payload)
+{
+	/*
+	 * A clean session: requests sent while we were away are not
+	 * replayed later as a burst of late opens; a person simply shows
+	 * their face again.  Subscriptions are renewed on every connect.
+	 */
+	struct mqtt_options o = {
+		.name = "mqtt",
+		.host = cfg->mqtt_host,
+		.port = cfg->mqtt_port,
+		.keepalive = cfg->mqtt_keepalive,
+		.client_id = cfg->mqtt_client_id,
+		.clean_session = true,
+		.username = cfg->mqtt_username,
+		.password = cfg->mqtt_password,
+		.will_topic = will_topic,
+		.will_payload = will_payload,
+	};
+
+	return mqtt_open(loop, &o, cb);
 }
 
 void
@@ -513,18 +724,38 @@ int
 mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
     int qos, bool retain)
 {
+	return mqtt_publish_id(m, topic, payload, len, qos, retain, NULL);
+}
+
+int
+mqtt_publish_id(struct mqtt *m, const char *topic, const void *payload,
+    size_t len, int qos, bool retain, int *mid)
+{
 	int rc;
 
 	if (m->state != MQTT_CONNECTED)
 		return -1;
-	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos,
+	rc = mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos,
 	    retain);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		log_warnx("mqtt: publish %s: %s", topic,
+		log_warnx("%s: publish %s: %s", m->name, topic,
 		    mosquitto_strerror(rc));
 		return -1;
 	}
 	return 0;
+}
+
+bool
+mqtt_connected(const struct mqtt *m)
+{
+	/* The socket too: in on_disconnect, the state is not moved yet. */
+	return m->state == MQTT_CONNECTED && mosquitto_socket(m->mosq) >= 0;
+}
+
+const char *
+mqtt_error(const struct mqtt *m)
+{
+	return m->error;
 }
 
 static void
@@ -560,8 +791,10 @@ mqtt_stop(struct mqtt *m, const char *topic, const char *payload)
 {
 	m->stopping = true;
 	/* A lookup in flight must not hold the stop (nor the loop). */
-	if (m->state == MQTT_RESOLVING)
+	if (m->state == MQTT_RESOLVING) {
+		m->closing++; /* on_resolved is still to come */
 		uv_cancel((uv_req_t *)&m->resolve);
+	}
 	if (m->state == MQTT_CONNECTED && topic) {
 		mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload),
 		    payload, 1, true);
@@ -577,9 +810,10 @@ mqtt_stop(struct mqtt *m, const char *topic, const char *payload)
 	uv_timer_stop(&m->misc);
 	uv_timer_stop(&m->retry);
 	uv_timer_stop(&m->timeout);
-	uv_close((uv_handle_t *)&m->misc, NULL);
-	uv_close((uv_handle_t *)&m->retry, NULL);
-	uv_close((uv_handle_t *)&m->timeout, NULL);
+	m->closing += 3;
+	uv_close((uv_handle_t *)&m->misc, handle_closed);
+	uv_close((uv_handle_t *)&m->retry, handle_closed);
+	uv_close((uv_handle_t *)&m->timeout, handle_closed);
 }
 
 void
@@ -587,7 +821,12 @@ mqtt_free(struct mqtt *m)
 {
 	if (m == NULL)
 		return;
+	if (m->closing > 0) {
+		m->free_closed = true;
+		return;
+	}
 	mosquitto_destroy(m->mosq);
+	SSL_CTX_free(m->ssl_ctx);
 	free(m->host);
 	free(m);
 }
