@@ -262,6 +262,8 @@ check_clock(struct daemon *d)
 {
 	int64_t stale;
 
+	if (d->pipe.journal != NULL)
+		journal_clock(d->pipe.journal, clock_synchronised());
 	if (d->cfg->check_ts == CONFIG_CHECK_TS_YES)
 		stale = (int64_t)d->cfg->stale_s * 1000;
 	else if (d->cfg->check_ts == CONFIG_CHECK_TS_AUTO &&
@@ -750,6 +752,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		.data_dir = cfg->data_dir,
 		.site = cfg->site,
 		.sync_full = cfg->sync == CONFIG_SYNC_FULL,
+		.clock_unsynced = !clock_synchronised(),
 	};
 
 	/* Reloads and snapshot copies are all the workers do: two are

@@ -120,7 +120,8 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
 		return drop(j, r, ts_ms, why);
 	}
 	b = open_batch(j);
-	if (b == NULL || journal_batch_add(b, r, ts_ms) < 0)
+	if (b == NULL ||
+	    journal_batch_add(b, r, ts_ms, atomic_load(&j->unsynced)) < 0)
 		return drop(j, r, ts_ms, "out of memory");
 	j->waiting++;
 	return 0;
@@ -131,6 +132,12 @@ journal_ticket(const struct journal *j)
 {
 	return j->open != NULL && j->open->n > 0 ? j->open->ticket :
 	                                           j->submitted;
+}
+
+void
+journal_clock(struct journal *j, bool synchronised)
+{
+	atomic_store(&j->unsynced, !synchronised);
 }
 
 int
@@ -215,6 +222,18 @@ on_async(uv_async_t *h)
  * was committed with.
  */
 void
+journal_queue_record(struct journal *j, const struct journal_record *r)
+{
+	if (j->sys == NULL)
+		j->sys = calloc(1, sizeof(*j->sys));
+	if (j->sys == NULL || j->sys->n >= SYSTEM_MAX ||
+	    journal_batch_add(j->sys, r, now_ms(), atomic_load(&j->unsynced)) <
+	        0)
+		log_errx("journal: a %s record (%s) is dropped", r->decision,
+		    r->reason);
+}
+
+void
 journal_queue_system(struct journal *j, const char *decision,
     const char *reason, json_t *extra)
 {
@@ -225,12 +244,7 @@ journal_queue_system(struct journal *j, const char *decision,
 		.extra = extra,
 	};
 
-	if (j->sys == NULL)
-		j->sys = calloc(1, sizeof(*j->sys));
-	if (j->sys == NULL || j->sys->n >= SYSTEM_MAX ||
-	    journal_batch_add(j->sys, &r, now_ms()) < 0)
-		log_errx("journal: a %s record (%s) is dropped", decision,
-		    reason);
+	journal_queue_record(j, &r);
 }
 
 /* "<site>:<seq>", as in a record's id. */
@@ -737,6 +751,7 @@ journal_start(uv_loop_t *loop, const struct journal_options *o,
 	j->low_space = o->low_space ? o->low_space : LOW_SPACE;
 	j->done = done;
 	j->arg = arg;
+	atomic_init(&j->unsynced, o->clock_unsynced);
 	j->lock_fd = -1;
 	j->next_seq = 1;
 	j->todo_tail = &j->todo;

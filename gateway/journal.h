@@ -51,11 +51,21 @@ struct journal_record {
 	json_t *extra;         /* more members for the record, or NULL */
 };
 
+/*
+ * A record made while the wall clock is not synchronised carries this
+ * member: its "ts" may be 1970 or the last shutdown's time (a Pi has no
+ * clock battery).  Only the disk budget deletes such a record.
+ */
+#define JOURNAL_UNSYNCED_KEY   "clock"
+#define JOURNAL_UNSYNCED_VALUE "unsynced"
+#define JOURNAL_UNSYNCED       "\"clock\":\"unsynced\""
+
 struct journal_options {
 	const char *data_dir; /* made if missing; holds journal.db, the
 	                         bound of ids (journal.ids), gatewayd.lock */
 	const char *site;     /* ids are "<site>:<seq>"; [a-z0-9_-] */
 	bool sync_full;       /* synchronous=FULL: a power cut loses nothing */
+	bool clock_unsynced;  /* at start; then journal_clock() */
 	/* 0 for the defaults; tests shorten them. */
 	unsigned retry_ms; /* between attempts to open the journal (30 s) */
 	unsigned check_ms; /* between checks of the file and disk (1 s) */
@@ -131,6 +141,13 @@ void journal_flush(struct journal *);
  * a done callback.
  */
 void journal_stop(struct journal *);
+
+/*
+ * Is the wall clock synchronised (adjtimex without STA_UNSYNC)?  Rows
+ * appended from now on are marked JOURNAL_UNSYNCED when it is not, and
+ * retention by age waits while it is not.  Any thread.
+ */
+void journal_clock(struct journal *, bool synchronised);
 
 /*
  * A sink (the robot, the office, the uplink) has confirmed every record

@@ -7,6 +7,7 @@
 #define JOURNAL_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,6 +35,7 @@ struct journal {
 	journal_done_fn *done;
 	void *arg;
 	uv_async_t async;
+	atomic_bool unsynced; /* the clock, as journal_clock() last said */
 	pthread_t thread;
 
 	/* The loop thread's. */
@@ -108,6 +110,8 @@ struct journal {
 void journal_queue_system(struct journal *, const char *decision,
     const char *reason, json_t *extra);
 json_t *journal_id_json(const struct journal *, int64_t seq);
+/* The same, of any kind, device and extra members (not taken). */
+void journal_queue_record(struct journal *, const struct journal_record *);
 
 /* journal_read.c: the next read asked for, on the journal thread; the
  * answers, on the loop; at stop, every read not run answered -1. */
