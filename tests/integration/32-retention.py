@@ -120,3 +120,37 @@ def test_keep_days_and_the_clock(compound):
                      "the old records deleted", interval=0.2)
     # Made while the clock was not synchronised: only the budget's.
     assert present(c, unsynced) == unsynced
+
+
+def test_nothing_else_can_go_journal_full(compound):
+    c = compound
+    token = c.root / "office.token"
+    token.write_text("t0ken\n")
+    token.chmod(0o600)
+    # An office that is never reached: its cursor stays at 0, nothing
+    # is delivered.
+    office = {("office", "url"): "http://127.0.0.1:9/",
+              ("office", "token_file"): str(token)}
+    started_with_a_journal(c)
+    now = int(time.time() * 1000)
+    devices = seed(c, 50, now - DAY_MS, pad=2500)
+    access = seed(c, 1500, now - DAY_MS, pad=2500, kind="access")
+    office[("journal", "max_mb")] = "1"
+    c.write_ini(office)
+    c.gw.start()
+    rows = c.journal.wait_rows(
+        "kind = 'incident' AND decision = 'open'"
+        " AND body LIKE '%\"type\":\"journal_full\"%'", timeout=30,
+        what="an incident opened on journal_full")
+    assert rows[0]["body"]["severity"] == "urgent", rows[0]
+    alert = c.journal.rows("kind = 'system' AND decision = 'journal_full'")
+    assert len(alert) == 1, alert
+    assert alert[0]["device"] == "gateway"
+    assert alert[0]["body"]["alert"] == "journal_full"
+    assert alert[0]["body"]["severity"] == "urgent"
+    # Undelivered access records stay, every one; the device ones went.
+    assert present(c, access) == access
+    assert present(c, devices) == []
+    # Decisions go on.
+    _, cmd = c.ask("gate-north", "P0001")
+    assert cmd["action"] == "open"
