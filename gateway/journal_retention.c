@@ -18,19 +18,21 @@
 /*
  * A transaction looks at CHUNK rows at most and stops deleting after
  * about CHUNK_MS, so that a commit never waits behind retention for
- * long: a chunk is a few ms here, a few tens on an SD card.
+ * long.  256 access rows deleted by id in a 200 000-row journal took
+ * 1.4 ms (median; 9 ms at worst) on the development machine; a Pi on
+ * an SD card is several times slower, and the time bound holds it.
  */
 #define CHUNK    256
-#define MB       1048576.0
 #define CHUNK_MS 4
 
-#define AGE_MS 60000 /* between passes by age */
-#define BUDGET_MS                                                              \
-	10000 /* between looks at the budget: "within a                        \
-	         minute of going over" */
-#define HOUR_MS                                                                \
-	3600000 /* journal_full again, at most this often; and                 \
-	           what age took, logged */
+/* Between passes by age; between looks at the budget ("within a minute
+ * of going over"); journal_full again at most this often, and what age
+ * took logged at most this often. */
+#define AGE_MS    60000
+#define BUDGET_MS 10000
+#define HOUR_MS   3600000
+
+#define MB 1048576.0
 /* Over the budget, records go until 1/SLACK of it is free again: not a
  * pass every BUDGET_MS at the edge. */
 #define SLACK 20
@@ -90,11 +92,14 @@ struct journal_retention {
 	enum pass pass;
 	int64_t after; /* the pass has looked at ids up to this */
 	/*
-	 * Where the next pass may start: below it, what a pass left is
-	 * left for good (unsynced, or an access or alarm record owed) or
-	 * was owed (the first such row is where the next pass by age
-	 * starts).  A backlog of a million rows is not walked again every
-	 * minute.
+	 * Where the next pass starts, so that a backlog of a million rows
+	 * is not walked again every minute.  Below age_from, a pass by age
+	 * left only unsynced records (it never takes them) and none owed
+	 * to a sink: it starts again at the first it found owed
+	 * (age_owed), which a sink may have confirmed since.  Below
+	 * rest_from, the undelivered records an eviction left are all of
+	 * kinds it never takes; once delivered, the DELIVERED walk, from
+	 * the first id, finds them.
 	 */
 	int64_t age_from, age_owed, rest_from;
 	int64_t goal;  /* the database's bytes in use to evict down to */
