@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "notify.h"
+#include "office.h"
 #include "outbox.h"
 #include "pipeline.h"
 #include "reload.h"
@@ -178,6 +179,8 @@ on_journal_done(void *arg, uint64_t ticket, bool committed,
 		mqtt_cork(d->mqtt, false);
 	if (poke)
 		wechat_poke(d->wechat);
+	if (committed && n > 0)
+		office_poke(d->office, rows[n - 1].seq);
 }
 
 /* The journal's own alert (journal_full): it journaled the record, the
@@ -500,6 +503,10 @@ status_payload(const struct daemon *d, char *buf, size_t size,
 		json_object_set_new(o, "incidents",
 		    json_pack("{s:I}", "open",
 		        (json_int_t)incidents_open(&d->pipe)));
+		if (d->office != NULL)
+			json_object_set_new(o, "sinks",
+			    json_pack("{s:o}", "office",
+			        office_status(d->office)));
 	}
 	if (o != NULL)
 		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -523,9 +530,34 @@ announce(struct daemon *d)
 	mqtt_publish(d->mqtt, topic, status, strlen(status), 1, true);
 }
 
-/* The robot's sink changed state: the status says so. */
+/* The office refuses the token, or a record: staff are told. */
 static void
-on_wechat_changed(void *arg)
+on_office_alert(void *arg, const char *why, int64_t seq)
+{
+	struct daemon *d = arg;
+	const struct alert_settings *a =
+	    config_alert(d->cfg, "delivery_failed");
+	struct journal_record r = {
+		.kind = "system",
+		.device = "gateway",
+		.decision = "delivery_failed",
+		.reason = why,
+	};
+	char id[96];
+
+	r.extra = json_pack("{s:s,s:s,s:s}", "sink", "office", "alert",
+	    "delivery_failed", "severity", alert_severity_name(a->severity));
+	if (r.extra != NULL && seq > 0) {
+		snprintf(id, sizeof(id), "%s:%" PRId64, d->cfg->site, seq);
+		json_object_set_new(r.extra, "record", json_string(id));
+	}
+	pipeline_record(&d->pipe, &r, now_ms());
+	json_decref(r.extra);
+}
+
+/* A sink changed state: the status says so. */
+static void
+on_sink_changed(void *arg)
 {
 	struct daemon *d = arg;
 
@@ -651,6 +683,8 @@ stop(struct daemon *d, const char *why)
 	 * message stays in the journal for the next start. */
 	wechat_stop(d->wechat);
 	d->wechat = NULL;
+	office_stop(d->office);
+	d->office = NULL;
 	on_check(&d->commit);
 	/* Everything committed and its commands and records out, then the
 	 * journal closed: before the broker hears we are offline. */
@@ -677,6 +711,7 @@ on_signal(uv_signal_t *s, int signum)
 	if (signum == SIGHUP) {
 		/* Secret files are read again: a fixed key resumes. */
 		wechat_rekey(d->wechat);
+		office_rekey(d->office);
 		reload_start(d->reload, "SIGHUP");
 	} else
 		stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -812,9 +847,10 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		    "may get entries again, the lot's occupancy may be "
 		    "wrong, a camera may alert again within its "
 		    "cool-down");
-	/* Its cursor read now; it sends once the loop runs. */
-	d.wechat =
-	    wechat_new(d.loop, cfg, d.pipe.journal, on_wechat_changed, &d);
+	/* The sinks: each reads its cursor, then sends, off the loop. */
+	d.wechat = wechat_new(d.loop, cfg, d.pipe.journal, on_sink_changed, &d);
+	d.office = office_new(d.loop, cfg, d.pipe.journal, on_office_alert,
+	    on_sink_changed, &d);
 	check_clock(&d);
 	/* Never waits for a device: a bus that cannot be opened is tried
 	 * again on its own thread. */

@@ -26,6 +26,7 @@ struct daemon {
 	struct buses *buses; /* the Modbus buses' threads */
 	struct reload *reload;
 	struct wechat *wechat; /* NULL: no robot configured */
+	struct office *office; /* NULL: no [office] */
 	/* Devices with a vendor's topic of their own (driver_mqtt.topic). */
 	const struct device **vendor;
 	size_t nvendor;

@@ -169,12 +169,29 @@ journal_cursor(struct journal *j, const char *name, int64_t seq,
 	return 0;
 }
 
+int
+journal_dead_letter(struct journal *j, const char *sink, int64_t seq,
+    const char *why)
+{
+	struct journal_batch *b = open_batch(j);
+	struct journal_dead *d;
+
+	if (b == NULL || b->ndead == JOURNAL_DEAD_LETTERS ||
+	    strlen(sink) >= sizeof(d->sink))
+		return -1;
+	d = &b->dead[b->ndead++];
+	str_copy(d->sink, sink, sizeof(d->sink));
+	d->seq = seq;
+	str_copy(d->why, why, sizeof(d->why));
+	return 0;
+}
+
 void
 journal_submit(struct journal *j)
 {
 	struct journal_batch *b = j->open;
 
-	if (b == NULL || (b->n == 0 && b->ncursors == 0))
+	if (b == NULL || (b->n == 0 && b->ncursors == 0 && b->ndead == 0))
 		return;
 	j->open = NULL;
 	j->submitted = b->ticket;
@@ -359,11 +376,16 @@ write_rows(struct journal *j, struct journal_batch *sys,
 		if (insert_rows(j, b, b) < 0)
 			goto fail;
 	/* After the rows: a sink never confirms what is not there. */
-	for (b = list; b != NULL; b = b->next)
+	for (b = list; b != NULL; b = b->next) {
+		for (i = 0; i < b->ndead; i++)
+			if (journal_db_dead_letter(j->db, b->dead[i].sink,
+			        b->dead[i].seq, b->dead[i].why, now_ms()) < 0)
+				goto fail;
 		for (i = 0; i < b->ncursors; i++)
 			if (journal_db_cursor_set(j->db, b->cursors[i].name,
 			        b->cursors[i].seq, b->cursors[i].state) < 0)
 				goto fail;
+	}
 	if (journal_db_commit(j->db) < 0)
 		goto fail;
 	j->dirty = true;

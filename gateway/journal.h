@@ -185,6 +185,13 @@ void journal_clock(struct journal *, bool synchronised);
  */
 int journal_cursor(struct journal *, const char *name, int64_t seq,
     const char *state);
+/*
+ * Sink's peer refuses the record seq for good (the office answers 4xx
+ * for it alone): a copy of it goes to the dead_letters table with why,
+ * in the next commit, so that delivery goes on behind it.  0 or -1.
+ */
+int journal_dead_letter(struct journal *, const char *sink, int64_t seq,
+    const char *why);
 /* At start: sink name's cursor (0 when it has none) and state (free()
  * it; NULL when none). */
 int journal_cursor_get(struct journal *, const char *name, int64_t *seq,

@@ -146,6 +146,7 @@ journal_batch_cursors_clear(struct journal_batch *b)
 	for (i = 0; i < b->ncursors; i++)
 		free(b->cursors[i].state);
 	b->ncursors = 0;
+	b->ndead = 0;
 }
 
 void

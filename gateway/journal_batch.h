@@ -70,11 +70,22 @@ struct journal_cursor {
 	char *state; /* malloc'd, or NULL */
 };
 
+/* A record a sink's peer refused for good, set aside in the batch's
+ * transaction. */
+#define JOURNAL_DEAD_LETTERS 4
+struct journal_dead {
+	char sink[16];
+	int64_t seq;
+	char why[160];
+};
+
 struct journal_batch {
 	struct journal_batch *next;
 	uint64_t ticket;
 	struct journal_cursor cursors[JOURNAL_CURSORS];
 	size_t ncursors;
+	struct journal_dead dead[JOURNAL_DEAD_LETTERS];
+	size_t ndead;
 	struct journal_pending *rows;
 	size_t n, cap;
 	struct journal_text text;    /* written by the loop */

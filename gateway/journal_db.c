@@ -32,7 +32,7 @@ struct journal_db {
 	sqlite3_stmt *begin;
 	sqlite3_stmt *commit;
 	sqlite3_stmt *bound_update, *bound_insert;
-	sqlite3_stmt *cursor_set;
+	sqlite3_stmt *cursor_set, *dead_letter;
 	/* Retention's (journal_retention.c). */
 	sqlite3_stmt *scan, *delete, *cursor_seq, *page_count, *freelist;
 	int64_t page_size;
@@ -136,7 +136,16 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS sinks ("
     " name TEXT PRIMARY KEY,"
     " seq INTEGER NOT NULL,"
-    " state TEXT);";
+    " state TEXT);"
+    /* Records a sink's peer refused for good, set aside with why:
+     * a copy, so that retention of the events leaves them. */
+    "CREATE TABLE IF NOT EXISTS dead_letters ("
+    " seq INTEGER NOT NULL,"
+    " sink TEXT NOT NULL,"
+    " at_ms INTEGER NOT NULL,"
+    " why TEXT,"
+    " body TEXT,"
+    " PRIMARY KEY (sink, seq));";
 
 /* SQLite's result code; a failure is noted, for the caller to log. */
 static int
@@ -313,6 +322,12 @@ setup(struct journal_db *j, bool full)
 		    " ON CONFLICT (name) DO UPDATE SET seq = ?2, state = ?3",
 		    &j->cursor_set);
 	if (rc == SQLITE_OK)
+		rc = prepare(j,
+		    "INSERT OR REPLACE INTO dead_letters"
+		    " (seq, sink, at_ms, why, body)"
+		    " SELECT seq, ?2, ?3, ?4, body FROM events WHERE seq = ?1",
+		    &j->dead_letter);
+	if (rc == SQLITE_OK)
 		rc = prepare_retention(j);
 	return rc;
 }
@@ -374,6 +389,7 @@ journal_db_close(struct journal_db *j, bool checkpoint)
 	sqlite3_finalize(j->bound_update);
 	sqlite3_finalize(j->bound_insert);
 	sqlite3_finalize(j->cursor_set);
+	sqlite3_finalize(j->dead_letter);
 	sqlite3_finalize(j->scan);
 	sqlite3_finalize(j->delete);
 	sqlite3_finalize(j->cursor_seq);
@@ -502,6 +518,24 @@ journal_db_cursor_set(struct journal_db *j, const char *name, int64_t seq,
 	rc = step(j->cursor_set);
 	if (rc != SQLITE_OK) {
 		failed(j, "move a sink's cursor", rc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+journal_db_dead_letter(struct journal_db *j, const char *sink, int64_t seq,
+    const char *why, int64_t at_ms)
+{
+	int rc;
+
+	sqlite3_bind_int64(j->dead_letter, 1, seq);
+	bind_text(j->dead_letter, 2, sink);
+	sqlite3_bind_int64(j->dead_letter, 3, at_ms);
+	bind_text(j->dead_letter, 4, why);
+	rc = step(j->dead_letter);
+	if (rc != SQLITE_OK) {
+		failed(j, "set a record aside", rc);
 		return -1;
 	}
 	return 0;

@@ -128,6 +128,9 @@ int journal_db_incident_rows(struct journal_db *,
  * state is its own (NULL: none). */
 int journal_db_cursor_set(struct journal_db *, const char *name, int64_t seq,
     const char *state);
+/* In the transaction: record seq set aside for sink, with why. */
+int journal_db_dead_letter(struct journal_db *, const char *sink, int64_t seq,
+    const char *why, int64_t at_ms);
 /* Its cursor (0 when it has none yet) and state (malloc'd, or NULL). */
 int journal_db_cursor_get(struct journal_db *, const char *name, int64_t *seq,
     char **state);

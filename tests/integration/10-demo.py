@@ -30,6 +30,23 @@ CAR = (r"^\d\d:\d\d:\d\d barrier-\S+\s+%s\s+\S+\s+\S+\s+%s"
 # off: over_temperature 68.0 (limit 60.0)", "14:03:13 charger-demo port 2
 # charging ended: full (412 Wh)".
 CHARGER = r"^\d\d:\d\d:\d\d (warning: )?charger-demo\s+port %d  %s"
+# and the stand-in WeChat robot's messages, as a phone shows them:
+# "phone: 14:03:09 群机器人: 【紧急】高空抛物 · cam-5-east · 14:03 · 请立即到场（事件 #1）",
+# then a line of who it rings, "   @138****0000 @139****0000".
+PHONE = r"^phone: \d\d:\d\d:\d\d 群机器人: "
+
+
+def phone_messages(out):
+    """The robot's messages in the demo's output, each as its lines
+    without the "phone: HH:MM:SS 群机器人: " of the first."""
+    messages = []
+    for line in out.split("\n"):
+        head = re.match(PHONE, line)
+        if head:
+            messages.append(line[head.end():])
+        elif line.startswith("phone: ") and messages:
+            messages[-1] += "\n" + line[len("phone: "):]
+    return messages
 
 
 def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
@@ -82,6 +99,31 @@ def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
                      r"\"ok\":true\}$", out, re.M), out
     assert re.search(r"^demo: relay board 1 \(barrier-south-in\): write "
                      r"coil 0x0000 = 0x0000, relay 0 off", out, re.M), out
+    # The alerts as the guard's phone shows the stand-in robot's
+    # messages: the falling object rings the duty mobiles at once and
+    # staff acknowledge it over MQTT; the unknown car is a quiet message,
+    # its plate masked, then re-alerted and escalated with the duty
+    # mobiles rung; a resident cared for rings the steward of building 5
+    # only.
+    phone = phone_messages(out)
+    text = "\n".join(phone)
+    duty = r"\n\s+@138\*\*\*\*0000 @139\*\*\*\*0000$"
+
+    def shown(pattern):
+        return any(re.search(pattern, m, re.S) for m in phone)
+
+    assert shown(r"^【紧急】高空抛物.*事件 #\d+.*" + duty), text or out
+    assert shown(r"^【提醒】未登记车辆.*吉[A-Z]\*{3,4}[A-Z0-9]{2}\b"), text
+    assert shown(r"^【未确认】.*" + duty), text
+    assert shown(r"^【升级】.*" + duty), text
+    assert shown(r"^【关怀】.*5-1-10[12].*\n\s+@137\*\*\*\*0005$"), text
+    assert re.search(r"^demo: incident/\d+/result: \{\"request\":\"demo-ack-"
+                     r"\d+\",\"ok\":true\}$", out, re.M), out
+    # No plate, name or mobile in the clear on the phone.
+    assert not re.search(r"[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}", text), text
+    for name in ("王建国", "刘桂兰", "张三"):
+        assert name not in text, text
+    assert not re.search(r"1[3-9]\d{9}", text), text
     # Nothing left behind: the demo's temporary directory is gone.
     assert os.listdir(tmp_path) == [], os.listdir(tmp_path)
     if os.environ.get("SANITIZED") == "1":

@@ -39,6 +39,7 @@ from face_terminal import FaceTerminal  # noqa: E402
 from charger_sim import ChargerBus  # noqa: E402
 from fire_panel import FireNet, FireStaff  # noqa: E402
 from relay_board import PtyPair, RelayBus  # noqa: E402
+from robot import Robot, describe as describe_request  # noqa: E402
 
 SITE = "jinding-5"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -218,6 +219,8 @@ class Compound:
         self.env = {}
         self.notify_path = None     # None: an abstract NOTIFY_SOCKET
         self.template = GATEWAY_TEMPLATE  # gateway.ini before overrides
+        self.args = []                    # gatewayd's options beyond -c
+        self.robot = None                 # the WeChat stand-in, if any
         self.write_access("people.ini", people_ini(self.schedule))
         self.write_access("visitors.ini", visitors_ini(self.schedule))
         self.write_access("deny.ini", DENY_INI)
@@ -240,7 +243,8 @@ class Compound:
         self.gw = harness.Gatewayd(self.binary, self.ini, self.root,
                                    self.site, self.broker.port,
                                    env=self.env,
-                                   notify_path=self.notify_path)
+                                   notify_path=self.notify_path,
+                                   args=self.args)
         self.gw.start()
         return self
 
@@ -662,6 +666,9 @@ def pytest_runtest_makereport(item, call):
         if c.gw is not None:
             report.sections.append(("gatewayd output", c.gw.log_text()))
         report.sections.append(("mosquitto log", c.broker.log()))
+        if c.robot is not None:
+            report.sections.append(("robot: requests", "\n".join(
+                describe_request(r) for r in c.robot.snapshot())))
         m = getattr(c, "modbus", None)
         for name, sim in (m.sims.items() if m is not None else ()):
             tail = "\n".join(json.dumps(r) for r in sim.requests()[-40:])
@@ -692,6 +699,69 @@ def running_compound(tmp_path_factory, gatewayd_binary):
     problems = c.finish()
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+# The WeChat robot's key in the tests (a UUID, as WeChat Work issues
+# them): gatewayd must never print it or journal it.  The duty mobiles.
+WECHAT_KEY = "6f1c2a9e-3b7d-4e58-9a0c-d2e4f6a8b0c1"
+DUTY_MOBILES = ["13800000000", "13900000000"]
+
+
+def write_secret(path, text):
+    """A secret file as an installer makes it: mode 0600, then written."""
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    return path
+
+
+def wechat_overrides(c, key=WECHAT_KEY, **keys):
+    """gateway.ini's [wechat] for compound c and its robot: the key in
+    wechat.key (0600) beside gateway.ini, base_url the stand-in's, the
+    duty mobiles; keys adds or changes others (per_minute=5)."""
+    path = write_secret(c.root / "wechat.key", key)
+    o = {("wechat", "webhook_key_file"): str(path),
+         ("wechat", "base_url"): c.robot.url,
+         ("wechat", "duty_mobiles"): ", ".join(DUTY_MOBILES)}
+    for k, v in keys.items():
+        o[("wechat", k)] = str(v)
+    return o
+
+
+def secret_leaks(c, secret=WECHAT_KEY):
+    """Where secret shows: gatewayd's output, any file of the journal
+    (the database and its WAL, every table, as bytes), gateway/status."""
+    where = []
+    if c.gw is not None and secret in c.gw.log_text():
+        where.append("gatewayd's output")
+    for f in sorted(c.data_dir.glob("*")) if c.data_dir.exists() else []:
+        if f.is_file() and secret.encode() in f.read_bytes():
+            where.append(str(f))
+    if c.gw is not None:
+        for m in c.gw.status.snapshot():
+            if secret.encode() in m.payload:
+                where.append("gateway/status")
+                break
+    return where
+
+
+@pytest.fixture
+def robot():
+    """The WeChat robot's stand-in (tests/sim/robot.py), answering
+    errcode 0 until told otherwise."""
+    r = Robot().start()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def wechat(robot, compound):
+    """A compound (not started) with the robot as c.robot: gatewayd is
+    stopped before the robot closes.  wechat_overrides(c) gives the
+    [wechat] section."""
+    compound.robot = robot
+    return compound
 
 
 @pytest.fixture

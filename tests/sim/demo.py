@@ -25,8 +25,15 @@ TCP bus): an e-bike on port 1 heats past max_temp_c and gatewayd cuts
 it off, a battery on port 2 falls to a trickle and gatewayd stops it as
 full; then both are unplugged and it starts again.  gatewayd's own log lines
 are printed as they come, as a guard would read them: a barrier's line
-ends with how many cars are inside.  Ctrl-C, SIGTERM or --seconds stop
-everything cleanly.
+ends with how many cars are inside.  The alerts go to a stand-in for the
+WeChat Work group robot (robot.py, its key in a 0600 file of the demo's
+own): each message it gets is printed as "phone: " lines, as a guard's
+phone shows it, with the people it rings as @138****0000.  The incidents'
+deadlines are seconds long, so a run shows an unacknowledged incident
+re-alerted and escalated, while staff acknowledge the urgent ones over
+MQTT; a resident with care = daily unseen for a few seconds raises a
+text to the steward of their building.  Ctrl-C, SIGTERM or --seconds
+stop everything cleanly.
 
     demo.py --gatewayd build/gatewayd --config config/gateway.ini --seconds 30
 """
@@ -38,6 +45,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -52,6 +60,7 @@ from plate_camera import PlateCamera  # noqa: E402
 from relay_board import RelayBus  # noqa: E402
 from charger_sim import ChargerBus  # noqa: E402
 from camera_sim import Frigate, NativeCamera  # noqa: E402
+from robot import Robot, phone_lines, mask_mobile  # noqa: E402
 
 # Who walks or drives by, in turn: residents most of the time.  A car
 # early on, and an unknown one, so that a short run shows both.
@@ -71,6 +80,19 @@ SKELETON = str.maketrans("DQBZSI", "008251")
 # The relay board behind the entry barrier (DESIGN §4.2).
 RELAY_BUS, RELAY_UNIT, RELAY_COIL, RELAY_LOOP = "demo-relay", 1, 0, 0
 FLASH_ON = 0x0200
+
+# The WeChat Work group robot (DESIGN §4.6, §4.7, §5 wellbeing): a
+# stand-in on loopback (robot.py) whose messages are printed as a guard's
+# phone shows them.  Deadlines in minutes, short so that half a minute
+# shows a re-alert (ack_min) and an escalation (minor_min), and a resident
+# cared for (care = daily in access.d) unseen for CARE_MIN raises a text to
+# the steward of the building.  The duty and steward mobiles are made up.
+DUTY_MOBILES = "13800000000, 13900000000"
+ACK_MIN, MINOR_MIN, MAJOR_MIN, COMPLEX_MIN = 0.1, 0.2, 0.25, 1
+CARE_MIN = 0.2
+STEWARDS = {"5": "13700000005"}
+ACK_AFTER_S = 2     # staff acknowledge urgent incidents this long after
+OPERATOR = "王师傅"
 
 # The charging point (DESIGN §4.2, §5 charging): full_min is short so
 # that a full stop shows within seconds.
@@ -506,6 +528,125 @@ class Chargers:
         self.bus.stop()
 
 
+class Wechat:
+    """The group robot's stand-in, the webhook key file gatewayd reads
+    (mode 0600, in the demo's temporary directory) and the staff who
+    acknowledge urgent incidents: every message the robot gets is printed
+    as "phone: ..." lines, as a guard's phone would show it."""
+
+    def __init__(self, tmp, site, timezone, print_line, say):
+        self.site, self.print_line, self.say = site, print_line, say
+        self.tz = zoneinfo.ZoneInfo(timezone)
+        self.key_file = os.path.join(tmp, "wechat.key")
+        # A key as WeChat Work issues them (a UUID); never printed.
+        key = "%s-%s-%s-%s-%s" % tuple(
+            os.urandom(n).hex() for n in (4, 2, 2, 2, 6))
+        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                     0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+        self.robot = Robot(on_message=self.show)
+        self.staff = None
+        self.timers = []
+        self.acked = set()
+        self.lock = threading.Lock()
+
+    def start(self, broker_port):
+        self.robot.start()
+        self.staff = harness.Recorder(
+            broker_port, ["cg/%s/incident/+/result" % self.site],
+            name="demo-staff").start()
+        return self
+
+    def overrides(self):
+        o = {("wechat", "webhook_key_file"): self.key_file,
+             ("wechat", "base_url"): self.robot.url,
+             ("wechat", "duty_mobiles"): DUTY_MOBILES,
+             ("incidents", "ack_min"): str(ACK_MIN),
+             ("incidents", "minor_min"): str(MINOR_MIN),
+             ("incidents", "major_min"): str(MAJOR_MIN),
+             ("incidents", "complex_min"): str(COMPLEX_MIN),
+             ("care", "daily_min"): str(CARE_MIN)}
+        for building, mobile in STEWARDS.items():
+            o[("care", "steward." + building)] = mobile
+        return o
+
+    def describe(self):
+        return ("WeChat robot stand-in at %s, its key in %s (0600); duty "
+                "mobiles %s; re-alert after %g min unacknowledged, "
+                "escalate after %g min (minor) or %g min (major, urgent) "
+                "unresolved; care after %g min unseen, to the steward of "
+                "building %s"
+                % (self.robot.url, os.path.basename(self.key_file),
+                   ", ".join(mask_mobile(m.strip())
+                             for m in DUTY_MOBILES.split(",")),
+                   ACK_MIN, MINOR_MIN, MAJOR_MIN, CARE_MIN,
+                   ", ".join(STEWARDS)))
+
+    def show(self, req):
+        """A request the robot answered (on the robot's thread)."""
+        if req["answer"] != "ok":
+            self.say("robot: a request answered %s" % req["answer"])
+            return
+        for line in phone_lines(req, prefix="phone: ", tz=self.tz):
+            self.print_line(line)
+        text = req.content
+        n = incident_number(text)
+        # Urgent ones are acknowledged by staff on duty, after a moment:
+        # the others go unacknowledged, and re-alert and escalate.
+        if text.startswith("【紧急】") and n is not None:
+            with self.lock:
+                if n in self.acked or self.staff is None:
+                    return
+                self.acked.add(n)
+                t = threading.Timer(ACK_AFTER_S, self.ack, (n,))
+                t.daemon = True
+                self.timers.append(t)
+            t.start()
+
+    def ack(self, n):
+        request = "demo-ack-%d" % n
+        body = {"id": request, "operator": OPERATOR, "note": "已到场"}
+        self.say("staff acknowledge incident #%d: %s" % (
+            n, json.dumps(body, ensure_ascii=False)))
+        topic = "cg/%s/incident/%d" % (self.site, n)
+        mark = self.staff.mark()
+        try:
+            self.staff.client.publish(topic + "/ack", json.dumps(body),
+                                      qos=1)
+            answer = self.staff.wait(
+                lambda m: m.topic == topic + "/result" and
+                m.json().get("request") == request, 5,
+                "the answer to %s" % request, since=mark)
+            self.say("incident/%d/result: %s" % (n, answer.payload.decode()))
+        except (TimeoutError, ValueError) as e:
+            self.say("incident #%d: %s" % (n, e))
+
+    def quiet(self):
+        """No more acknowledgements (before gatewayd stops: one under
+        way gets its answer)."""
+        with self.lock:
+            timers, self.timers = self.timers, []
+            staff, self.staff = self.staff, None
+        for t in timers:
+            t.cancel()
+        for t in timers:
+            if t.is_alive():
+                t.join(6)
+        if staff is not None:
+            staff.close()
+
+    def close(self):
+        self.quiet()
+        self.robot.close()
+
+
+def incident_number(text):
+    """The n of "事件 #n" in a message, or None."""
+    m = re.search(r"事件 ?#(\d+)", text)
+    return int(m.group(1)) if m else None
+
+
 def access_dir_of(config_path, config_text):
     """The config's access_dir, relative to gateway.ini; or the access.d
     beside it when that path does not exist here (an /etc path)."""
@@ -541,12 +682,13 @@ class Demo:
                            else driver)
                           for b, cam, lane, driver in self.lanes]
             self.relay_barrier = entry[0]
-        self.cast = Cast(self.access_dir, harness.ini_value(
-            self.config_text, "gateway", "timezone") or "Asia/Shanghai")
+        self.timezone = harness.ini_value(
+            self.config_text, "gateway", "timezone") or "Asia/Shanghai"
+        self.cast = Cast(self.access_dir, self.timezone)
         self.stop = threading.Event()
         self.out_lock = threading.Lock()
         self.rng = random.Random(5)
-        self.broker = self.gw = self.journal = None
+        self.broker = self.gw = self.journal = self.wechat = None
         self.terminals = {}
         self.cameras = {}      # barrier -> (PlateCamera, lane)
         self.controllers = []  # MQTT barriers' controllers
@@ -566,10 +708,14 @@ class Demo:
         self.broker = harness.Broker(os.path.join(tmp, "broker")).start()
         self.journal = harness.Journal(os.path.join(tmp, "data"))
         overrides = {}
+        self.wechat = Wechat(tmp, self.site, self.timezone, self.print_line,
+                             self.say).start(self.broker.port)
+        overrides.update(self.wechat.overrides())
+        self.say(self.wechat.describe())
         if any(d == "barrier_relay" for _, _, _, d in self.lanes):
             self.relay = RelayBarrier(self.relay_barrier, tmp, self.journal,
                                       self.say).start()
-            overrides = self.relay.overrides()
+            overrides.update(self.relay.overrides())
             self.say("relay board (unit %d) on Modbus TCP %s:%d: %s is "
                      "its relay %d, its loop detector input %d"
                      % (RELAY_UNIT, harness.LOCALHOST, self.relay.board.port,
@@ -865,12 +1011,17 @@ class Demo:
                     controller.close()
             except Exception:
                 pass
+        if self.wechat is not None:
+            self.wechat.quiet()
         if self.gw is not None:
             if self.gw.running():
                 rc = self.gw.stop()
                 if rc != 0:
                     self.say("gatewayd exited with status %r" % rc)
             self.gw.close()
+        # After gatewayd: a message it is sending is answered, not cut.
+        if self.wechat is not None:
+            self.wechat.close()
         # After gatewayd, so that it does not see the board vanish.
         if self.relay is not None:
             self.relay.close()

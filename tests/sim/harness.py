@@ -171,7 +171,7 @@ def derive_ini(template, port, data_dir, access_dir, host=LOCALHOST,
             section = header.group(1)
             out.append(line)
             continue
-        kv = re.match(r"\s*([A-Za-z0-9_]+)\s*=", line)
+        kv = re.match(r"\s*([A-Za-z0-9_.]+)\s*=", line)
         if kv and (section, kv.group(1)) in settings:
             key = kv.group(1)
             out.append("%s = %s" % (key, settings[(section, key)]))
@@ -412,8 +412,9 @@ class Gatewayd:
 
     def __init__(self, binary, ini_path, workdir, site, mqtt_port,
                  mqtt_host=LOCALHOST, env=None, on_line=None,
-                 notify_path=None):
+                 notify_path=None, args=()):
         self.binary = str(binary)
+        self.args = list(args)      # more options, such as -v
         self.ini_path = str(ini_path)
         self.workdir = str(workdir)
         self.site = site
@@ -447,7 +448,7 @@ class Gatewayd:
         env.update(self.env)
         env["NOTIFY_SOCKET"] = self.notify.address
         self.proc = subprocess.Popen(
-            [self.binary, "-c", self.ini_path], env=env,
+            [self.binary, "-c", self.ini_path] + self.args, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True)
         self._reader = threading.Thread(target=self._read_output,
