@@ -186,6 +186,16 @@ on_journal_done(void *arg, uint64_t ticket, bool committed,
 	}
 }
 
+/* The journal's own alert (journal_full): it journaled the record, the
+ * incidents open on it. */
+static void
+on_journal_alert(void *arg, const struct journal_record *r, int64_t ts_ms)
+{
+	struct daemon *d = arg;
+
+	incidents_alert(&d->pipe, r, ts_ms);
+}
+
 static void
 load_visitor_entries(void *arg, const char *visitor, unsigned n)
 {
@@ -268,6 +278,8 @@ check_clock(struct daemon *d)
 {
 	int64_t stale;
 
+	if (d->pipe.journal != NULL)
+		journal_clock(d->pipe.journal, clock_synchronised());
 	if (d->cfg->check_ts == CONFIG_CHECK_TS_YES)
 		stale = (int64_t)d->cfg->stale_s * 1000;
 	else if (d->cfg->check_ts == CONFIG_CHECK_TS_AUTO &&
@@ -794,10 +806,27 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	char will_topic[256], will[1024];
 	uint64_t wd_usec;
 
+	const struct journal_sink jsinks[] = {
+		{ .name = "office",
+		    .filter = JOURNAL_ALL,
+		    .configured = cfg->office.url != NULL },
+		{ .name = "uplink",
+		    .filter = JOURNAL_ALL,
+		    .configured = cfg->uplink.host != NULL },
+		{ .name = "wechat",
+		    .filter = JOURNAL_NOTIFY,
+		    .configured = cfg->wechat.key != NULL },
+	};
 	struct journal_options jopts = {
 		.data_dir = cfg->data_dir,
 		.site = cfg->site,
 		.sync_full = cfg->sync == CONFIG_SYNC_FULL,
+		.clock_unsynced = !clock_synchronised(),
+		.keep_days = cfg->journal.keep_days,
+		.max_bytes = (uint64_t)cfg->journal.max_mb << 20,
+		.sinks = jsinks,
+		.nsinks = sizeof(jsinks) / sizeof(jsinks[0]),
+		.alert = on_journal_alert,
 	};
 
 	/* Reloads and snapshot copies are all the workers do: two are

@@ -120,7 +120,8 @@ journal_append(struct journal *j, const struct journal_record *r, int64_t ts_ms)
 		return drop(j, r, ts_ms, why);
 	}
 	b = open_batch(j);
-	if (b == NULL || journal_batch_add(b, r, ts_ms) < 0)
+	if (b == NULL ||
+	    journal_batch_add(b, r, ts_ms, atomic_load(&j->unsynced)) < 0)
 		return drop(j, r, ts_ms, "out of memory");
 	j->waiting++;
 	return 0;
@@ -131,6 +132,12 @@ journal_ticket(const struct journal *j)
 {
 	return j->open != NULL && j->open->n > 0 ? j->open->ticket :
 	                                           j->submitted;
+}
+
+void
+journal_clock(struct journal *j, bool synchronised)
+{
+	atomic_store(&j->unsynced, !synchronised);
 }
 
 int
@@ -197,16 +204,43 @@ journal_submit(struct journal *j)
 	pthread_mutex_unlock(&j->mu);
 }
 
+/* An alert of the journal's own, to the loop's incidents. */
+static void
+deliver_alert(struct journal *j, json_t *extra, const char *reason,
+    int64_t ts_ms)
+{
+	struct journal_record r = {
+		.kind = "system",
+		.device = "gateway",
+		.decision = json_string_value(json_object_get(extra, "alert")),
+		.reason = reason,
+		.extra = extra,
+	};
+
+	if (j->alert != NULL && r.decision != NULL)
+		j->alert(j->arg, &r, ts_ms);
+	json_decref(extra);
+}
+
 /* The finished batches, in ticket order, to the done callback. */
 static void
 deliver(struct journal *j)
 {
 	struct journal_batch *list, *b;
+	const char *alert_reason;
+	json_t *alert;
+	int64_t alert_ts;
 
 	pthread_mutex_lock(&j->mu);
 	list = j->finished;
 	j->finished = NULL;
 	j->finished_tail = &j->finished;
+	/* Stopping, nobody opens an incident any more. */
+	alert = j->stopping ? NULL : j->alert_extra;
+	alert_ts = j->alert_ts;
+	alert_reason = j->alert_reason;
+	if (alert != NULL)
+		j->alert_extra = NULL;
 	pthread_mutex_unlock(&j->mu);
 	while (list != NULL) {
 		b = list;
@@ -215,6 +249,8 @@ deliver(struct journal *j)
 		j->done(j->arg, b->ticket, b->committed, b->out, b->nout);
 		recycle(j, b);
 	}
+	if (alert != NULL)
+		deliver_alert(j, alert, alert_reason, alert_ts);
 	journal_read_deliver(j);
 }
 
@@ -232,6 +268,18 @@ on_async(uv_async_t *h)
  * was committed with.
  */
 void
+journal_queue_record(struct journal *j, const struct journal_record *r)
+{
+	if (j->sys == NULL)
+		j->sys = calloc(1, sizeof(*j->sys));
+	if (j->sys == NULL || j->sys->n >= SYSTEM_MAX ||
+	    journal_batch_add(j->sys, r, now_ms(), atomic_load(&j->unsynced)) <
+	        0)
+		log_errx("journal: a %s record (%s) is dropped", r->decision,
+		    r->reason);
+}
+
+void
 journal_queue_system(struct journal *j, const char *decision,
     const char *reason, json_t *extra)
 {
@@ -242,12 +290,21 @@ journal_queue_system(struct journal *j, const char *decision,
 		.extra = extra,
 	};
 
-	if (j->sys == NULL)
-		j->sys = calloc(1, sizeof(*j->sys));
-	if (j->sys == NULL || j->sys->n >= SYSTEM_MAX ||
-	    journal_batch_add(j->sys, &r, now_ms()) < 0)
-		log_errx("journal: a %s record (%s) is dropped", decision,
-		    reason);
+	journal_queue_record(j, &r);
+}
+
+/* The loop learns of it with the next batches it is told of. */
+void
+journal_post_alert(struct journal *j, json_t *extra, const char *reason,
+    int64_t ts_ms)
+{
+	pthread_mutex_lock(&j->mu);
+	json_decref(j->alert_extra); /* one at a time is plenty */
+	j->alert_extra = json_incref(extra);
+	j->alert_reason = reason;
+	j->alert_ts = ts_ms;
+	pthread_mutex_unlock(&j->mu);
+	uv_async_send(&j->async);
 }
 
 /* "<site>:<seq>", as in a record's id. */
@@ -545,7 +602,7 @@ next_wake(const struct journal *j)
 		    j->last_batch_at + IDLE_MS > j->checkpoint_at ?
 		        j->last_batch_at + IDLE_MS :
 		        j->checkpoint_at);
-	return t;
+	return min_u64(t, journal_retention_due(j));
 }
 
 static void
@@ -603,6 +660,9 @@ run(void *arg)
 		journal_read_next(j);
 		journal_file_checked(j);
 		timers(j);
+		/* One short transaction of deletes at most, between
+		 * commits: a batch waiting goes first next time round. */
+		journal_retention_step(j);
 		pthread_mutex_lock(&j->mu);
 		if (list == NULL && j->todo == NULL && j->reads == NULL &&
 		    (j->call == NULL || j->call->done) && !j->stopping &&
@@ -635,6 +695,8 @@ journal_free(struct journal *j)
 
 	journal_batch_free(j->open);
 	journal_batch_free(j->sys);
+	journal_retention_free(j->retention);
+	json_decref(j->alert_extra);
 	while (j->spare != NULL) {
 		b = j->spare;
 		j->spare = b->next;
@@ -758,7 +820,15 @@ journal_start(uv_loop_t *loop, const struct journal_options *o,
 	j->check_ms = o->check_ms ? o->check_ms : CHECK_MS;
 	j->low_space = o->low_space ? o->low_space : LOW_SPACE;
 	j->done = done;
+	j->alert = o->alert;
 	j->arg = arg;
+	atomic_init(&j->unsynced, o->clock_unsynced);
+	j->retention = journal_retention_new(o);
+	if (j->retention == NULL) {
+		log_errx("journal: out of memory");
+		journal_free(j);
+		return NULL;
+	}
 	j->lock_fd = -1;
 	j->next_seq = 1;
 	j->todo_tail = &j->todo;

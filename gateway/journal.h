@@ -51,17 +51,55 @@ struct journal_record {
 	json_t *extra;         /* more members for the record, or NULL */
 };
 
+/*
+ * A record made while the wall clock is not synchronised carries this
+ * member: its "ts" may be 1970 or the last shutdown's time (a Pi has no
+ * clock battery).  Only the disk budget deletes such a record.
+ */
+#define JOURNAL_UNSYNCED_KEY   "clock"
+#define JOURNAL_UNSYNCED_VALUE "unsynced"
+#define JOURNAL_UNSYNCED       "\"clock\":\"unsynced\""
+
+/* A sink the journal is the outbox of; a record is delivered once every
+ * configured sink that takes it has its cursor at or past its id. */
+struct journal_sink {
+	const char *name;           /* its cursor: office, uplink, wechat */
+	enum journal_filter filter; /* what it takes */
+	bool configured;            /* false: it takes nothing */
+};
+
+/*
+ * The journal raised an alert of its own (journal_full): called on the
+ * loop after the record was queued for the next commit, so that the
+ * incidents see it (they hook pipeline_record, which it never passes).
+ * r and r->extra are valid during the call.
+ */
+typedef void journal_alert_fn(void *arg, const struct journal_record *r,
+    int64_t ts_ms);
+
 struct journal_options {
 	const char *data_dir; /* made if missing; holds journal.db, the
 	                         bound of ids (journal.ids), gatewayd.lock */
 	const char *site;     /* ids are "<site>:<seq>"; [a-z0-9_-] */
 	bool sync_full;       /* synchronous=FULL: a power cut loses nothing */
+	bool clock_unsynced;  /* at start; then journal_clock() */
+	/* Retention (DESIGN 4.5).  Delivered records older than keep_days
+	 * go (0: kept for ever); max_bytes bounds the pages in use of the
+	 * database and the WAL (0: no budget).  sinks[] are copied. */
+	double keep_days;
+	uint64_t max_bytes;
+	const struct journal_sink *sinks;
+	size_t nsinks;
+	journal_alert_fn *alert; /* or NULL; with done's arg */
 	/* 0 for the defaults; tests shorten them. */
 	unsigned retry_ms; /* between attempts to open the journal (30 s) */
 	unsigned check_ms; /* between checks of the file and disk (1 s) */
 	/* Free bytes on data_dir's disk below which the WAL is emptied
 	 * every check_ms, not only in quiet moments (16 MB). */
 	uint64_t low_space;
+	/* Between passes of retention by age (60 s) and looks at the
+	 * budget (10 s). */
+	unsigned age_ms, budget_ms;
 };
 
 /* A row of a finished batch. */
@@ -131,6 +169,13 @@ void journal_flush(struct journal *);
  * a done callback.
  */
 void journal_stop(struct journal *);
+
+/*
+ * Is the wall clock synchronised (adjtimex without STA_UNSYNC)?  Rows
+ * appended from now on are marked JOURNAL_UNSYNCED when it is not, and
+ * retention by age waits while it is not.  Any thread.
+ */
+void journal_clock(struct journal *, bool synchronised);
 
 /*
  * A sink (the robot, the office, the uplink) has confirmed every record

@@ -213,7 +213,7 @@ save_row(struct journal_batch *b, struct journal_pending *p,
 /* A row at the end of batch b, its JSON built now.  0 or -1 (memory). */
 int
 journal_batch_add(struct journal_batch *b, const struct journal_record *r,
-    int64_t ts_ms)
+    int64_t ts_ms, bool unsynced)
 {
 	struct journal_pending *v;
 	size_t mark;
@@ -232,6 +232,9 @@ journal_batch_add(struct journal_batch *b, const struct journal_record *r,
 	b->rows[b->n].ts_ms = ts_ms;
 	mark = b->text.len;
 	o = journal_record_json(r, ts_ms);
+	if (o != NULL && unsynced)
+		json_object_set_new(o, JOURNAL_UNSYNCED_KEY,
+		    json_string(JOURNAL_UNSYNCED_VALUE));
 	rc = o != NULL ? save_row(b, &b->rows[b->n], r, o) : -1;
 	json_decref(o);
 	if (rc < 0) {

@@ -97,9 +97,11 @@ struct journal_batch {
 	size_t nout, capout;
 };
 
-/* A row at the end of b, its JSON built now.  0 or -1 (no memory). */
+/* A row at the end of b, its JSON built now, with "clock":"unsynced"
+ * if it is made while the clock is not synchronised.  0 or -1 (no
+ * memory). */
 int journal_batch_add(struct journal_batch *b, const struct journal_record *,
-    int64_t ts_ms);
+    int64_t ts_ms, bool unsynced);
 /*
  * The row's record with its id (p->seq), as stored and published: src's
  * body with the id in front, into dst's json (dst is src but for the

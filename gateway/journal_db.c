@@ -33,6 +33,9 @@ struct journal_db {
 	sqlite3_stmt *commit;
 	sqlite3_stmt *bound_update, *bound_insert;
 	sqlite3_stmt *cursor_set, *dead_letter;
+	/* Retention's (journal_retention.c). */
+	sqlite3_stmt *scan, *delete, *cursor_seq, *page_count, *freelist;
+	int64_t page_size;
 	int wal_fd;
 	int fd;         /* the database, read-only: is it still ours? */
 	off_t min_size; /* it never shrinks below this unless cut */
@@ -221,6 +224,41 @@ static const char *const pragmas[] = {
 	schema,
 };
 
+/*
+ * Retention walks the rows in id order, a chunk at a time, and deletes
+ * by id: no index on ts_ms is needed (each would be pages written with
+ * every commit), and the walk stops early (journal_retention.c).
+ */
+static int
+prepare_retention(struct journal_db *j)
+{
+	int rc;
+
+	rc = prepare(j,
+	    "SELECT seq, ts_ms, " JOURNAL_NOTIFY_WHERE ","
+	    " kind IN ('access', 'alarm', 'incident')"
+	    " OR (kind = 'system' AND decision = 'journal_full'),"
+	    " instr(body, '" JOURNAL_UNSYNCED "') > 0"
+	    " FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
+	    &j->scan);
+	if (rc == SQLITE_OK)
+		rc =
+		    prepare(j, "DELETE FROM events WHERE seq = ?1", &j->delete);
+	if (rc == SQLITE_OK)
+		rc = prepare(j, "SELECT seq FROM sinks WHERE name = ?1",
+		    &j->cursor_seq);
+	if (rc == SQLITE_OK)
+		rc = prepare(j, "PRAGMA page_count", &j->page_count);
+	if (rc == SQLITE_OK)
+		rc = prepare(j, "PRAGMA freelist_count", &j->freelist);
+	if (rc == SQLITE_OK) {
+		j->page_size = query_int(j, "PRAGMA page_size");
+		if (j->page_size <= 0)
+			rc = j->error ? j->error : SQLITE_ERROR;
+	}
+	return rc;
+}
+
 /* The settings and statements every open needs; SQLite's code. */
 static int
 setup(struct journal_db *j, bool full)
@@ -289,6 +327,8 @@ setup(struct journal_db *j, bool full)
 		    " (seq, sink, at_ms, why, body)"
 		    " SELECT seq, ?2, ?3, ?4, body FROM events WHERE seq = ?1",
 		    &j->dead_letter);
+	if (rc == SQLITE_OK)
+		rc = prepare_retention(j);
 	return rc;
 }
 
@@ -350,6 +390,11 @@ journal_db_close(struct journal_db *j, bool checkpoint)
 	sqlite3_finalize(j->bound_insert);
 	sqlite3_finalize(j->cursor_set);
 	sqlite3_finalize(j->dead_letter);
+	sqlite3_finalize(j->scan);
+	sqlite3_finalize(j->delete);
+	sqlite3_finalize(j->cursor_seq);
+	sqlite3_finalize(j->page_count);
+	sqlite3_finalize(j->freelist);
 	if (j->db) {
 		journal_db_rollback(j);
 		if (checkpoint)
@@ -991,4 +1036,94 @@ journal_db_care_rows(struct journal_db *j, const char *const *persons, size_t n,
 		note(j, rc, sqlite3_errmsg(j->db));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One integer from a prepared statement; -1 on error (noted). */
+static int64_t
+step_int(struct journal_db *j, sqlite3_stmt *st)
+{
+	int64_t v = 0;
+	int rc;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE) {
+		note(j, rc, sqlite3_errmsg(j->db));
+		v = -1;
+	}
+	sqlite3_reset(st);
+	return v;
+}
+
+int
+journal_db_in_use(struct journal_db *j, int64_t *db_bytes, int64_t *wal_bytes)
+{
+	int64_t pages, unused;
+
+	pages = step_int(j, j->page_count);
+	unused = step_int(j, j->freelist);
+	if (pages < 0 || unused < 0)
+		return -1;
+	*db_bytes = (pages - unused) * j->page_size;
+	*wal_bytes = (int64_t)j->wal_pages * j->page_size;
+	return 0;
+}
+
+int
+journal_db_cursor_seq(struct journal_db *j, const char *name, int64_t *seq)
+{
+	int64_t v;
+
+	bind_text(j->cursor_seq, 1, name);
+	v = step_int(j, j->cursor_seq);
+	sqlite3_clear_bindings(j->cursor_seq);
+	if (v < 0)
+		return -1;
+	*seq = v;
+	return 0;
+}
+
+int
+journal_db_scan(struct journal_db *j, int64_t after, int64_t upto,
+    struct journal_db_old *rows, size_t n)
+{
+	sqlite3_stmt *st = j->scan;
+	size_t i;
+	int rc = SQLITE_DONE;
+
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, upto);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)n);
+	for (i = 0; i < n; i++) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		rows[i].seq = sqlite3_column_int64(st, 0);
+		rows[i].ts_ms = sqlite3_column_int64(st, 1);
+		rows[i].notify = sqlite3_column_int(st, 2) != 0;
+		rows[i].kept = sqlite3_column_int(st, 3) != 0;
+		rows[i].unsynced = sqlite3_column_int(st, 4) != 0;
+	}
+	if (i < n && rc != SQLITE_DONE) {
+		note(j, rc, sqlite3_errmsg(j->db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return (int)i;
+}
+
+int
+journal_db_delete(struct journal_db *j, int64_t seq)
+{
+	int rc;
+
+	sqlite3_bind_int64(j->delete, 1, seq);
+	rc = step(j->delete);
+	if (rc != SQLITE_OK) {
+		failed(j, "delete an old record", rc);
+		return -1;
+	}
+	return 0;
 }

@@ -145,6 +145,30 @@ int journal_db_read(struct journal_db *, int64_t after, enum journal_filter,
         const char *body, size_t len),
     void *arg);
 
+/*
+ * Retention's.  The bytes of the database's pages in use (page_count
+ * less freelist_count: deleted rows' pages are reused, the file never
+ * shrinks) and of the WAL's frames since the last checkpoint.  0 or -1.
+ */
+int journal_db_in_use(struct journal_db *, int64_t *db_bytes,
+    int64_t *wal_bytes);
+/* Sink name's cursor, 0 when it has none.  0 or -1. */
+int journal_db_cursor_seq(struct journal_db *, const char *name, int64_t *seq);
+/* A row as retention sees it. */
+struct journal_db_old {
+	int64_t seq, ts_ms;
+	bool notify;   /* JOURNAL_NOTIFY takes it */
+	bool kept;     /* access, alarm, incident, journal_full: never
+	                  evicted undelivered */
+	bool unsynced; /* made while the clock was not synchronised */
+};
+/* Up to n rows with seq in (after, upto], in seq order: how many, or
+ * -1. */
+int journal_db_scan(struct journal_db *, int64_t after, int64_t upto,
+    struct journal_db_old *rows, size_t n);
+/* In the transaction: the row seq goes. */
+int journal_db_delete(struct journal_db *, int64_t seq);
+
 /* The lot's occupancy as the newest vehicle record says (0: none). */
 int journal_db_vehicle_occupancy(struct journal_db *, int *out);
 /* Requests journaled since since_ms, newest first. */

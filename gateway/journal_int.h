@@ -7,6 +7,7 @@
 #define JOURNAL_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,8 +33,10 @@ struct journal {
 	bool full;
 	unsigned retry_ms, check_ms;
 	journal_done_fn *done;
+	journal_alert_fn *alert;
 	void *arg;
 	uv_async_t async;
+	atomic_bool unsynced; /* the clock, as journal_clock() last said */
 	pthread_t thread;
 
 	/* The loop thread's. */
@@ -59,6 +62,9 @@ struct journal {
 	struct journal_reading *read_done, **read_done_tail;
 	enum state state;
 	bool stopping;
+	json_t *alert_extra; /* an alert of its own for the loop, or NULL */
+	const char *alert_reason;
+	int64_t alert_ts;
 	struct journal_loss last_drops; /* the loop's, handed over at stop */
 
 	/* The journal thread's. */
@@ -79,6 +85,7 @@ struct journal {
 	bool check_done; /* under mu, with check_rc and check_why */
 	int check_rc;
 	char check_why[300];
+	struct journal_retention *retention;
 	struct journal_loss loss; /* not journaled since the last commit */
 	uint64_t loss_since;      /* mono_ms() of its first row */
 	bool write_failed;        /* since the last commit that succeeded */
@@ -108,6 +115,25 @@ struct journal {
 void journal_queue_system(struct journal *, const char *decision,
     const char *reason, json_t *extra);
 json_t *journal_id_json(const struct journal *, int64_t seq);
+
+/* The same, of any kind, device and extra members (not taken). */
+void journal_queue_record(struct journal *, const struct journal_record *);
+/* An alert of the journal's own, queued already, told to the loop:
+ * extra is the record's (a reference is taken), reason a constant. */
+void journal_post_alert(struct journal *, json_t *extra, const char *reason,
+    int64_t ts_ms);
+
+/*
+ * journal_retention.c, on the journal thread: keep_days and max_bytes.
+ * _new copies what it needs of o (NULL: no memory); _step does at most
+ * one bounded transaction of deletes, between commits, and says when it
+ * next has something to do (mono_ms; now if it is in the middle of a
+ * pass).
+ */
+struct journal_retention *journal_retention_new(const struct journal_options *);
+void journal_retention_free(struct journal_retention *);
+void journal_retention_step(struct journal *);
+uint64_t journal_retention_due(const struct journal *);
 
 /* journal_read.c: the next read asked for, on the journal thread; the
  * answers, on the loop; at stop, every read not run answered -1. */
