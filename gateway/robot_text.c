@@ -57,9 +57,10 @@ clock_of(const char *ts, char *out, size_t size)
 		out[0] = '\0';
 }
 
-/* Who or what it was about, masked: a plate, a household, a port. */
+/* Who or what it was about, masked: a plate, a household, a port.  In
+ * markdown a masked plate is code, so that its stars are not emphasis. */
 static size_t
-detail(json_t *ev, char *out, size_t size)
+detail(json_t *ev, bool markdown, char *out, size_t size)
 {
 	json_t *subject = json_object_get(ev, "subject");
 	const char *type = str(subject, "type"), *id = str(subject, "id");
@@ -71,7 +72,8 @@ detail(json_t *ev, char *out, size_t size)
 	if (strcmp(type, "plate") == 0 || json_object_get(ev, "plate")) {
 		mask_plate(strcmp(type, "plate") == 0 ? id : str(ev, "plate"),
 		    masked, sizeof(masked));
-		o += (size_t)snprintf(out + o, size - o, "车牌 %s", masked);
+		o += (size_t)snprintf(out + o, size - o,
+		    markdown ? "车牌 `%s`" : "车牌 %s", masked);
 	}
 	if (*str(subject, "household") && o < size)
 		o += (size_t)snprintf(out + o, size - o, "%s住户 %s",
@@ -127,7 +129,10 @@ incident(json_t *rec, const struct config *cfg, struct robot_message *m)
 
 	clock_of(str(rec, "ts"), when, sizeof(when));
 	clock_of(str(rec, "opened"), opened, sizeof(opened));
-	detail(ev, what, sizeof(what));
+	detail(ev,
+	    strcmp(phase, "open") == 0 &&
+	        !json_is_true(json_object_get(rec, "ring")),
+	    what, sizeof(what));
 	if (n > 0)
 		snprintf(number, sizeof(number), "事件 #%lld", (long long)n);
 	else

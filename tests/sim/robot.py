@@ -88,17 +88,20 @@ def mask_mobile(mobile):
 
 # **bold**, but not the stars of a masked plate or name (吉A***45).
 BOLD = re.compile(r"(?<!\*)\*\*(?!\*)([^*]+?)(?<!\*)\*\*(?!\*)")
+# `code`: how gatewayd keeps a masked plate's stars from being emphasis.
+CODE = re.compile(r"`([^`]*)`")
 
 
 def strip_markdown(text):
-    """The robot's markdown subset read plainly: **bold** and <font>
-    tags dropped, "> " quotes shown as indented lines."""
+    """The robot's markdown subset read plainly: **bold**, `code` and
+    <font> tags dropped, "> " quotes shown as indented lines."""
     out = []
     for line in text.split("\n"):
         s = line
         if s.startswith(">"):
             s = "  " + s[1:].lstrip(" ")
         s = BOLD.sub(r"\1", s)
+        s = CODE.sub(r"\1", s)
         while "<font" in s:
             a = s.index("<font")
             b = s.find(">", a)

@@ -641,7 +641,7 @@ test_compose_incident(void **state)
 	assert_int_equal(m.nmobiles, 0);
 	assert_int_equal(m.type, alert_type_index("vehicle_unknown"));
 	assert_string_equal(m.content,
-	    "**【提醒】未登记车辆** 车牌 吉A***45\n> 地点：lpr-south-in\n"
+	    "**【提醒】未登记车辆** 车牌 `吉A***45`\n> 地点：lpr-south-in\n"
 	    "> 时间：14:03\n> 事件 #12 · 请在巡查时处理");
 	assert_null(strstr(m.content, "12345"));
 
