@@ -238,7 +238,9 @@ prepare_retention(struct journal_db *j)
 	    "SELECT seq, ts_ms, " JOURNAL_NOTIFY_WHERE ","
 	    " kind IN ('access', 'alarm', 'incident')"
 	    " OR (kind = 'system' AND decision = 'journal_full'),"
-	    " instr(body, '" JOURNAL_UNSYNCED "') > 0"
+	    " instr(body, '" JOURNAL_UNSYNCED "') > 0,"
+	    " kind IN ('alarm', 'incident') OR (kind = 'system' AND"
+	    " decision IN ('care', 'care_watch', 'care_end', 'care_pass'))"
 	    " FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
 	    &j->scan);
 	if (rc == SQLITE_OK)
@@ -1104,6 +1106,7 @@ journal_db_scan(struct journal_db *j, int64_t after, int64_t upto,
 		rows[i].notify = sqlite3_column_int(st, 2) != 0;
 		rows[i].kept = sqlite3_column_int(st, 3) != 0;
 		rows[i].unsynced = sqlite3_column_int(st, 4) != 0;
+		rows[i].state = sqlite3_column_int(st, 5) != 0;
 	}
 	if (i < n && rc != SQLITE_DONE) {
 		note(j, rc, sqlite3_errmsg(j->db));

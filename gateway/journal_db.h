@@ -161,6 +161,9 @@ struct journal_db_old {
 	bool kept;     /* access, alarm, incident, journal_full: never
 	                  evicted undelivered */
 	bool unsynced; /* made while the clock was not synchronised */
+	bool state;    /* what a restart rebuilds live state from: the fire
+	                  release's records, incidents, wellbeing checks;
+	                  never evicted for the budget, only by age */
 };
 /* Up to n rows with seq in (after, upto], in seq order: how many, or
  * -1. */

@@ -3,7 +3,9 @@
  * records past keep_days, and over max_bytes the oldest delivered ones
  * first.  On the journal thread, one short transaction at a time between
  * commits.  An access or alarm record a sink still owes never goes; nor
- * does an incident's, nor the journal's own journal_full alert.
+ * does an incident's, nor the journal's own journal_full alert; and the
+ * budget never takes what a restart rebuilds live state from (the fire
+ * release's records, incidents, wellbeing checks), delivered or not.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -339,7 +341,12 @@ chunk(struct journal *j, bool *end)
 			take = !row->unsynced && delivered(&r, row);
 			if (!row->unsynced && !take && t->age_owed == 0)
 				t->age_owed = row->seq;
-		} else if (t->pass == DELIVERED)
+		} else if (row->state)
+			/* A restart during a fire alarm must hold again, and
+			 * open incidents must stay open: the budget leaves
+			 * them (few rows) to keep_days. */
+			take = false;
+		else if (t->pass == DELIVERED)
 			take = delivered(&r, row);
 		else
 			take = delivered(&r, row) || !row->kept;
