@@ -41,6 +41,8 @@
 #define TICK_MS 1000
 /* Incidents kept at once: open ones, and resolved ones for answers. */
 #define INCIDENTS_MAX 512
+/* gateway/status again, for the sinks' backlogs. */
+#define STATUS_EVERY_MS 30000
 
 static void announce(struct daemon *);
 
@@ -314,7 +316,12 @@ on_tick(uv_timer_t *t)
 	incidents_tick(&d->pipe, now_ms());
 	care_tick(&d->pipe, now_ms());
 	reload_check(d->reload);
-	if (d->connected && incidents_open(&d->pipe) != d->announced_open)
+	/* The sinks' backlogs move all the time: the office watches them
+	 * on the retained status, refreshed this often. */
+	if (d->connected &&
+	    (incidents_open(&d->pipe) != d->announced_open ||
+	        ((d->office != NULL || d->uplink != NULL) &&
+	            mono_ms() - d->announced_ms >= STATUS_EVERY_MS)))
 		announce(d);
 }
 
@@ -532,9 +539,10 @@ status_payload(const struct daemon *d, char *buf, size_t size,
 static void
 announce(struct daemon *d)
 {
-	char topic[256], status[1024];
+	char topic[256], status[2048];
 
 	d->announced_open = incidents_open(&d->pipe);
+	d->announced_ms = mono_ms();
 	snprintf(topic, sizeof(topic), "%s/gateway/status",
 	    d->cfg->topic_prefix);
 	status_payload(d, status, sizeof(status), "online");

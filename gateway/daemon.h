@@ -45,6 +45,7 @@ struct daemon {
 	bool announced_snapshot; /* the status says "snapshot" */
 	bool connected;          /* to the broker */
 	size_t announced_open;   /* open incidents the status says */
+	uint64_t announced_ms;   /* when the status was last published */
 };
 
 /*
