@@ -229,36 +229,59 @@ static const char *const pragmas[] = {
  * by id: no index on ts_ms is needed (each would be pages written with
  * every commit), and the walk stops early (journal_retention.c).
  */
-static int
-prepare_retention(struct journal_db *j)
-{
-	int rc;
-
-	rc = prepare(j,
+/* Statements prepared once, each into its member of struct journal_db. */
+#define STMT(member, sql)                                                      \
+	{                                                                      \
+		offsetof(struct journal_db, member), sql                       \
+	}
+static const struct {
+	size_t member;
+	const char *sql;
+} statements[] = {
+	STMT(insert,
+	    "INSERT INTO events (seq, ts_ms, kind, device, request,"
+	    " decision, reason, subject_type, subject_id, household,"
+	    " direction, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"),
+	STMT(begin, "BEGIN"),
+	STMT(commit, "COMMIT"),
+	/* AUTOINCREMENT keeps a table's highest id in sqlite_sequence: a
+	 * bound kept there is honoured by any writer of the file. */
+	STMT(bound_update,
+	    "UPDATE sqlite_sequence SET seq = ?1"
+	    " WHERE name = 'events' AND seq < ?1"),
+	STMT(bound_insert,
+	    "INSERT INTO sqlite_sequence (name, seq)"
+	    " SELECT 'events', ?1 WHERE NOT EXISTS"
+	    " (SELECT 1 FROM sqlite_sequence WHERE name = 'events')"),
+	STMT(cursor_set,
+	    "INSERT INTO sinks (name, seq, state) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (name) DO UPDATE SET seq = ?2, state = ?3"),
+	STMT(dead_letter,
+	    "INSERT OR REPLACE INTO dead_letters"
+	    " (seq, sink, at_ms, why, body)"
+	    " SELECT seq, ?2, ?3, ?4, body FROM events WHERE seq = ?1"),
+	/* Retention's: each row's seq, time, whether the robot takes it,
+	 * whether it is never evicted undelivered, made unsynced, and
+	 * whether a restart rebuilds live state from it. */
+	STMT(scan,
 	    "SELECT seq, ts_ms, " JOURNAL_NOTIFY_WHERE ","
 	    " kind IN ('access', 'alarm', 'incident')"
 	    " OR (kind = 'system' AND decision = 'journal_full'),"
 	    " instr(body, '" JOURNAL_UNSYNCED "') > 0,"
 	    " kind IN ('alarm', 'incident') OR (kind = 'system' AND"
 	    " decision IN ('care', 'care_watch', 'care_end', 'care_pass'))"
-	    " FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
-	    &j->scan);
-	if (rc == SQLITE_OK)
-		rc =
-		    prepare(j, "DELETE FROM events WHERE seq = ?1", &j->delete);
-	if (rc == SQLITE_OK)
-		rc = prepare(j, "SELECT seq FROM sinks WHERE name = ?1",
-		    &j->cursor_seq);
-	if (rc == SQLITE_OK)
-		rc = prepare(j, "PRAGMA page_count", &j->page_count);
-	if (rc == SQLITE_OK)
-		rc = prepare(j, "PRAGMA freelist_count", &j->freelist);
-	if (rc == SQLITE_OK) {
-		j->page_size = query_int(j, "PRAGMA page_size");
-		if (j->page_size <= 0)
-			rc = j->error ? j->error : SQLITE_ERROR;
-	}
-	return rc;
+	    " FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"),
+	STMT(delete, "DELETE FROM events WHERE seq = ?1"),
+	STMT(cursor_seq, "SELECT seq FROM sinks WHERE name = ?1"),
+	STMT(page_count, "PRAGMA page_count"),
+	STMT(freelist, "PRAGMA freelist_count"),
+};
+#undef STMT
+
+static sqlite3_stmt **
+statement(struct journal_db *j, size_t i)
+{
+	return (sqlite3_stmt **)((char *)j + statements[i].member);
 }
 
 /* The settings and statements every open needs; SQLite's code. */
@@ -296,42 +319,15 @@ setup(struct journal_db *j, bool full)
 		if (rc != SQLITE_OK)
 			return rc;
 	}
-	rc = prepare(j,
-	    "INSERT INTO events (seq, ts_ms, kind, device, request,"
-	    " decision, reason, subject_type, subject_id, household,"
-	    " direction, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-	    &j->insert);
-	if (rc == SQLITE_OK)
-		rc = prepare(j, "BEGIN", &j->begin);
-	if (rc == SQLITE_OK)
-		rc = prepare(j, "COMMIT", &j->commit);
-	/* AUTOINCREMENT keeps a table's highest id in sqlite_sequence: a
-	 * bound kept there is honoured by any writer of the file. */
-	if (rc == SQLITE_OK)
-		rc = prepare(j,
-		    "UPDATE sqlite_sequence SET seq = ?1"
-		    " WHERE name = 'events' AND seq < ?1",
-		    &j->bound_update);
-	if (rc == SQLITE_OK)
-		rc = prepare(j,
-		    "INSERT INTO sqlite_sequence (name, seq)"
-		    " SELECT 'events', ?1 WHERE NOT EXISTS"
-		    " (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
-		    &j->bound_insert);
-	if (rc == SQLITE_OK)
-		rc = prepare(j,
-		    "INSERT INTO sinks (name, seq, state) VALUES (?1, ?2, ?3)"
-		    " ON CONFLICT (name) DO UPDATE SET seq = ?2, state = ?3",
-		    &j->cursor_set);
-	if (rc == SQLITE_OK)
-		rc = prepare(j,
-		    "INSERT OR REPLACE INTO dead_letters"
-		    " (seq, sink, at_ms, why, body)"
-		    " SELECT seq, ?2, ?3, ?4, body FROM events WHERE seq = ?1",
-		    &j->dead_letter);
-	if (rc == SQLITE_OK)
-		rc = prepare_retention(j);
-	return rc;
+	for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+		rc = prepare(j, statements[i].sql, statement(j, i));
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	j->page_size = query_int(j, "PRAGMA page_size");
+	return j->page_size > 0 ? SQLITE_OK :
+	    j->error            ? j->error :
+	                          SQLITE_ERROR;
 }
 
 struct journal_db *
@@ -379,24 +375,16 @@ fail:
 void
 journal_db_close(struct journal_db *j, bool checkpoint)
 {
+	size_t i;
+
 	if (j == NULL)
 		return;
 	/* A damaged file is left as it is, its WAL beside it. */
 	if (j->db && !checkpoint)
 		sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
 		    NULL);
-	sqlite3_finalize(j->insert);
-	sqlite3_finalize(j->begin);
-	sqlite3_finalize(j->commit);
-	sqlite3_finalize(j->bound_update);
-	sqlite3_finalize(j->bound_insert);
-	sqlite3_finalize(j->cursor_set);
-	sqlite3_finalize(j->dead_letter);
-	sqlite3_finalize(j->scan);
-	sqlite3_finalize(j->delete);
-	sqlite3_finalize(j->cursor_seq);
-	sqlite3_finalize(j->page_count);
-	sqlite3_finalize(j->freelist);
+	for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++)
+		sqlite3_finalize(*statement(j, i));
 	if (j->db) {
 		journal_db_rollback(j);
 		if (checkpoint)
