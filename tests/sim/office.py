@@ -10,6 +10,7 @@ duplicates kept), and behaves as it is told to:
     hole          a black hole: the request is read, never answered
     lose          the batch is accepted (recorded) and the connection
                   closed without an answer: the answer is lost
+    script(...)   the next requests in these modes, one each
     stop()        nothing listens on the port: connection refused
     poison(id)    400 for every batch that holds that id, whatever the
                   mode (that batch's ids are not accepted)
@@ -237,6 +238,7 @@ class Office:
         self._mode, self._then, self._times = "ok", "ok", None
         self._retry_after = None
         self._poison = set()
+        self._script = []
         self._cert = "good"
         self._contexts = {}
         self._conns = set()
@@ -314,6 +316,15 @@ class Office:
                                  else str(retry_after))
             self.cond.notify_all()
 
+    def script(self, *modes):
+        """The next requests answered in these modes, one each, before
+        the mode set by answer() (script("ok", "ok", "lose"))."""
+        for m in modes:
+            if m not in MODES:
+                raise ValueError("office: unknown mode %r" % m)
+        with self.cond:
+            self._script.extend(modes)
+
     def poison(self, record_id):
         """400 for any batch that holds record_id."""
         with self.cond:
@@ -348,6 +359,10 @@ class Office:
         if self.delay:
             time.sleep(self.delay)  # a slow office: the answer may be lost
         with self.cond:
+            if self._script:
+                mode = self._script.pop(0)
+                return ("hole", None) if mode == "hole" else \
+                    self._decide(req, mode)
             mode = self._mode
             if mode != "hole" and self._times is not None:
                 self._times -= 1
