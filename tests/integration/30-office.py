@@ -153,7 +153,7 @@ def ask_faces(c, n, gate="gate-north", person="P0001"):
     return times
 
 
-# -- what the office got --------------------------------------------------------
+# -- what the office got ----------------------------------------------------
 
 def wait_delivered(c, office, timeout=60, what="every record delivered"):
     """Until the office accepted every id the journal holds."""
@@ -256,7 +256,7 @@ def last_status(c):
     return None
 
 
-# -- the tests -------------------------------------------------------------------
+# -- the tests --------------------------------------------------------------
 
 def test_outage_then_back_every_id_in_order(compound, office):
     """The office is unreachable while OUTAGE_EVENTS faces are journaled;
@@ -343,8 +343,8 @@ def test_kill9_during_delivery_loses_nothing(compound, office):
     office.start()
     kills = []
     for n in range(4):
-        accepted = len(office.accepted())
-        office.wait(lambda: len(self_ids(office)) > accepted and any(
+        accepted = office.distinct()
+        office.wait(lambda: office.distinct() > accepted and any(
             r["done"] is None for r in office.requests), 60,
             "a request in flight after more ids were accepted")
         kills.append(time.monotonic())
@@ -356,11 +356,6 @@ def test_kill9_during_delivery_loses_nothing(compound, office):
         r["t"] <= k and (r["done"] is None or r["done"] >= k)
         for k in kills)]
     check_order(c, office, lost)
-
-
-def self_ids(office):
-    # Under office.cond (from a wait predicate).
-    return office._ids
 
 
 @pytest.mark.parametrize("form", ["seconds", "http-date"])

@@ -415,7 +415,7 @@ class Office:
         with self.cond:
             self.cond.notify_all()
 
-    # -- what it got ------------------------------------------------------------
+    # -- what it got --------------------------------------------------------
 
     def accepted(self):
         """Every id accepted, in arrival order, duplicates kept."""
@@ -457,6 +457,11 @@ class Office:
         def done():
             return want.issubset(self._ids_set())
         return self.wait(done, timeout, "%d ids accepted" % len(want))
+
+    def distinct(self):
+        """How many different ids were accepted."""
+        with self.cond:
+            return len(self._ids_set())
 
     def _ids_set(self):
         # Under self.cond; cached by length, since lists only grow.
