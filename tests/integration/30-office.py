@@ -290,9 +290,9 @@ def test_outage_then_back_every_id_in_order(compound, office):
               len(office.requests), len(twice)))
 
 
-def test_status_shows_the_backlog_and_its_end(compound, office):
-    """gateway/status (retained) says how far behind the office is
-    while it is down, and that nothing waits once it is back."""
+def test_status_shows_the_backlog_while_down(compound, office):
+    """gateway/status (retained) says how far behind the office is while
+    it is down: the records waiting, the oldest, its age, the error."""
     c = compound
     office.stop()
     start(c)
@@ -300,12 +300,23 @@ def test_status_shows_the_backlog_and_its_end(compound, office):
     s = wait_status(c, lambda s: s["state"] == "failing" and
                     s.get("backlog", 0) >= 300, 20,
                     "a backlog of at least 300")
-    first = journal_ids(c)[0]
-    assert s["oldest"] == first, s
+    assert s["oldest"] == journal_ids(c)[0], s
     assert s.get("age_s", -1) >= 0, s
     assert s.get("last_error"), s
+
+
+def test_status_shows_nothing_waits_once_back(compound, office):
+    """Once the office took everything, the retained status says so:
+    state ok, backlog 0, no oldest, every record counted delivered."""
+    c = compound
+    office.stop()
+    start(c)
+    wait_status(c, lambda s: s["state"] == "failing", 20,
+                "the office failing")
+    faces(c, 300)
     office.start()
     wait_delivered(c, office, timeout=60)
+    wait_cursor(c)
     n = len(journal_ids(c))
     s = wait_status(c, lambda s: s["state"] == "ok" and
                     s["backlog"] == 0, 10,
