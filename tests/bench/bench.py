@@ -738,6 +738,39 @@ def office_drain(binary, world, port, results):
         office.close()
 
 
+def office_hung(binary, world, port, results):
+    """Face latency at 1000/s and 10/s with an office that takes each
+    request and never answers (timeout_s = 5: a request given up every
+    few seconds, the next one held again), every decision a record for
+    it; the office-down figure of office_drain is the one beside it."""
+    from office import Certs, Office
+    root = os.path.join(world, "office-hung")
+    os.makedirs(root, exist_ok=True)
+    office = Office(Certs(os.path.join(root, "certs")), OFFICE_TOKEN)
+    office.answer("hole")
+    office.start()
+    token = os.path.join(root, "office.token")
+    with open(token, "w") as f:
+        f.write(OFFICE_TOKEN + "\n")
+    os.chmod(token, 0o600)
+    ini, _ = write_compound(root, 10000)
+    with open(ini, "a", encoding="utf-8") as f:
+        f.write("[office]\nurl = %s\ntoken_file = %s\nca_file = %s\n"
+                "timeout_s = 5\n" % (office.url, token, office.certs.ca))
+    gw, _, _ = start_gateway(binary, world, ini, port, "office-hung")
+    try:
+        office.wait_hanging(1, timeout=30)
+        results["office hung 1000/s"] = load(port, 20000, rate=1000,
+                                             persons=10000)
+        results["office hung 10/s"] = load(port, 200, rate=10,
+                                           persons=10000)
+        results["office hung given up"] = len(
+            [r for r in office.snapshot() if r["answer"] == "dropped"])
+    finally:
+        gw.stop()
+        office.close()
+
+
 def office_rows(lat):
     d = lat["office drain"]
     down, during = lat["office down 1000/s"], lat["office drain 1000/s"]
@@ -755,7 +788,16 @@ def office_rows(lat):
          "%.0f µs" % during["p99_us"], "%.0f µs" % down["p99_us"],
          "unchanged (%.2f×); max %.0f µs" % (
              during["p99_us"] / down["p99_us"], during["max_us"])),
-    ]
+    ] + ([] if "office hung 1000/s" not in lat else [
+        ("face p99 at 1000/s, office black-holed (%d requests given up)"
+         % lat["office hung given up"],
+         "%.0f µs" % lat["office hung 1000/s"]["p99_us"],
+         "%.0f µs" % down["p99_us"],
+         "unchanged (%.2f× the office down)" % (
+             lat["office hung 1000/s"]["p99_us"] / down["p99_us"])),
+        ("face p99 at 10/s, office black-holed",
+         "%.0f µs" % lat["office hung 10/s"]["p99_us"], "", "< 2 ms"),
+    ])
 
 
 def print_table(rows):
@@ -816,6 +858,7 @@ def office_only(binary):
         broker = harness.Broker(os.path.join(world, "broker")).start()
         try:
             office_drain(binary, world, broker.port, lat)
+            office_hung(binary, world, broker.port, lat)
         finally:
             broker.stop()
     finally:
@@ -873,6 +916,7 @@ def main():
         fire_release(binary, world, port, lat)
         robot_hung(binary, world, port, lat)
         office_drain(binary, world, port, lat)
+        office_hung(binary, world, port, lat)
 
         big, _ = write_compound(os.path.join(world, "c100k"), 100000,
                                 vehicles=50000)
