@@ -42,7 +42,7 @@
 /* Incidents kept at once: open ones, and resolved ones for answers. */
 #define INCIDENTS_MAX 512
 /* gateway/status again, for the sinks' backlogs. */
-#define STATUS_EVERY_MS 30000
+#define STATUS_EVERY_MS 10000
 
 static void announce(struct daemon *);
 

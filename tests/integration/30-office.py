@@ -258,6 +258,7 @@ def last_status(c):
 
 # -- the tests --------------------------------------------------------------
 
+@pytest.mark.slow
 def test_outage_then_back_every_id_in_order(compound, office):
     """The office is unreachable while OUTAGE_EVENTS faces are journaled;
     then it is back, and its third answer is lost (the batch was taken,
