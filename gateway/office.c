@@ -38,6 +38,7 @@
 #define BACKOFF_MAX_MS    300000
 #define RETRY_AFTER_MAX_S 3600
 #define REFUSED_TRIES     3
+#define PROBES            3 /* records after a refused one tried alone */
 #define CONNECT_MS        10000
 #define ERROR_MAX         200
 
@@ -79,6 +80,14 @@ struct office {
 	unsigned refused;
 	bool splitting;
 	size_t suspect;
+	/* The refused record found: the next ones (up to PROBES) are
+	 * tried alone before it is set aside, so that an office refusing
+	 * everything (a wrong url: 404) is not taken for one refusing a
+	 * record, one set aside per round.  0: not probing; k: rows[a + k]
+	 * is tried. */
+	size_t probe;
+	long probe_status;  /* what the refused record got */
+	bool told_refusing; /* alerted that it refuses everything */
 
 	enum office_state state;
 	int64_t backoff_ms;
@@ -128,6 +137,7 @@ drop_rows(struct office *o)
 		free(o->rows[i].json);
 	o->n = o->a = o->b = 0;
 	o->splitting = false;
+	o->probe = 0;
 	o->refused = 0;
 }
 
@@ -263,6 +273,10 @@ step(struct office *o)
 			read_more(o);
 			return;
 		}
+		if (o->probe > 0) {
+			send_range(o, o->a + o->probe, o->a + o->probe + 1);
+			return;
+		}
 		if (o->splitting) {
 			/* The first half of where the refused record is;
 			 * alone, it is tried on its own. */
@@ -315,7 +329,29 @@ set_aside(struct office *o, long status)
 	o->delivered--; /* counted as passed, not delivered */
 	delivered(o, o->a + 1);
 	o->splitting = false;
+	o->probe = 0;
 	o->refused = 0;
+}
+
+/* The record found refused: the next is tried alone before it is set
+ * aside, unless there is none. */
+static void
+found(struct office *o, long status)
+{
+	char error[ERROR_MAX];
+
+	if (o->a + 1 < o->n) {
+		o->probe = 1;
+		o->probe_status = status;
+		return;
+	}
+	/* Nothing after it to tell the record's fault from the office's:
+	 * read again later, with what has come since. */
+	snprintf(error, sizeof(error),
+	    "HTTP %ld for the one record waiting: tried again with the next",
+	    status);
+	drop_rows(o);
+	back_off(o, error, 0);
 }
 
 static void
@@ -324,6 +360,7 @@ on_sent(void *arg, const struct http_result *res)
 	struct office *o = arg;
 	char error[ERROR_MAX];
 	long s = res->status;
+	size_t k;
 
 	o->sending = false;
 	if (res->stopped || o->stopping)
@@ -334,9 +371,45 @@ on_sent(void *arg, const struct http_result *res)
 		back_off(o, error, 0);
 		return;
 	}
+	if (o->probe > 0 && s >= 200 && s <= 299 && res->curl_code == 0) {
+		/* A later one went through: the ones before it, each
+		 * refused alone, are refused for themselves and set aside;
+		 * the later one is delivered after them. */
+		for (k = o->probe; k > 0; k--)
+			set_aside(o, o->probe_status);
+		delivered(o, o->a + 1);
+		o->backoff_ms = 0;
+		changed(o, OFFICE_OK, "");
+		step(o);
+		return;
+	}
+	if (o->probe > 0 && s >= 400 && s <= 499 && s != 401 && s != 403 &&
+	    s != 429) {
+		if (o->probe < PROBES && o->a + o->probe + 1 < o->n) {
+			o->probe++;
+			step(o);
+			return;
+		}
+		/* Each tried alone, each refused: the office refuses
+		 * everything (a wrong url?), not a record.  Nothing is set
+		 * aside; the batch is tried again after a backoff. */
+		snprintf(error, sizeof(error),
+		    "%s: HTTP %ld for every record: is the url right?",
+		    res->where, s);
+		if (!o->told_refusing && o->alert != NULL)
+			o->alert(o->arg, error, 0);
+		o->told_refusing = true;
+		o->probe = 0;
+		o->splitting = false;
+		o->refused = 0;
+		back_off(o, error, 0);
+		return;
+	}
+	/* Another failure while probing: the probe goes on after it. */
 	if (s >= 200 && s <= 299 && res->curl_code == 0) {
 		if (o->state != OFFICE_OK)
 			log_info("office: delivering again");
+		o->told_refusing = false;
 		o->backoff_ms = 0;
 		if (o->splitting && o->b == o->a + 1 && o->suspect == o->b)
 			o->splitting = false; /* it went alone after all */
@@ -367,7 +440,7 @@ on_sent(void *arg, const struct http_result *res)
 	/* Another 4xx: the office says something in it is wrong. */
 	if (o->splitting) {
 		if (o->b == o->a + 1) {
-			set_aside(o, s);
+			found(o, s);
 			step(o);
 			return;
 		}
@@ -380,7 +453,7 @@ on_sent(void *arg, const struct http_result *res)
 		return;
 	}
 	if (o->b == o->a + 1) {
-		set_aside(o, s);
+		found(o, s);
 		step(o);
 		return;
 	}

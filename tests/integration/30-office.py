@@ -529,3 +529,24 @@ def test_refused_token_stops_until_fixed_and_sighup(compound, office):
         for f in c.data_dir.glob("*"):
             if f.is_file():
                 assert secret.encode() not in f.read_bytes(), f
+
+
+def test_office_refusing_everything_sets_nothing_aside(compound, office):
+    """A wrong url: the office answers 400 (or 404) to every request.
+    That is not a record the office refuses: after the batch is split
+    and the record found refused alone, the next ones are tried alone
+    too, all refused, so nothing goes to dead_letters; the status says
+    what is wrong, an alert says it once, and the records wait."""
+    c = compound
+    start(c, url=office.url + "-wrong", batch=20)
+    ask_faces(c, 5)
+    s = wait_status(c, lambda s: "url right" in s.get("last_error", ""),
+                    40, "an error asking whether the url is right")
+    assert s["state"] == "failing", s
+    assert s.get("set_aside", 0) == 0, s
+    assert dead_letters(c) == []
+    failed = harness.wait_for(lambda: failed_records(c), 10,
+                              "a delivery_failed record")
+    assert "url right" in failed[0]["reason"], failed
+    assert "record" not in failed[0], failed
+    assert office.accepted() == []
