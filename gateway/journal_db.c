@@ -261,11 +261,13 @@ static const struct {
 	    " (seq, sink, at_ms, why, body)"
 	    " SELECT seq, ?2, ?3, ?4, body FROM events WHERE seq = ?1"),
 	/* Retention's: each row's seq, time, whether the robot takes it,
-	 * whether it is never evicted undelivered, made unsynced, and
+	 * whether it is never evicted undelivered (what the office bills
+	 * and audits: access, alarms, incidents, charging sessions), made
+	 * unsynced, and
 	 * whether a restart rebuilds live state from it. */
 	STMT(scan,
 	    "SELECT seq, ts_ms, " JOURNAL_NOTIFY_WHERE ","
-	    " kind IN ('access', 'alarm', 'incident')"
+	    " kind IN ('access', 'alarm', 'incident', 'charging')"
 	    " OR (kind = 'system' AND decision = 'journal_full'),"
 	    " instr(body, '" JOURNAL_UNSYNCED "') > 0,"
 	    " kind IN ('alarm', 'incident') OR (kind = 'system' AND"

@@ -158,8 +158,8 @@ int journal_db_cursor_seq(struct journal_db *, const char *name, int64_t *seq);
 struct journal_db_old {
 	int64_t seq, ts_ms;
 	bool notify;   /* JOURNAL_NOTIFY takes it */
-	bool kept;     /* access, alarm, incident, journal_full: never
-	                  evicted undelivered */
+	bool kept;     /* access, alarm, incident, charging, journal_full:
+	                  never evicted undelivered */
 	bool unsynced; /* made while the clock was not synchronised */
 	bool state;    /* what a restart rebuilds live state from: the fire
 	                  release's records, incidents, wellbeing checks;

@@ -75,8 +75,8 @@ enum pass {
 	IDLE,
 	AGING,     /* past keep_days */
 	DELIVERED, /* over the budget: delivered records */
-	REST,      /* then undelivered ones but access, alarm, incidents
-	              and journal_full (journal_db_old.kept) */
+	REST,      /* then undelivered ones but access, alarm, incidents,
+	              charging and journal_full (journal_db_old.kept) */
 };
 
 struct retention_sink {
