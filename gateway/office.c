@@ -141,19 +141,29 @@ drop_rows(struct office *o)
 	o->refused = 0;
 }
 
+/* A read is answered: whether to go on with it (not stopping, and
+ * read: a journal that cannot be read now is asked again later). */
+static bool
+answered(struct office *o, int rc)
+{
+	o->reading = false;
+	if (o->stopping)
+		return false;
+	if (rc < 0) {
+		wait_ms(o, READ_RETRY_MS);
+		return false;
+	}
+	return true;
+}
+
 static void
 on_read(void *arg, int rc, const struct journal_row *rows, size_t n)
 {
 	struct office *o = arg;
 	size_t i;
 
-	o->reading = false;
-	if (o->stopping)
+	if (!answered(o, rc))
 		return;
-	if (rc < 0) {
-		wait_ms(o, READ_RETRY_MS);
-		return;
-	}
 	drop_rows(o);
 	for (i = 0; i < n; i++) {
 		o->rows[i].json = malloc(rows[i].len + 1);
@@ -176,13 +186,8 @@ on_cursor(void *arg, int rc, int64_t seq, const char *state)
 	struct office *o = arg;
 
 	(void)state;
-	o->reading = false;
-	if (o->stopping)
+	if (!answered(o, rc))
 		return;
-	if (rc < 0) {
-		wait_ms(o, READ_RETRY_MS);
-		return;
-	}
 	o->cursor = seq;
 	o->placed = true;
 	step(o);

@@ -117,6 +117,23 @@ drop_head(struct uplink *u)
 
 /* ---- reading ---- */
 
+/* A read is answered: whether to go on with it (not stopping, and
+ * read: a journal that cannot be read now is asked again later). */
+static bool
+answered(struct uplink *u, int rc)
+{
+	u->reading = false;
+	if (u->stopping)
+		return false;
+	if (rc < 0) {
+		str_copy(u->error, "the journal cannot be read",
+		    sizeof(u->error));
+		step_in(u, READ_RETRY_MS);
+		return false;
+	}
+	return true;
+}
+
 static void
 on_read(void *arg, int rc, const struct journal_row *rows, size_t n)
 {
@@ -124,15 +141,8 @@ on_read(void *arg, int rc, const struct journal_row *rows, size_t n)
 	struct queued *q;
 	size_t i;
 
-	u->reading = false;
-	if (u->stopping)
+	if (!answered(u, rc))
 		return;
-	if (rc < 0) {
-		str_copy(u->error, "the journal cannot be read",
-		    sizeof(u->error));
-		step_in(u, READ_RETRY_MS);
-		return;
-	}
 	u->error[0] = '\0';
 	for (i = 0; i < n && u->n < READ_ROWS; i++) {
 		q = &u->queue[(u->head + u->n) % READ_ROWS];
@@ -165,15 +175,8 @@ on_cursor(void *arg, int rc, int64_t seq, const char *state)
 	struct uplink *u = arg;
 
 	(void)state;
-	u->reading = false;
-	if (u->stopping)
+	if (!answered(u, rc))
 		return;
-	if (rc < 0) {
-		str_copy(u->error, "the journal cannot be read",
-		    sizeof(u->error));
-		step_in(u, READ_RETRY_MS);
-		return;
-	}
 	u->cursor = u->read_to = seq;
 	u->placed = true;
 	step(u);

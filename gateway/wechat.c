@@ -216,6 +216,21 @@ pop(struct wechat *w)
 	w->tries = 0;
 }
 
+/* A read is answered: whether to go on with it (not stopping, and
+ * read: a journal that cannot be read now is asked again later). */
+static bool
+answered(struct wechat *w, int rc)
+{
+	w->reading = false;
+	if (w->stopping)
+		return false;
+	if (rc < 0) {
+		wait_ms(w, READ_RETRY_MS);
+		return false;
+	}
+	return true;
+}
+
 static void
 on_read(void *arg, int rc, const struct journal_row *rows, size_t n)
 {
@@ -223,13 +238,8 @@ on_read(void *arg, int rc, const struct journal_row *rows, size_t n)
 	struct queued *q;
 	size_t i;
 
-	w->reading = false;
-	if (w->stopping)
+	if (!answered(w, rc))
 		return;
-	if (rc < 0) {
-		wait_ms(w, READ_RETRY_MS);
-		return;
-	}
 	for (i = 0; i < n && w->n < READ_ROWS; i++) {
 		q = &w->queue[(w->head + w->n) % READ_ROWS];
 		q->json = malloc(rows[i].len + 1);
@@ -256,13 +266,8 @@ on_cursor(void *arg, int rc, int64_t seq, const char *state)
 {
 	struct wechat *w = arg;
 
-	w->reading = false;
-	if (w->stopping)
+	if (!answered(w, rc))
 		return;
-	if (rc < 0) {
-		wait_ms(w, READ_RETRY_MS);
-		return;
-	}
 	w->cursor = seq;
 	held_load(w, state);
 	w->read_to = w->cursor > w->held_through ? w->cursor : w->held_through;
