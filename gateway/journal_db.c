@@ -415,18 +415,24 @@ step(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int
-journal_db_begin(struct journal_db *j)
+/* The same, a failure noted as what was being done: 0 or -1. */
+static int
+run(struct journal_db *j, sqlite3_stmt *st, const char *what)
 {
-	int rc;
+	int rc = step(st);
 
-	j->error = 0; /* journal_db_error() speaks of this transaction */
-	rc = step(j->begin);
 	if (rc != SQLITE_OK) {
-		failed(j, "begin", rc);
+		failed(j, what, rc);
 		return -1;
 	}
 	return 0;
+}
+
+int
+journal_db_begin(struct journal_db *j)
+{
+	j->error = 0; /* journal_db_error() speaks of this transaction */
+	return run(j, j->begin, "begin");
 }
 
 static void
@@ -469,13 +475,8 @@ journal_db_insert(struct journal_db *j, int64_t seq,
 int
 journal_db_commit(struct journal_db *j)
 {
-	int rc;
-
-	rc = step(j->commit);
-	if (rc != SQLITE_OK) {
-		failed(j, "commit", rc);
+	if (run(j, j->commit, "commit") < 0)
 		return -1;
-	}
 	succeeded(j);
 	return 0;
 }
@@ -502,35 +503,21 @@ int
 journal_db_cursor_set(struct journal_db *j, const char *name, int64_t seq,
     const char *state)
 {
-	int rc;
-
 	bind_text(j->cursor_set, 1, name);
 	sqlite3_bind_int64(j->cursor_set, 2, seq);
 	bind_text(j->cursor_set, 3, state);
-	rc = step(j->cursor_set);
-	if (rc != SQLITE_OK) {
-		failed(j, "move a sink's cursor", rc);
-		return -1;
-	}
-	return 0;
+	return run(j, j->cursor_set, "move a sink's cursor");
 }
 
 int
 journal_db_dead_letter(struct journal_db *j, const char *sink, int64_t seq,
     const char *why, int64_t at_ms)
 {
-	int rc;
-
 	sqlite3_bind_int64(j->dead_letter, 1, seq);
 	bind_text(j->dead_letter, 2, sink);
 	sqlite3_bind_int64(j->dead_letter, 3, at_ms);
 	bind_text(j->dead_letter, 4, why);
-	rc = step(j->dead_letter);
-	if (rc != SQLITE_OK) {
-		failed(j, "set a record aside", rc);
-		return -1;
-	}
-	return 0;
+	return run(j, j->dead_letter, "set a record aside");
 }
 
 void
@@ -1110,13 +1097,6 @@ journal_db_scan(struct journal_db *j, int64_t after, int64_t upto,
 int
 journal_db_delete(struct journal_db *j, int64_t seq)
 {
-	int rc;
-
 	sqlite3_bind_int64(j->delete, 1, seq);
-	rc = step(j->delete);
-	if (rc != SQLITE_OK) {
-		failed(j, "delete an old record", rc);
-		return -1;
-	}
-	return 0;
+	return run(j, j->delete, "delete an old record");
 }
