@@ -59,6 +59,8 @@ struct mqtt {
 	SSL_CTX *ssl_ctx; /* ours, for the name check; NULL without TLS */
 	char error[ERROR_MAX];
 	char liberr[ERROR_MAX]; /* libmosquitto's last error line */
+	bool numeric;           /* host is an address, not a name */
+	long verify_error;      /* OpenSSL's verdict on the broker's chain */
 	unsigned closing;       /* handles the loop has yet to close */
 	bool free_closed;       /* mqtt_free came first: free when they are */
 
@@ -269,7 +271,10 @@ static void
 tls_failed(struct mqtt *m)
 {
 	SSL *ssl = mosquitto_ssl_get(m->mosq);
-	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	/* Kept by verify_plain: libmosquitto may have freed the SSL. */
+	long v = m->verify_error != X509_V_OK ? m->verify_error :
+	    ssl != NULL                       ? SSL_get_verify_result(ssl) :
+	                                        X509_V_OK;
 
 	if (v != X509_V_OK)
 		failed(m,
@@ -390,6 +395,7 @@ start_connect(struct mqtt *m, const char *addr)
 
 	str_copy(m->addr, addr, sizeof(m->addr));
 	m->liberr[0] = '\0';
+	m->verify_error = X509_V_OK;
 	/* Whatever socket there was is replaced: stop watching its number. */
 	drop_poll(m);
 	rc = mosquitto_connect_async(m->mosq, addr, m->port, m->keepalive);
@@ -519,7 +525,13 @@ on_log(struct mosquitto *mosq, void *arg, int level, const char *text)
 static int
 verify_plain(int ok, X509_STORE_CTX *ctx)
 {
-	(void)ctx;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(ctx,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct mqtt *m =
+	    ssl != NULL ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+
+	if (!ok && m != NULL && m->verify_error == X509_V_OK)
+		m->verify_error = X509_STORE_CTX_get_error(ctx);
 	return ok;
 }
 
@@ -541,15 +553,15 @@ verify_plain(int ok, X509_STORE_CTX *ctx)
 static void
 on_tls_info(const SSL *ssl, int where, int ret)
 {
-	const char *host;
+	struct mqtt *m;
 
 	(void)ret;
 	if (!(where & SSL_CB_HANDSHAKE_START))
 		return;
 	SSL_set_verify((SSL *)ssl, SSL_VERIFY_PEER, verify_plain);
-	host = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-	if (host != NULL)
-		SSL_set_tlsext_host_name((SSL *)ssl, host);
+	m = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	if (m != NULL && !m->numeric)
+		SSL_set_tlsext_host_name((SSL *)ssl, m->host);
 }
 
 static int
@@ -571,8 +583,8 @@ tls_setup(struct mqtt *m, const struct mqtt_options *o)
 	if ((numeric ? X509_VERIFY_PARAM_set1_ip_asc(param, m->host) :
 	               X509_VERIFY_PARAM_set1_host(param, m->host, 0)) != 1)
 		return -1;
-	if (!numeric)
-		SSL_CTX_set_app_data(m->ssl_ctx, m->host);
+	m->numeric = numeric;
+	SSL_CTX_set_app_data(m->ssl_ctx, m);
 	SSL_CTX_set_info_callback(m->ssl_ctx, on_tls_info);
 	rc = mosquitto_tls_set(m->mosq, o->ca_file,
 	    o->ca_file == NULL ? SYSTEM_CA_PATH : NULL, o->cert_file,
