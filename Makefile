@@ -23,8 +23,8 @@ DEB_BUILD := build-essential pkg-config clang-format libmosquitto-dev \
 	libmodbus-dev \
 	libsqlite3-dev libcurl4-openssl-dev libuv1-dev libinih-dev \
 	libjansson-dev
-DEB_TEST := mosquitto libcmocka-dev python3-pytest python3-paho-mqtt \
-	python3-pymodbus socat sqlite3 tzdata
+DEB_TEST := mosquitto libcmocka-dev python3-pytest python3-pytest-xdist \
+	python3-paho-mqtt python3-pymodbus socat sqlite3 tzdata
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
@@ -94,11 +94,17 @@ deps:
 unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
 
-# Under the sanitizers, tests that mostly wait on a protocol's clock
-# (marked slow) are not run again: the same code ran in the plain pass.
+# Two tests at a time (pytest-xdist): most of them wait on a broker, a
+# device or a protocol's clock, not on a core.  Under the sanitizers,
+# tests that mostly wait on a protocol's clock (marked slow) are not run
+# again: the same code ran in the plain pass.  The bench's load tool is
+# built first: tests that use it would build it at once otherwise.
+INTEGRATION_JOBS ?= 2
 integration: $(B)/gatewayd
+	$(MAKE) -s -C tests/bench
 	GATEWAYD=$(CURDIR)/$(B)/gatewayd SANITIZED=$(SAN) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider \
+		-n $(INTEGRATION_JOBS) \
 		$(if $(filter 1,$(SAN)),-m "not slow") tests/integration
 
 # One pass of every test on one build (SAN=1: the sanitizer build).
