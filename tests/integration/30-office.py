@@ -542,8 +542,11 @@ def test_office_refusing_everything_sets_nothing_aside(compound, office):
     c = compound
     start(c, url=office.url + "-wrong", batch=20)
     ask_faces(c, 5)
+    # Three tries with a growing backoff (full jitter, no success to
+    # reset it), the search, the probes, then the next status refresh:
+    # up to about a minute, more under the sanitizers.
     s = wait_status(c, lambda s: "url right" in s.get("last_error", ""),
-                    40, "an error asking whether the url is right")
+                    120, "an error asking whether the url is right")
     assert s["state"] == "failing", s
     assert s.get("set_aside", 0) == 0, s
     assert dead_letters(c) == []
