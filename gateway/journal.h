@@ -108,7 +108,8 @@ struct journal_row {
 	const char *json; /* the record as stored, with its id; NULL if
 	                     not committed */
 	size_t len;
-	int64_t seq; /* the number in its id; 0 if not committed */
+	int64_t seq;   /* the number in its id; 0 if not committed */
+	int64_t ts_ms; /* its time (its "ts") */
 };
 
 /*

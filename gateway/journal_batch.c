@@ -322,6 +322,7 @@ journal_batch_answer(struct journal_batch *b, bool committed,
 		out->json = b->json.p + p->json;
 		out->len = p->json_len;
 		out->seq = p->seq;
+		out->ts_ms = p->ts_ms;
 	}
 	for (i = 0; i < b->n; i++) {
 		p = &b->rows[i];
@@ -330,5 +331,6 @@ journal_batch_answer(struct journal_batch *b, bool committed,
 		out->json = committed ? b->json.p + p->json : NULL;
 		out->len = committed ? p->json_len : 0;
 		out->seq = committed ? p->seq : 0;
+		out->ts_ms = p->ts_ms;
 	}
 }

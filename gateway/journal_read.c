@@ -138,7 +138,6 @@ take(void *arg, int64_t seq, const char *kind, int64_t ts_ms, const char *body,
 	int n;
 	size_t at;
 
-	(void)ts_ms;
 	if (r->n > 0 && r->len + len > r->max_bytes)
 		return -1; /* the next read begins with it */
 	/* Every body is a JSON object the journal wrote: "{...}". */
@@ -156,6 +155,7 @@ take(void *arg, int64_t seq, const char *kind, int64_t ts_ms, const char *body,
 		return -1;
 	r->offsets[2 * r->n + 1] = at;
 	r->rows[r->n].seq = seq;
+	r->rows[r->n].ts_ms = ts_ms;
 	r->rows[r->n].len = (size_t)n + len - 1;
 	r->n++;
 	return 0;

@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "config.h"
-#include "datetime.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
@@ -51,7 +50,7 @@ enum office_state {
 static const char *const state_names[] = { "ok", "failing", "refused" };
 
 struct row {
-	int64_t seq;
+	int64_t seq, ts_ms;
 	char *json;
 	size_t len;
 };
@@ -173,6 +172,7 @@ on_read(void *arg, int rc, const struct journal_row *rows, size_t n)
 		o->rows[i].json[rows[i].len] = '\0';
 		o->rows[i].len = rows[i].len;
 		o->rows[i].seq = rows[i].seq;
+		o->rows[i].ts_ms = rows[i].ts_ms;
 		o->n++;
 	}
 	o->caught_up = o->n == 0 && !o->poked;
@@ -562,22 +562,6 @@ office_rekey(struct office *o)
 	}
 }
 
-/* When the oldest record not delivered was made, from its "ts". */
-static int64_t
-oldest_ms(const struct office *o)
-{
-	const char *ts;
-	char buf[48];
-	int64_t ms;
-
-	if (o->a >= o->n ||
-	    (ts = strstr(o->rows[o->a].json, "\"ts\":\"")) == NULL)
-		return 0;
-	str_copy(buf, ts + 6, sizeof(buf));
-	buf[strcspn(buf, "\"")] = '\0';
-	return datetime_parse_rfc3339(buf, &ms) == 0 ? ms : 0;
-}
-
 json_t *
 office_status(const struct office *o)
 {
@@ -595,7 +579,7 @@ office_status(const struct office *o)
 		snprintf(id, sizeof(id), "%s:%" PRId64, o->cfg->site,
 		    o->cursor + 1);
 		json_object_set_new(s, "oldest", json_string(id));
-		if ((t = oldest_ms(o)) > 0)
+		if (o->a < o->n && (t = o->rows[o->a].ts_ms) > 0)
 			json_object_set_new(s, "age_s",
 			    json_integer((now_ms() - t) / 1000));
 	}

@@ -20,7 +20,6 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "datetime.h"
 #include "inflight.h"
 #include "journal.h"
 #include "log.h"
@@ -83,26 +82,6 @@ step_in(struct uplink *u, uint64_t ms)
 	uv_timer_start(&u->timer, on_timer, ms, 0);
 }
 
-/* "ts" of a record as the journal writes it: {"id":"...","ts":"...",...} */
-static int64_t
-record_ts(const char *json, size_t len)
-{
-	const char *p = memmem(json, len < 128 ? len : 128, "\"ts\":\"", 6);
-	const char *end;
-	char ts[48];
-	int64_t ms;
-
-	if (p == NULL)
-		return 0;
-	p += 6;
-	end = memchr(p, '"', (size_t)(json + len - p));
-	if (end == NULL || (size_t)(end - p) >= sizeof(ts))
-		return 0;
-	memcpy(ts, p, (size_t)(end - p));
-	ts[end - p] = '\0';
-	return datetime_parse_rfc3339(ts, &ms) == 0 ? ms : 0;
-}
-
 static void
 drop_head(struct uplink *u)
 {
@@ -157,7 +136,7 @@ on_read(void *arg, int rc, const struct journal_row *rows, size_t n)
 		memcpy(q->json, rows[i].json, rows[i].len);
 		q->len = rows[i].len;
 		q->seq = rows[i].seq;
-		q->ts_ms = record_ts(q->json, q->len);
+		q->ts_ms = rows[i].ts_ms;
 		u->read_to = rows[i].seq;
 		u->n++;
 	}
