@@ -1043,31 +1043,6 @@ journal_incident_rows(struct journal *j,
 	return call(j, call_incidents, &c);
 }
 
-struct cursor_call {
-	const char *name;
-	int64_t *seq;
-	char **state;
-};
-
-static int
-call_cursor(struct journal_db *db, void *arg)
-{
-	struct cursor_call *c = arg;
-
-	return journal_db_cursor_get(db, c->name, c->seq, c->state);
-}
-
-int
-journal_cursor_get(struct journal *j, const char *name, int64_t *seq,
-    char **state)
-{
-	struct cursor_call c = { .name = name, .seq = seq, .state = state };
-
-	*seq = 0;
-	*state = NULL;
-	return call(j, call_cursor, &c);
-}
-
 struct care_call {
 	const char *const *persons;
 	size_t n;

@@ -193,11 +193,8 @@ int journal_cursor(struct journal *, const char *name, int64_t seq,
  */
 int journal_dead_letter(struct journal *, const char *sink, int64_t seq,
     const char *why);
-/* At start: sink name's cursor (0 when it has none) and state (free()
- * it; NULL when none). */
-int journal_cursor_get(struct journal *, const char *name, int64_t *seq,
-    char **state);
-/* The same off the loop: cb on the loop with rc 0 and the cursor (state
+/* Sink name's cursor (0 when it has none), read off the loop: cb on
+ * the loop with rc 0 and the cursor and its own state (state
  * valid during the call), or -1 when the journal is not open or stops.
  * -1 when it cannot be asked: no callback then. */
 typedef void journal_cursor_fn(void *arg, int rc, int64_t seq,
