@@ -400,7 +400,7 @@ bus_open(struct bus *b)
 	}
 	b->last_io_ms = mono_ms();
 	if (ctx == NULL) {
-		b->open_backoff_ms = bus_backoff_next(b->open_backoff_ms,
+		b->open_backoff_ms = backoff_next(b->open_backoff_ms,
 		    BUS_OPEN_FIRST_MS, BUS_OPEN_CAP_MS);
 		b->open_at = mono_ms() + b->open_backoff_ms;
 		es = strerror_r(err, ebuf, sizeof(ebuf));

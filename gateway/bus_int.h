@@ -91,9 +91,6 @@ void bus_health_init(struct bus_health *);
 enum bus_report bus_health_after(struct bus_health *, enum bus_fault,
     uint64_t base_ms, double jitter, uint64_t *wait_ms);
 
-/* The next wait of a backoff: first, then doubling, up to cap. */
-uint64_t bus_backoff_next(uint64_t prev, uint64_t first, uint64_t cap);
-
 /* ---- commands ---- */
 
 /*

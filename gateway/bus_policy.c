@@ -6,6 +6,7 @@
  */
 #include "bus.h"
 #include "bus_int.h"
+#include "util.h"
 
 void
 bus_health_init(struct bus_health *h)
@@ -14,16 +15,6 @@ bus_health_init(struct bus_health *h)
 	h->backoff_ms = 0;
 	h->reported = -1;
 	h->refused = false;
-}
-
-uint64_t
-bus_backoff_next(uint64_t prev, uint64_t first, uint64_t cap)
-{
-	if (first > cap)
-		first = cap;
-	if (prev == 0)
-		return first;
-	return prev >= cap / 2 ? cap : prev * 2;
 }
 
 /*
@@ -61,7 +52,7 @@ bus_health_after(struct bus_health *h, enum bus_fault fault, uint64_t base_ms,
 	}
 	h->failures++;
 	h->backoff_ms =
-	    bus_backoff_next(h->backoff_ms, base_ms, BUS_BACKOFF_CAP_MS);
+	    backoff_next(h->backoff_ms, base_ms, BUS_BACKOFF_CAP_MS);
 	if (jitter < 0 || jitter >= 1)
 		jitter = 0;
 	*wait_ms =

@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <mosquitto.h>
@@ -146,10 +145,10 @@ retry_later(struct mqtt *m)
 	if (m->stopping || uv_is_active((uv_handle_t *)&m->retry))
 		return;
 	/* Jitter, so that a room of gateways does not reconnect in step. */
-	delay = m->backoff_ms / 2 + (unsigned)rand() % (m->backoff_ms / 2 + 1);
+	delay = (unsigned)random_between(m->backoff_ms / 2, m->backoff_ms);
 	uv_timer_start(&m->retry, on_retry, delay, 0);
-	m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	                                                     m->backoff_ms * 2;
+	m->backoff_ms = (unsigned)backoff_next(m->backoff_ms, BACKOFF_MIN_MS,
+	    BACKOFF_MAX_MS);
 }
 
 static void
@@ -615,14 +614,10 @@ mqtt_open(uv_loop_t *loop, const struct mqtt_options *o,
     const struct mqtt_callbacks *cb)
 {
 	struct mqtt *m = calloc(1, sizeof(*m));
-	unsigned seed;
 	int rc;
 
 	if (m == NULL)
 		return NULL;
-	/* Each gateway its own jitter. */
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
-		srand(seed);
 	m->loop = loop;
 	m->cb = *cb;
 	m->name = o->name;

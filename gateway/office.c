@@ -298,11 +298,10 @@ back_off(struct office *o, const char *error, long retry_after_s)
 {
 	int64_t wait;
 
-	o->backoff_ms = o->backoff_ms == 0 ? BACKOFF_MIN_MS : o->backoff_ms * 2;
-	if (o->backoff_ms > BACKOFF_MAX_MS)
-		o->backoff_ms = BACKOFF_MAX_MS;
+	o->backoff_ms = (int64_t)backoff_next((uint64_t)o->backoff_ms,
+	    BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	/* Full jitter: many gateways coming back at once spread out. */
-	wait = (int64_t)(random() % (o->backoff_ms + 1));
+	wait = random_between(0, o->backoff_ms);
 	if (retry_after_s > 0)
 		wait = (int64_t)(retry_after_s < RETRY_AFTER_MAX_S ?
 		               retry_after_s :

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "util.h"
@@ -271,4 +272,33 @@ str_list_next(const char **sp, char *buf, size_t size)
 		buf[n] = '\0';
 		return true;
 	}
+}
+
+uint64_t
+backoff_next(uint64_t prev, uint64_t first, uint64_t cap)
+{
+	if (first > cap)
+		first = cap;
+	if (prev == 0)
+		return first;
+	return prev >= cap / 2 ? cap : prev * 2;
+}
+
+int64_t
+random_between(int64_t lo, int64_t hi)
+{
+	static bool seeded;
+	unsigned seed;
+
+	if (!seeded) {
+		/* Each gateway its own: a compound's gateways (or a
+		 * company's) coming back together spread out. */
+		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) ==
+		    sizeof(seed))
+			srand(seed);
+		seeded = true;
+	}
+	if (hi <= lo)
+		return lo;
+	return lo + (int64_t)((uint64_t)rand() % (uint64_t)(hi - lo + 1));
 }

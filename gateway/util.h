@@ -57,4 +57,11 @@ size_t str_copy(char *dst, const char *src, size_t size);
  */
 bool str_list_next(const char **sp, char *buf, size_t size);
 
+/* The next wait of an exponential backoff: first (at most cap), then
+ * twice the one before, never above cap. */
+uint64_t backoff_next(uint64_t prev, uint64_t first, uint64_t cap);
+/* A number in [lo, hi] (lo when hi <= lo), seeded once from the kernel.
+ * The loop's thread only: a bus thread has its own (rand_r). */
+int64_t random_between(int64_t lo, int64_t hi);
+
 #endif

@@ -132,13 +132,6 @@ wait_ms(struct wechat *w, int64_t ms)
 	uv_timer_start(&w->timer, on_timer, (uint64_t)ms, 0);
 }
 
-/* A random time in [lo, lo + span]: keys paused together resume apart. */
-static int64_t
-jitter(int64_t lo, int64_t span)
-{
-	return lo + (span > 0 ? (int64_t)(random() % (span + 1)) : 0);
-}
-
 /* ---- the cursor and what a summary owes ---- */
 
 static json_t *
@@ -423,16 +416,15 @@ delivered(struct wechat *w)
 static void
 back_off(struct wechat *w, const char *error)
 {
-	w->backoff_ms = w->backoff_ms == 0 ? BACKOFF_MIN_MS : w->backoff_ms * 2;
-	if (w->backoff_ms > BACKOFF_MAX_MS)
-		w->backoff_ms = BACKOFF_MAX_MS;
+	w->backoff_ms = (int64_t)backoff_next((uint64_t)w->backoff_ms,
+	    BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	if (w->state != SINK_FAILING)
 		log_warnx("wechat: %s: alerts wait in the journal, tried "
 		          "again from %lld s on",
 		    error, (long long)(w->backoff_ms / 1000));
 	set_state(w, SINK_FAILING, 0, error);
 	/* Full jitter above the floor: many gateways, one robot. */
-	wait_ms(w, jitter(w->backoff_ms / 2, w->backoff_ms / 2));
+	wait_ms(w, random_between(w->backoff_ms / 2, w->backoff_ms));
 }
 
 static void
@@ -468,7 +460,7 @@ on_sent(void *arg, const struct http_result *res)
 		log_warnx("wechat: %s (%s): paused for 30-65 s", error,
 		    errcode == -1 ? "busy" : "too many messages");
 		set_state(w, SINK_RETRYING, errcode, error);
-		wait_ms(w, jitter(PAUSE_MS, PAUSE_SPAN_MS));
+		wait_ms(w, random_between(PAUSE_MS, PAUSE_MS + PAUSE_SPAN_MS));
 		return;
 	case ROBOT_STOPPED:
 		log_errx("wechat: the robot's key is invalid (errcode %lld): "

@@ -14,6 +14,7 @@
 
 #include "bus.h"
 #include "bus_int.h"
+#include "util.h"
 
 static void
 faults_by_kind(void **state)
@@ -131,18 +132,17 @@ static void
 backoff_doubles_to_the_cap(void **state)
 {
 	(void)state;
-	assert_int_equal(bus_backoff_next(0, 200, 30000), 200);
-	assert_int_equal(bus_backoff_next(200, 200, 30000), 400);
-	assert_int_equal(bus_backoff_next(12800, 200, 30000), 25600);
-	assert_int_equal(bus_backoff_next(25600, 200, 30000), 30000);
-	assert_int_equal(bus_backoff_next(30000, 200, 30000), 30000);
+	assert_int_equal(backoff_next(0, 200, 30000), 200);
+	assert_int_equal(backoff_next(200, 200, 30000), 400);
+	assert_int_equal(backoff_next(12800, 200, 30000), 25600);
+	assert_int_equal(backoff_next(25600, 200, 30000), 30000);
+	assert_int_equal(backoff_next(30000, 200, 30000), 30000);
 	/* A poll slower than the cap starts at the cap. */
-	assert_int_equal(bus_backoff_next(0, 60000, 30000), 30000);
+	assert_int_equal(backoff_next(0, 60000, 30000), 30000);
 	/* The bus's own: 1 s doubling to 30 s. */
-	assert_int_equal(bus_backoff_next(0, BUS_OPEN_FIRST_MS,
-	                     BUS_OPEN_CAP_MS),
+	assert_int_equal(backoff_next(0, BUS_OPEN_FIRST_MS, BUS_OPEN_CAP_MS),
 	    1000);
-	assert_int_equal(bus_backoff_next(16000, BUS_OPEN_FIRST_MS,
+	assert_int_equal(backoff_next(16000, BUS_OPEN_FIRST_MS,
 	                     BUS_OPEN_CAP_MS),
 	    30000);
 }

@@ -158,6 +158,25 @@ test_parse_double(void **state)
 	assert_true(dbl("0x1p-1", 0, 1) == -1);
 }
 
+/* Jitter stays within its bounds, and is not one value. */
+static void
+test_random_between(void **state)
+{
+	int64_t v, lo = 1000, hi = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		v = random_between(500, 1000);
+		assert_true(v >= 500 && v <= 1000);
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	assert_true(lo < hi);
+	assert_int_equal(random_between(7, 7), 7);
+	assert_int_equal(random_between(9, 3), 9);
+}
+
 int
 main(void)
 {
@@ -166,6 +185,7 @@ main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_parse_long),
 		cmocka_unit_test(test_parse_double),
+		cmocka_unit_test(test_random_between),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
