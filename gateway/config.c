@@ -260,28 +260,40 @@ set_topic_prefix(void *obj, const char *value, char *err, size_t errlen)
 }
 
 /*
- * The password is a secret: read now, from a file others cannot read;
- * no message here or anywhere else may contain it.
+ * A secret (a password, a token, a key) is read now, from a file others
+ * cannot read; no message here or anywhere else may contain it.  The
+ * file's path into *path, its line into *out.
  */
+void
+config_secret(struct parse *p, int line, const char *key, const char *value,
+    char **path, char **out)
+{
+	const struct schema_key path_key = { .name = key,
+		.type = SCHEMA_PATH,
+		.offset = 0 };
+	char err[512];
+
+	if (schema_set(&path_key, path, value, p->dir, err, sizeof(err)) < 0) {
+		diag_add(p->diag, p->cfg->path, line, "%s", err);
+		return;
+	}
+	secret_free(*out);
+	*out = NULL;
+	if (secret_read(*path, out, err, sizeof(err)) < 0)
+		diag_add(p->diag, p->cfg->path, line, "%s %s", key, err);
+}
+
 static void
 set_password_file(void *ctx, void *obj, const struct schema_key *k, int line,
     const char *value)
 {
-	static const struct schema_key path_key = { .name = "password_file",
-		.type = SCHEMA_PATH,
-		.offset = offsetof(struct config, mqtt_password_file) };
 	struct parse *p = ctx;
 	struct config *c = obj;
-	char err[512];
 
 	(void)k;
-	(void)schema_set(&path_key, c, value, p->dir, err, sizeof(err));
 	p->password_line = line;
-	secret_free(c->mqtt_password);
-	c->mqtt_password = NULL;
-	if (secret_read(c->mqtt_password_file, &c->mqtt_password, err,
-	        sizeof(err)) < 0)
-		diag_add(p->diag, c->path, line, "password_file %s", err);
+	config_secret(p, line, "password_file", value, &c->mqtt_password_file,
+	    &c->mqtt_password);
 }
 
 /* [gateway], [mqtt], [privacy]: their keys fill the config itself. */

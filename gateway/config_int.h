@@ -21,6 +21,11 @@ struct parse {
 	int alert_line[ALERT_TYPES]; /* where [alert TYPE] was, or 0 */
 };
 
+/* A secret file's path (key = value, at line) and its line, read now:
+ * problems to the diag, never the secret. */
+void config_secret(struct parse *, int line, const char *key, const char *value,
+    char **path, char **out);
+
 /* config_notify.c: the keys of [wechat], [incidents] and [care], which
  * fill the config itself; [care]'s steward.<building> keys. */
 extern const struct schema_key config_wechat_keys[];

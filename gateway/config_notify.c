@@ -108,26 +108,15 @@ static void
 set_key_file(void *ctx, void *obj, const struct schema_key *k, int line,
     const char *value)
 {
-	static const struct schema_key path_key = { .name = "webhook_key_file",
-		.type = SCHEMA_PATH,
-		.offset = offsetof(struct config, wechat.key_file) };
 	struct parse *p = ctx;
 	struct config *c = obj;
-	char err[512];
 	const char *s;
 
 	(void)k;
-	if (schema_set(&path_key, c, value, p->dir, err, sizeof(err)) < 0) {
-		diag_add(p->diag, c->path, line, "%s", err);
-		return;
-	}
-	secret_free(c->wechat.key);
-	c->wechat.key = NULL;
-	if (secret_read(c->wechat.key_file, &c->wechat.key, err, sizeof(err)) <
-	    0) {
-		diag_add(p->diag, c->path, line, "webhook_key_file %s", err);
-		return;
-	}
+	config_secret(p, line, "webhook_key_file", value, &c->wechat.key_file,
+	    &c->wechat.key);
+	if (c->wechat.key == NULL)
+		return; /* said why */
 	for (s = c->wechat.key; *s != '\0'; s++)
 		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
 			break;

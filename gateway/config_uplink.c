@@ -130,26 +130,6 @@ config_uplink_begin(struct section_reader *r, int line, const char *name)
 	return p->cfg;
 }
 
-/* A secret file named by key: its path into *path, its line into *out. */
-static void
-read_secret(struct parse *p, int line, const char *key, const char *value,
-    char **path, char **out)
-{
-	const struct schema_key path_key = { .name = key,
-		.type = SCHEMA_PATH,
-		.offset = 0 };
-	char err[512];
-
-	if (schema_set(&path_key, path, value, p->dir, err, sizeof(err)) < 0) {
-		diag_add(p->diag, p->cfg->path, line, "%s", err);
-		return;
-	}
-	secret_free(*out);
-	*out = NULL;
-	if (secret_read(*path, out, err, sizeof(err)) < 0)
-		diag_add(p->diag, p->cfg->path, line, "%s %s", key, err);
-}
-
 static void
 set_token_file(void *ctx, void *obj, const struct schema_key *k, int line,
     const char *value)
@@ -157,7 +137,7 @@ set_token_file(void *ctx, void *obj, const struct schema_key *k, int line,
 	struct config *c = obj;
 
 	(void)k;
-	read_secret(ctx, line, "token_file", value, &c->office.token_file,
+	config_secret(ctx, line, "token_file", value, &c->office.token_file,
 	    &c->office.token);
 }
 
@@ -168,8 +148,8 @@ set_uplink_password(void *ctx, void *obj, const struct schema_key *k, int line,
 	struct config *c = obj;
 
 	(void)k;
-	read_secret(ctx, line, "password_file", value, &c->uplink.password_file,
-	    &c->uplink.password);
+	config_secret(ctx, line, "password_file", value,
+	    &c->uplink.password_file, &c->uplink.password);
 }
 
 /* Plain http:// only to this machine (a test's stand-in): anywhere else
