@@ -209,11 +209,11 @@ read_more(struct office *o)
 	}
 }
 
-/* Delivered up to rows[upto - 1]: the cursor moves in the next commit. */
+/* Done with up to rows[upto - 1] (delivered, or set aside): the cursor
+ * moves in the next commit. */
 static void
-delivered(struct office *o, size_t upto)
+past(struct office *o, size_t upto)
 {
-	o->delivered += upto - o->a;
 	o->cursor = o->rows[upto - 1].seq;
 	o->a = upto;
 	if (journal_cursor(o->journal, CURSOR, o->cursor, NULL) < 0)
@@ -330,8 +330,7 @@ set_aside(struct office *o, long status)
 	if (o->alert != NULL)
 		o->alert(o->arg, why, seq);
 	o->set_aside++;
-	o->delivered--; /* counted as passed, not delivered */
-	delivered(o, o->a + 1);
+	past(o, o->a + 1);
 	o->splitting = false;
 	o->probe = 0;
 	o->refused = 0;
@@ -381,7 +380,8 @@ on_sent(void *arg, const struct http_result *res)
 		 * the later one is delivered after them. */
 		for (k = o->probe; k > 0; k--)
 			set_aside(o, o->probe_status);
-		delivered(o, o->a + 1);
+		o->delivered++;
+		past(o, o->a + 1);
 		o->backoff_ms = 0;
 		changed(o, OFFICE_OK, "");
 		step(o);
@@ -417,7 +417,8 @@ on_sent(void *arg, const struct http_result *res)
 		o->backoff_ms = 0;
 		if (o->splitting && o->b == o->a + 1 && o->suspect == o->b)
 			o->splitting = false; /* it went alone after all */
-		delivered(o, o->b);
+		o->delivered += o->b - o->a;
+		past(o, o->b);
 		if (o->splitting && o->a >= o->suspect)
 			o->splitting = false;
 		o->refused = 0;

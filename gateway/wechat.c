@@ -392,8 +392,9 @@ step(struct wechat *w)
 	}
 }
 
+/* Done with the message sent: accepted by the robot, or passed. */
 static void
-delivered(struct wechat *w)
+done(struct wechat *w, bool accepted)
 {
 	int64_t seq;
 
@@ -403,13 +404,13 @@ delivered(struct wechat *w)
 		seq = w->held_through;
 		robot_held_clear(&w->held);
 		w->held_through = 0;
-		w->summaries++;
+		w->summaries += accepted;
 		advance(w, seq);
 		return;
 	}
 	seq = w->queue[w->head].seq;
 	pop(w);
-	w->delivered++;
+	w->delivered += accepted;
 	advance(w, seq);
 }
 
@@ -451,7 +452,7 @@ on_sent(void *arg, const struct http_result *res)
 	case ROBOT_OK:
 		if (w->state != SINK_OK)
 			log_info("wechat: the robot takes messages again");
-		delivered(w);
+		done(w, true);
 		set_state(w, SINK_OK, 0, NULL);
 		break;
 	case ROBOT_RETRY:
@@ -478,8 +479,7 @@ on_sent(void *arg, const struct http_result *res)
 			         "goes on",
 			    w->queue[w->head].seq, w->tries, errcode);
 			w->passed++;
-			delivered(w);
-			w->delivered--;
+			done(w, false);
 			break;
 		}
 		snprintf(error, sizeof(error),
