@@ -548,31 +548,7 @@ class ChargerStaff:
     def retained(self, topic, timeout=5):
         """What the broker keeps on a topic, as a new subscriber sees it
         (None when nothing is retained)."""
-        import threading
-        probe = "%s/test/probe/%s" % (self.prefix, os.urandom(6).hex())
-        got, done = [], threading.Event()
-        c = harness.paho_client("staff-look-" + probe.rsplit("/", 1)[1])
-
-        def on_message(client, userdata, msg):
-            if msg.topic == probe:
-                done.set()      # after what the subscription brought
-            elif msg.retain:
-                got.append(json.loads(msg.payload.decode("utf-8")))
-
-        c.on_message = on_message
-        c.on_connect = lambda client, u, f, rc: client.subscribe(
-            [(topic, 1), (probe, 1)])
-        c.on_subscribe = lambda client, u, mid, granted: client.publish(
-            probe, b"probe", qos=1)
-        c.connect(harness.LOCALHOST, self.c.broker.port, keepalive=30)
-        c.loop_start()
-        try:
-            if not done.wait(timeout):
-                raise TimeoutError("no probe back on %s" % probe)
-        finally:
-            c.disconnect()
-            c.loop_stop()
-        return got[-1] if got else None
+        return harness.retained(self.c.broker.port, topic, timeout=timeout)
 
     def port_state(self, device, port, timeout=5):
         """The retained state of a port, as a new subscriber sees it."""

@@ -649,3 +649,33 @@ class Journal:
             return rows if len(rows) >= count else None
         return wait_for(enough, timeout, what or "%d journal rows where %s %r"
                         % (count, where, params), interval=0.05)
+
+
+def retained(port, topic, host=LOCALHOST, timeout=5):
+    """What the broker keeps on topic (its JSON), or None: a new client
+    subscribes, then publishes a probe to itself; what came before the
+    probe is what was retained."""
+    probe = "cg/test/probe/%s" % os.urandom(6).hex()
+    got, done = [], threading.Event()
+    c = paho_client("look-" + probe.rsplit("/", 1)[1])
+
+    def on_message(client, userdata, msg):
+        if msg.topic == probe:
+            done.set()
+        elif msg.retain and msg.payload:
+            got.append(json.loads(msg.payload.decode("utf-8")))
+
+    c.on_message = on_message
+    c.on_connect = lambda client, u, f, rc: client.subscribe(
+        [(topic, 1), (probe, 1)])
+    c.on_subscribe = lambda client, u, mid, granted: client.publish(
+        probe, b"probe", qos=1)
+    c.connect(host, port, keepalive=30)
+    c.loop_start()
+    try:
+        if not done.wait(timeout):
+            raise TimeoutError("no probe back on %s" % probe)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    return got[-1] if got else None

@@ -14,7 +14,6 @@ import itertools
 import json
 import os
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -111,43 +110,14 @@ class IncidentStaff:
     def retained(self, n, timeout=5):
         """The retained state of incident n as a new subscriber sees it
         (None when nothing is retained)."""
-        return retained(self.port, self.topic(n, "state"), self.host,
-                        timeout)
+        return harness.retained(self.port, self.topic(n, "state"),
+                                self.host, timeout)
 
     def close(self):
         self.client.disconnect()
         self.client.loop_stop()
         self.rec.close()
 
-
-def retained(port, topic, host=harness.LOCALHOST, timeout=5):
-    """What the broker keeps on topic (its JSON), or None: a new client
-    subscribes, then publishes a probe to itself; what came before the
-    probe is what was retained."""
-    probe = "cg/test/probe/%s" % os.urandom(6).hex()
-    got, done = [], threading.Event()
-    c = harness.paho_client("look-" + probe.rsplit("/", 1)[1])
-
-    def on_message(client, userdata, msg):
-        if msg.topic == probe:
-            done.set()
-        elif msg.retain and msg.payload:
-            got.append(json.loads(msg.payload.decode("utf-8")))
-
-    c.on_message = on_message
-    c.on_connect = lambda client, u, f, rc: client.subscribe(
-        [(topic, 1), (probe, 1)])
-    c.on_subscribe = lambda client, u, mid, granted: client.publish(
-        probe, b"probe", qos=1)
-    c.connect(host, port, keepalive=30)
-    c.loop_start()
-    try:
-        if not done.wait(timeout):
-            raise TimeoutError("no probe back on %s" % probe)
-    finally:
-        c.disconnect()
-        c.loop_stop()
-    return got[-1] if got else None
 
 
 def main(argv=None):
