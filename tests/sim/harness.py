@@ -679,3 +679,19 @@ def retained(port, topic, host=LOCALHOST, timeout=5):
         c.disconnect()
         c.loop_stop()
     return got[-1] if got else None
+
+
+def wait_under(cond, predicate, timeout, failure):
+    """predicate() called under cond (a threading.Condition the other
+    side notifies) until it is truthy: its value.  At the deadline a
+    TimeoutError with failure(), which says what was seen."""
+    deadline = time.monotonic() + timeout
+    with cond:
+        while True:
+            value = predicate()
+            if value:
+                return value
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(failure())
+            cond.wait(min(left, 0.2))

@@ -432,23 +432,12 @@ class Office:
 
     def wait(self, predicate, timeout, what):
         """Wait until predicate() (called under the lock) is truthy."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                value = predicate()
-                if value:
-                    return value
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(
-                        "office: timed out after %.1f s waiting for %s; it "
-                        "got %d requests, accepted %d ids (%d distinct); "
-                        "last requests:\n%s" % (
-                            timeout, what, len(self.requests),
-                            len(self._ids), len(set(self._ids)),
-                            "\n".join(describe(r)
-                                      for r in self.requests[-10:])))
-                self.cond.wait(min(left, 0.2))
+        return harness.wait_under(self.cond, predicate, timeout, lambda: (
+            "office: timed out after %.1f s waiting for %s; it got %d "
+            "requests, accepted %d ids (%d distinct); last requests:\n%s" % (
+                timeout, what, len(self.requests), len(self._ids),
+                len(set(self._ids)),
+                "\n".join(describe(r) for r in self.requests[-10:]))))
 
     def wait_ids(self, ids, timeout=30):
         """Until every id in ids (a set of strings) was accepted."""

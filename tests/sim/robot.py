@@ -346,21 +346,11 @@ class Robot:
     def wait(self, predicate, timeout, what):
         """Wait until predicate() (called under the lock) is truthy; its
         value.  Raises TimeoutError naming what."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                value = predicate()
-                if value:
-                    return value
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(
-                        "robot: timed out after %.1f s waiting for %s; it "
-                        "got %d requests:\n%s" % (
-                            timeout, what, len(self.requests),
-                            "\n".join(describe(r)
-                                      for r in self.requests[-20:])))
-                self.cond.wait(min(left, 0.2))
+        return harness.wait_under(self.cond, predicate, timeout, lambda: (
+            "robot: timed out after %.1f s waiting for %s; it got %d "
+            "requests:\n%s" % (
+                timeout, what, len(self.requests),
+                "\n".join(describe(r) for r in self.requests[-20:]))))
 
     def wait_requests(self, n, timeout=10, since=0):
         """At least n requests from since (however answered): them."""
