@@ -173,16 +173,13 @@ prepare(struct journal_db *j, const char *sql, sqlite3_stmt **st)
 	return rc;
 }
 
-/* One integer, or -1 on error (noted). */
+/* One integer from a prepared statement; -1 on error (noted). */
 static int64_t
-query_int(struct journal_db *j, const char *sql)
+step_int(struct journal_db *j, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st;
 	int64_t v = 0;
 	int rc;
 
-	if (prepare(j, sql, &st) != SQLITE_OK)
-		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -190,6 +187,20 @@ query_int(struct journal_db *j, const char *sql)
 		note(j, rc, sqlite3_errmsg(j->db));
 		v = -1;
 	}
+	sqlite3_reset(st);
+	return v;
+}
+
+/* One integer, or -1 on error (noted). */
+static int64_t
+query_int(struct journal_db *j, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	if (prepare(j, sql, &st) != SQLITE_OK)
+		return -1;
+	v = step_int(j, st);
 	sqlite3_finalize(st);
 	return v;
 }
@@ -1015,24 +1026,6 @@ journal_db_care_rows(struct journal_db *j, const char *const *persons, size_t n,
 		note(j, rc, sqlite3_errmsg(j->db));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* One integer from a prepared statement; -1 on error (noted). */
-static int64_t
-step_int(struct journal_db *j, sqlite3_stmt *st)
-{
-	int64_t v = 0;
-	int rc;
-
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE) {
-		note(j, rc, sqlite3_errmsg(j->db));
-		v = -1;
-	}
-	sqlite3_reset(st);
-	return v;
 }
 
 int

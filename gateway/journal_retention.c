@@ -202,8 +202,8 @@ raise_full(struct journal *j, int64_t in_use)
 	json_t *extra;
 
 	log_errx("journal: %.1f MB in use, over max_mb (%" PRId64
-	         "), and nothing more may go: undelivered access and alarm "
-	         "records are kept; decisions go on",
+	         "), and nothing more may go: undelivered access, alarm, "
+	         "incident and charging records are kept; decisions go on",
 	    (double)in_use / MB, t->max_bytes >> 20);
 	extra = json_pack("{s:s,s:s,s:I,s:I}", "alert", "journal_full",
 	    "severity", "urgent", "in_use_mb", (json_int_t)(in_use >> 20),

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import harness
+from conftest import write_secret
 from office import Certs, Office, http_date, seq_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,15 +35,6 @@ TOKEN = "office-3f9a0c2e7b5d41a8"
 # batches of 500, backoff grown to 16 s) show the same within a minute.
 # OFFICE_OUTAGE_EVENTS=200000 runs the issue's figure.
 OUTAGE_EVENTS = int(os.environ.get("OFFICE_OUTAGE_EVENTS", "100000"))
-
-
-def write_secret(path, text):
-    """A secret file as an installer makes it: mode 0600, then written."""
-    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
-    return path
 
 
 @pytest.fixture(scope="module")
