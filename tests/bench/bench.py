@@ -558,22 +558,28 @@ class HungRobot:
             c.close()
 
 
-def robot_hung(binary, world, port, results):
-    """Face latency with a WeChat robot that never answers, while camera
-    alerts keep the sink busy, beside the same compound without one."""
-    ini, _ = write_compound(os.path.join(world, "crobot"), 10000)
-    key = os.path.join(world, "crobot", "robot.key")
-    with open(key, "w") as f:
-        f.write("bench-key\n")
-    os.chmod(key, 0o600)
-    robot = HungRobot()
+def alerts_flowing(binary, world, port, results, hung_robot):
+    """Face latency while a camera raises an alert every 50 ms (each a
+    record and an incident's join): with a WeChat robot that never
+    answers (the sink's request hangs), or with no robot at all, so that
+    the robot is the only difference between the two."""
+    tag = "robot hung" if hung_robot else "alerts only"
+    root = os.path.join(world, "crobot" if hung_robot else "calerts")
+    ini, _ = write_compound(root, 10000)
+    robot = HungRobot() if hung_robot else None
     with open(ini, "a", encoding="utf-8") as f:
-        f.write("[wechat]\nwebhook_key_file = %s\n"
-                "base_url = http://127.0.0.1:%d/send\ntimeout_s = 30\n"
-                "[alert intrusion]\ncooldown_s = 0\n"
-                "[device cam-bench]\ndriver = camera\n"
-                % (key, robot.port))
-    gw, _, _ = start_gateway(binary, world, ini, port, "robot")
+        f.write("[alert intrusion]\ncooldown_s = 0\n"
+                "[device cam-bench]\ndriver = camera\n")
+        if robot is not None:
+            key = os.path.join(root, "robot.key")
+            with open(key, "w") as k:
+                k.write("bench-key\n")
+            os.chmod(key, 0o600)
+            f.write("[wechat]\nwebhook_key_file = %s\n"
+                    "base_url = http://127.0.0.1:%d/send\ntimeout_s = 30\n"
+                    % (key, robot.port))
+    gw, _, _ = start_gateway(binary, world, ini, port,
+                             "robot" if hung_robot else "alerts")
     stop = threading.Event()
 
     def alerts():
@@ -595,30 +601,30 @@ def robot_hung(binary, world, port, results):
     t.start()
     try:
         time.sleep(1)
-        results["robot hung 1000/s"] = load(port, 20000, rate=1000,
-                                            persons=10000)
-        results["robot hung 10/s"] = load(port, 200, rate=10,
-                                          persons=10000)
+        results[tag + " 1000/s"] = load(port, 20000, rate=1000,
+                                        persons=10000)
+        results[tag + " 10/s"] = load(port, 200, rate=10, persons=10000)
     finally:
         stop.set()
         t.join(5)
         t0 = time.monotonic()
         gw.stop()
-        results["robot hung stop_s"] = time.monotonic() - t0
-        robot.close()
+        results[tag + " stop_s"] = time.monotonic() - t0
+        if robot is not None:
+            robot.close()
 
 
-def robot_rows(lat, g1=None, g10=None):
+def robot_rows(lat):
+    """The hung robot against the same alerts with no robot (in the
+    floor's column)."""
     h1, h10 = lat["robot hung 1000/s"], lat["robot hung 10/s"]
-    rows = [("face p99 at 1000/s, WeChat robot hung, alerts flowing",
-             "%.0f µs" % h1["p99_us"],
-             "%.0f µs" % g1["p99_us"] if g1 else "",
-             "unchanged%s" % (" (%.2f× without)" % (h1["p99_us"]
-                                                    / g1["p99_us"])
-                              if g1 else "")),
-            ("face p99 at 10/s, WeChat robot hung",
-             "%.0f µs" % h10["p99_us"],
-             "%.0f µs" % g10["p99_us"] if g10 else "", "< 2 ms"),
+    a1, a10 = lat["alerts only 1000/s"], lat["alerts only 10/s"]
+    rows = [("face p99 at 1000/s, alerts flowing: robot hung / no robot",
+             "%.0f µs" % h1["p99_us"], "%.0f µs" % a1["p99_us"],
+             "unchanged (%.2f×)" % (h1["p99_us"] / a1["p99_us"])),
+            ("face p99 at 10/s, alerts flowing: robot hung / no robot",
+             "%.0f µs" % h10["p99_us"], "%.0f µs" % a10["p99_us"],
+             "< 2 ms"),
             ("stop with a request to the hung robot in flight",
              "%.2f s" % lat["robot hung stop_s"], "", "never waits > 2 s")]
     return rows
@@ -813,74 +819,49 @@ def print_table(rows):
         print(" | ".join(c.ljust(w[i]) for i, c in enumerate(r)))
 
 
-def fire_only(binary):
-    """bench.py --only fire: the fire rows alone."""
+def alone(binary, measure, rows):
+    """bench.py --only GROUP: a group's measures in a world of their own
+    (one broker), and its rows."""
     world = tempfile.mkdtemp(prefix="cg-bench-")
     lat = {}
     try:
         broker = harness.Broker(os.path.join(world, "broker")).start()
         try:
-            fire_release(binary, world, broker.port, lat)
+            measure(binary, world, broker.port, lat)
         finally:
             broker.stop()
     finally:
         shutil.rmtree(world, ignore_errors=True)
-    print_table(fire_rows(lat))
+    print_table(rows(lat))
 
 
-def robot_only(binary):
-    """bench.py --only robot: the hung robot's rows, beside a run
-    without it in the same broker."""
-    world = tempfile.mkdtemp(prefix="cg-bench-")
-    lat = {}
-    try:
-        broker = harness.Broker(os.path.join(world, "broker")).start()
-        try:
-            mid, _ = write_compound(os.path.join(world, "c10k"), 10000)
-            gw, _, _ = start_gateway(binary, world, mid, broker.port,
-                                     "10k")
-            lat["g1"] = load(broker.port, 20000, rate=1000, persons=10000)
-            lat["g10"] = load(broker.port, 200, rate=10, persons=10000)
-            gw.stop()
-            robot_hung(binary, world, broker.port, lat)
-        finally:
-            broker.stop()
-    finally:
-        shutil.rmtree(world, ignore_errors=True)
-    print_table(robot_rows(lat, lat["g1"], lat["g10"]))
+def robot_hung(binary, world, port, lat):
+    """The same alerts without a robot, then with a hung one."""
+    alerts_flowing(binary, world, port, lat, False)
+    alerts_flowing(binary, world, port, lat, True)
 
 
-def office_only(binary):
-    """bench.py --only office: the backlog drain's rows alone."""
-    world = tempfile.mkdtemp(prefix="cg-bench-")
-    lat = {}
-    try:
-        broker = harness.Broker(os.path.join(world, "broker")).start()
-        try:
-            office_drain(binary, world, broker.port, lat)
-            office_hung(binary, world, broker.port, lat)
-        finally:
-            broker.stop()
-    finally:
-        shutil.rmtree(world, ignore_errors=True)
-    print_table(office_rows(lat))
+def office_both(binary, world, port, lat):
+    office_drain(binary, world, port, lat)
+    office_hung(binary, world, port, lat)
+
+
+ONLY = {
+    "fire": (fire_release, fire_rows),
+    "robot": (robot_hung, robot_rows),
+    "office": (office_both, office_rows),
+}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gatewayd", required=True)
-    ap.add_argument("--only", choices=("fire", "robot", "office"),
+    ap.add_argument("--only", choices=sorted(ONLY),
                     help="run one group of rows alone")
     opts = ap.parse_args()
     binary = os.path.abspath(opts.gatewayd)
-    if opts.only == "fire":
-        fire_only(binary)
-        return
-    if opts.only == "robot":
-        robot_only(binary)
-        return
-    if opts.only == "office":
-        office_only(binary)
+    if opts.only:
+        alone(binary, *ONLY[opts.only])
         return
     world = tempfile.mkdtemp(prefix="cg-bench-")
     rows = []
@@ -990,7 +971,7 @@ def main():
              "%s / %s" % (us(lat["charging open"]["p50_us"]),
                           us(lat["charging open"]["p99_us"])), "",
              "p99 < 20 ms, one transaction"),
-        ] + fire_rows(lat) + robot_rows(lat, g1, g10) + \
+        ] + fire_rows(lat) + robot_rows(lat) + \
             office_rows(lat) + [
             ("start to READY=1 (3k / 10k / 100k persons)",
              "%.0f / %.0f / %.0f ms" % (ready3k * 1000, ready10k * 1000,
