@@ -48,7 +48,10 @@ DEPS_LIBS = -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(SANFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 
-CORE_SRC := $(filter-out gateway/main.c gateway/gatewayctl.c, \
+# gatewayctl: gateway/gatewayctl.c and its commands, gateway/ctl_*.c.
+CTL_SRC := gateway/gatewayctl.c $(wildcard gateway/ctl_*.c)
+CTL_OBJ := $(patsubst %.c,$(B)/%.o,$(CTL_SRC))
+CORE_SRC := $(filter-out gateway/main.c $(CTL_SRC), \
 	$(wildcard gateway/*.c)) $(wildcard drivers/*.c)
 CORE_OBJ := $(patsubst %.c,$(B)/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -57,9 +60,9 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 .PHONY: all deps build unit integration check check-one demo bench fmt \
 	fmt-check lint install clean
 
-all: $(B)/gatewayd
+all: $(B)/gatewayd $(B)/gatewayctl
 
-build: $(B)/gatewayd $(UNIT_BIN)
+build: $(B)/gatewayd $(B)/gatewayctl $(UNIT_BIN)
 
 $(B)/%.o: %.c $(wildcard gateway/*.h drivers/*.h)
 	@mkdir -p $(dir $@)
@@ -70,6 +73,9 @@ $(B)/libcore.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
 $(B)/gatewayd: $(B)/gateway/main.o $(B)/libcore.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEPS_LIBS)
+
+$(B)/gatewayctl: $(CTL_OBJ) $(B)/libcore.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEPS_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libcore.a
@@ -100,9 +106,10 @@ unit: $(UNIT_BIN)
 # again: the same code ran in the plain pass.  The bench's load tool is
 # built first: tests that use it would build it at once otherwise.
 INTEGRATION_JOBS ?= 2
-integration: $(B)/gatewayd
+integration: $(B)/gatewayd $(B)/gatewayctl
 	$(MAKE) -s -C tests/bench
-	GATEWAYD=$(CURDIR)/$(B)/gatewayd SANITIZED=$(SAN) \
+	GATEWAYD=$(CURDIR)/$(B)/gatewayd GATEWAYCTL=$(CURDIR)/$(B)/gatewayctl \
+		SANITIZED=$(SAN) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider \
 		-n $(INTEGRATION_JOBS) \
 		$(if $(filter 1,$(SAN)),-m "not slow") tests/integration
