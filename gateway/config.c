@@ -279,6 +279,8 @@ config_secret(struct parse *p, int line, const char *key, const char *value,
 	}
 	secret_free(*out);
 	*out = NULL;
+	if (p->no_secrets)
+		return;
 	if (secret_read(*path, out, err, sizeof(err)) < 0)
 		diag_add(p->diag, p->cfg->path, line, "%s %s", key, err);
 }
@@ -665,6 +667,14 @@ static const struct section_type sections[] = {
 	    .begin = settings_begin,
 	    .keys = config_care_keys,
 	    .unknown_key = config_care_key },
+	{ .type = "control",
+	    .once = true,
+	    .begin = settings_begin,
+	    .keys = config_control_keys },
+	{ .type = "report",
+	    .once = true,
+	    .begin = settings_begin,
+	    .keys = config_report_keys },
 	{ .type = "parking",
 	    .once = true,
 	    .begin = settings_begin,
@@ -747,6 +757,7 @@ finish(struct parse *p)
 		    "password_file needs a username");
 	config_notify_finish(p);
 	config_uplink_finish(p);
+	config_control_finish(p);
 	link_devices(p);
 	check_buses(p);
 	if (c->site == NULL)
@@ -763,6 +774,12 @@ finish(struct parse *p)
 
 struct config *
 config_load(const char *path, struct diag *d)
+{
+	return config_load_flags(path, d, 0);
+}
+
+struct config *
+config_load_flags(const char *path, struct diag *d, unsigned flags)
 {
 	struct parse p = { 0 };
 	struct config *c;
@@ -786,8 +803,10 @@ config_load(const char *path, struct diag *d)
 		alert_defaults(i, &c->alerts[i]);
 	config_notify_defaults(c);
 	config_uplink_defaults(c);
+	config_control_defaults(c);
 
 	p.cfg = c;
+	p.no_secrets = (flags & CONFIG_NO_SECRETS) != 0;
 	p.diag = d;
 	slash = strrchr(path, '/');
 	if (slash == NULL)
@@ -841,6 +860,7 @@ config_free(struct config *c)
 	secret_free(c->mqtt_password);
 	free(c->mqtt_password_file);
 	config_notify_free(c);
+	config_control_free(c);
 	config_uplink_free(c);
 	schema_free(gateway_keys, c);
 	schema_free(mqtt_keys, c);

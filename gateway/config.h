@@ -92,6 +92,21 @@ struct config_journal {
 	int max_mb;       /* pages in use, database and WAL; 0: no budget */
 };
 
+/* [control]: gatewayctl's socket (DESIGN 3). */
+#define CONFIG_CONTROL_SOCKET "/run/community-gateway/control"
+struct config_control {
+	char *socket; /* the control socket's path */
+	char *group;  /* who may use it, besides root and the gateway's user */
+	long gid;     /* its id; -1: no group */
+};
+
+/* [report]: the daily report. */
+struct config_report {
+	int at_min;     /* minute of the local day it is sent (07:30) */
+	char *key_file; /* its own robot's key; NULL: the alerts robot */
+	char *key;
+};
+
 /* [care]: wellbeing checks (DESIGN 5), in minutes. */
 struct config_steward {
 	char *building; /* the first part of a household: 5 of 5-2-301 */
@@ -148,6 +163,8 @@ struct config {
 	struct config_journal journal;
 	struct incident_settings incidents; /* [incidents] */
 	struct config_care care;
+	struct config_control control;
+	struct config_report report;
 
 	/* [bus NAME], in file order */
 	struct bus_config **buses;
@@ -163,6 +180,14 @@ struct config {
  * "file:line: message"; the result is NULL when there was any.
  */
 struct config *config_load(const char *path, struct diag *);
+/*
+ * The same; CONFIG_NO_SECRETS: secret files (and private keys) are only
+ * named, not read or checked: gatewayctl runs as staff, who may not
+ * read them.
+ */
+#define CONFIG_NO_SECRETS 1u
+struct config *config_load_flags(const char *path, struct diag *,
+    unsigned flags);
 void config_free(struct config *);
 
 /* The device with this id, or NULL. */

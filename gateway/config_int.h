@@ -19,6 +19,7 @@ struct parse {
 	int office_line, uplink_line;
 	bool dead; /* the [device] being read has no driver: skip it */
 	int alert_line[ALERT_TYPES]; /* where [alert TYPE] was, or 0 */
+	bool no_secrets; /* CONFIG_NO_SECRETS: note secrets' paths only */
 };
 
 /* A secret file's path (key = value, at line) and its line, read now:
@@ -47,5 +48,12 @@ void *config_uplink_begin(struct section_reader *, int line, const char *name);
 void config_uplink_defaults(struct config *);
 void config_uplink_finish(struct parse *);
 void config_uplink_free(struct config *);
+
+/* config_control.c: [control] and [report]. */
+extern const struct schema_key config_control_keys[];
+extern const struct schema_key config_report_keys[];
+void config_control_defaults(struct config *);
+void config_control_finish(struct parse *);
+void config_control_free(struct config *);
 
 #endif

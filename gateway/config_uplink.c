@@ -174,7 +174,7 @@ static void
 readable(struct parse *p, int line, const char *section, const char *key,
     const char *path)
 {
-	if (path != NULL && access(path, R_OK) != 0)
+	if (path != NULL && !p->no_secrets && access(path, R_OK) != 0)
 		diag_add(p->diag, p->cfg->path, line,
 		    "%s: %s %s: cannot be read", section, key, path);
 }

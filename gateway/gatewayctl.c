@@ -24,8 +24,9 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: gatewayctl [-c gateway.ini] COMMAND [--json] "
-	           "[ARGS]\n\ncommands:\n");
+	fprintf(f,
+	    "usage: gatewayctl [-c gateway.ini] COMMAND [--json] "
+	    "[ARGS]\n\ncommands:\n");
 	for (i = 0; commands[i] != NULL; i++)
 		fprintf(f, "  %-10s %s\n", commands[i]->name,
 		    commands[i]->summary);
@@ -93,7 +94,7 @@ main(int argc, char **argv)
 	}
 
 	diag_init(&diag);
-	ctl.cfg = config_load(ctl.config_path, &diag);
+	ctl.cfg = config_load_flags(ctl.config_path, &diag, CONFIG_NO_SECRETS);
 	if (ctl.cfg == NULL) {
 		diag_sort(&diag);
 		diag_print(stderr, &diag);
