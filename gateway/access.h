@@ -81,6 +81,14 @@ struct access_tables;
  * nothing else.
  */
 struct access_tables *access_load(const struct config *, struct diag *);
+/*
+ * The same, with access_dir/name read from path instead, as if path
+ * had been renamed over it (and read when there is no name yet):
+ * gatewayctl checks the file it is about to put in place.  Problems
+ * still name access_dir/name.
+ */
+struct access_tables *access_load_with(const struct config *, struct diag *,
+    const char *name, const char *path);
 void access_free(struct access_tables *);
 
 const char *access_str(const struct access_tables *, access_str_t);

@@ -102,6 +102,8 @@ struct load {
 	char **files;
 	size_t nfiles;
 	uint32_t file; /* index of the file being read */
+	/* access_load_with(): this file of the directory read from there */
+	const char *swap_name, *swap_path;
 
 	uint32_t cur;        /* the record being read */
 	int64_t from, until; /* a visitor's, -1 if bad */
@@ -945,11 +947,60 @@ load_free(struct load *l)
 	htab_free(&l->households);
 }
 
+static const char *
+base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* The file to be swapped in is read even where none is yet. */
+static void
+list_swap(struct load *l, const char *dir)
+{
+	size_t i, dl = strlen(dir);
+	char *path, **v;
+
+	for (i = 0; i < l->nfiles; i++)
+		if (strcmp(base_name(l->files[i]), l->swap_name) == 0)
+			return;
+	if (asprintf(&path, "%s%s%s", dir,
+	        dl > 0 && dir[dl - 1] == '/' ? "" : "/", l->swap_name) < 0)
+		diag_oom();
+	v = realloc(l->files, (l->nfiles + 1) * sizeof(*v));
+	if (v == NULL)
+		diag_oom();
+	l->files = v;
+	l->files[l->nfiles++] = path;
+	qsort(l->files, l->nfiles, sizeof(*l->files), cmp_names);
+}
+
+static void
+read_file(struct load *l, uint32_t i)
+{
+	l->file = i;
+	if (l->swap_name != NULL &&
+	    strcmp(base_name(l->files[i]), l->swap_name) == 0)
+		section_parse_as(l->swap_path, l->files[i], NULL, sections,
+		    sizeof(sections) / sizeof(sections[0]), l, &l->diag);
+	else
+		section_parse(l->files[i], NULL, sections,
+		    sizeof(sections) / sizeof(sections[0]), l, &l->diag);
+}
+
 struct access_tables *
 access_load(const struct config *cfg, struct diag *d)
 {
+	return access_load_with(cfg, d, NULL, NULL);
+}
+
+struct access_tables *
+access_load_with(const struct config *cfg, struct diag *d, const char *name,
+    const char *path)
+{
 	struct access_tables *t;
-	struct load l = { 0 };
+	struct load l = { .swap_name = name, .swap_path = path };
 	size_t i;
 	int failed;
 
@@ -969,11 +1020,10 @@ access_load(const struct config *cfg, struct diag *d)
 		access_free(t);
 		return NULL;
 	}
-	for (i = 0; i < l.nfiles; i++) {
-		l.file = (uint32_t)i;
-		section_parse(l.files[i], NULL, sections,
-		    sizeof(sections) / sizeof(sections[0]), &l, &l.diag);
-	}
+	if (name != NULL)
+		list_swap(&l, cfg->access_dir);
+	for (i = 0; i < l.nfiles; i++)
+		read_file(&l, (uint32_t)i);
 	resolve_groups(&l);
 	check_visitors(&l);
 	hand_over(&l, d);

@@ -370,32 +370,32 @@ readable(const char *path, const struct stat *st, struct diag *d)
  * between, when O_NONBLOCK has kept open() from waiting on a FIFO.
  */
 static int
-open_file(const char *path, struct diag *d)
+open_file(const char *path, const char *name, struct diag *d)
 {
 	struct stat st;
 	char ebuf[128];
 	int fd;
 
 	if (stat(path, &st) < 0) {
-		diag_add(d, path, 0, "%s",
+		diag_add(d, name, 0, "%s",
 		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
-	if (!readable(path, &st, d))
+	if (!readable(name, &st, d))
 		return -1;
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
-		diag_add(d, path, 0, "%s",
+		diag_add(d, name, 0, "%s",
 		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {
-		diag_add(d, path, 0, "%s",
+		diag_add(d, name, 0, "%s",
 		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		close(fd);
 		return -1;
 	}
-	if (!readable(path, &st, d)) {
+	if (!readable(name, &st, d)) {
 		close(fd);
 		return -1;
 	}
@@ -419,6 +419,13 @@ int
 inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
     void *user)
 {
+	return inifile_parse_as(path, path, d, h, user);
+}
+
+int
+inifile_parse_as(const char *path, const char *name, struct diag *d,
+    const struct inifile_handler *h, void *user)
+{
 	struct reader *r;
 	char ebuf[128];
 	int rc, failed;
@@ -426,12 +433,12 @@ inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		diag_oom();
-	r->fd = open_file(path, d);
+	r->fd = open_file(path, name, d);
 	if (r->fd < 0) {
 		free(r);
 		return -1;
 	}
-	r->path = path;
+	r->path = name;
 	r->diag = d;
 	r->h = h;
 	r->user = user;
@@ -440,17 +447,17 @@ inifile_parse(const char *path, struct diag *d, const struct inifile_handler *h,
 		diag_oom();
 	if (rc != 0 && !r->failed) {
 		/* inih saw what our checks did not: say so, never ignore it. */
-		diag_add(d, path, rc > 0 ? rc : 0, "syntax error");
+		diag_add(d, name, rc > 0 ? rc : 0, "syntax error");
 		r->failed = true;
 	}
 	end_section(r);
 	if (r->too_large) {
-		diag_add(d, path, 0, "too large (more than %d MB)",
+		diag_add(d, name, 0, "too large (more than %d MB)",
 		    INIFILE_MAX_BYTES >> 20);
 		r->failed = true;
 	}
 	if (r->io_errno != 0) {
-		diag_add(d, path, 0, "%s",
+		diag_add(d, name, 0, "%s",
 		    strerror_r(r->io_errno, ebuf, sizeof(ebuf)));
 		r->failed = true;
 	}

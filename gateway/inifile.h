@@ -42,5 +42,9 @@ struct inifile_handler {
  */
 int inifile_parse(const char *path, struct diag *,
     const struct inifile_handler *, void *user);
+/* The same, but path is read in place of name, which problems and the
+ * handler are given: a file about to replace name, checked first. */
+int inifile_parse_as(const char *path, const char *name, struct diag *,
+    const struct inifile_handler *, void *user);
 
 #endif

@@ -231,13 +231,20 @@ int
 section_parse(const char *path, const char *dir,
     const struct section_type *types, size_t n, void *ctx, struct diag *d)
 {
+	return section_parse_as(path, path, dir, types, n, ctx, d);
+}
+
+int
+section_parse_as(const char *path, const char *name, const char *dir,
+    const struct section_type *types, size_t n, void *ctx, struct diag *d)
+{
 	static const struct inifile_handler handler = {
 		.section = begin,
 		.key = key,
 		.end = end,
 	};
 	struct section_reader r = {
-		.file = path,
+		.file = name,
 		.dir = dir,
 		.types = types,
 		.ntypes = n,
@@ -245,6 +252,6 @@ section_parse(const char *path, const char *dir,
 		.diag = d,
 	};
 
-	inifile_parse(path, d, &handler, &r);
+	inifile_parse_as(path, name, d, &handler, &r);
 	return r.sections;
 }

@@ -57,6 +57,9 @@ struct section_type {
  */
 int section_parse(const char *path, const char *dir,
     const struct section_type *types, size_t n, void *ctx, struct diag *);
+/* The same, reading path in place of name (inifile_parse_as()). */
+int section_parse_as(const char *path, const char *name, const char *dir,
+    const struct section_type *types, size_t n, void *ctx, struct diag *);
 
 void *section_ctx(const struct section_reader *);
 const char *section_file(const struct section_reader *);
