@@ -280,8 +280,8 @@ visitors_file_add(const struct visitors_text *in,
 	} else {
 		if (in->text[in->len - 1] != '\n')
 			puts_(&b, nl);
-		if (!ends_blank(in) && !(in->len == 3 && memcmp(in->text, BOM,
-		                                             3) == 0))
+		if (!ends_blank(in) &&
+		    !(in->len == 3 && memcmp(in->text, BOM, 3) == 0))
 			puts_(&b, nl);
 	}
 	if (section(&b, e, nl) < 0 || b.failed) {
@@ -392,8 +392,8 @@ visitors_file_stage(const char *path, const struct visitors_text *t, char *tmp,
 	struct stat st;
 	int fd, n, e;
 
-	n = slash ? snprintf(tmp, size, "%.*s/.%s.XXXXXX",
-	                (int)(slash - path), path, slash + 1) :
+	n = slash ? snprintf(tmp, size, "%.*s/.%s.XXXXXX", (int)(slash - path),
+	                path, slash + 1) :
 	            snprintf(tmp, size, ".%s.XXXXXX", path);
 	if (n < 0 || (size_t)n >= size) {
 		errno = ENAMETOOLONG;
