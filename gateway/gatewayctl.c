@@ -18,6 +18,7 @@
 
 static const struct ctl_command *const commands[] = {
 	&ctl_events_command,
+	&ctl_visitor_command,
 	NULL,
 };
 

@@ -25,8 +25,8 @@ struct visitors_entry {
 };
 
 /* The text written to a new visitors.ini, before its first section. */
-#define VISITORS_FILE_HEADER                                                  \
-	"; Visitors: written by gatewayctl visitor add and remove, and by\n"  \
+#define VISITORS_FILE_HEADER                                                   \
+	"; Visitors: written by gatewayctl visitor add and remove, and by\n"   \
 	"; hand.  Comments and other sections are kept as they are.\n"
 
 /*
