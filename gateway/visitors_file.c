@@ -266,6 +266,13 @@ uses_crlf(const struct visitors_text *t)
 	return nl != NULL && nl > t->text && nl[-1] == '\r';
 }
 
+/* Nothing but, perhaps, Notepad's byte-order mark. */
+static bool
+is_empty(const struct visitors_text *t)
+{
+	return t->len == 0 || (t->len == 3 && memcmp(t->text, BOM, 3) == 0);
+}
+
 int
 visitors_file_add(const struct visitors_text *in,
     const struct visitors_entry *e, struct visitors_text *out)
@@ -274,14 +281,13 @@ visitors_file_add(const struct visitors_text *in,
 	struct buf b = { 0 };
 
 	put(&b, in->text ? in->text : "", in->len);
-	if (in->len == 0) {
+	if (is_empty(in)) {
 		puts_(&b, VISITORS_FILE_HEADER);
 		puts_(&b, nl);
 	} else {
 		if (in->text[in->len - 1] != '\n')
 			puts_(&b, nl);
-		if (!ends_blank(in) &&
-		    !(in->len == 3 && memcmp(in->text, BOM, 3) == 0))
+		if (!ends_blank(in))
 			puts_(&b, nl);
 	}
 	if (section(&b, e, nl) < 0 || b.failed) {

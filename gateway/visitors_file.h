@@ -32,7 +32,8 @@ struct visitors_entry {
 /*
  * in with e's section appended: a line end first if in lacks one, a
  * blank line between it and what is above, in's own line ends (CRLF if
- * its first line has one); an empty in gets VISITORS_FILE_HEADER first.
+ * its first line has one); an empty in (or just a byte-order mark) gets
+ * VISITORS_FILE_HEADER first.
  * 0, or -1 when a value could not be read back as written (a line end, a
  * comment mark after a space, spaces around it).
  */
