@@ -323,3 +323,34 @@ def test_stuck_clients_block_nothing(desk):
     for s in stuck:
         s.close()
     c.ctl("status", check=0)
+
+
+def test_charger_start_and_stop(compound, modbus):
+    """gatewayctl charger start/stop take the staff's MQTT path: the coil
+    is written, the answer waited for, and a refusal is the station's
+    own words."""
+    c = compound
+    bus = modbus.charger_bus("bus-1", {3: 2})
+    modbus.charger("charger-a", "bus-1", 3, 2)
+    modbus.start()
+    staff = modbus.staff()
+    harness.wait_for(lambda: [d for d in c.ctl(
+        "status", json=True).data["devices"] if d["id"] == "charger-a" and
+        d["state"] == "online"], 20, "charger-a online")
+    bus.plug(3, 2)
+    bus.coil(3, 2, False)
+    staff.wait_state("charger-a", 2, lambda s: s["state"] == "plugged")
+    p = c.ctl("charger", "start", "charger-a", "2", "--limit", "10",
+              "--operator", OPERATOR, check=0)
+    assert "charger-a port 2: started" in p.stdout
+    staff.wait_state("charger-a", 2, lambda s: s["state"] == "charging")
+    assert bus.state(3)["limits"] == [0, 100]
+    c.ctl("charger", "stop", "charger-a", "2", check=0)
+    staff.wait_state("charger-a", 2, lambda s: s["state"] != "charging")
+    p = c.ctl("charger", "start", "charger-a", "9", check=1)
+    assert "port" in p.stderr
+    p = c.ctl("charger", "start", "charger-zz", "1", check=1)
+    assert "no charging point 'charger-zz'" in p.stderr
+    s = c.ctl("status", json=True, check=0).data
+    assert s["buses"][0]["name"] == "bus-1"
+    assert s["buses"][0]["devices"] == 1 and s["buses"][0]["online"] == 1
