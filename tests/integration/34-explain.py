@@ -61,7 +61,9 @@ def gw(compound):
 def at(path, header):
     """path:LINE of the section header in the file, as explain says it."""
     lines = path.read_text(encoding="utf-8").split("\n")
-    return "%s:%d" % (path, lines.index(header) + 1)
+    n = [i for i, line in enumerate(lines) if line.startswith(header)]
+    assert len(n) == 1, (path, header)
+    return "%s:%d" % (path, n[0] + 1)
 
 
 def access(c, name, header):
