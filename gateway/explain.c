@@ -25,8 +25,9 @@ struct who {
 	const struct access_visitor *visitor;
 	const struct access_vehicle *vehicle;
 	const struct access_deny *deny; /* when nothing else names it */
-	enum credential credential;     /* at a gate; 0: none */
-	const char *subject;            /* at a gate */
+	bool fuzzy; /* a plate that fits one registered plate as a misread */
+	enum credential credential; /* at a gate; 0: none */
+	const char *subject;        /* at a gate */
 };
 
 /* What a device's decision says, whichever rules made it. */
@@ -61,6 +62,22 @@ struct ctx {
 	int fire_reason;
 };
 
+/* Cut to whole characters: words are cut to size, and jansson takes
+ * only UTF-8. */
+static void
+whole_chars(char *s)
+{
+	size_t i = 0, n, len = strlen(s);
+
+	while (i < len) {
+		n = utf8_char(s + i, len - i);
+		if (n == 0)
+			break;
+		i += n;
+	}
+	s[i] = '\0';
+}
+
 static void say(struct verdict *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -72,6 +89,7 @@ say(struct verdict *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(v->words, sizeof(v->words), fmt, ap);
 	va_end(ap);
+	whole_chars(v->words);
 }
 
 static void
@@ -221,17 +239,20 @@ found_visitor(const struct access_tables *t, struct who *w,
 	}
 }
 
-/* A plate: a resident's car, or a visitor's. */
+/* A plate: a resident's car, or a visitor's; read as a camera may
+ * misread it, as the barrier's rules do. */
 static void
 found_plate(const struct access_tables *t, struct who *w)
 {
 	struct access_plate_match m;
 
 	w->by = "plate";
-	w->vehicle = access_find_vehicle(t, w->plate);
-	if (w->vehicle == NULL && access_match_plate(t, w->plate, &m) == 1 &&
-	    !m.fuzzy && m.nvisitors > 0)
-		w->visitor = access_match_visitor(t, &m, 0);
+	if (access_match_plate(t, w->plate, &m) == 1) {
+		w->fuzzy = m.fuzzy;
+		w->vehicle = m.vehicle;
+		if (m.vehicle == NULL && m.nvisitors > 0)
+			w->visitor = access_match_visitor(t, &m, 0);
+	}
 	w->deny = access_find_deny(t, w->plate);
 }
 
@@ -669,6 +690,8 @@ who_json(const struct ctx *x)
 	    "as", as(w));
 	if (entry != NULL)
 		set_str(o, "by", w->by);
+	if (w->fuzzy)
+		set_str(o, "match", "fuzzy");
 	if (w->person != NULL) {
 		set_str(o, "name", access_str(t, w->person->name));
 		set_str(o, "household", access_str(t, w->person->household));
@@ -683,6 +706,7 @@ who_json(const struct ctx *x)
 	} else {
 		snprintf(buf, sizeof(buf), "no file in access.d names %s",
 		    w->text);
+		whole_chars(buf);
 		set_str(o, "words", buf);
 	}
 	if (entry != NULL && access_where(t, entry, buf, sizeof(buf)) == 0)

@@ -33,7 +33,11 @@
  *                 "where":"access.d/groups.ini:7"}, ...]}
  *
  * "as": person, visitor, vehicle, denied (only a [deny] names it) or
- * unknown ("found":false); "where" is null when no entry decided.
+ * unknown ("found":false); "match":"fuzzy" when a plate fits one
+ * registered plate only as a camera's misread; a verdict's "where" is
+ * null when no entry decided, its "reason" one of rules_reason_code()'s
+ * or "not_applicable" (a plate at a gate, a person at a barrier), and
+ * "overruled" the reason a fire release set aside.
  */
 json_t *explain(const struct access_tables *, const struct config *,
     const struct state *, const char *who, const struct device *gate,

@@ -240,8 +240,10 @@ test_expired_and_denied(void **state)
 static void
 test_unknown(void **state)
 {
+	char lot[3 * 200 + 1];
 	const json_t *v;
 	json_t *o;
+	int i;
 
 	(void)state;
 	o = ask("X9999", NULL, 2026, 11, 23, 10, 0, 0);
@@ -253,6 +255,21 @@ test_unknown(void **state)
 	assert_int_equal(json_array_size(v), 3);
 	expect(json_array_get(v, 0), false, "unknown",
 	    "no file in access.d names X9999", "");
+	json_decref(o);
+
+	/* Longer than any id: nobody, in words cut to whole characters. */
+	memset(lot, 0, sizeof(lot));
+	for (i = 0; i < 200; i++)
+		memcpy(lot + i * 3, "长", 3);
+	o = ask(lot, "gate-north", 2026, 11, 23, 10, 0, 0);
+	assert_true(json_is_false(json_object_get(o, "found")));
+	assert_non_null(str(o, "words"));
+	assert_int_equal(strncmp(str(o, "words"),
+	                     "no file in access.d names 长长",
+	                     strlen("no file in access.d names 长长")),
+	    0);
+	assert_false(json_is_true(json_object_get(only(o), "allow")));
+	assert_non_null(str(only(o), "words"));
 	json_decref(o);
 
 	o = ask("吉C12345", NULL, 2026, 11, 23, 10, 0, 0);
@@ -339,6 +356,16 @@ test_vehicles(void **state)
 	assert_string_equal(str(o, "reason"), "stolen");
 	expect(only(o), false, "denied", "吉B00000 is on the deny list: stolen",
 	    "access.d/compound.ini:32");
+	json_decref(o);
+
+	/* Read as a camera may misread it: the registered plate decides. */
+	o = ask("吉A1234S", "barrier-in", 2026, 11, 23, 10, 0, 0);
+	assert_string_equal(str(o, "as"), "vehicle");
+	assert_string_equal(str(o, "match"), "fuzzy");
+	assert_string_equal(str(o, "where"), "access.d/compound.ini:28");
+	expect(only(o), true, "plan",
+	    "吉A12345 has a monthly plan (5-2-301) valid until 2026-12-31",
+	    "access.d/compound.ini:28");
 	json_decref(o);
 
 	/* A plate at a gate is no face. */
