@@ -96,6 +96,7 @@ static void
 where(const struct ctx *x, const void *entry, struct verdict *v)
 {
 	access_where(x->t, entry, v->where, sizeof(v->where));
+	whole_chars(v->where);
 }
 
 static void
@@ -104,6 +105,7 @@ where_device(const struct device *dev, struct verdict *v)
 	if (dev->file != NULL)
 		snprintf(v->where, sizeof(v->where), "%s:%d", dev->file,
 		    dev->line);
+	whole_chars(v->where);
 }
 
 /* ---- times and hours as staff write them ---- */
@@ -225,6 +227,7 @@ found_visitor(const struct access_tables *t, struct who *w,
 {
 	w->visitor = v;
 	w->by = by;
+	w->credential = 0; /* a visitor who only comes by car */
 	if (v->plate != 0)
 		str_copy(w->plate, access_str(t, v->plate), sizeof(w->plate));
 	if (strcmp(by, "card") == 0) {
@@ -247,6 +250,7 @@ found_plate(const struct access_tables *t, struct who *w)
 	struct access_plate_match m;
 
 	w->by = "plate";
+	w->credential = 0; /* a plate is asked of barriers only */
 	if (access_match_plate(t, w->plate, &m) == 1) {
 		w->fuzzy = m.fuzzy;
 		w->vehicle = m.vehicle;
@@ -273,9 +277,13 @@ identify(const struct access_tables *t, const char *text, struct who *w)
 	memset(w, 0, sizeof(*w));
 	w->text = text;
 	w->by = "id";
-	/* Longer than any id a device sends: it could only match cut. */
-	if (text[0] == '\0' || strlen(text) > SUBJECT_MAX)
+	w->credential = CREDENTIAL_FACE;
+	/* Longer than any id a device sends: it could only match cut, so
+	 * the gates are asked about nobody. */
+	if (text[0] == '\0' || strlen(text) > SUBJECT_MAX) {
+		w->subject = "";
 		return;
+	}
 	w->person = access_find_person(t, text);
 	if (w->person == NULL) {
 		w->person = access_find_card(t, text);
@@ -309,7 +317,6 @@ identify(const struct access_tables *t, const char *text, struct who *w)
 	/* Nobody by that id: the gates say whether a [deny] names it. */
 	w->plate[0] = '\0';
 	w->deny = access_find_deny(t, text);
-	w->credential = CREDENTIAL_FACE;
 	w->subject = text;
 }
 
@@ -709,8 +716,10 @@ who_json(const struct ctx *x)
 		whole_chars(buf);
 		set_str(o, "words", buf);
 	}
-	if (entry != NULL && access_where(t, entry, buf, sizeof(buf)) == 0)
+	if (entry != NULL && access_where(t, entry, buf, sizeof(buf)) == 0) {
+		whole_chars(buf);
 		set_str(o, "where", buf);
+	}
 	local_minute(x->c->now_ms / 1000, buf, sizeof(buf));
 	set_str(o, "at", buf);
 	return o;

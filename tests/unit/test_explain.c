@@ -268,8 +268,15 @@ test_unknown(void **state)
 	                     "no file in access.d names 长长",
 	                     strlen("no file in access.d names 长长")),
 	    0);
-	assert_false(json_is_true(json_object_get(only(o), "allow")));
-	assert_non_null(str(only(o), "words"));
+	assert_string_equal(str(only(o), "reason"), "unknown");
+	assert_int_equal(strncmp(str(only(o), "words"),
+	                     "no file in access.d names 长长",
+	                     strlen("no file in access.d names 长长")),
+	    0);
+	json_decref(o);
+	/* Asked of every gate, as anybody unknown is. */
+	o = ask(lot, NULL, 2026, 11, 23, 10, 0, 0);
+	assert_int_equal(json_array_size(json_object_get(o, "verdicts")), 3);
 	json_decref(o);
 
 	o = ask("吉C12345", NULL, 2026, 11, 23, 10, 0, 0);
