@@ -41,7 +41,8 @@ struct ctl_command {
 };
 
 /*
- * Ask gatewayd: req (a JSON object with "cmd") as one line, its answer
+ * Ask gatewayd: req (a JSON object with "cmd"; the caller's still) as one
+ * line, its answer
  * read back (*answer, the caller's to json_decref).  CTL_OK when the
  * answer says "ok":true; CTL_REFUSED when "ok":false (its "error" is
  * printed to stderr unless quiet); CTL_DOWN when nobody listens, with a
