@@ -450,3 +450,15 @@ access_match_visitor(const struct access_tables *t,
 {
 	return i < m->nvisitors ? &t->visitors[m->visitors_[i]] : NULL;
 }
+
+size_t
+access_nfiles(const struct access_tables *t)
+{
+	return t->nfiles;
+}
+
+const char *
+access_file(const struct access_tables *t, size_t i)
+{
+	return i < t->nfiles ? t->files[i] : NULL;
+}

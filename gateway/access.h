@@ -153,6 +153,9 @@ const struct access_visitor *access_match_visitor(const struct access_tables *,
  */
 int access_where(const struct access_tables *, const void *entry, char *buf,
     size_t size);
+/* The files the tables were read from, in the order read. */
+size_t access_nfiles(const struct access_tables *);
+const char *access_file(const struct access_tables *, size_t i);
 
 /* Every person, in file order: the wellbeing checks (care.c) walk them. */
 size_t access_npersons(const struct access_tables *);

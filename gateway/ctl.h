@@ -76,7 +76,7 @@ long long ctl_parse_time(const char *);
 size_t ctl_width(const char *);
 
 struct ctl_table;
-/* A table with these column headers (NULL-terminated). */
+/* A table with these column headers (NULL-terminated; all "": none). */
 struct ctl_table *ctl_table_new(const char *const *headers);
 /* A row of as many cells as headers (copied; NULL prints as "-"). */
 void ctl_table_row(struct ctl_table *, const char *const *cells);

@@ -121,6 +121,12 @@ print_overview(const json_t *st)
 	snprintf(line, sizeof(line), "%s (from %s)", str(tables, "summary"),
 	    str(tables, "from"));
 	ctl_table_row(t, (const char *const[]){ "tables", line });
+	for (i = 0; i < json_array_size(json_object_get(tables, "files")); i++)
+		ctl_table_row(t,
+		    (const char *const[]){ i == 0 ? "files" : "",
+		        json_string_value(
+		            json_array_get(json_object_get(tables, "files"),
+		                i)) });
 	if (json_is_object(last)) {
 		snprintf(line, sizeof(line), "%s, %s",
 		    json_is_true(json_object_get(last, "ok")) ? "ok" : "FAILED",
