@@ -291,58 +291,45 @@ prepare(sqlite3 *db, const struct filter *f, bool newest, long limit)
 	return st;
 }
 
-/* A row kept for printing in seq order after a newest-first query. */
-struct row {
-	int64_t seq, ts;
-	char *body;
-};
-
+/* The rows of seq [lo, hi] that pass the filter, oldest first, to o. */
 static int
-run_newest(sqlite3_stmt *st, struct out *o, long limit)
+query(sqlite3 *db, struct out *o, int64_t lo, int64_t hi)
 {
-	struct row *rows = calloc((size_t)limit, sizeof(*rows));
-	size_t n = 0, i;
-	int rc;
-
-	if (rows == NULL)
-		return SQLITE_NOMEM;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < (size_t)limit) {
-		rows[n].seq = sqlite3_column_int64(st, 0);
-		rows[n].ts = sqlite3_column_int64(st, 1);
-		rows[n].body = strdup((const char *)sqlite3_column_text(st, 2));
-		n++;
-	}
-	for (i = n; i-- > 0;) {
-		if (rows[i].body != NULL)
-			emit(o, rows[i].seq, rows[i].ts, rows[i].body);
-		free(rows[i].body);
-	}
-	free(rows);
-	return rc;
-}
-
-/* The rows of seq [lo, hi] that pass the filter, to o. */
-static int
-query(sqlite3 *db, struct out *o, int64_t lo, int64_t hi, bool newest,
-    long limit)
-{
-	sqlite3_stmt *st = prepare(db, o->f, newest, limit);
+	sqlite3_stmt *st = prepare(db, o->f, false, 0);
 	int rc;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, lo);
 	sqlite3_bind_int64(st, 2, hi);
-	if (newest) {
-		rc = run_newest(st, o, limit);
-	} else {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			emit(o, sqlite3_column_int64(st, 0),
-			    sqlite3_column_int64(st, 1),
-			    (const char *)sqlite3_column_text(st, 2));
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		emit(o, sqlite3_column_int64(st, 0),
+		    sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * The seq from which the newest limit rows of [lo, hi] that pass the
+ * filter start: walked backwards once, so that they are then printed
+ * oldest first without being held.
+ */
+static int
+newest_from(sqlite3 *db, const struct filter *f, int64_t *lo, int64_t hi,
+    long limit)
+{
+	sqlite3_stmt *st = prepare(db, f, true, limit);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, *lo);
+	sqlite3_bind_int64(st, 2, hi);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*lo = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* What is there now: the range --since and --until make of the seqs. */
@@ -369,9 +356,9 @@ first_batch(sqlite3 *db, struct out *o, int64_t *hi)
 		return 0;
 	if (f->since < 0 && limit == 0)
 		limit = DEFAULT_LIMIT;
-	if (limit > 0)
-		return query(db, o, lo, end, true, limit);
-	return query(db, o, lo, end, false, 0);
+	if (limit > 0 && newest_from(db, f, &lo, end, limit) < 0)
+		return -1;
+	return query(db, o, lo, end);
 }
 
 static bool
@@ -409,7 +396,7 @@ follow(sqlite3 *db, struct out *o, int64_t seen)
 			continue;
 		if (hi > seen + FOLLOW_BATCH)
 			hi = seen + FOLLOW_BATCH;
-		if (query(db, o, seen + 1, hi, false, 0) < 0) {
+		if (query(db, o, seen + 1, hi) < 0) {
 			fprintf(stderr, "gatewayctl events: journal: %s\n",
 			    sqlite3_errmsg(db));
 			return CTL_REFUSED;
