@@ -36,7 +36,7 @@
 #include <uv.h>
 
 #define CONTROL_LINE_MAX 8192
-#define CONTROL_IDLE_MS 30000
+#define CONTROL_IDLE_MS  30000
 
 struct control;
 

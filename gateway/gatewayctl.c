@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "ctl.h"
@@ -102,6 +103,9 @@ main(int argc, char **argv)
 		return CTL_REFUSED;
 	}
 	diag_free(&diag);
+	/* Times on the command line and on screen are the compound's. */
+	setenv("TZ", ctl.cfg->timezone, 1);
+	tzset();
 	ctl.socket_path = ctl.cfg->control.socket;
 	optind = 1; /* the command's own getopt_long starts afresh */
 	rc = cmd->run(&ctl, argc, argv);
