@@ -17,6 +17,7 @@
 #define DEFAULT_CONFIG "/etc/community-gateway/gateway.ini"
 
 static const struct ctl_command *const commands[] = {
+	&ctl_report_command,
 	NULL,
 };
 
