@@ -159,10 +159,15 @@ lint:
 		exit 1; \
 	fi
 
-install: $(B)/gatewayd
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/access.d \
-		$(DESTDIR)/lib/systemd/system
+install: $(B)/gatewayd $(B)/gatewayctl
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(SYSCONFDIR)/access.d \
+		$(DESTDIR)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(B)/gatewayd $(DESTDIR)$(PREFIX)/sbin/gatewayd
+	install -m 755 $(B)/gatewayctl $(DESTDIR)$(PREFIX)/bin/gatewayctl
+	install -m 644 gateway/gatewayctl.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/gatewayctl
 	install -m 644 systemd/community-gateway.service \
 		$(DESTDIR)/lib/systemd/system/
 	install -d $(DESTDIR)/etc/mosquitto/conf.d

@@ -39,5 +39,17 @@
 #define CONTROL_IDLE_MS  30000
 
 struct control;
+struct daemon;
+
+/* Listening on [control] socket; a socket that cannot be made is logged
+ * (gates are decided without it).  NULL only when out of memory. */
+struct control *control_new(struct daemon *);
+/* Every client dropped, the socket removed; freed once libuv has closed
+ * its handles. */
+void control_close(struct control *);
+/* Something the gateway publishes: an answer on <...>/result a client
+ * waits for is its answer. */
+void control_published(struct control *, const char *topic, const void *payload,
+    size_t len);
 
 #endif

@@ -158,14 +158,15 @@ ctl_request(struct ctl *c, json_t *req, json_t **answer, int timeout_ms,
 	rc = text == NULL || send_all(fd, text, strlen(text)) < 0 ||
 	    send_all(fd, "\n", 1) < 0;
 	free(text);
-	if (rc) {
-		fprintf(stderr, "gatewayctl: %s: %s\n", c->socket_path,
-		    strerror(errno));
-		close(fd);
-		return CTL_DOWN;
-	}
+	/* Sent or not, an answer may be there: a refusal is written before
+	 * the gateway hangs up on a peer it does not let in. */
 	n = read_line(fd, &line, timeout_ms, &err);
 	close(fd);
+	if (n < 0 && rc) {
+		fprintf(stderr, "gatewayctl: %s: the gateway hung up\n",
+		    c->socket_path);
+		return CTL_DOWN;
+	}
 	if (n < 0) {
 		fprintf(stderr, "gatewayctl: gatewayd: %s\n", err);
 		return CTL_REFUSED;

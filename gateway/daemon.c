@@ -20,6 +20,7 @@
 #include "bus.h"
 #include "care.h"
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "dedup.h"
 #include "driver.h"
@@ -56,6 +57,7 @@ sink_publish(void *arg, const char *topic, const void *payload, size_t len,
 	 * when libmosquitto gets round to it: a fire release is sent from
 	 * inside its message callback. */
 	d->flush_due = true;
+	control_published(d->control, topic, payload, len);
 	return mqtt_publish(d->mqtt, topic, payload, len, qos, retain);
 }
 
@@ -721,7 +723,25 @@ stop(struct daemon *d, const char *why)
 	close_handle((uv_handle_t *)&d->sigterm);
 	close_handle((uv_handle_t *)&d->sigint);
 	close_handle((uv_handle_t *)&d->sighup);
+	control_close(d->control);
+	d->control = NULL;
 	reload_close(d->reload);
+}
+
+unsigned
+daemon_reload(struct daemon *d, const char *why)
+{
+	/* Secret files are read again: a fixed key resumes. */
+	wechat_rekey(d->wechat);
+	office_rekey(d->office);
+	return reload_start(d->reload, why);
+}
+
+void
+daemon_inject(struct daemon *d, const char *topic, const void *payload,
+    size_t len)
+{
+	on_message(d, topic, payload, len);
 }
 
 static void
@@ -729,12 +749,9 @@ on_signal(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
 
-	if (signum == SIGHUP) {
-		/* Secret files are read again: a fixed key resumes. */
-		wechat_rekey(d->wechat);
-		office_rekey(d->office);
-		reload_start(d->reload, "SIGHUP");
-	} else
+	if (signum == SIGHUP)
+		(void)daemon_reload(d, "SIGHUP");
+	else
 		stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
@@ -841,6 +858,8 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	 * plenty (the journal and the buses have threads of their own). */
 	setenv("UV_THREADPOOL_SIZE", "2", 0);
 	d.cfg = cfg;
+	d.started_ms = now_ms();
+	d.started_mono_ms = mono_ms();
 	d.pipe.cfg = cfg;
 	d.pipe.tables = tables;
 	d.loop = uv_default_loop();
@@ -908,6 +927,9 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
 	d.reload = reload_new(d.loop, &d.pipe, on_swapped, &d);
 	if (d.reload == NULL)
+		fatalx("out of memory");
+	d.control = control_new(&d);
+	if (d.control == NULL)
 		fatalx("out of memory");
 
 	started(&d, problems);

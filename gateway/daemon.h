@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <uv.h>
 
 #include "pipeline.h"
@@ -25,9 +26,12 @@ struct daemon {
 	struct mqtt *mqtt;
 	struct buses *buses; /* the Modbus buses' threads */
 	struct reload *reload;
-	struct wechat *wechat; /* NULL: no robot configured */
-	struct office *office; /* NULL: no [office] */
-	struct uplink *uplink; /* NULL: no [uplink] */
+	struct wechat *wechat;    /* NULL: no robot configured */
+	struct office *office;    /* NULL: no [office] */
+	struct uplink *uplink;    /* NULL: no [uplink] */
+	struct control *control;  /* gatewayctl's socket */
+	int64_t started_ms;       /* wall clock, for status */
+	uint64_t started_mono_ms; /* for the uptime */
 	/* Devices with a vendor's topic of their own (driver_mqtt.topic). */
 	const struct device **vendor;
 	size_t nvendor;
@@ -47,6 +51,16 @@ struct daemon {
 	size_t announced_open;   /* open incidents the status says */
 	uint64_t announced_ms;   /* when the status was last published */
 };
+
+/* status.c: the live state gatewayctl status shows. */
+json_t *daemon_status(const struct daemon *);
+/* A message as if it came from the broker: staff's requests made on the
+ * control socket take the MQTT tools' path. */
+void daemon_inject(struct daemon *, const char *topic, const void *payload,
+    size_t len);
+/* Secret files read again, and the access tables: SIGHUP's work.  The
+ * number of the reload (reload_start()). */
+unsigned daemon_reload(struct daemon *, const char *why);
 
 /*
  * Run the gateway until SIGTERM.  problems > 0: access.d had that many

@@ -17,6 +17,15 @@
 #define DEFAULT_CONFIG "/etc/community-gateway/gateway.ini"
 
 static const struct ctl_command *const commands[] = {
+	&ctl_status_command,
+	&ctl_check_command,
+	&ctl_reload_command,
+	&ctl_incidents_command,
+	&ctl_ack_command,
+	&ctl_resolve_command,
+	&ctl_open_command,
+	&ctl_fire_command,
+	&ctl_charger_command,
 	&ctl_report_command,
 	NULL,
 };
@@ -108,7 +117,8 @@ main(int argc, char **argv)
 	setenv("TZ", ctl.cfg->timezone, 1);
 	tzset();
 	ctl.socket_path = ctl.cfg->control.socket;
-	optind = 1; /* the command's own getopt_long starts afresh */
+	optind = 0; /* the command's own getopt_long starts afresh (0: glibc
+	             * forgets the "+" of the options before it) */
 	rc = cmd->run(&ctl, argc, argv);
 	config_free(ctl.cfg);
 	return rc;

@@ -450,6 +450,7 @@ pipeline_online(struct pipeline *p, const struct device *dev, bool online,
 	if (ds->online == (int)online)
 		return;
 	ds->online = online;
+	ds->online_ms = now_ms();
 	/* A flapping device is journaled each time, logged once a minute. */
 	if (log_ratelimit(&ds->status_warned_ms))
 		log_info("%-12s %s (%s)", dev->id, r.decision, why);

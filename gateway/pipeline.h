@@ -96,6 +96,13 @@ void pipeline_command_done(struct pipeline *, const struct device *,
 void pipeline_problem(struct pipeline *, const struct device *,
     const char *what);
 
+/* manual.c: a gate or barrier opened by staff (operator, and why),
+ * journaled, then opened.  0, or -1 with err (not a gate or barrier;
+ * everything is held open by the fire release already). */
+int pipeline_manual_open(struct pipeline *, const struct device *,
+    const char *operator, const char * why, const char *request,
+    const char **err);
+
 /* gate.c: the pedestrian gates' pipeline (access requests). */
 void gate_event(struct pipeline *, const struct device *, const struct event *);
 void gate_rejected(struct pipeline *, const struct device *,
@@ -104,6 +111,10 @@ void gate_rejected(struct pipeline *, const struct device *,
 /* vehicle.c: the car park's pipeline (plate reads, loop passages). */
 void vehicle_event(struct pipeline *, const struct device *,
     const struct event *);
+/* A barrier opened by hand: the car that passes its loop next was let
+ * in (or out), not a tailgater. */
+void vehicle_manual_open(struct pipeline *, const struct device *barrier,
+    int64_t now_ms);
 /* About once a second: visitors' cars that overstay. */
 void vehicle_tick(struct pipeline *, int64_t now_ms);
 /* At start: occupancy and visitors' stays from the journal's vehicle

@@ -44,6 +44,10 @@ struct reload {
 	uv_timer_t snapshot_delay;
 	bool running, again, closing;
 	bool saving, save_again; /* the snapshot's copy */
+	unsigned gen;            /* reloads started */
+	json_t *last;            /* the last one's result: reload_last() */
+	void (*finished)(void *, unsigned, const json_t *);
+	void *finished_arg;
 };
 
 static void save_snapshot(struct reload *);
@@ -173,6 +177,32 @@ failed(struct reload *r)
 	json_decref(extra);
 }
 
+/* What the last reload did, for gatewayctl: when, whether the tables
+ * changed, what they hold, and every problem as file:line. */
+static void
+remember(struct reload *r, bool ok)
+{
+	json_t *errors = json_array(), *o;
+	char line[600], summary[192] = "";
+	size_t i;
+
+	for (i = 0; i < r->diag.n && json_array_size(errors) < 50; i++) {
+		diag_format(&r->diag.v[i], line, sizeof(line));
+		json_array_append_new(errors, json_string(line));
+	}
+	if (r->p->tables != NULL)
+		access_summary(r->p->tables, r->p->cfg, summary,
+		    sizeof(summary));
+	o = json_pack("{s:b,s:I,s:I,s:s,s:o}", "ok", ok, "at_ms",
+	    (json_int_t)now_ms(), "ms",
+	    (json_int_t)((uv_hrtime() - r->started) / 1000000), "tables",
+	    summary, "errors", errors);
+	json_decref(r->last);
+	r->last = o;
+	if (r->finished != NULL && o != NULL)
+		r->finished(r->finished_arg, r->gen, o);
+}
+
 static void
 done(uv_work_t *w, int status)
 {
@@ -210,8 +240,10 @@ done(uv_work_t *w, int status)
 		}
 		if (r->swapped)
 			r->swapped(r->arg);
+		remember(r, true);
 	} else {
 		failed(r);
+		remember(r, false);
 	}
 	diag_free(&r->diag);
 	if (r->again) {
@@ -220,14 +252,14 @@ done(uv_work_t *w, int status)
 	}
 }
 
-void
+unsigned
 reload_start(struct reload *r, const char *why)
 {
 	if (r->closing)
-		return;
+		return 0;
 	if (r->running) {
 		r->again = true;
-		return;
+		return r->gen + 1;
 	}
 	log_info("reloading access tables (%s)", why);
 	diag_init(&r->diag);
@@ -236,6 +268,21 @@ reload_start(struct reload *r, const char *why)
 	r->work.data = r;
 	if (uv_queue_work(r->loop, &r->work, work, done) == 0)
 		r->running = true;
+	return ++r->gen;
+}
+
+const json_t *
+reload_last(const struct reload *r)
+{
+	return r->last;
+}
+
+void
+reload_on_finished(struct reload *r,
+    void (*fn)(void *arg, unsigned gen, const json_t *result), void *arg)
+{
+	r->finished = fn;
+	r->finished_arg = arg;
 }
 
 static void
@@ -361,5 +408,8 @@ reload_close(struct reload *r)
 void
 reload_free(struct reload *r)
 {
+	if (r == NULL)
+		return;
+	json_decref(r->last);
 	free(r);
 }

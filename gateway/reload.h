@@ -7,6 +7,7 @@
 #ifndef RELOAD_H
 #define RELOAD_H
 
+#include <jansson.h>
 #include <uv.h>
 
 struct pipeline;
@@ -19,8 +20,16 @@ struct reload;
  */
 struct reload *reload_new(uv_loop_t *, struct pipeline *,
     void (*swapped)(void *), void *arg);
-/* Reload now (or after the one running); why goes to the log. */
-void reload_start(struct reload *, const char *why);
+/* Reload now (or after the one running); why goes to the log.  The
+ * number of the reload that will have read the files as they are now
+ * (reload_on_finished() names it), or 0 when closing. */
+unsigned reload_start(struct reload *, const char *why);
+/* The last reload's result: {"ok","at_ms","ms","tables","errors":[
+ * "file:line: ..."]}, or NULL before the first. */
+const json_t *reload_last(const struct reload *);
+/* fn(arg, gen, result) after each reload (gen: reload_start()'s). */
+void reload_on_finished(struct reload *,
+    void (*fn)(void *arg, unsigned gen, const json_t *result), void *arg);
 /*
  * About once a second: is access_dir still the directory being watched?
  * One replaced whole by a rename is watched again, and reloaded.

@@ -95,6 +95,7 @@ struct state_mark {
 /* One device's live state, by its index in config->devices. */
 struct device_state {
 	int online;        /* -1 unknown, 0 offline, 1 online */
+	int64_t online_ms; /* when online last changed (wall clock); 0 */
 	uint64_t rejected; /* bad payloads seen */
 	uint64_t duplicates;
 	uint64_t warned_ms; /* last rate-limited warning */

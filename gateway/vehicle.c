@@ -248,6 +248,20 @@ answer(struct pipeline *p, const struct device *barrier,
 	pipeline_command(p, barrier, &cmd);
 }
 
+void
+vehicle_manual_open(struct pipeline *p, const struct device *barrier,
+    int64_t now)
+{
+	struct lane_state *lane = &state_device(p->state, barrier->index)->lane;
+
+	lane->plate[0] = '\0';
+	lane->grant_ms = now;
+	lane->grant_dir = device_barrier(barrier)->lane == DIRECTION_OUT ?
+	    DIRECTION_OUT :
+	    DIRECTION_IN;
+	lane->pending = true;
+}
+
 static void
 plate_event(struct pipeline *p, const struct device *camera,
     const struct event *ev)

@@ -806,6 +806,68 @@ def office_rows(lat):
     ])
 
 
+CTL_CALLERS = 20
+
+
+def ctl_concurrent(binary, world, port, results):
+    """Face latency at 2 000 events/s alone, then with CTL_CALLERS
+    gatewayctl calls at once every second (status and incidents; each a
+    process, a connection, a request and its answer): a burst of staff
+    and scripts asking together, as the issue has it.  Calls made back
+    to back instead would measure two cores shared by 20 processes, not
+    the loop."""
+    ini, _ = write_compound(os.path.join(world, "cctl"), 10000)
+    gw, _, _ = start_gateway(binary, world, ini, port, "ctl")
+    ctl = os.path.join(os.path.dirname(binary), "gatewayctl")
+    stop = threading.Event()
+    calls, slowest = [0], [0.0]
+
+    def caller(i):
+        cmd = "status" if i % 2 == 0 else "incidents"
+        while not stop.is_set():
+            t0 = time.monotonic()
+            subprocess.run([ctl, "-c", gw.ini_path, cmd, "--json"],
+                           capture_output=True, check=True)
+            calls[0] += 1
+            slowest[0] = max(slowest[0], time.monotonic() - t0)
+            stop.wait(1 - (time.monotonic() % 1))
+
+    try:
+        time.sleep(1)
+        results["ctl none 2000/s"] = load(port, 20000, rate=2000,
+                                          persons=10000)
+        threads = [threading.Thread(target=caller, args=(i,), daemon=True)
+                   for i in range(CTL_CALLERS)]
+        for t in threads:
+            t.start()
+        t0 = time.monotonic()
+        results["ctl busy 2000/s"] = load(port, 20000, rate=2000,
+                                          persons=10000)
+        results["ctl calls/s"] = calls[0] / (time.monotonic() - t0)
+        stop.set()
+        for t in threads:
+            t.join(10)
+        results["ctl slowest_s"] = slowest[0]
+    finally:
+        stop.set()
+        gw.stop()
+
+
+def ctl_rows(lat):
+    busy, none = lat["ctl busy 2000/s"], lat["ctl none 2000/s"]
+    return [("face p99 at 2000/s: %d gatewayctl at once / none"
+             % CTL_CALLERS, "%.0f µs" % busy["p99_us"],
+             "%.0f µs" % none["p99_us"],
+             "unchanged (%.2f×)" % (busy["p99_us"] / none["p99_us"])),
+            ("face p99.9 at 2000/s: %d gatewayctl at once / none"
+             % CTL_CALLERS, "%.0f µs" % busy["p999_us"],
+             "%.0f µs" % none["p999_us"], ""),
+            ("gatewayctl status/incidents calls meanwhile",
+             "%.0f/s, slowest %.0f ms" % (lat["ctl calls/s"],
+                                         1000 * lat["ctl slowest_s"]),
+             "", "")]
+
+
 def print_table(rows):
     print("machine: %s, %s, %d cores, %s" % (
         platform.node(), platform.machine(), os.cpu_count(),
@@ -850,6 +912,7 @@ ONLY = {
     "fire": (fire_release, fire_rows),
     "robot": (robot_hung, robot_rows),
     "office": (office_both, office_rows),
+    "ctl": (ctl_concurrent, ctl_rows),
 }
 
 
@@ -898,6 +961,7 @@ def main():
         robot_hung(binary, world, port, lat)
         office_drain(binary, world, port, lat)
         office_hung(binary, world, port, lat)
+        ctl_concurrent(binary, world, port, lat)
 
         big, _ = write_compound(os.path.join(world, "c100k"), 100000,
                                 vehicles=50000)
@@ -972,7 +1036,7 @@ def main():
                           us(lat["charging open"]["p99_us"])), "",
              "p99 < 20 ms, one transaction"),
         ] + fire_rows(lat) + robot_rows(lat) + \
-            office_rows(lat) + [
+            office_rows(lat) + ctl_rows(lat) + [
             ("start to READY=1 (3k / 10k / 100k persons)",
              "%.0f / %.0f / %.0f ms" % (ready3k * 1000, ready10k * 1000,
                                         ready100k * 1000), "",

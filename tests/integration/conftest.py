@@ -23,7 +23,10 @@ contact on a relay board's discrete input) and `modbus.fire_mqtt()`;
 """
 
 import json
+import json as _json
 import os
+import pwd
+import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -301,6 +304,37 @@ class Compound:
         assert len(rows) == 1, "expected one row for %s on %s, got %r" % (
             request, device, rows)
         return rows[0]
+
+    def ctl(self, *args, json=False, check=None, user=None, groups=(),
+            timeout=30, input=None):
+        """gatewayctl -c gateway.ini ARGS (with --json when json: .data is
+        then what it printed, parsed).  check: the exit status it must
+        have.  user: run as that user (setpriv), with groups (gids) as its
+        supplementary groups, for permission tests."""
+        cmd = [os.environ.get("GATEWAYCTL",
+                              str(REPO / "build" / "gatewayctl")),
+               "-c", str(self.ini), *[str(a) for a in args]]
+        if json:
+            cmd.append("--json")
+        if user is not None:
+            pw = pwd.getpwnam(user)
+            cmd = ["setpriv", "--reuid", str(pw.pw_uid), "--regid",
+                   str(pw.pw_gid),
+                   *(["--groups", ",".join(str(g) for g in groups)]
+                     if groups else ["--clear-groups"]), *cmd]
+        p = subprocess.run(cmd, capture_output=True, timeout=timeout,
+                           input=input, env=dict(os.environ, LC_ALL="C"))
+        p.stdout = p.stdout.decode("utf-8")
+        p.stderr = p.stderr.decode("utf-8")
+        p.data = None
+        if json and p.stdout.strip():
+            p.data = _json.loads(p.stdout)
+        if check is not None:
+            assert p.returncode == check, (
+                "gatewayctl %s exited %d, not %d:\n%s%s" % (
+                    " ".join(str(a) for a in args), p.returncode, check,
+                    p.stdout, p.stderr))
+        return p
 
     def finish(self):
         """Tear down; returns the problems to fail the test with."""

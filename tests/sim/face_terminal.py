@@ -151,6 +151,21 @@ class FaceTerminal:
                                                     self.commands[-5:]))
                 self.cond.wait(left)
 
+    def wait_cmd_where(self, pred, timeout=10):
+        """The first command (since connecting) for which pred holds."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for cmd in self.commands:
+                    if pred(cmd):
+                        return cmd
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("%s: no such command within %.1f s;"
+                                       " got %r" % (self.gate, timeout,
+                                                    self.commands[-5:]))
+                self.cond.wait(left)
+
     def cmds_for(self, request):
         with self.cond:
             return [c for c in self.commands if c.get("request") == request]

@@ -6,6 +6,7 @@ and the benchmark; it asserts nothing about the gateway's decisions.
 Only Debian's python3 packages are used (paho-mqtt 1.6.1).
 """
 
+import hashlib
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
@@ -159,6 +161,13 @@ class Broker:
         self.stop()
 
 
+def control_socket(data_dir):
+    """A control socket of this data_dir's own, short enough for a Unix
+    socket's 108 bytes wherever pytest puts its directories."""
+    tag = hashlib.sha1(str(Path(data_dir).resolve()).encode()).hexdigest()
+    return "/tmp/cg-%s.sock" % tag[:16]
+
+
 def derive_ini(template, port, data_dir, access_dir, host=LOCALHOST,
                overrides=None):
     """gateway.ini text from a template, pointed at a private world.
@@ -170,7 +179,8 @@ def derive_ini(template, port, data_dir, access_dir, host=LOCALHOST,
     """
     settings = {("mqtt", "host"): host, ("mqtt", "port"): str(port),
                 ("gateway", "data_dir"): str(data_dir),
-                ("gateway", "access_dir"): str(access_dir)}
+                ("gateway", "access_dir"): str(access_dir),
+                ("control", "socket"): control_socket(data_dir)}
     settings.update(overrides or {})
     lines = template.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
     out, section, done = [], None, set()
