@@ -5,6 +5,7 @@ visitor, an unknown plate refused at a barrier, the incident it opened
 and its acknowledgement within ack_min — and `--send` reaching the group
 robot as one markdown message with the plate masked."""
 
+import time
 from datetime import datetime
 
 import pytest
@@ -163,6 +164,8 @@ def test_other_days_and_bad_dates(day):
 
 
 def test_send_reaches_the_robot(day):
+    """--send: the control socket's notify journals the markdown, and
+    the WeChat sink sends it as it is."""
     c = day
     robot = c.robot
     since = robot.mark()
@@ -182,3 +185,32 @@ def test_send_reaches_the_robot(day):
     rows = c.journal.rows("kind = 'system' AND decision = 'report'")
     assert len(rows) == 1
     assert rows[0]["body"]["markdown"] == msg.content
+
+
+def test_morning_report_once_a_day(wechat):
+    """[report] at passed: yesterday's report is journaled and sent by
+    gatewayd itself, once; a restart the same day does not send it
+    again.  (Needs report_live_tick() on the daemon's tick.)"""
+    c = wechat
+    c.template = WORLD
+    overrides = wechat_overrides(c)
+    overrides[("report", "at")] = "00:00"
+    c.start(overrides=overrides)
+    yesterday = c.ctl("report", "daily", json=True, check=0).data["date"]
+    msg = c.robot.wait_messages(
+        1, timeout=15,
+        where=lambda m: m.msgtype == "markdown" and "日报" in m.content)[0]
+    assert yesterday in msg.content
+    rows = c.journal.rows("kind = 'system' AND decision = 'report'")
+    assert [r["reason"] for r in rows] == ["daily " + yesterday]
+
+    c.restart()
+    c.journal.wait_rows("kind = 'system' AND decision = 'start'", count=2)
+    # A negative can only be waited for: two ticks after the start, the
+    # schedule has looked, found the day's report journaled, and made
+    # none.
+    time.sleep(2.5)
+    rows = c.journal.rows("kind = 'system' AND decision = 'report'")
+    assert len(rows) == 1
+    assert len([m for m in c.robot.messages()
+                if "日报" in m.content]) == 1
