@@ -128,7 +128,7 @@ check: deps
 		$(MAKE) SAN=1 check-one
 
 demo: deps
-	$(MAKE) $(B)/gatewayd
+	$(MAKE) $(B)/gatewayd $(B)/gatewayctl
 	$(PYTHON) tests/sim/demo.py --gatewayd $(B)/gatewayd \
 		--config config/gateway.ini --seconds $(DEMO_SECONDS)
 

@@ -117,6 +117,13 @@ access_free(struct access_tables *t)
 	free(t->cards);
 	free(t->plates);
 	free(t->plate_visitors);
+	free(t->person_origin);
+	free(t->visitor_origin);
+	free(t->vehicle_origin);
+	free(t->deny_origin);
+	for (i = 0; i < t->nfiles; i++)
+		free(t->files[i]);
+	free(t->files);
 	for (i = 0; i < ACCESS_INDEXES; i++)
 		htab_free(&t->index[i]);
 	free(t);
@@ -166,6 +173,65 @@ access_summary(const struct access_tables *t, const struct config *cfg,
 			snprintf(buf + n, size - n, ", %zu %s", k,
 			    others[i].what);
 	}
+}
+
+/*
+ * Entry's index in the array v of n elements of size bytes, or -1.
+ * Compared as integers: pointers into different arrays have no order.
+ */
+static int64_t
+index_in(const void *entry, const void *v, size_t n, size_t size)
+{
+	uintptr_t p = (uintptr_t)entry, base = (uintptr_t)v;
+
+	if (v == NULL || p < base || p >= base + n * size ||
+	    (p - base) % size != 0)
+		return -1;
+	return (int64_t)((p - base) / size);
+}
+
+/* The origin of entry, 0 when it is none of t's. */
+static access_origin_t
+origin_of(const struct access_tables *t, const void *entry)
+{
+	int64_t i;
+
+	i = index_in(entry, t->groups, t->ngroups, sizeof(*t->groups));
+	if (i >= 0)
+		return t->group_origin[i];
+	i = index_in(entry, t->persons, t->npersons, sizeof(*t->persons));
+	if (i >= 0 && t->person_origin != NULL)
+		return t->person_origin[i];
+	i = index_in(entry, t->visitors, t->nvisitors, sizeof(*t->visitors));
+	if (i >= 0 && t->visitor_origin != NULL)
+		return t->visitor_origin[i];
+	i = index_in(entry, t->vehicles, t->nvehicles, sizeof(*t->vehicles));
+	if (i >= 0 && t->vehicle_origin != NULL)
+		return t->vehicle_origin[i];
+	i = index_in(entry, t->denies, t->ndenies, sizeof(*t->denies));
+	if (i >= 0 && t->deny_origin != NULL)
+		return t->deny_origin[i];
+	return 0;
+}
+
+int
+access_where(const struct access_tables *t, const void *entry, char *buf,
+    size_t size)
+{
+	access_origin_t o;
+	size_t file;
+
+	if (size > 0)
+		buf[0] = '\0';
+	if (t == NULL || entry == NULL)
+		return -1;
+	o = origin_of(t, entry);
+	file = (o >> ACCESS_ORIGIN_LINE_BITS);
+	if (o == 0 || file == 0 || file > t->nfiles)
+		return -1;
+	snprintf(buf, size, "%s:%u", t->files[file - 1],
+	    o & (ACCESS_ORIGIN_LINES - 1));
+	return 0;
 }
 
 const struct access_group *
@@ -383,4 +449,16 @@ access_match_visitor(const struct access_tables *t,
     const struct access_plate_match *m, size_t i)
 {
 	return i < m->nvisitors ? &t->visitors[m->visitors_[i]] : NULL;
+}
+
+size_t
+access_nfiles(const struct access_tables *t)
+{
+	return t->nfiles;
+}
+
+const char *
+access_file(const struct access_tables *t, size_t i)
+{
+	return i < t->nfiles ? t->files[i] : NULL;
 }

@@ -137,6 +137,18 @@ int access_match_plate(const struct access_tables *, const char *plate,
 const struct access_visitor *access_match_visitor(const struct access_tables *,
     const struct access_plate_match *, size_t i);
 
+/*
+ * Where an entry of these tables was written, for staff:
+ * "access.d/residents.ini:12", the line of its section header.  entry is
+ * a person, visitor, vehicle, deny or group these tables returned.  0,
+ * or -1 (buf "") when it is none of theirs.
+ */
+int access_where(const struct access_tables *, const void *entry, char *buf,
+    size_t size);
+/* The files the tables were read from, in the order read. */
+size_t access_nfiles(const struct access_tables *);
+const char *access_file(const struct access_tables *, size_t i);
+
 /* Every person, in file order: the wellbeing checks (care.c) walk them. */
 size_t access_npersons(const struct access_tables *);
 const struct access_person *access_person_at(const struct access_tables *,

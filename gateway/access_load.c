@@ -823,6 +823,60 @@ check_visitors(struct load *l)
 	}
 }
 
+/* ---- where each entry was written, kept in the tables ---- */
+
+static access_origin_t
+origin(struct where w)
+{
+	if (w.file >= ACCESS_ORIGIN_FILES || w.line <= 0 ||
+	    (uint32_t)w.line >= ACCESS_ORIGIN_LINES)
+		return 0;
+	return (w.file + 1) << ACCESS_ORIGIN_LINE_BITS | (uint32_t)w.line;
+}
+
+/* The origins of n entries from their wheres, each the first member of
+ * an element stride bytes long. */
+static access_origin_t *
+origins(const void *wheres, size_t n, size_t stride)
+{
+	access_origin_t *v;
+	struct where w;
+	size_t i;
+
+	if (n == 0)
+		return NULL;
+	v = malloc(n * sizeof(*v));
+	if (v == NULL)
+		diag_oom();
+	for (i = 0; i < n; i++) {
+		memcpy(&w, (const char *)wheres + i * stride, sizeof(w));
+		v[i] = origin(w);
+	}
+	return v;
+}
+
+/* The files and each entry's place move from the load to the tables. */
+static void
+keep_origins(struct load *l)
+{
+	struct access_tables *t = l->t;
+	unsigned i;
+
+	for (i = 0; i < t->ngroups; i++)
+		t->group_origin[i] = origin(l->group_at[i]);
+	t->person_origin =
+	    origins(l->person_at, t->npersons, sizeof(*l->person_at));
+	t->visitor_origin =
+	    origins(l->visitor_at, t->nvisitors, sizeof(*l->visitor_at));
+	t->vehicle_origin =
+	    origins(l->vehicle_at, t->nvehicles, sizeof(*l->vehicle_at));
+	t->deny_origin = origins(l->deny_at, t->ndenies, sizeof(*l->deny_at));
+	t->files = l->files;
+	t->nfiles = l->nfiles;
+	l->files = NULL;
+	l->nfiles = 0;
+}
+
 /* Problems to the caller's list, file by file in the order they were read. */
 static void
 hand_over(struct load *l, struct diag *d)
@@ -977,9 +1031,11 @@ access_load(const struct config *cfg, struct diag *d)
 	resolve_groups(&l);
 	check_visitors(&l);
 	hand_over(&l, d);
-	if (l.diag.n == 0)
-		access_index_plates(t);
 	failed = l.diag.n > 0;
+	if (!failed) {
+		access_index_plates(t);
+		keep_origins(&l);
+	}
 	load_free(&l);
 	if (failed) {
 		access_free(t);

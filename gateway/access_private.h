@@ -30,6 +30,17 @@ enum access_index {
 	ACCESS_INDEXES
 };
 
+/*
+ * Where an entry was written, for staff: its file (files[], plus one)
+ * and its section header's line in 32 bits, so that 10 000 persons
+ * cost 40 kB more.  0: not kept (past ACCESS_ORIGIN_FILES files or
+ * ACCESS_ORIGIN_LINES lines, which no access.d staff edit reaches).
+ */
+typedef uint32_t access_origin_t;
+#define ACCESS_ORIGIN_LINE_BITS 22
+#define ACCESS_ORIGIN_LINES     (1u << ACCESS_ORIGIN_LINE_BITS)
+#define ACCESS_ORIGIN_FILES     ((1u << (32 - ACCESS_ORIGIN_LINE_BITS)) - 1)
+
 /* A registered plate: a resident's vehicle, visitors' cars, or both. */
 struct access_plate {
 	access_str_t plate;
@@ -58,6 +69,14 @@ struct access_tables {
 	uint32_t *plate_visitors; /* visitors[] indices, grouped by plate */
 
 	struct htab index[ACCESS_INDEXES];
+
+	/* Where each entry was written: the files read, in order, and an
+	 * origin beside each group, person, visitor, vehicle and deny. */
+	char **files;
+	size_t nfiles;
+	access_origin_t group_origin[ACCESS_MAX_GROUPS];
+	access_origin_t *person_origin, *visitor_origin, *vehicle_origin;
+	access_origin_t *deny_origin;
 };
 
 /* The entry of the index's array whose key is key, or -1. */

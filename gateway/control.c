@@ -19,10 +19,12 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "explain.h"
 #include "incident.h"
 #include "log.h"
 #include "pipeline.h"
 #include "reload.h"
+#include "rules.h"
 #include "state.h"
 #include "util.h"
 
@@ -385,6 +387,47 @@ cmd_open(struct client *c, json_t *req)
 }
 
 static void
+cmd_explain(struct client *c, json_t *req)
+{
+	const struct pipeline *p = &c->ctl->d->pipe;
+	const char *who = string_arg(req, "who"), *id = string_arg(req, "gate");
+	json_t *at = json_object_get(req, "at_ms"), *o;
+	const struct device *dev = NULL;
+	struct rules_clock clock;
+
+	if (who == NULL || who[0] == '\0') {
+		answered(c,
+		    refusal("usage",
+		        "explain whom? a person id, card, "
+		        "visitor id or plate"));
+		return;
+	}
+	if (id != NULL) {
+		dev = config_device(p->cfg, id);
+		if (dev == NULL ||
+		    (dev->driver->class != DEVICE_GATE &&
+		        dev->driver->class != DEVICE_BARRIER)) {
+			answered(c,
+			    refusal("not_found", "no gate or barrier '%s'",
+			        id));
+			return;
+		}
+	}
+	if (at != NULL && !json_is_integer(at)) {
+		answered(c, refusal("usage", "at_ms: epoch milliseconds"));
+		return;
+	}
+	rules_clock_at(at ? json_integer_value(at) : now_ms(), &clock);
+	o = explain(p->tables, p->cfg, p->state, who, dev, &clock,
+	    fire_release_reason(p));
+	if (o == NULL) {
+		answered(c, refusal("refused", "out of memory"));
+		return;
+	}
+	answered(c, json_pack("{s:b,s:o}", "ok", true, "explain", o));
+}
+
+static void
 cmd_reload(struct client *c)
 {
 	c->reload = daemon_reload(c->ctl->d, "gatewayctl reload");
@@ -433,6 +476,8 @@ dispatch(struct client *c, json_t *req)
 		answered(c, o);
 	} else if (strcmp(cmd, "reload") == 0) {
 		cmd_reload(c);
+	} else if (strcmp(cmd, "explain") == 0) {
+		cmd_explain(c, req);
 	} else if (strcmp(cmd, "incidents") == 0) {
 		cmd_incidents(c);
 	} else if (strcmp(cmd, "ack") == 0 || strcmp(cmd, "resolve") == 0) {

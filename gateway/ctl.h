@@ -41,7 +41,8 @@ struct ctl_command {
 };
 
 /*
- * Ask gatewayd: req (a JSON object with "cmd") as one line, its answer
+ * Ask gatewayd: req (a JSON object with "cmd"; the caller's still) as one
+ * line, its answer
  * read back (*answer, the caller's to json_decref).  CTL_OK when the
  * answer says "ok":true; CTL_REFUSED when "ok":false (its "error" is
  * printed to stderr unless quiet); CTL_DOWN when nobody listens, with a
@@ -75,7 +76,7 @@ long long ctl_parse_time(const char *);
 size_t ctl_width(const char *);
 
 struct ctl_table;
-/* A table with these column headers (NULL-terminated). */
+/* A table with these column headers (NULL-terminated; all "": none). */
 struct ctl_table *ctl_table_new(const char *const *headers);
 /* A row of as many cells as headers (copied; NULL prints as "-"). */
 void ctl_table_row(struct ctl_table *, const char *const *cells);

@@ -371,7 +371,13 @@ ctl_table_print(struct ctl_table *t, FILE *f)
 
 	if (t == NULL)
 		return;
-	for (r = 0; r < t->nrows; r++) {
+	/* Headers all "": a table of label and value, with no header row. */
+	for (r = 0, i = 0; i < t->ncols; i++)
+		if (t->cells[i][0] != '\0')
+			break;
+	if (i == t->ncols)
+		r = 1;
+	for (; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
 			cell = t->cells[r * t->ncols + i];
 			fputs(cell, f);

@@ -34,6 +34,18 @@ json_only(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* {"cmd":cmd} asked: ctl_request()'s outcome. */
+static int
+simple_request(struct ctl *c, const char *cmd, json_t **a, int timeout_ms,
+    bool quiet)
+{
+	json_t *req = json_pack("{s:s}", "cmd", cmd);
+	int rc = ctl_request(c, req, a, timeout_ms, quiet);
+
+	json_decref(req);
+	return rc;
+}
+
 static const char *
 str(const json_t *o, const char *key)
 {
@@ -109,6 +121,12 @@ print_overview(const json_t *st)
 	snprintf(line, sizeof(line), "%s (from %s)", str(tables, "summary"),
 	    str(tables, "from"));
 	ctl_table_row(t, (const char *const[]){ "tables", line });
+	for (i = 0; i < json_array_size(json_object_get(tables, "files")); i++)
+		ctl_table_row(t,
+		    (const char *const[]){ i == 0 ? "files" : "",
+		        json_string_value(
+		            json_array_get(json_object_get(tables, "files"),
+		                i)) });
 	if (json_is_object(last)) {
 		snprintf(line, sizeof(line), "%s, %s",
 		    json_is_true(json_object_get(last, "ok")) ? "ok" : "FAILED",
@@ -190,8 +208,7 @@ status_run(struct ctl *c, int argc, char **argv)
 
 	if (rc != CTL_OK)
 		return rc;
-	rc = ctl_request(c, json_pack("{s:s}", "cmd", "status"), &a, 5000,
-	    false);
+	rc = simple_request(c, "status", &a, 5000, false);
 	if (rc == CTL_OK) {
 		if (c->json)
 			ctl_print_json(json_object_get(a, "status"));
@@ -294,8 +311,7 @@ reload_run(struct ctl *c, int argc, char **argv)
 
 	if (rc != CTL_OK)
 		return rc;
-	rc = ctl_request(c, json_pack("{s:s}", "cmd", "reload"), &a, 30000,
-	    true);
+	rc = simple_request(c, "reload", &a, 30000, true);
 	r = json_object_get(a, "reload");
 	if (c->json && r != NULL)
 		ctl_print_json(r);
@@ -346,8 +362,7 @@ incidents_run(struct ctl *c, int argc, char **argv)
 
 	if (rc != CTL_OK)
 		return rc;
-	rc = ctl_request(c, json_pack("{s:s}", "cmd", "incidents"), &a, 5000,
-	    false);
+	rc = simple_request(c, "incidents", &a, 5000, false);
 	v = json_object_get(a, "incidents");
 	if (rc == CTL_OK && c->json)
 		ctl_print_json(v);

@@ -20,6 +20,7 @@ static const struct ctl_command *const commands[] = {
 	&ctl_status_command,
 	&ctl_check_command,
 	&ctl_reload_command,
+	&ctl_explain_command,
 	&ctl_incidents_command,
 	&ctl_ack_command,
 	&ctl_resolve_command,

@@ -147,15 +147,23 @@ tables_json(const struct daemon *d)
 	const json_t *last = reload_last(d->reload);
 	char summary[192];
 
+	json_t *files = json_array(), *o;
+	size_t i;
+
+	for (i = 0; i < access_nfiles(d->pipe.tables); i++)
+		json_array_append_new(files,
+		    json_string(access_file(d->pipe.tables, i)));
 	access_counts(d->pipe.tables, &n);
 	access_summary(d->pipe.tables, d->cfg, summary, sizeof(summary));
-	return json_pack("{s:s,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I},s:O}", "dir",
+	o = json_pack("{s:s,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I},s:O}", "dir",
 	    d->cfg->access_dir, "from",
 	    d->pipe.state->on_snapshot ? "snapshot" : "files", "summary",
 	    summary, "counts", "groups", (json_int_t)n.groups, "persons",
 	    (json_int_t)n.persons, "visitors", (json_int_t)n.visitors,
 	    "vehicles", (json_int_t)n.vehicles, "denied", (json_int_t)n.denied,
 	    "last_reload", last ? (json_t *)last : json_null());
+	json_object_set_new(o, "files", files);
+	return o;
 }
 
 json_t *

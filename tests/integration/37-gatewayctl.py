@@ -69,6 +69,9 @@ def test_status_shows_devices_tables_and_broker(desk):
     assert s["mqtt"]["connected"] is True
     assert s["fire"]["state"] == "normal" and s["fire"]["holding"] is False
     assert s["tables"]["counts"]["persons"] >= 1
+    assert [os.path.basename(f) for f in s["tables"]["files"]] == [
+        "deny.ini", "people.ini", "visitors.ini"]
+    assert "people.ini" in out
     assert s["incidents"]["open"] == 0
     assert {d["id"] for d in s["devices"]} >= {"gate-north", "cam-1"}
     assert s["uptime_s"] >= 0 and s["version"]

@@ -752,6 +752,10 @@ class Demo:
                 site=self.site).connect(), lane)
         self.say("face terminals on %s; Ctrl-C stops"
                  % ", ".join(self.terminals))
+        self.say("ask it, from another terminal: %s -c %s status (or "
+                 "events --follow, explain P0001, incidents, --help)"
+                 % (os.path.join(os.path.dirname(self.args.gatewayd),
+                                 "gatewayctl"), ini))
         if self.lanes:
             self.say("plate cameras: %s" % ", ".join(
                 "%s at %s (lane %s, %s)" % (camera, barrier, lane, driver)

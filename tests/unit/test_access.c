@@ -778,6 +778,67 @@ test_many(void **state)
 	access_free(t);
 }
 
+/*
+ * Each entry names the file and the line of its section header, across
+ * files and through a BOM and CRLF; a pointer that is no entry of these
+ * tables, or one between two entries, names nothing.
+ */
+static void
+test_where(void **state)
+{
+	const struct access_person *p;
+	struct access_tables *t;
+	char buf[128], small[8];
+
+	(void)state;
+	mkdir("where", 0700);
+	scratch_write("where/1-groups.ini",
+	    "\xef\xbb\xbf; groups\r\n"
+	    "[group resident]\r\ngates = *\r\n"
+	    "\r\n"
+	    "[group cleaner]\r\ngates = gate-north\r\n");
+	scratch_write("where/2-people.ini",
+	    "[person P1]\ngroups = resident\nhousehold = 5-2-301\n"
+	    "cards = C1\n"
+	    "\n"
+	    "[person P2]\ngroups = cleaner\n"
+	    "[vehicle 吉A12345]\nplan = monthly\n"
+	    "[visitor V1]\nhost = 5-2-301\nperson = PV1\n"
+	    "from = 2026-11-23 09:00\nuntil = 2026-11-23 21:00\n"
+	    "[deny 吉B00000]\nreason = stolen\n");
+	t = load_ok("where");
+
+	assert_int_equal(access_where(t, access_group(t, 0), buf, sizeof(buf)),
+	    0);
+	assert_string_equal(buf, "where/1-groups.ini:2");
+	access_where(t, access_group(t, 1), buf, sizeof(buf));
+	assert_string_equal(buf, "where/1-groups.ini:5");
+	access_where(t, access_find_person(t, "P1"), buf, sizeof(buf));
+	assert_string_equal(buf, "where/2-people.ini:1");
+	access_where(t, access_find_card(t, "C1"), buf, sizeof(buf));
+	assert_string_equal(buf, "where/2-people.ini:1");
+	access_where(t, access_find_person(t, "P2"), buf, sizeof(buf));
+	assert_string_equal(buf, "where/2-people.ini:6");
+	access_where(t, access_find_vehicle(t, "吉A12345"), buf, sizeof(buf));
+	assert_string_equal(buf, "where/2-people.ini:8");
+	access_where(t, access_find_visitor(t, "V1"), buf, sizeof(buf));
+	assert_string_equal(buf, "where/2-people.ini:10");
+	access_where(t, access_find_deny(t, "吉B00000"), buf, sizeof(buf));
+	assert_string_equal(buf, "where/2-people.ini:15");
+
+	/* Cut short, still a string. */
+	access_where(t, access_find_person(t, "P2"), small, sizeof(small));
+	assert_string_equal(small, "where/2");
+
+	p = access_find_person(t, "P1");
+	assert_int_equal(access_where(t, (const char *)p + 1, buf, sizeof(buf)),
+	    -1);
+	assert_string_equal(buf, "");
+	assert_int_equal(access_where(t, buf, buf, sizeof(buf)), -1);
+	assert_int_equal(access_where(t, NULL, buf, sizeof(buf)), -1);
+	access_free(t);
+}
+
 int
 main(void)
 {
@@ -793,6 +854,7 @@ main(void)
 		cmocka_unit_test(test_plates),
 		cmocka_unit_test(test_time_zone),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_where),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
