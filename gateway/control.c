@@ -24,6 +24,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "reload.h"
+#include "report_live.h"
 #include "rules.h"
 #include "state.h"
 #include "util.h"
@@ -427,6 +428,35 @@ cmd_explain(struct client *c, json_t *req)
 	answered(c, json_pack("{s:b,s:o}", "ok", true, "explain", o));
 }
 
+/* A message for the group robot (gatewayctl report daily --send):
+ * journaled, and sent by the WeChat sink like any alert.  Markdown has
+ * newlines: not string_arg()'s printable text. */
+static void
+cmd_notify(struct client *c, json_t *req)
+{
+	const char *text = json_string_value(json_object_get(req, "text"));
+
+	if (text == NULL || text[0] == '\0' ||
+	    !utf8_valid(text, strlen(text))) {
+		answered(c, refusal("usage", "notify: a \"text\" in UTF-8"));
+		return;
+	}
+	if (c->ctl->d->cfg->wechat.key == NULL) {
+		answered(c,
+		    refusal("refused",
+		        "no WeChat robot: [wechat] "
+		        "webhook_key_file is not set"));
+		return;
+	}
+	if (report_journal(&c->ctl->d->pipe, text, "notify") < 0) {
+		answered(c,
+		    refusal("refused",
+		        "the journal cannot take it now: try again"));
+		return;
+	}
+	answered(c, success());
+}
+
 static void
 cmd_reload(struct client *c)
 {
@@ -476,6 +506,8 @@ dispatch(struct client *c, json_t *req)
 		answered(c, o);
 	} else if (strcmp(cmd, "reload") == 0) {
 		cmd_reload(c);
+	} else if (strcmp(cmd, "notify") == 0) {
+		cmd_notify(c, req);
 	} else if (strcmp(cmd, "explain") == 0) {
 		cmd_explain(c, req);
 	} else if (strcmp(cmd, "incidents") == 0) {

@@ -32,6 +32,7 @@
 #include "outbox.h"
 #include "pipeline.h"
 #include "reload.h"
+#include "report_live.h"
 #include "snapshot.h"
 #include "state.h"
 #include "topic.h"
@@ -317,6 +318,7 @@ on_tick(uv_timer_t *t)
 	pipeline_tick(&d->pipe, now_ms(), false);
 	incidents_tick(&d->pipe, now_ms());
 	care_tick(&d->pipe, now_ms());
+	report_live_tick(&d->pipe, now_ms());
 	reload_check(d->reload);
 	/* The sinks' backlogs move all the time: the office watches them
 	 * on the retained status, refreshed this often. */
@@ -698,6 +700,7 @@ stop(struct daemon *d, const char *why)
 	 * dropped.  Before the journal closes: nothing comes after it. */
 	buses_stop(d->buses);
 	d->buses = NULL;
+	report_live_stop();
 	pipeline_tick(&d->pipe, now_ms(), true);
 	system_event(d, "stop", why);
 	/* A request to the robot in flight is abandoned at once: its

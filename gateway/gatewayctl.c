@@ -29,6 +29,7 @@ static const struct ctl_command *const commands[] = {
 	&ctl_open_command,
 	&ctl_fire_command,
 	&ctl_charger_command,
+	&ctl_report_command,
 	NULL,
 };
 

@@ -30,12 +30,14 @@ enum journal_filter {
 };
 
 /* The rows JOURNAL_NOTIFY takes, as SQL: an incident's messages (its
- * opening, re-alert and escalation) and wellbeing checks (one raised,
- * and its end: nobody need go). */
+ * opening, re-alert and escalation), wellbeing checks (one raised,
+ * and its end: nobody need go) and the daily report (report_live.c).
+ * The partial index events_notify* is built on this expression: a
+ * change here is a new index name in journal_db.c's schema. */
 #define JOURNAL_NOTIFY_WHERE                                                   \
 	"((kind = 'incident' AND decision IN ('open', 'realert', "             \
 	"'escalate')) OR (kind = 'system' AND decision IN ('care', "           \
-	"'care_end')))"
+	"'care_end', 'report')))"
 
 /* One row; NULL members are left out of the record. */
 struct journal_record {

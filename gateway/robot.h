@@ -65,6 +65,8 @@ struct robot_message {
 	char content[ROBOT_MARKDOWN_MAX + 1]; /* cut to size when sent */
 	bool text;   /* a text message, ringing mobiles[]; else markdown */
 	bool urgent; /* it rings the duty mobiles: the reserve serves it */
+	bool keep;   /* never held back in a summary: it waits for its slot
+	                (the daily report, one a day, is no alert to count) */
 	const char *mobiles[ROBOT_MOBILES_MAX]; /* into the config */
 	size_t nmobiles;
 	int type; /* alert_type_index() of its alert; -1: a care check */
@@ -72,8 +74,9 @@ struct robot_message {
 
 /*
  * The message for a record JOURNAL_NOTIFY takes (journal.h): an incident's
- * open, realert or escalate step, or a care check or its end.  0, or -1 when
- * the record cannot be read or is none of those.
+ * open, realert or escalate step, a care check or its end, or the daily
+ * report (its "markdown", as it is, cut to ROBOT_MARKDOWN_MAX).  0, or -1
+ * when the record cannot be read or is none of those.
  */
 int robot_compose(const char *json, size_t len, const struct config *,
     struct robot_message *);

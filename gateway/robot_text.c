@@ -1,10 +1,10 @@
 /*
  * robot_text.c - what a guard's phone shows for a journal record the
- * robot is sent: an incident's first message, re-alert or escalation, or
- * a wellbeing check.  What, where, when, what to do, in that order, one
- * line each; plates and names masked, no mobile number in the content
- * (the robot rings the mentioned ones itself).  Pure: the record and the
- * configuration in, the message out.
+ * robot is sent: an incident's first message, re-alert or escalation, a
+ * wellbeing check, or the daily report (made by report_text.c).  What, where,
+ * when, what to do, in that order, one line each; plates and names masked, no
+ * mobile number in the content (the robot rings the mentioned ones itself).
+ * Pure: the record and the configuration in, the message out.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +213,20 @@ care(json_t *rec, const struct config *cfg, struct robot_message *m)
 	return 0;
 }
 
+/* The daily report (report_live.c): its markdown is the message. */
+static int
+report(json_t *rec, struct robot_message *m)
+{
+	const char *md = json_string_value(json_object_get(rec, "markdown"));
+
+	if (md == NULL || md[0] == '\0')
+		return -1;
+	robot_cut(md, ROBOT_MARKDOWN_MAX, m->content, sizeof(m->content));
+	m->type = -1;
+	m->keep = true;
+	return 0;
+}
+
 int
 robot_compose(const char *json, size_t len, const struct config *cfg,
     struct robot_message *m)
@@ -233,6 +247,8 @@ robot_compose(const char *json, size_t len, const struct config *cfg,
 	    (strcmp(decision, "care") == 0 ||
 	        strcmp(decision, "care_end") == 0))
 		rc = care(rec, cfg, m);
+	else if (strcmp(kind, "system") == 0 && strcmp(decision, "report") == 0)
+		rc = report(rec, m);
 	json_decref(rec);
 	return rc;
 }

@@ -7,7 +7,8 @@
  *   duty mobiles).  A message that rings nobody and finds the budget
  *   spent is held back: counted by type, and the next message that can
  *   go is the summary of what was held.  One that rings waits for its
- *   slot.  Nothing is dropped.
+ *   slot, and so does the daily report (not an alert: never summarised,
+ *   and outside the reserve).  Nothing is dropped.
  * - The cursor moves only when the robot answered errcode 0, in the
  *   journal's next commit, with what a summary still owes (the counts
  *   held back) as its state: a restart or a kill -9 repeats at most the
@@ -381,13 +382,14 @@ step(struct wechat *w)
 			send_msg(w, false);
 			return;
 		}
-		if (!w->msg.urgent) {
+		if (!w->msg.urgent && !w->msg.keep) {
 			robot_hold(&w->held, w->msg.type, now_ms());
 			w->held_through = q->seq;
 			pop(w);
 			continue;
 		}
-		wait_ms(w, robot_next_send(&w->limiter, now, true) - now);
+		wait_ms(w,
+		    robot_next_send(&w->limiter, now, w->msg.urgent) - now);
 		return;
 	}
 }

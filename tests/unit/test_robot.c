@@ -731,6 +731,32 @@ test_compose_care(void **state)
 	assert_int_equal(robot_compose("not json", 8, &c, &m), -1);
 }
 
+/* The daily report: its markdown is the message, kept out of the
+ * alerts' summaries, ringing nobody. */
+static void
+test_compose_report(void **state)
+{
+	struct robot_message m;
+	struct config c;
+
+	(void)state;
+	compose("{\"kind\":\"system\",\"decision\":\"report\",\"reason\":"
+	        "\"daily 2026-11-23\",\"markdown\":\"**日报**\\n> 事件 2 起\"}",
+	    &m);
+	assert_false(m.text);
+	assert_true(m.keep);
+	assert_false(m.urgent);
+	assert_int_equal(m.nmobiles, 0);
+	assert_string_equal(m.content, "**日报**\n> 事件 2 起");
+	compose_cfg(&c);
+	assert_int_equal(robot_compose("{\"kind\":\"system\",\"decision\":"
+	                               "\"report\"}",
+	                     strlen("{\"kind\":\"system\",\"decision\":"
+	                            "\"report\"}"),
+	                     &c, &m),
+	    -1);
+}
+
 int
 main(void)
 {
@@ -754,6 +780,7 @@ main(void)
 		cmocka_unit_test(test_summary_every_type),
 		cmocka_unit_test(test_compose_incident),
 		cmocka_unit_test(test_compose_care),
+		cmocka_unit_test(test_compose_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
