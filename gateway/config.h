@@ -102,7 +102,7 @@ struct config_control {
 
 /* [report]: the daily report. */
 struct config_report {
-	int at_min;     /* minute of the local day it is sent (07:30) */
+	int at_min;     /* minute of the local day it is sent (07:30); -1 off */
 	char *key_file; /* its own robot's key; NULL: the alerts robot */
 	char *key;
 };

@@ -68,7 +68,7 @@ set_group(void *ctx, void *obj, const struct schema_key *k, int line,
 	c->control.gid = (long)g->gr_gid;
 }
 
-/* at = 07:30, in the gateway's time zone. */
+/* at = 07:30, in the gateway's time zone; off: no daily report. */
 static void
 set_at(void *ctx, void *obj, const struct schema_key *k, int line,
     const char *value)
@@ -79,10 +79,14 @@ set_at(void *ctx, void *obj, const struct schema_key *k, int line,
 	char end;
 
 	(void)k;
+	if (strcmp(value, "off") == 0) {
+		c->report.at_min = -1;
+		return;
+	}
 	if (sscanf(value, "%2u:%2u%c", &h, &m, &end) != 2 || h > 23 || m > 59 ||
 	    strlen(value) != 5) {
 		diag_add(p->diag, c->path, line,
-		    "report: bad at '%s' (HH:MM, 07:30)", value);
+		    "report: bad at '%s' (HH:MM, 07:30; or off)", value);
 		return;
 	}
 	c->report.at_min = (int)(h * 60 + m);

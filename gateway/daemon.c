@@ -171,7 +171,7 @@ on_journal_done(void *arg, uint64_t ticket, bool committed,
 		if (rows[i].json == NULL)
 			continue;
 		/* The robot's messages are incident and system records. */
-		if (d->wechat != NULL &&
+		if ((d->wechat != NULL || d->report != NULL) &&
 		    (strcmp(rows[i].kind, "incident") == 0 ||
 		        strcmp(rows[i].kind, "system") == 0))
 			poke = true;
@@ -183,8 +183,10 @@ on_journal_done(void *arg, uint64_t ticket, bool committed,
 	mqtt_flush(d->mqtt);
 	if (cork)
 		mqtt_cork(d->mqtt, false);
-	if (poke)
+	if (poke) {
 		wechat_poke(d->wechat);
+		wechat_poke(d->report);
+	}
 	if (committed && n > 0) {
 		office_poke(d->office, rows[n - 1].seq);
 		uplink_poke(d->uplink, rows[n - 1].seq);
@@ -707,6 +709,8 @@ stop(struct daemon *d, const char *why)
 	 * message stays in the journal for the next start. */
 	wechat_stop(d->wechat);
 	d->wechat = NULL;
+	wechat_stop(d->report);
+	d->report = NULL;
 	office_stop(d->office);
 	d->office = NULL;
 	uplink_stop(d->uplink);
@@ -736,6 +740,7 @@ daemon_reload(struct daemon *d, const char *why)
 {
 	/* Secret files are read again: a fixed key resumes. */
 	wechat_rekey(d->wechat);
+	wechat_rekey(d->report);
 	office_rekey(d->office);
 	return reload_start(d->reload, why);
 }
@@ -844,6 +849,11 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		{ .name = "wechat",
 		    .filter = JOURNAL_NOTIFY,
 		    .configured = cfg->wechat.key != NULL },
+		/* [report]'s robot reads the robot's records too, and
+		 * passes all but the report: delivered once both have. */
+		{ .name = "report",
+		    .filter = JOURNAL_NOTIFY,
+		    .configured = cfg->report.key != NULL },
 	};
 	struct journal_options jopts = {
 		.data_dir = cfg->data_dir,
@@ -891,7 +901,11 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 		    "wrong, a camera may alert again within its "
 		    "cool-down");
 	/* The sinks: each reads its cursor, then sends, off the loop. */
-	d.wechat = wechat_new(d.loop, cfg, d.pipe.journal, on_sink_changed, &d);
+	d.wechat = wechat_new(d.loop, cfg, d.pipe.journal,
+	    cfg->report.key != NULL ? WECHAT_ALERTS : WECHAT_ALL,
+	    on_sink_changed, &d);
+	d.report = wechat_new(d.loop, cfg, d.pipe.journal, WECHAT_REPORTS,
+	    on_sink_changed, &d);
 	d.office = office_new(d.loop, cfg, d.pipe.journal, on_office_alert,
 	    on_sink_changed, &d);
 	d.uplink = uplink_new(d.loop, cfg, d.pipe.journal, on_sink_changed, &d);

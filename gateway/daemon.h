@@ -27,6 +27,7 @@ struct daemon {
 	struct buses *buses; /* the Modbus buses' threads */
 	struct reload *reload;
 	struct wechat *wechat;    /* NULL: no robot configured */
+	struct wechat *report;    /* [report]'s own robot, or NULL */
 	struct office *office;    /* NULL: no [office] */
 	struct uplink *uplink;    /* NULL: no [uplink] */
 	struct control *control;  /* gatewayctl's socket */

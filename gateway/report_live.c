@@ -73,7 +73,6 @@ static struct {
 	struct work *busy;
 	int64_t retry_ms; /* after a failure, not before */
 	uint64_t warned_ms;
-	bool said_robot; /* the report's own robot is not served yet */
 } live;
 
 static void
@@ -199,19 +198,12 @@ report_live_tick(struct pipeline *p, int64_t now)
 	struct work *w;
 	int32_t today;
 
-	if (live.busy != NULL || now < live.retry_ms)
+	if (live.busy != NULL || now < live.retry_ms || cfg->report.at_min < 0)
 		return;
 	today = report_day_of(now);
 	if (today == 0 || today == live.done_day ||
 	    local_minute(now) < cfg->report.at_min)
 		return;
-	/* A robot of its own needs a second WeChat sink with its own cursor
-	 * (wechat.c serves one key): until then the alerts robot sends it. */
-	if (cfg->report.key_file != NULL && !live.said_robot) {
-		live.said_robot = true;
-		log_warnx("report: [report] webhook_key_file is not served "
-		          "yet: the daily report goes to the alerts robot");
-	}
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return;

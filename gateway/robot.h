@@ -67,6 +67,7 @@ struct robot_message {
 	bool urgent; /* it rings the duty mobiles: the reserve serves it */
 	bool keep;   /* never held back in a summary: it waits for its slot
 	                (the daily report, one a day, is no alert to count) */
+	bool report; /* the daily report (or a staff's notify) */
 	const char *mobiles[ROBOT_MOBILES_MAX]; /* into the config */
 	size_t nmobiles;
 	int type; /* alert_type_index() of its alert; -1: a care check */

@@ -224,6 +224,7 @@ report(json_t *rec, struct robot_message *m)
 	robot_cut(md, ROBOT_MARKDOWN_MAX, m->content, sizeof(m->content));
 	m->type = -1;
 	m->keep = true;
+	m->report = true;
 	return 0;
 }
 

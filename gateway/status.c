@@ -188,6 +188,9 @@ daemon_status(const struct daemon *d)
 	json_object_set_new(o, "wechat",
 	    d->wechat != NULL ? wechat_status(d->wechat) :
 	                        json_pack("{s:s}", "state", "off"));
+	if (d->report != NULL)
+		json_object_set_new(o, "report_robot",
+		    wechat_status(d->report));
 	json_object_set_new(sinks, "office",
 	    d->office != NULL ? office_status(d->office) :
 	                        json_pack("{s:s}", "state", "off"));

@@ -36,7 +36,6 @@
 #include "util.h"
 #include "wechat.h"
 
-#define CURSOR         "wechat"
 #define READ_ROWS      16
 #define READ_BYTES     (64 * 1024)
 #define READ_RETRY_MS  1000
@@ -67,6 +66,9 @@ struct queued {
 struct wechat {
 	uv_loop_t *loop;
 	const struct config *cfg;
+	enum wechat_role role;
+	const char *cursor_name; /* "wechat", or "report" */
+	const char *key_file;    /* its robot's, read again on SIGHUP */
 	struct journal *journal;
 	struct http *http;
 	char *key, *url; /* secrets: never logged */
@@ -189,10 +191,10 @@ advance(struct wechat *w, int64_t seq)
 	if (state != NULL)
 		text = json_dumps(state, JSON_COMPACT);
 	json_decref(state);
-	if (journal_cursor(w->journal, CURSOR, w->cursor, text) < 0)
-		log_errx("wechat: cannot move the cursor to %" PRId64
+	if (journal_cursor(w->journal, w->cursor_name, w->cursor, text) < 0)
+		log_errx("%s: cannot move the cursor to %" PRId64
 		         ": a restart may send again what was sent",
-		    w->cursor);
+		    w->cursor_name, w->cursor);
 	free(text);
 }
 
@@ -274,7 +276,8 @@ read_more(struct wechat *w)
 {
 	if (!w->placed) {
 		w->reading = true;
-		if (journal_cursor_read(w->journal, CURSOR, on_cursor, w) < 0) {
+		if (journal_cursor_read(w->journal, w->cursor_name, on_cursor,
+		        w) < 0) {
 			w->reading = false;
 			wait_ms(w, READ_RETRY_MS);
 		}
@@ -365,11 +368,20 @@ step(struct wechat *w)
 		}
 		q = &w->queue[w->head];
 		if (robot_compose(q->json, q->len, w->cfg, &w->msg) < 0) {
-			log_errx("wechat: record %" PRId64 " cannot be read "
+			log_errx("%s: record %" PRId64 " cannot be read "
 			         "as a message: passed",
-			    q->seq);
+			    w->cursor_name, q->seq);
 			pop(w);
 			w->passed++;
+			continue;
+		}
+		/* The other robot's: passed, as sent. */
+		if ((w->role == WECHAT_ALERTS && w->msg.report) ||
+		    (w->role == WECHAT_REPORTS && !w->msg.report)) {
+			int64_t seq = q->seq;
+
+			pop(w);
+			advance(w, seq);
 			continue;
 		}
 		/* What was held back goes first, when it can. */
@@ -422,9 +434,9 @@ back_off(struct wechat *w, const char *error)
 	w->backoff_ms = (int64_t)backoff_next((uint64_t)w->backoff_ms,
 	    BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	if (w->state != SINK_FAILING)
-		log_warnx("wechat: %s: alerts wait in the journal, tried "
+		log_warnx("%s: %s: alerts wait in the journal, tried "
 		          "again from %lld s on",
-		    error, (long long)(w->backoff_ms / 1000));
+		    w->cursor_name, error, (long long)(w->backoff_ms / 1000));
 	set_state(w, SINK_FAILING, 0, error);
 	/* Full jitter above the floor: many gateways, one robot. */
 	wait_ms(w, random_between(w->backoff_ms / 2, w->backoff_ms));
@@ -453,33 +465,35 @@ on_sent(void *arg, const struct http_result *res)
 	switch (robot_answer(res->body, res->body_len, &errcode)) {
 	case ROBOT_OK:
 		if (w->state != SINK_OK)
-			log_info("wechat: the robot takes messages again");
+			log_info("%s: the robot takes messages again",
+			    w->cursor_name);
 		done(w, true);
 		set_state(w, SINK_OK, 0, NULL);
 		break;
 	case ROBOT_RETRY:
 		snprintf(error, sizeof(error), "the robot said errcode %lld",
 		    errcode);
-		log_warnx("wechat: %s (%s): paused for 30-65 s", error,
-		    errcode == -1 ? "busy" : "too many messages");
+		log_warnx("%s: %s (%s): paused for 30-65 s", w->cursor_name,
+		    error, errcode == -1 ? "busy" : "too many messages");
 		set_state(w, SINK_RETRYING, errcode, error);
 		wait_ms(w, random_between(PAUSE_MS, PAUSE_MS + PAUSE_SPAN_MS));
 		return;
 	case ROBOT_STOPPED:
-		log_errx("wechat: the robot's key is invalid (errcode %lld): "
+		log_errx("%s: the robot's key is invalid (errcode %lld): "
 		         "nothing is sent until webhook_key_file holds a "
 		         "valid key and gatewayd is told (SIGHUP, or "
 		         "systemctl reload); alerts wait in the journal",
-		    errcode);
+		    w->cursor_name, errcode);
 		set_state(w, SINK_STOPPED, errcode,
 		    "the robot's key is invalid");
 		return;
 	case ROBOT_ERROR:
 		if (++w->tries >= REFUSED_TRIES && !w->summary) {
-			log_errx("wechat: the robot refused record %" PRId64
+			log_errx("%s: the robot refused record %" PRId64
 			         " %u times (errcode %lld): passed, the next "
 			         "goes on",
-			    w->queue[w->head].seq, w->tries, errcode);
+			    w->cursor_name, w->queue[w->head].seq, w->tries,
+			    errcode);
 			w->passed++;
 			done(w, false);
 			break;
@@ -511,15 +525,17 @@ set_key(struct wechat *w, char *key)
 
 struct wechat *
 wechat_new(uv_loop_t *loop, const struct config *cfg, struct journal *j,
-    wechat_changed_fn *changed, void *arg)
+    enum wechat_role role, wechat_changed_fn *changed, void *arg)
 {
+	const char *secret =
+	    role == WECHAT_REPORTS ? cfg->report.key : cfg->wechat.key;
 	struct wechat *w;
 	char *key;
 
-	if (cfg->wechat.key == NULL || j == NULL)
+	if (secret == NULL || j == NULL)
 		return NULL;
 	w = calloc(1, sizeof(*w));
-	key = strdup(cfg->wechat.key);
+	key = strdup(secret);
 	if (w == NULL || key == NULL) {
 		free(w);
 		secret_free(key);
@@ -528,6 +544,10 @@ wechat_new(uv_loop_t *loop, const struct config *cfg, struct journal *j,
 	}
 	w->loop = loop;
 	w->cfg = cfg;
+	w->role = role;
+	w->cursor_name = role == WECHAT_REPORTS ? "report" : "wechat";
+	w->key_file = role == WECHAT_REPORTS ? cfg->report.key_file :
+	                                       cfg->wechat.key_file;
 	w->journal = j;
 	w->changed = changed;
 	w->arg = arg;
@@ -571,10 +591,9 @@ wechat_rekey(struct wechat *w)
 
 	if (w == NULL || w->stopping)
 		return;
-	if (secret_read(w->cfg->wechat.key_file, &key, err, sizeof(err)) < 0) {
-		log_errx("wechat: webhook_key_file %s; the key read before "
-		         "stays",
-		    err);
+	if (secret_read(w->key_file, &key, err, sizeof(err)) < 0) {
+		log_errx("%s: webhook_key_file %s; the key read before stays",
+		    w->cursor_name, err);
 		return;
 	}
 	if (set_key(w, key) < 0) {
@@ -582,7 +601,8 @@ wechat_rekey(struct wechat *w)
 		return;
 	}
 	if (w->state == SINK_STOPPED) {
-		log_info("wechat: the key was read again: sending resumes");
+		log_info("%s: the key was read again: sending resumes",
+		    w->cursor_name);
 		set_state(w, SINK_OK, 0, NULL);
 		step(w);
 	}

@@ -21,12 +21,24 @@ struct wechat;
 typedef void wechat_changed_fn(void *arg);
 
 /*
- * A sink for cfg->wechat (its key read at load), from the cursor the
+ * What a sink sends.  With [report] webhook_key_file the daily report
+ * has a robot of its own: two sinks read the same records, each with its
+ * cursor, and each passes what is the other's.
+ */
+enum wechat_role {
+	WECHAT_ALL,     /* [wechat]'s robot: alerts, care, the report */
+	WECHAT_ALERTS,  /* [wechat]'s robot: all but the report */
+	WECHAT_REPORTS, /* [report]'s robot: the report alone (cursor
+	                 * "report") */
+};
+
+/*
+ * A sink for role's robot (its key read at load), from the cursor the
  * journal keeps (read off the loop before anything is sent).
- * NULL when the config has no robot or on failure (logged).
+ * NULL when the config has no such robot or on failure (logged).
  */
 struct wechat *wechat_new(uv_loop_t *, const struct config *, struct journal *,
-    wechat_changed_fn *, void *arg);
+    enum wechat_role, wechat_changed_fn *, void *arg);
 /* Records the robot may be sent were committed: read on. */
 void wechat_poke(struct wechat *);
 /* SIGHUP: the key file read again; a stopped sink tries once more. */

@@ -10,7 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from conftest import GATEWAY_TEMPLATE, TZ, wechat_overrides
+from conftest import (GATEWAY_TEMPLATE, TZ, WECHAT_KEY, wechat_overrides,
+                      write_secret)
 from plate_camera import PlateCamera
 
 WORLD = GATEWAY_TEMPLATE + """
@@ -169,10 +170,7 @@ def test_send_reaches_the_robot(day):
     c = day
     robot = c.robot
     since = robot.mark()
-    p = c.ctl("report", "daily", "--date", today(), "--send")
-    if p.returncode != 0 and "no command 'notify'" in p.stderr:
-        pytest.skip("the control socket has no notify command yet")
-    assert p.returncode == 0, p.stderr
+    c.ctl("report", "daily", "--date", today(), "--send", check=0)
     msg = robot.wait_messages(
         1, since=since, timeout=15,
         where=lambda m: m.msgtype == "markdown" and "日报" in m.content)[0]
@@ -214,3 +212,39 @@ def test_morning_report_once_a_day(wechat):
     assert len(rows) == 1
     assert len([m for m in c.robot.messages()
                 if "日报" in m.content]) == 1
+
+
+REPORT_KEY = "report-robot-key-0002"
+
+
+def test_report_robot_of_its_own(wechat):
+    """[report] webhook_key_file: the report goes to that robot (its own
+    key, its own cursor "report"), alerts only to [wechat]'s, and each
+    robot gets each message once."""
+    c = wechat
+    c.template = WORLD
+    overrides = wechat_overrides(c)
+    overrides[("report", "at")] = "00:00"
+    overrides[("report", "webhook_key_file")] = str(
+        write_secret(c.root / "report.key", REPORT_KEY))
+    c.start(overrides=overrides)
+    msg = c.robot.wait_messages(
+        1, timeout=15, where=lambda m: "日报" in m.content)[0]
+    assert msg["key"] == REPORT_KEY
+    # An alert: the alerts robot's alone.
+    cam = PlateCamera(c.broker.port, "lpr-in", "barrier-in",
+                      site=c.site).connect()
+    c.terminals["lpr-in"] = cam
+    assert cam.wait_cmd(cam.read(STRANGER))["action"] == "deny"
+    alert = c.robot.wait_messages(
+        1, timeout=15, where=lambda m: "日报" not in m.content)[0]
+    assert alert["key"] == WECHAT_KEY
+    c.ctl("report", "daily", "--date", today(), "--send", check=0)
+    c.robot.wait_messages(2, timeout=15, where=lambda m: "日报" in m.content)
+    time.sleep(1)
+    got = [(m["key"], "日报" in m.content) for m in c.robot.messages()]
+    assert got.count((REPORT_KEY, True)) == 2, got
+    assert (WECHAT_KEY, True) not in got and (REPORT_KEY, False) not in got
+    s = c.ctl("status", json=True, check=0).data
+    assert s["report_robot"]["delivered"] == 2
+    assert s["wechat"]["delivered"] == 1

@@ -65,6 +65,11 @@ host = 127.0.0.1
 port = 1883
 keepalive = 30
 
+; No daily report unless a test asks: it would be one more message for
+; the robot in every test that counts them.
+[report]
+at = off
+
 [device gate-north]
 driver = face_gate
 direction = both
