@@ -229,13 +229,17 @@ string_arg(json_t *req, const char *key)
 	    NULL;
 }
 
-/* An operator's name: required wherever something changes. */
+/* An operator's name: required wherever something changes.  NULL:
+ * the request is answered with why. */
 static const char *
-operator_arg(json_t *req)
+operator_arg(struct client *c, json_t *req)
 {
 	const char *s = string_arg(req, "operator");
 
-	return s != NULL && s[0] != '\0' && strlen(s) <= 64 ? s : NULL;
+	if (s != NULL && s[0] != '\0' && strlen(s) <= 64)
+		return s;
+	answered(c, refusal("usage", "who is it? an operator is needed"));
+	return NULL;
 }
 
 /*
@@ -268,7 +272,7 @@ cmd_incident(struct client *c, json_t *req, const char *what)
 {
 	const char *prefix = c->ctl->d->cfg->topic_prefix;
 	json_t *n = json_object_get(req, "incident");
-	const char *op = operator_arg(req), *note = string_arg(req, "note");
+	const char *note = string_arg(req, "note"), *op;
 	json_t *payload;
 	char topic[256];
 
@@ -276,13 +280,8 @@ cmd_incident(struct client *c, json_t *req, const char *what)
 		answered(c, refusal("usage", "which incident? a number"));
 		return;
 	}
-	if (op == NULL) {
-		answered(c,
-		    refusal("usage",
-		        "who is it? an operator is "
-		        "needed"));
+	if ((op = operator_arg(c, req)) == NULL)
 		return;
-	}
 	snprintf(topic, sizeof(topic),
 	    "%s/incident/%" JSON_INTEGER_FORMAT "/%s", prefix,
 	    json_integer_value(n), what);
@@ -295,8 +294,7 @@ cmd_incident(struct client *c, json_t *req, const char *what)
 static void
 cmd_fire(struct client *c, json_t *req)
 {
-	const char *action = string_arg(req, "action");
-	const char *op = operator_arg(req);
+	const char *action = string_arg(req, "action"), *op;
 	json_t *seconds = json_object_get(req, "seconds"), *payload;
 	char topic[256];
 
@@ -305,13 +303,8 @@ cmd_fire(struct client *c, json_t *req)
 		answered(c, refusal("usage", "fire reset or fire test"));
 		return;
 	}
-	if (op == NULL) {
-		answered(c,
-		    refusal("usage",
-		        "who is it? an operator is "
-		        "needed"));
+	if ((op = operator_arg(c, req)) == NULL)
 		return;
-	}
 	snprintf(topic, sizeof(topic), "%s/fire/%s",
 	    c->ctl->d->cfg->topic_prefix, action);
 	payload = json_pack("{s:s}", "operator", op);
@@ -360,7 +353,7 @@ static void
 cmd_open(struct client *c, json_t *req)
 {
 	const char *id = string_arg(req, "device"), *err = NULL;
-	const char *op = operator_arg(req), *why = string_arg(req, "reason");
+	const char *why = string_arg(req, "reason"), *op;
 	const struct device *dev;
 	char request[48];
 
@@ -370,11 +363,11 @@ cmd_open(struct client *c, json_t *req)
 		    refusal("not_found", "no device '%s'", id ? id : ""));
 		return;
 	}
-	if (op == NULL || why == NULL || why[0] == '\0' || strlen(why) > 200) {
+	if ((op = operator_arg(c, req)) == NULL)
+		return;
+	if (why == NULL || why[0] == '\0' || strlen(why) > 200) {
 		answered(c,
-		    refusal("usage",
-		        "an open by hand needs who (--operator) and "
-		        "why (--reason)"));
+		    refusal("usage", "an open by hand needs why (--reason)"));
 		return;
 	}
 	snprintf(request, sizeof(request), "gatewayctl-%" PRId64 "-%u",

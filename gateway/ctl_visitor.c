@@ -34,17 +34,6 @@ file_path(const struct ctl *c)
 	return path;
 }
 
-/* "YYYY-MM-DD HH:MM" in the gateway's time zone, as access.d has it. */
-static void
-local_minute(int64_t sec, char *buf, size_t size)
-{
-	time_t t = (time_t)sec;
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
-}
-
 static int
 read_text(const char *path, struct visitors_text *t)
 {
@@ -165,7 +154,7 @@ parse_when(const char *opt, const char *s, char *out, size_t size)
 
 	if (ms < 0)
 		return ctl_usage("visitor", "bad time for %s: '%s'", opt, s);
-	local_minute(ms / 1000, out, size);
+	datetime_format_local(ms / 1000, out, size);
 	return 0;
 }
 
@@ -445,8 +434,8 @@ visitor_json(const struct access_tables *t, const struct access_visitor *v,
 	char from[32], until[32];
 	json_t *o;
 
-	local_minute(v->from, from, sizeof(from));
-	local_minute(v->until, until, sizeof(until));
+	datetime_format_local(v->from, from, sizeof(from));
+	datetime_format_local(v->until, until, sizeof(until));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:i}", "id", access_str(t, v->id),
 	    "host", access_str(t, v->host), "from", from, "until", until,
 	    "entries", (int)v->entries);
@@ -465,8 +454,8 @@ visitor_row(struct ctl_table *tab, const struct access_tables *t,
 	char from[32], until[32], entries[48];
 	const char *cells[10];
 
-	local_minute(v->from, from, sizeof(from));
-	local_minute(v->until, until, sizeof(until));
+	datetime_format_local(v->from, from, sizeof(from));
+	datetime_format_local(v->until, until, sizeof(until));
 	if (n >= 0)
 		snprintf(entries, sizeof(entries), "%lld/%u", n,
 		    (unsigned)v->entries);

@@ -155,3 +155,14 @@ datetime_format_rfc3339(int64_t ms, char *out, size_t size)
 		    off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
 		    (off < 0 ? -off : off) % 60);
 }
+
+void
+datetime_format_local(int64_t sec, char *out, size_t size)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(out, size, "?");
+}

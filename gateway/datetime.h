@@ -14,6 +14,8 @@
 int datetime_parse_date(const char *s, int32_t *yyyymmdd);
 /* "YYYY-MM-DD HH:MM" in the process's time zone, in epoch seconds. */
 int datetime_parse_local(const char *s, int64_t *sec);
+/* "YYYY-MM-DD HH:MM" in the process's time zone, as access.d has it. */
+void datetime_format_local(int64_t sec, char *out, size_t size);
 /* RFC 3339 ("...Z" or "...+08:00", fraction optional) in epoch ms. */
 int datetime_parse_rfc3339(const char *s, int64_t *ms);
 /* "2026-11-23T14:00:00.123+08:00" in the process's time zone. */

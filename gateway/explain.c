@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "datetime.h"
 #include "explain.h"
 #include "plate.h"
 #include "util.h"
@@ -109,16 +110,6 @@ where_device(const struct device *dev, struct verdict *v)
 }
 
 /* ---- times and hours as staff write them ---- */
-
-static void
-local_minute(int64_t sec, char *buf, size_t size)
-{
-	time_t t = (time_t)sec;
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
-}
 
 static void
 date_text(int32_t yyyymmdd, char *buf, size_t size)
@@ -359,9 +350,9 @@ visitor_words(const struct ctx *x, const struct facts *f, struct verdict *v)
 	const struct access_visitor *vis = f->visitor;
 	char from[32], until[32], now[32];
 
-	local_minute(vis->from, from, sizeof(from));
-	local_minute(vis->until, until, sizeof(until));
-	local_minute(x->c->now_ms / 1000, now, sizeof(now));
+	datetime_format_local(vis->from, from, sizeof(from));
+	datetime_format_local(vis->until, until, sizeof(until));
+	datetime_format_local(x->c->now_ms / 1000, now, sizeof(now));
 	where(x, vis, v);
 	switch (f->reason) {
 	case RULES_VISITOR:
@@ -720,7 +711,7 @@ who_json(const struct ctx *x)
 		whole_chars(buf);
 		set_str(o, "where", buf);
 	}
-	local_minute(x->c->now_ms / 1000, buf, sizeof(buf));
+	datetime_format_local(x->c->now_ms / 1000, buf, sizeof(buf));
 	set_str(o, "at", buf);
 	return o;
 }
