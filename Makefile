@@ -3,7 +3,8 @@
 #   make demo     run the gateway on the example compound in config/, all local
 #   make check    build and run every test, then again under ASan + UBSan
 #   make bench    measure decision latency, throughput, memory, reload, start
-#   make install  install binaries, the systemd unit and the example config
+#   make install  install binaries, the systemd unit, a gateway.ini template
+#   make deb      build/community-gateway_<version>_<arch>.deb [ARCH=arm64]
 #
 # demo, check and bench install missing Debian packages first (as root or
 # through sudo): nothing else will on a fresh machine.
@@ -58,13 +59,13 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps build unit integration check check-one demo bench fmt \
-	fmt-check lint install clean
+	fmt-check lint install deb build-deps unit-deps clean
 
 all: $(B)/gatewayd $(B)/gatewayctl
 
 build: $(B)/gatewayd $(B)/gatewayctl $(UNIT_BIN)
 
-$(B)/%.o: %.c $(wildcard gateway/*.h drivers/*.h)
+$(B)/%.o: %.c $(wildcard gateway/*.h drivers/*.h) | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -78,11 +79,34 @@ $(B)/gatewayd: $(B)/gateway/main.o $(B)/libcore.a
 $(B)/gatewayctl: $(CTL_OBJ) $(B)/libcore.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEPS_LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libcore.a
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libcore.a \
+		| unit-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(CMOCKA)) \
 		$(LDFLAGS_ALL) -o $@ $< $(B)/libcore.a $(DEPS_LIBS) \
 		$(shell pkg-config --libs $(CMOCKA))
+
+# Before the first compile, a look (pkg-config, dpkg-query) for what it
+# needs: without it, the list of Debian packages to install, not a
+# compiler's error about a header.
+need_pkgs = if ! command -v $(CC) >/dev/null 2>&1 || \
+		! command -v pkg-config >/dev/null 2>&1 || \
+		! pkg-config --exists $(1); then \
+	missing=""; for p in $(2); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then pkg-config --print-errors --exists $(1); \
+		echo "make: pkg-config cannot find the libraries above"; \
+		exit 1; fi; \
+	echo "make: to build, install these Debian packages:$$missing"; \
+	echo "  sudo apt-get install$$missing    (or: make deps)"; \
+	exit 1; fi
+
+build-deps:
+	@$(call need_pkgs,$(PKGS),$(filter-out clang-format,$(DEB_BUILD)))
+
+unit-deps: build-deps
+	@$(call need_pkgs,$(CMOCKA),libcmocka-dev)
 
 # Install what is missing, once: apt-get update, then apt-get install.
 deps:
@@ -159,27 +183,139 @@ lint:
 		exit 1; \
 	fi
 
+# ---- make install [DESTDIR=...] [PREFIX=/usr/local]
+# Programs under PREFIX; the unit where systemd looks for it (for
+# PREFIX=/usr Debian's /lib/systemd/system, else PREFIX/lib/systemd/system:
+# systemd reads /usr/local/lib/systemd/system too), with the paths in it
+# made PREFIX's.  Under /etc only what the installer edits: a gateway.ini
+# template that names no device, an empty access.d with a README, the
+# broker's settings.  A file there that differs from the new default is
+# kept, and the new default goes beside it as NAME.dist.  The example
+# compound goes to the documentation's examples/.
+SBINDIR	= $(PREFIX)/sbin
+BINDIR	= $(PREFIX)/bin
+DOCDIR	= $(PREFIX)/share/doc/community-gateway
+COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+UNITDIR	= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+MOSQUITTO_CONFDIR = /etc/mosquitto/conf.d
+
+# install_conf MODE SRC DEST: DEST if absent; if DEST differs (edited),
+# SRC beside it as DEST.dist, and a line saying so.
+install_conf = if [ ! -e $(3) ]; then install -m $(1) $(2) $(3); \
+	elif cmp -s $(2) $(3); then rm -f $(3).dist; \
+	else install -m $(1) $(2) $(3).dist; \
+		echo "$(3): edited, kept; the new default is $(3).dist"; fi
+
 install: $(B)/gatewayd $(B)/gatewayctl
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(SYSCONFDIR)/access.d \
-		$(DESTDIR)/lib/systemd/system \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	install -m 755 $(B)/gatewayd $(DESTDIR)$(PREFIX)/sbin/gatewayd
-	install -m 755 $(B)/gatewayctl $(DESTDIR)$(PREFIX)/bin/gatewayctl
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/examples/access.d \
+		$(DESTDIR)$(SYSCONFDIR)/access.d $(DESTDIR)$(MOSQUITTO_CONFDIR)
+	install -m 755 $(B)/gatewayd $(DESTDIR)$(SBINDIR)/gatewayd
+	install -m 755 $(B)/gatewayctl $(DESTDIR)$(BINDIR)/gatewayctl
 	install -m 644 gateway/gatewayctl.bash \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/gatewayctl
-	install -m 644 systemd/community-gateway.service \
-		$(DESTDIR)/lib/systemd/system/
-	install -d $(DESTDIR)/etc/mosquitto/conf.d
-	install -m 644 config/mosquitto.conf \
-		$(DESTDIR)/etc/mosquitto/conf.d/community-gateway.conf
-	[ -e $(DESTDIR)$(SYSCONFDIR)/gateway.ini ] || \
-		sed -e 's|^data_dir *=.*|data_dir = /var/lib/community-gateway|' \
-		    -e 's|^access_dir *=.*|access_dir = $(SYSCONFDIR)/access.d|' \
-		    config/gateway.ini > $(DESTDIR)$(SYSCONFDIR)/gateway.ini
-	[ -n "$$(ls -A $(DESTDIR)$(SYSCONFDIR)/access.d)" ] || \
-		install -m 644 config/access.d/*.ini \
-		$(DESTDIR)$(SYSCONFDIR)/access.d/
+		$(DESTDIR)$(COMPLETIONDIR)/gatewayctl
+	sed -e 's|/usr/local/|$(PREFIX)/|g' \
+		-e 's|/etc/community-gateway|$(SYSCONFDIR)|g' \
+		systemd/community-gateway.service \
+		> $(DESTDIR)$(UNITDIR)/community-gateway.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/community-gateway.service
+	install -m 644 systemd/community-gateway.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/community-gateway.conf
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 644 config/gateway.ini config/mosquitto.conf \
+		$(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 config/access.d/*.ini \
+		$(DESTDIR)$(DOCDIR)/examples/access.d/
+	@$(call install_conf,644,config/gateway.ini.dist,$(DESTDIR)$(SYSCONFDIR)/gateway.ini)
+	@$(call install_conf,644,config/README.access.d,$(DESTDIR)$(SYSCONFDIR)/access.d/README)
+	@$(call install_conf,644,config/mosquitto.conf,$(DESTDIR)$(MOSQUITTO_CONFDIR)/community-gateway.conf)
+	@# On this machine (no DESTDIR, as root): the system user, the
+	@# configuration readable by it alone, systemd told.  Nothing enabled.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		systemd-sysusers $(SYSUSERSDIR)/community-gateway.conf && \
+		chown root:community-gateway $(SYSCONFDIR) && \
+		chmod 750 $(SYSCONFDIR); \
+		if [ -d /run/systemd/system ]; then \
+			systemctl daemon-reload; fi; \
+	fi
+
+# ---- make deb [ARCH=amd64|arm64]: build/community-gateway_<version>_<arch>.deb
+# from make install DESTDIR=build/deb/<arch>/root PREFIX=/usr, packaging
+# files from systemd/deb/.  Depends from dpkg-shlibdeps (it wants a
+# debian/control: a stand-in one in build/deb/<arch>/shlibs), conffiles:
+# everything under /etc.  The binaries are those `make ARCH=<arch>` builds
+# in $(B); they must be for <arch>, which is checked.  DEB_OUT: another
+# directory than build/ for the package and its staging tree.
+DEB_VERSION := $(shell sed -n 's/^\#define GATEWAY_VERSION "\(.*\)"/\1/p' \
+	gateway/daemon.h)
+DEB_ARCH = $(or $(ARCH),$(shell dpkg --print-architecture))
+DEB_OUT ?= build
+DEB_DIR = $(DEB_OUT)/deb/$(DEB_ARCH)
+DEB_ROOT = $(DEB_DIR)/root
+DEB_FILE = $(DEB_OUT)/community-gateway_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_MAINTAINER ?= Community Gateway maintainers <maintainers@community-gateway.example.org>
+DEB_HOMEPAGE ?= https://community-gateway.example.org/
+DEB_LICENSE ?= proprietary
+DEB_GNU_TYPE = $(shell dpkg-architecture -a$(DEB_ARCH) -qDEB_HOST_GNU_TYPE \
+	2>/dev/null)
+DEB_STRIP = $(if $(filter $(DEB_ARCH),$(shell dpkg --print-architecture)),strip,$(DEB_GNU_TYPE)-strip)
+# What readelf -h says of a binary built for each architecture.
+DEB_ELF_amd64 := X86-64
+DEB_ELF_arm64 := AArch64
+DEB_ELF_armhf := ARM
+DEB_ELF_i386 := 80386
+DEB_DATE = $(shell date -R -d @$$(git log -1 --format=%ct 2>/dev/null || \
+	date +%s))
+
+deb:
+	rm -rf $(DEB_DIR)
+	$(MAKE) ARCH=$(ARCH) install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr
+	@for f in $(DEB_ROOT)/usr/sbin/gatewayd $(DEB_ROOT)/usr/bin/gatewayctl; \
+	do readelf -h $$f | grep -q 'Machine:.*$(DEB_ELF_$(DEB_ARCH))' || { \
+		echo "make deb: $$f is not for $(DEB_ARCH):" \
+			"$$(readelf -h $$f | sed -n 's/ *Machine: *//p')"; \
+		exit 1; }; done
+	$(DEB_STRIP) --strip-unneeded --remove-section=.comment \
+		--remove-section=.note $(DEB_ROOT)/usr/sbin/gatewayd \
+		$(DEB_ROOT)/usr/bin/gatewayctl
+	sed -e 's|@LICENSE@|$(DEB_LICENSE)|' \
+		-e "s|@YEAR@|$$(date -u -d '$(DEB_DATE)' +%Y)|" systemd/deb/copyright \
+		> $(DEB_ROOT)/usr/share/doc/community-gateway/copyright
+	sed -e 's|@VERSION@|$(DEB_VERSION)|' \
+		-e 's|@MAINTAINER@|$(DEB_MAINTAINER)|' -e 's|@DATE@|$(DEB_DATE)|' \
+		systemd/deb/changelog | gzip -9n \
+		> $(DEB_ROOT)/usr/share/doc/community-gateway/changelog.gz
+	chmod 644 $(DEB_ROOT)/usr/share/doc/community-gateway/copyright \
+		$(DEB_ROOT)/usr/share/doc/community-gateway/changelog.gz
+	mkdir -p $(DEB_DIR)/shlibs/debian $(DEB_ROOT)/DEBIAN
+	printf 'Source: community-gateway\n\nPackage: community-gateway\nArchitecture: any\n' \
+		> $(DEB_DIR)/shlibs/debian/control
+	cd $(DEB_DIR)/shlibs && DEB_HOST_ARCH=$(DEB_ARCH) \
+		DEB_HOST_MULTIARCH=$(shell dpkg-architecture -a$(DEB_ARCH) \
+			-qDEB_HOST_MULTIARCH 2>/dev/null) \
+		dpkg-shlibdeps -O -e../root/usr/sbin/gatewayd \
+		-e../root/usr/bin/gatewayctl | sed -n 's/^shlibs:Depends=//p' \
+		> ../depends
+	@test -s $(DEB_DIR)/depends || { echo "make deb: dpkg-shlibdeps" \
+		"found no dependencies"; exit 1; }
+	sed -e 's|@VERSION@|$(DEB_VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
+		-e 's|@MAINTAINER@|$(DEB_MAINTAINER)|' \
+		-e 's|@HOMEPAGE@|$(DEB_HOMEPAGE)|' \
+		-e "s|@DEPENDS@|$$(cat $(DEB_DIR)/depends)|" \
+		-e "s|@SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|" \
+		systemd/deb/control.in > $(DEB_ROOT)/DEBIAN/control
+	cd $(DEB_ROOT) && find etc -type f | sort | sed 's|^|/|' \
+		> DEBIAN/conffiles
+	cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -type f -print | \
+		sed 's|^\./||' | sort | xargs md5sum > DEBIAN/md5sums
+	install -m 755 systemd/deb/postinst systemd/deb/prerm \
+		systemd/deb/postrm $(DEB_ROOT)/DEBIAN/
+	chmod 644 $(DEB_ROOT)/DEBIAN/control $(DEB_ROOT)/DEBIAN/conffiles \
+		$(DEB_ROOT)/DEBIAN/md5sums
+	chmod 755 $(DEB_ROOT)/DEBIAN
+	dpkg-deb --build --root-owner-group $(DEB_ROOT) $(DEB_FILE)
 
 clean:
 	rm -rf build
