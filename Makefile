@@ -272,7 +272,7 @@ DEB_DATE = $(shell date -R -d @$$(git log -1 --format=%ct 2>/dev/null || \
 
 deb:
 	rm -rf $(DEB_DIR)
-	$(MAKE) ARCH=$(ARCH) install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr
+	$(MAKE) install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr
 	@for f in $(DEB_ROOT)/usr/sbin/gatewayd $(DEB_ROOT)/usr/bin/gatewayctl; \
 	do readelf -h $$f | grep -q 'Machine:.*$(DEB_ELF_$(DEB_ARCH))' || { \
 		echo "make deb: $$f is not for $(DEB_ARCH):" \
