@@ -233,11 +233,11 @@ install: $(B)/gatewayd $(B)/gatewayctl
 	@$(call install_conf,644,config/README.access.d,$(DESTDIR)$(SYSCONFDIR)/access.d/README)
 	@$(call install_conf,644,config/mosquitto.conf,$(DESTDIR)$(MOSQUITTO_CONFDIR)/community-gateway.conf)
 	@# On this machine (no DESTDIR, as root): the system user, the
-	@# configuration readable by it alone, systemd told.  Nothing enabled.
+	@# configuration its group's, systemd told.  Nothing enabled.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
 		systemd-sysusers $(SYSUSERSDIR)/community-gateway.conf && \
 		chown root:community-gateway $(SYSCONFDIR) && \
-		chmod 750 $(SYSCONFDIR); \
+		chmod 755 $(SYSCONFDIR); \
 		if [ -d /run/systemd/system ]; then \
 			systemctl daemon-reload; fi; \
 	fi

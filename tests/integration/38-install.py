@@ -252,7 +252,7 @@ def test_deb_installs(deb, tmp_path):
     etc = root / "etc/community-gateway"
     st = etc.stat()
     if os.geteuid() == 0:
-        assert (st.st_uid, st.st_gid, mode(etc)) == (0, gid, 0o750)
+        assert (st.st_uid, st.st_gid, mode(etc)) == (0, gid, 0o755)
     assert (root / "usr/sbin/gatewayd").exists()
     # Nothing enabled.
     assert not (root / "etc/systemd").exists()
