@@ -2,6 +2,7 @@
 #
 #   make demo     run the gateway on the example compound in config/, all local
 #   make check    build and run every test, then again under ASan + UBSan
+#   make check-arm64  the unit tests and gatewayd -t, cross-built, under qemu
 #   make bench    measure decision latency, throughput, memory, reload, start
 #   make install  install binaries, the systemd unit and the example config
 #
@@ -31,8 +32,25 @@ WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Igateway -Idrivers
 OPT	?= -O2
 
-# The sanitizer build lives beside the normal one, in build/asan.
-ifeq ($(SAN),1)
+PKG_CONFIG ?= pkg-config
+CROSS_RUN :=
+
+# The sanitizer build lives beside the normal one, in build/asan; a cross
+# build (CROSS=aarch64-linux-gnu: the Pi) in build/<arch>, with Debian's
+# cross compiler and the target's multiarch -dev packages (make deps-arm64).
+ifneq ($(CROSS),)
+CROSS_ARCH := $(or $(shell dpkg-architecture -t$(CROSS) -qDEB_HOST_ARCH \
+	2>/dev/null),$(CROSS))
+B	:= build/$(CROSS_ARCH)
+CC	:= $(CROSS)-gcc
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS)/pkgconfig:/usr/share/pkgconfig \
+	pkg-config
+# make unit runs the target's tests under qemu-user, called by name: a
+# container has no binfmt.  The loader and the libraries are the :arm64
+# packages' own, in / and /usr/lib/aarch64-linux-gnu: qemu needs no -L.
+CROSS_RUN := qemu-$(firstword $(subst -, ,$(CROSS)))-static
+SANFLAGS :=
+else ifeq ($(SAN),1)
 B	:= build/asan
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
@@ -42,8 +60,8 @@ B	:= build
 SANFLAGS :=
 endif
 
-DEPS_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPS_LIBS = -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEPS_LIBS = -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) \
 	-lpthread -lm
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(SANFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
@@ -58,7 +76,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps build unit integration check check-one demo bench fmt \
-	fmt-check lint install clean
+	fmt-check lint install clean deps-arm64 check-arm64
 
 all: $(B)/gatewayd $(B)/gatewayctl
 
@@ -80,9 +98,9 @@ $(B)/gatewayctl: $(CTL_OBJ) $(B)/libcore.a
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(CMOCKA)) \
+	$(CC) $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(CMOCKA)) \
 		$(LDFLAGS_ALL) -o $@ $< $(B)/libcore.a $(DEPS_LIBS) \
-		$(shell pkg-config --libs $(CMOCKA))
+		$(shell $(PKG_CONFIG) --libs $(CMOCKA))
 
 # Install what is missing, once: apt-get update, then apt-get install.
 deps:
@@ -97,8 +115,45 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
+# ---- The Raspberry Pi (arm64): make deps-arm64 installs Debian's cross
+# compiler, the target's multiarch -dev packages (the same versions as the
+# amd64 ones: apt upgrades those with them) and qemu-user-static; make
+# check-arm64 builds build/arm64 and runs the unit tests and gatewayd -t on
+# the example configuration there under qemu.  Not in check: with its
+# packages it would add some five minutes (README, Develop).
+DEB_ARM64 := crossbuild-essential-arm64 qemu-user-static \
+	$(addsuffix :arm64,$(filter lib%-dev,$(DEB_BUILD)) libcmocka-dev)
+
+deps-arm64:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then \
+		echo "adding the arm64 architecture"; \
+		$$SUDO dpkg --add-architecture arm64 || exit 1; \
+	fi; \
+	missing=""; for p in $(DEB_ARM64); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	fi
+
+check-arm64: deps-arm64
+	$(MAKE) CROSS=aarch64-linux-gnu build
+	$(MAKE) CROSS=aarch64-linux-gnu unit
+	@echo "== build/arm64/gatewayd -t -c config/gateway.ini (qemu)"; \
+	out=$$(qemu-aarch64-static build/arm64/gatewayd -t \
+		-c config/gateway.ini) \
+		|| { echo "$$out"; echo "check-arm64: gatewayd -t failed"; \
+		exit 1; }; \
+	echo "$$out"; \
+	echo "$$out" | grep -q '^[0-9]* gates, .* persons, ' || \
+		{ echo "check-arm64: no summary line"; exit 1; }
+
 unit: $(UNIT_BIN)
-	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
+	@for t in $(UNIT_BIN); do echo "== $$t"; $(CROSS_RUN) $$t || exit 1; done
 
 # Two tests at a time (pytest-xdist): most of them wait on a broker, a
 # device or a protocol's clock, not on a core.  Under the sanitizers,
