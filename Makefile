@@ -2,6 +2,7 @@
 #
 #   make demo     run the gateway on the example compound in config/, all local
 #   make check    build and run every test, then again under ASan + UBSan
+#   make check-arm64  the unit tests and gatewayd -t, cross-built, under qemu
 #   make bench    measure decision latency, throughput, memory, reload, start
 #   make install  install binaries, the systemd unit, a gateway.ini template
 #   make deb      build/community-gateway_<version>_<arch>.deb [ARCH=arm64]
@@ -33,8 +34,33 @@ WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Igateway -Idrivers
 OPT	?= -O2
 
-# The sanitizer build lives beside the normal one, in build/asan.
-ifeq ($(SAN),1)
+PKG_CONFIG ?= pkg-config
+CROSS_RUN :=
+
+# ARCH=arm64 (make deb ARCH=arm64): the cross build for it, unless CROSS
+# says otherwise.
+ifneq ($(ARCH),)
+ifneq ($(ARCH),$(shell dpkg --print-architecture))
+CROSS ?= $(shell dpkg-architecture -a$(ARCH) -qDEB_HOST_GNU_TYPE 2>/dev/null)
+endif
+endif
+
+# The sanitizer build lives beside the normal one, in build/asan; a cross
+# build (CROSS=aarch64-linux-gnu: the Pi) in build/<arch>, with Debian's
+# cross compiler and the target's multiarch -dev packages (make deps-arm64).
+ifneq ($(CROSS),)
+CROSS_ARCH := $(or $(shell dpkg-architecture -t$(CROSS) -qDEB_HOST_ARCH \
+	2>/dev/null),$(CROSS))
+B	:= build/$(CROSS_ARCH)
+CC	:= $(CROSS)-gcc
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS)/pkgconfig:/usr/share/pkgconfig \
+	pkg-config
+# make unit runs the target's tests under qemu-user, called by name: a
+# container has no binfmt.  The loader and the libraries are the :arm64
+# packages' own, in / and /usr/lib/aarch64-linux-gnu: qemu needs no -L.
+CROSS_RUN := qemu-$(firstword $(subst -, ,$(CROSS)))-static
+SANFLAGS :=
+else ifeq ($(SAN),1)
 B	:= build/asan
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
@@ -44,8 +70,8 @@ B	:= build
 SANFLAGS :=
 endif
 
-DEPS_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPS_LIBS = -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEPS_LIBS = -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) \
 	-lpthread -lm
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(SANFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
@@ -60,7 +86,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps build unit integration check check-one demo bench fmt \
-	fmt-check lint install deb build-deps unit-deps clean
+	fmt-check lint install deb build-deps unit-deps clean deps-arm64 \
+	check-arm64
 
 all: $(B)/gatewayd $(B)/gatewayctl
 
@@ -83,9 +110,9 @@ $(B)/gatewayctl: $(CTL_OBJ) $(B)/libcore.a
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libcore.a \
 		| unit-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(CMOCKA)) \
+	$(CC) $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(CMOCKA)) \
 		$(LDFLAGS_ALL) -o $@ $< $(B)/libcore.a $(DEPS_LIBS) \
-		$(shell pkg-config --libs $(CMOCKA))
+		$(shell $(PKG_CONFIG) --libs $(CMOCKA))
 
 # Before the first compile, a look (pkg-config, dpkg-query) for what it
 # needs: without it, the list of Debian packages to install, not a
@@ -122,8 +149,45 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
+# ---- The Raspberry Pi (arm64): make deps-arm64 installs Debian's cross
+# compiler, the target's multiarch -dev packages (the same versions as the
+# amd64 ones: apt upgrades those with them) and qemu-user-static; make
+# check-arm64 builds build/arm64 and runs the unit tests and gatewayd -t on
+# the example configuration there under qemu.  Not in check: with its
+# packages it would add some five minutes (README, Develop).
+DEB_ARM64 := crossbuild-essential-arm64 qemu-user-static \
+	$(addsuffix :arm64,$(filter lib%-dev,$(DEB_BUILD)) libcmocka-dev)
+
+deps-arm64:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then \
+		echo "adding the arm64 architecture"; \
+		$$SUDO dpkg --add-architecture arm64 || exit 1; \
+	fi; \
+	missing=""; for p in $(DEB_ARM64); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	fi
+
+check-arm64: deps-arm64
+	$(MAKE) CROSS=aarch64-linux-gnu build
+	$(MAKE) CROSS=aarch64-linux-gnu unit
+	@echo "== build/arm64/gatewayd -t -c config/gateway.ini (qemu)"; \
+	out=$$(qemu-aarch64-static build/arm64/gatewayd -t \
+		-c config/gateway.ini) \
+		|| { echo "$$out"; echo "check-arm64: gatewayd -t failed"; \
+		exit 1; }; \
+	echo "$$out"; \
+	echo "$$out" | grep -q '^[0-9]* gates, .* persons, ' || \
+		{ echo "check-arm64: no summary line"; exit 1; }
+
 unit: $(UNIT_BIN)
-	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
+	@for t in $(UNIT_BIN); do echo "== $$t"; $(CROSS_RUN) $$t || exit 1; done
 
 # Two tests at a time (pytest-xdist): most of them wait on a broker, a
 # device or a protocol's clock, not on a core.  Under the sanitizers,
@@ -270,7 +334,7 @@ DEB_ELF_i386 := 80386
 DEB_DATE = $(shell date -R -d @$$(git log -1 --format=%ct 2>/dev/null || \
 	date +%s))
 
-deb:
+deb: $(B)/gatewayd $(B)/gatewayctl
 	rm -rf $(DEB_DIR)
 	$(MAKE) install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr
 	@for f in $(DEB_ROOT)/usr/sbin/gatewayd $(DEB_ROOT)/usr/bin/gatewayctl; \
