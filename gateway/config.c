@@ -1,10 +1,9 @@
 /*
  * config.c - gateway.ini, the installation: [gateway], [mqtt], [privacy],
- * [parking], [broker], [alert TYPE], one [bus NAME] per Modbus bus and one [device ID]
- * per device, read
- * through section.c.  Every section's keys are a schema table (schema.h), a
- * device's are its driver's; every problem is reported with file:line and
- * parsing goes on.
+ * [parking], [broker], [alert TYPE], one [bus NAME] per Modbus bus and one
+ * [device ID] per device, read through section.c.  Every section's keys are a
+ * schema table (schema.h), a device's are its driver's; every problem is
+ * reported with file:line and parsing goes on.
  */
 #include <stddef.h>
 #include <stdio.h>

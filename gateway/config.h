@@ -113,16 +113,16 @@ struct config_report {
  * gateway itself reads none of its secrets.
  */
 struct config_broker {
-	char *listen;          /* "0.0.0.0:1883" as given */
-	char *listen_addr;     /* "0.0.0.0"; "" for every address */
-	int listen_port;       /* 1883 */
-	char *tls_listen;      /* NULL: no TLS listener */
-	char *tls_addr;        /* as listen_addr */
-	int tls_port;          /* 8883 */
-	char *ca_file;         /* TLS: client certificates' CA (optional) */
-	char *cert_file;       /* TLS: the broker's certificate */
-	char *key_file;        /* TLS: its private key */
-	char *staff_password_file;   /* NULL: no staff identity */
+	char *listen;              /* "0.0.0.0:1883" as given */
+	char *listen_addr;         /* "0.0.0.0"; "" for every address */
+	int listen_port;           /* 1883 */
+	char *tls_listen;          /* NULL: no TLS listener */
+	char *tls_addr;            /* as listen_addr */
+	int tls_port;              /* 8883 */
+	char *ca_file;             /* TLS: client certificates' CA (optional) */
+	char *cert_file;           /* TLS: the broker's certificate */
+	char *key_file;            /* TLS: its private key */
+	char *staff_password_file; /* NULL: no staff identity */
 	char *display_password_file; /* NULL: no display identity */
 	int line;                    /* where [broker] began, or 0 */
 };

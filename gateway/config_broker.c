@@ -128,7 +128,8 @@ config_broker_finish(struct parse *p)
 		b->listen_addr = diag_strdup("0.0.0.0");
 		b->listen_port = 1883;
 	}
-	if (b->tls_listen != NULL && (b->cert_file == NULL || b->key_file == NULL))
+	if (b->tls_listen != NULL &&
+	    (b->cert_file == NULL || b->key_file == NULL))
 		diag_add(p->diag, c->path, b->line,
 		    "broker: tls_listen needs cert_file and key_file");
 	if (b->tls_listen == NULL &&
