@@ -67,6 +67,22 @@ make_secret(char *out, size_t len)
 	return 0;
 }
 
+/* The directory a new password file goes in (devices/ beside
+ * gateway.ini, say), private: one level only. */
+static int
+make_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+
+	if (slash == NULL || slash == path ||
+	    (size_t)(slash - path) >= sizeof(dir))
+		return -1;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return mkdir(dir, 0700);
+}
+
 /*
  * The identity's secret: its file read, or made (0600, a new secret that
  * is printed once, for the installer to give to the device).
@@ -103,6 +119,9 @@ load_secret(struct job *j, struct ident *id)
 	}
 	fd = open(id->password_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600);
+	if (fd < 0 && errno == ENOENT && make_parent(id->password_file) == 0)
+		fd = open(id->password_file,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, secret, SECRET_LEN) != SECRET_LEN ||
 	    write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
 		fprintf(stderr, "gatewayctl broker: %s: %s\n",
@@ -459,6 +478,7 @@ broker_run(struct ctl *c, int argc, char **argv)
 {
 	struct job j = { .c = c };
 	struct stat st;
+	char *dir;
 	size_t i, devices = 0;
 	int rc = CTL_REFUSED;
 
@@ -468,17 +488,16 @@ broker_run(struct ctl *c, int argc, char **argv)
 	if (argc != 2 && !(argc == 3 && strcmp(argv[1], "--") == 0))
 		return ctl_usage(argv[0],
 		    "where? one directory (/etc/mosquitto/conf.d)");
-	j.dir = argv[argc - 1];
-	if (stat(j.dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "gatewayctl broker: %s: %s\n", j.dir,
-		    stat(j.dir, &st) < 0 ? strerror(errno) : "not a directory");
+	/* mosquitto reads the paths in the .conf from wherever it runs:
+	 * they are absolute. */
+	dir = realpath(argv[argc - 1], NULL);
+	if (dir == NULL || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "gatewayctl broker: %s: %s\n", argv[argc - 1],
+		    dir == NULL ? strerror(errno) : "not a directory");
+		free(dir);
 		return CTL_REFUSED;
 	}
-	if (j.dir[0] != '/') {
-		/* mosquitto reads the paths in the .conf from its own
-		 * working directory. */
-		return ctl_usage(argv[0], "DIR must be an absolute path");
-	}
+	j.dir = dir;
 	if (collect(&j) < 0)
 		goto done;
 	for (i = 0; i < j.nids; i++)
@@ -502,6 +521,7 @@ done:
 	for (i = 0; i < j.nids; i++)
 		secret_free(j.ids[i].password);
 	free(j.ids);
+	free(dir);
 	return rc;
 }
 
@@ -511,8 +531,8 @@ const struct ctl_command ctl_broker_command = {
 	.help = "usage: gatewayctl [-c gateway.ini] broker DIR\n"
 	        "\n"
 	        "Writes mosquitto's configuration for the compound into DIR\n"
-	        "(an absolute path; /etc/mosquitto/conf.d on a Debian "
-	        "broker):\n"
+	        "(/etc/mosquitto/conf.d on a Debian broker; the files name\n"
+	        "each other by absolute path):\n"
 	        "  " CONF_NAME "  listeners from [broker] listen (default\n"
 	        "      0.0.0.0:1883) and tls_listen; no anonymous clients;\n"
 	        "      the client id is the username, so no client can take\n"
