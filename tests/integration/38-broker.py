@@ -12,7 +12,6 @@ import os
 import re
 import stat
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -262,7 +261,6 @@ def test_removed_device_refused_after_regeneration(closed):
 def test_secrets_in_no_log(closed):
     c = closed
     c.start_gatewayd()
-    request, cmd = None, None
     north = c.terminal("gate-north")
     request = north.face("P0001")
     cmd = north.wait_cmd(request, 10)
