@@ -54,6 +54,10 @@ struct device {
 	unsigned index; /* position in config->devices */
 	char *file;     /* where it was configured */
 	int line;
+	/* Its identity on the broker ("password_file"), for `gatewayctl
+	 * broker`; NULL: none.  Only for devices that connect themselves
+	 * (device_mqtt_client()); the gateway never reads it. */
+	char *password_file;
 };
 
 /*
@@ -436,6 +440,18 @@ extern const char *const driver_direction_choices[];
 extern const int driver_direction_values[];
 /* registry.c: a driver whose MQTT topics have this <kind>, or NULL. */
 const struct driver *driver_find_kind(const char *kind);
+
+/*
+ * A device that is itself a client of the broker: it speaks MQTT and is
+ * not reached over Modbus (a charging point's MQTT topics are staff
+ * tools', not its own).  It gets an identity of its own there.
+ */
+static inline bool
+device_mqtt_client(const struct device *dev)
+{
+	return dev->driver != NULL && dev->driver->mqtt != NULL &&
+	    dev->driver->modbus == NULL;
+}
 
 /* A gate's settings (struct gate_settings at the start of its priv), or
  * NULL when dev is not a gate. */

@@ -28,6 +28,8 @@ static const struct {
 	{ "reload_failed", ALERT_MINOR, COOLDOWN_S },
 	{ "delivery_failed", ALERT_MINOR, COOLDOWN_S },
 	{ "journal_full", ALERT_URGENT, COOLDOWN_S },
+	/* Anyone on the network can open gates: someone must close it. */
+	{ "broker_open", ALERT_MAJOR, COOLDOWN_S },
 };
 
 /* Camera types whose default is not major every five minutes. */

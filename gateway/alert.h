@@ -29,7 +29,7 @@ struct alert_settings {
 
 /* The camera types (camera_types[], first, in their order; "fire" is
  * also the fire panel's), then the others. */
-#define ALERT_TYPES (CAMERA_TYPES + 11)
+#define ALERT_TYPES (CAMERA_TYPES + 12)
 
 /* The index of type in [0, ALERT_TYPES), or -1 when it is none. */
 int alert_type_index(const char *type);

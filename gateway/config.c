@@ -1,10 +1,9 @@
 /*
  * config.c - gateway.ini, the installation: [gateway], [mqtt], [privacy],
- * [parking], [alert TYPE], one [bus NAME] per Modbus bus and one [device ID]
- * per device, read
- * through section.c.  Every section's keys are a schema table (schema.h), a
- * device's are its driver's; every problem is reported with file:line and
- * parsing goes on.
+ * [parking], [broker], [alert TYPE], one [bus NAME] per Modbus bus and one
+ * [device ID] per device, read through section.c.  Every section's keys are a
+ * schema table (schema.h), a device's are its driver's; every problem is
+ * reported with file:line and parsing goes on.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -474,6 +473,22 @@ device_prefix(struct section_reader *r, void *obj)
 	return prefix;
 }
 
+/* Named only: gatewayctl broker reads it (or makes it); gatewayd never. */
+static void
+config_device_password(struct parse *p, struct device *dev, int line,
+    const char *value)
+{
+	const struct schema_key path_key = { .name = "password_file",
+		.type = SCHEMA_PATH,
+		.offset = 0 };
+	char err[512];
+
+	if (schema_set(&path_key, &dev->password_file, value, p->dir, err,
+	        sizeof(err)) < 0)
+		diag_add(p->diag, dev->file, line, "device %s: %s", dev->id,
+		    err);
+}
+
 static void
 device_unknown_key(struct section_reader *r, void *obj, int line,
     const char *key, const char *value)
@@ -481,7 +496,6 @@ device_unknown_key(struct section_reader *r, void *obj, int line,
 	struct parse *p = section_ctx(r);
 	struct device *dev = obj;
 
-	(void)value;
 	if (dev->driver == NULL) {
 		/* "driver =" with nothing after it has said so already. */
 		if (section_seen(r, "driver") == 0)
@@ -489,6 +503,26 @@ device_unknown_key(struct section_reader *r, void *obj, int line,
 			    "'driver' must be the first key in %s",
 			    section_text(r));
 		p->dead = true;
+		return;
+	}
+	/* Every device that is a client of the broker may have its own
+	 * identity there, whatever its driver. */
+	if (strcmp(key, "password_file") == 0) {
+		if (!device_mqtt_client(dev)) {
+			section_error(r, line,
+			    "device %s: password_file is for devices that "
+			    "connect to the broker themselves (driver %s does "
+			    "not)",
+			    dev->id, dev->driver->name);
+			return;
+		}
+		if (dev->password_file != NULL)
+			section_error(r, line, "duplicate key '%s' in %s", key,
+			    section_text(r));
+		else if (value[0] == '\0')
+			section_error(r, line, "no value for '%s'", key);
+		else
+			config_device_password(p, dev, line, value);
 		return;
 	}
 	section_error(r, line, "device %s: unknown key '%s' for driver %s",
@@ -675,6 +709,10 @@ static const struct section_type sections[] = {
 	    .once = true,
 	    .begin = settings_begin,
 	    .keys = config_report_keys },
+	{ .type = "broker",
+	    .once = true,
+	    .begin = config_broker_begin,
+	    .keys = config_broker_keys },
 	{ .type = "parking",
 	    .once = true,
 	    .begin = settings_begin,
@@ -734,6 +772,31 @@ check_buses(struct parse *p)
 	}
 }
 
+/*
+ * A gateway that logs in to its broker means the broker to be closed:
+ * a device that connects itself without an identity of its own cannot
+ * be let in by `gatewayctl broker`.  A warning, so that a compound on an
+ * open broker keeps working while devices are given one.
+ */
+static void
+check_identities(struct parse *p)
+{
+	struct config *c = p->cfg;
+	struct device *dev;
+	size_t i;
+
+	if (c->mqtt_username == NULL)
+		return;
+	for (i = 0; i < c->ndevices; i++) {
+		dev = c->devices[i];
+		if (device_mqtt_client(dev) && dev->password_file == NULL)
+			diag_warn(p->diag, dev->file, dev->line,
+			    "device %s: no password_file: on a broker made "
+			    "by gatewayctl broker it cannot connect",
+			    dev->id);
+	}
+}
+
 /* What was not given, and what depends on more than one key. */
 static void
 finish(struct parse *p)
@@ -758,12 +821,24 @@ finish(struct parse *p)
 	config_notify_finish(p);
 	config_uplink_finish(p);
 	config_control_finish(p);
+	config_broker_finish(p);
 	link_devices(p);
+	check_identities(p);
 	check_buses(p);
 	if (c->site == NULL)
 		return;
 	if (c->name == NULL)
 		c->name = diag_strdup(c->site);
+	/* A broker made by gatewayctl broker takes the username as the
+	 * client id (use_username_as_clientid): say the same here. */
+	if (c->mqtt_client_id == NULL && c->mqtt_username != NULL)
+		c->mqtt_client_id = diag_strdup(c->mqtt_username);
+	else if (c->mqtt_client_id != NULL && c->mqtt_username != NULL &&
+	    strcmp(c->mqtt_client_id, c->mqtt_username) != 0)
+		diag_warn(p->diag, c->path, p->password_line,
+		    "mqtt: client_id '%s' is not the username: a broker made "
+		    "by gatewayctl broker uses the username '%s' instead",
+		    c->mqtt_client_id, c->mqtt_username);
 	if (c->mqtt_client_id == NULL &&
 	    asprintf(&c->mqtt_client_id, "cg-%s", c->site) < 0)
 		diag_oom();
@@ -804,6 +879,7 @@ config_load_flags(const char *path, struct diag *d, unsigned flags)
 	config_notify_defaults(c);
 	config_uplink_defaults(c);
 	config_control_defaults(c);
+	config_broker_defaults(c);
 
 	p.cfg = c;
 	p.no_secrets = (flags & CONFIG_NO_SECRETS) != 0;
@@ -845,6 +921,7 @@ config_free(struct config *c)
 			schema_free(dev->driver->keys, dev->priv);
 		}
 		free(dev->priv);
+		free(dev->password_file);
 		free(dev->id);
 		free(dev->file);
 		free(dev);
@@ -861,6 +938,7 @@ config_free(struct config *c)
 	free(c->mqtt_password_file);
 	config_notify_free(c);
 	config_control_free(c);
+	config_broker_free(c);
 	config_uplink_free(c);
 	schema_free(gateway_keys, c);
 	schema_free(mqtt_keys, c);

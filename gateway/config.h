@@ -107,6 +107,26 @@ struct config_report {
 	char *key;
 };
 
+/*
+ * [broker]: what `gatewayctl broker DIR` writes for mosquitto (DESIGN
+ * 4.3): its listeners, and the staff's and displays' identities.  The
+ * gateway itself reads none of its secrets.
+ */
+struct config_broker {
+	char *listen;              /* "0.0.0.0:1883" as given */
+	char *listen_addr;         /* "0.0.0.0"; "" for every address */
+	int listen_port;           /* 1883 */
+	char *tls_listen;          /* NULL: no TLS listener */
+	char *tls_addr;            /* as listen_addr */
+	int tls_port;              /* 8883 */
+	char *ca_file;             /* TLS: client certificates' CA (optional) */
+	char *cert_file;           /* TLS: the broker's certificate */
+	char *key_file;            /* TLS: its private key */
+	char *staff_password_file; /* NULL: no staff identity */
+	char *display_password_file; /* NULL: no display identity */
+	int line;                    /* where [broker] began, or 0 */
+};
+
 /* [care]: wellbeing checks (DESIGN 5), in minutes. */
 struct config_steward {
 	char *building; /* the first part of a household: 5 of 5-2-301 */
@@ -165,6 +185,7 @@ struct config {
 	struct config_care care;
 	struct config_control control;
 	struct config_report report;
+	struct config_broker broker;
 
 	/* [bus NAME], in file order */
 	struct bus_config **buses;

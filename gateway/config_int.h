@@ -56,4 +56,11 @@ void config_control_defaults(struct config *);
 void config_control_finish(struct parse *);
 void config_control_free(struct config *);
 
+/* config_broker.c: [broker]. */
+extern const struct schema_key config_broker_keys[];
+void *config_broker_begin(struct section_reader *, int line, const char *name);
+void config_broker_defaults(struct config *);
+void config_broker_finish(struct parse *);
+void config_broker_free(struct config *);
+
 #endif

@@ -89,6 +89,6 @@ extern const struct ctl_command ctl_status_command, ctl_check_command,
     ctl_reload_command, ctl_events_command, ctl_explain_command,
     ctl_visitor_command, ctl_open_command, ctl_incidents_command,
     ctl_ack_command, ctl_resolve_command, ctl_fire_command, ctl_charger_command,
-    ctl_report_command;
+    ctl_report_command, ctl_broker_command;
 
 #endif

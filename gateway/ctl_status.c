@@ -118,6 +118,11 @@ print_overview(const json_t *st)
 	    json_is_true(json_object_get(mqtt, "connected")) ? "connected" :
 	                                                       "NOT CONNECTED");
 	ctl_table_row(t, (const char *const[]){ "broker", line });
+	if (json_is_true(json_object_get(st, "broker_open")))
+		ctl_table_row(t,
+		    (const char *const[]){ "",
+		        "OPEN TO ANYONE: clients get in without a password "
+		        "(gatewayctl broker --help)" });
 	snprintf(line, sizeof(line), "%s (from %s)", str(tables, "summary"),
 	    str(tables, "from"));
 	ctl_table_row(t, (const char *const[]){ "tables", line });

@@ -31,6 +31,7 @@
 #include "office.h"
 #include "outbox.h"
 #include "pipeline.h"
+#include "probe.h"
 #include "reload.h"
 #include "report_live.h"
 #include "snapshot.h"
@@ -513,6 +514,7 @@ status_payload(const struct daemon *d, char *buf, size_t size,
 	char *text = NULL;
 
 	if (o != NULL && strcmp(state, "online") == 0) {
+		json_object_set_new(o, "broker_open", daemon_broker_open(d));
 		json_object_set_new(o, "wechat",
 		    d->cfg->wechat.key != NULL ?
 		        wechat_status(d->wechat) :
@@ -578,6 +580,57 @@ on_office_alert(void *arg, const char *why, int64_t seq)
 	}
 	pipeline_record(&d->pipe, &r, now_ms());
 	json_decref(r.extra);
+}
+
+json_t *
+daemon_broker_open(const struct daemon *d)
+{
+	switch (probe_verdict(d->probe)) {
+	case PROBE_OPEN:
+		return json_true();
+	case PROBE_CLOSED:
+		return json_false();
+	default:
+		return json_null();
+	}
+}
+
+/*
+ * The broker let a client in without a password, or stopped doing so:
+ * once per change, a warning and an alert (anyone on the compound's
+ * Wi-Fi can open gates), and the status says so.
+ */
+static void
+on_probe(void *arg, enum probe_verdict v)
+{
+	struct daemon *d = arg;
+	struct journal_record r = {
+		.kind = "system",
+		.device = "gateway",
+		.decision = "broker_open",
+		.reason = "the broker accepts clients without a password: "
+		          "anyone on the network can open gates (gatewayctl "
+		          "broker)",
+	};
+
+	if (v == PROBE_OPEN) {
+		log_warnx("security: the broker %s:%d lets clients in "
+		          "without a password: anyone on the network can "
+		          "open gates (see gatewayctl broker --help)",
+		    d->cfg->mqtt_host, d->cfg->mqtt_port);
+		r.extra = json_pack("{s:s,s:i}", "host", d->cfg->mqtt_host,
+		    "port", d->cfg->mqtt_port);
+		pipeline_alert(&d->pipe, "gateway", "broker_open", NULL,
+		    r.extra, now_ms());
+		pipeline_record(&d->pipe, &r, now_ms());
+		json_decref(r.extra);
+	} else {
+		log_info("broker %s:%d: clients without a password are "
+		         "refused",
+		    d->cfg->mqtt_host, d->cfg->mqtt_port);
+	}
+	if (d->connected)
+		announce(d);
 }
 
 /* A sink changed state: the status says so. */
@@ -657,6 +710,8 @@ on_connected(void *arg)
 	pipeline_connected(&d->pipe);
 	incidents_connected(&d->pipe);
 	d->connected = true;
+	/* The broker is there: is it closed to strangers? */
+	probe_start(d->probe);
 	announce(d);
 	d->announced_snapshot = d->pipe.state->on_snapshot;
 	notify_send("STATUS=connected to the broker");
@@ -724,6 +779,7 @@ stop(struct daemon *d, const char *why)
 	    d->cfg->topic_prefix);
 	status_payload(d, status, sizeof(status), "offline");
 	mqtt_stop(d->mqtt, topic, status);
+	probe_stop(d->probe);
 	close_handle((uv_handle_t *)&d->commit);
 	close_handle((uv_handle_t *)&d->tick);
 	close_handle((uv_handle_t *)&d->watchdog);
@@ -922,6 +978,9 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	d.mqtt = mqtt_new(d.loop, cfg, &cb, will_topic, will);
 	if (d.mqtt == NULL)
 		fatalx("cannot set up mqtt");
+	d.probe = probe_new(d.loop, cfg, on_probe, &d);
+	if (d.probe == NULL)
+		fatalx("out of memory");
 	/* A restart during a fire alarm: the coils are held again at once,
 	 * the gates once the broker is there. */
 	fire_start(&d.pipe);
@@ -962,6 +1021,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 
 	/* Handles are closed, the journal too (stop()): memory remains. */
 	mqtt_free(d.mqtt);
+	probe_free(d.probe);
 	reload_free(d.reload);
 	outbox_free(d.pipe.outbox);
 	state_free(d.pipe.state);

@@ -31,6 +31,7 @@ struct daemon {
 	struct office *office;    /* NULL: no [office] */
 	struct uplink *uplink;    /* NULL: no [uplink] */
 	struct control *control;  /* gatewayctl's socket */
+	struct probe *probe;      /* is the broker open to anyone? */
 	int64_t started_ms;       /* wall clock, for status */
 	uint64_t started_mono_ms; /* for the uptime */
 	/* Devices with a vendor's topic of their own (driver_mqtt.topic). */
@@ -53,6 +54,9 @@ struct daemon {
 	uint64_t announced_ms;   /* when the status was last published */
 };
 
+/* "broker_open": true when the broker let an anonymous client in,
+ * false when it refused one, null before it was tried. */
+json_t *daemon_broker_open(const struct daemon *);
 /* status.c: the live state gatewayctl status shows. */
 json_t *daemon_status(const struct daemon *);
 /* A message as if it came from the broker: staff's requests made on the

@@ -32,7 +32,7 @@ _gatewayctl_devices() {
 
 _gatewayctl() {
 	local cur prev cmd i
-	local commands="status check reload events explain visitor open incidents ack resolve fire charger report help"
+	local commands="status check reload events explain visitor open incidents ack resolve fire charger report broker help"
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -64,6 +64,7 @@ _gatewayctl() {
 	fire) COMPREPLY=($(compgen -W "reset test --operator --seconds --json --help" -- "$cur")) ;;
 	charger) COMPREPLY=($(compgen -W "start stop --limit --operator --json --help $(_gatewayctl_devices '^charger')" -- "$cur")) ;;
 	report) COMPREPLY=($(compgen -W "daily --date --send --json --help" -- "$cur")) ;;
+	broker) COMPREPLY=($(compgen -d -- "$cur")) ;;
 	esac
 }
 complete -F _gatewayctl gatewayctl

@@ -30,6 +30,7 @@ static const struct ctl_command *const commands[] = {
 	&ctl_fire_command,
 	&ctl_charger_command,
 	&ctl_report_command,
+	&ctl_broker_command,
 	NULL,
 };
 

@@ -80,6 +80,8 @@ struct mqtt {
 	 * failed connect between: another client taking our id. */
 	unsigned flaps;
 	bool stopping;
+	bool quiet;  /* a probe: its failures are no warning */
+	int connack; /* the last CONNACK's code, or -1 */
 };
 
 static void mqtt_update(struct mqtt *);
@@ -98,7 +100,10 @@ failed(struct mqtt *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m->error, sizeof(m->error), fmt, ap);
 	va_end(ap);
-	log_warnx("%s %s:%d: %s", m->name, m->host, m->port, m->error);
+	if (m->quiet)
+		log_debug("%s %s:%d: %s", m->name, m->host, m->port, m->error);
+	else
+		log_warnx("%s %s:%d: %s", m->name, m->host, m->port, m->error);
 	if (m->cb.failed)
 		m->cb.failed(m->cb.arg);
 }
@@ -201,13 +206,17 @@ on_connect(struct mosquitto *mosq, void *arg, int rc)
 	struct mqtt *m = arg;
 
 	(void)mosq;
+	m->connack = rc;
 	if (rc != 0) {
 		/* libmosquitto closes the socket; mqtt_update moves on. */
 		failed(m, "connection refused: %s",
 		    mosquitto_connack_string(rc));
 		return;
 	}
-	log_info("%s %s:%d: connected", m->name, m->host, m->port);
+	if (m->quiet)
+		log_debug("%s %s:%d: connected", m->name, m->host, m->port);
+	else
+		log_info("%s %s:%d: connected", m->name, m->host, m->port);
 	m->state = MQTT_CONNECTED;
 	m->error[0] = '\0';
 	m->connected_at = uv_now(m->loop);
@@ -625,6 +634,8 @@ mqtt_open(uv_loop_t *loop, const struct mqtt_options *o,
 	m->port = o->port;
 	m->keepalive = o->keepalive;
 	m->tls = o->tls;
+	m->quiet = o->quiet;
+	m->connack = -1;
 	m->backoff_ms = BACKOFF_MIN_MS;
 	m->host = strdup(o->host);
 	m->mosq = mosquitto_new(o->client_id, o->clean_session, m);
@@ -655,8 +666,10 @@ mqtt_open(uv_loop_t *loop, const struct mqtt_options *o,
 		    mosquitto_strerror(rc));
 		goto fail;
 	}
-	rc = mosquitto_will_set(m->mosq, o->will_topic,
-	    (int)strlen(o->will_payload), o->will_payload, 1, true);
+	rc = o->will_topic == NULL ?
+	    MOSQ_ERR_SUCCESS :
+	    mosquitto_will_set(m->mosq, o->will_topic,
+	        (int)strlen(o->will_payload), o->will_payload, 1, true);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_errx("%s: will: %s", m->name, mosquitto_strerror(rc));
 		goto fail;
@@ -757,6 +770,12 @@ mqtt_connected(const struct mqtt *m)
 {
 	/* The socket too: in on_disconnect, the state is not moved yet. */
 	return m->state == MQTT_CONNECTED && mosquitto_socket(m->mosq) >= 0;
+}
+
+int
+mqtt_connack(const struct mqtt *m)
+{
+	return m->connack;
 }
 
 const char *

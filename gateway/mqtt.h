@@ -47,7 +47,10 @@ struct mqtt_options {
 	 */
 	bool tls;
 	const char *ca_file, *cert_file, *key_file;
-	const char *will_topic, *will_payload; /* retained, QoS 1 */
+	const char *will_topic, *will_payload; /* retained, QoS 1; NULL: none */
+	/* Connects and failures logged at debug only: a probe's, whose
+	 * failure is the good news. */
+	bool quiet;
 	/* QoS 1 messages libmosquitto sends before it waits for PUBACKs,
 	 * and sends again on a reconnect; 0: no cap, none sent again. */
 	int max_inflight;
@@ -70,6 +73,9 @@ int mqtt_publish_id(struct mqtt *, const char *topic, const void *payload,
     size_t len, int qos, bool retain, int *mid);
 /* CONNACK received, and the connection not lost since. */
 bool mqtt_connected(const struct mqtt *);
+/* The broker's answer to the last CONNACK: 0 accepted, > 0 refused
+ * (MQTT 3.1.1's codes: 5 not authorised), -1 none yet. */
+int mqtt_connack(const struct mqtt *);
 /* Why the last connect failed or the connection was lost ("": none
  * since the last CONNACK). */
 const char *mqtt_error(const struct mqtt *);

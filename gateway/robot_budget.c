@@ -98,6 +98,7 @@ static const struct {
 	{ "reload_failed", "配置加载失败" },
 	{ "delivery_failed", "消息发送失败" },
 	{ "journal_full", "记录存储已满" },
+	{ "broker_open", "消息服务器无需密码" },
 };
 
 const char *

@@ -179,6 +179,7 @@ daemon_status(const struct daemon *d)
 	json_object_set_new(o, "mqtt",
 	    json_pack("{s:s,s:i,s:b}", "host", d->cfg->mqtt_host, "port",
 	        d->cfg->mqtt_port, "connected", d->connected));
+	json_object_set_new(o, "broker_open", daemon_broker_open(d));
 	json_object_set_new(o, "devices", devices_json(d));
 	json_object_set_new(o, "buses", buses_json(d));
 	json_object_set_new(o, "fire", fire_json(d));

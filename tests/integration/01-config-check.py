@@ -15,7 +15,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "tests" / "config"
 GATEWAYD = os.environ.get("GATEWAYD", str(ROOT / "build" / "gatewayd"))
-SUMMARY = re.compile(r"\d+ gates, \d+ groups, \d+ persons, \d+ visitors, "
+# Warnings (file:line: warning: ...) do not make -t fail.
+SUMMARY = re.compile(r"(?:[^\n]*: warning: [^\n]*\n)*"
+                     r"\d+ gates, \d+ groups, \d+ persons, \d+ visitors, "
                      r"\d+ denied(, \d+ barriers, \d+ vehicles)?"
                      r"(, \d+ [a-z ]+)*\n")
 

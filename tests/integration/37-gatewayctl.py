@@ -232,6 +232,8 @@ def public_ctl(c):
         c.ini = ini
         if ctl is not None:
             os.environ["GATEWAYCTL"] = ctl
+        else:
+            os.environ.pop("GATEWAYCTL", None)
         shutil.rmtree(public)
 
 

@@ -70,6 +70,13 @@ keepalive = 30
 [report]
 at = off
 
+; The test broker lets anyone in, which gatewayd's self-check reports:
+; journaled as evidence here, not an alert that would open an incident
+; and message the robot in every test that counts them (38-broker.py
+; asks for it).
+[alert broker_open]
+severity = none
+
 [device gate-north]
 driver = face_gate
 direction = both

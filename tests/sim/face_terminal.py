@@ -27,10 +27,11 @@ class FaceTerminal:
     _ids = itertools.count(1)
 
     def __init__(self, port, gate, site="jinding-5", host=harness.LOCALHOST,
-                 client_id=None, announce=True):
+                 client_id=None, announce=True, auth=None):
         """announce: publish this gate's status (retained online, and a
         will of offline); a one-shot request from the command line next
-        to a running terminal must not."""
+        to a running terminal must not.  auth: (user, password), the
+        gate's identity on a closed broker."""
         self.site = site
         self.announce = announce
         self.gate = gate
@@ -44,7 +45,8 @@ class FaceTerminal:
         self._prefix = "req-%s-%s-" % (gate, uuid.uuid4().hex[:6])
         self.client = harness.paho_client(
             client_id or "face-%s-%d-%d" % (gate, os.getpid(),
-                                            next(FaceTerminal._ids)))
+                                            next(FaceTerminal._ids)),
+            auth=auth)
         # A terminal that loses power leaves "offline" behind (§4.1).
         if announce:
             self.client.will_set(self.status_topic, "offline", qos=1,

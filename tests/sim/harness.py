@@ -64,7 +64,11 @@ def port_accepts(port, host=LOCALHOST):
 class Broker:
     """A private mosquitto on a loopback port, restartable on that port."""
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, conf=None):
+        """conf: lines in place of the anonymous listener, such as an
+        include_dir of files `gatewayctl broker` wrote (with port: the
+        port they listen on)."""
+        self.extra_conf = list(conf) if conf is not None else None
         self.workdir = str(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.host = LOCALHOST
@@ -82,10 +86,13 @@ class Broker:
         # Nagle off as the project ships it (DESIGN §6); deep queues and no
         # in-flight cap so that a burst in a test is never the broker's loss.
         with open(self.conf, "w", encoding="utf-8") as f:
-            f.write("listener %d %s\n" % (self.port, self.host))
-            f.write("allow_anonymous true\n"
-                    "set_tcp_nodelay true\n"
-                    "persistence false\n"
+            if self.extra_conf is not None:
+                f.write("".join(line + "\n" for line in self.extra_conf))
+            else:
+                f.write("listener %d %s\n" % (self.port, self.host))
+                f.write("allow_anonymous true\n"
+                        "set_tcp_nodelay true\n")
+            f.write("persistence false\n"
                     "max_queued_messages 100000\n"
                     "max_inflight_messages 0\n"
                     "log_dest stderr\n"
@@ -146,6 +153,10 @@ class Broker:
     def restart(self):
         self.stop()
         self.start()
+
+    def reload(self):
+        """SIGHUP: mosquitto reads its password and ACL files again."""
+        self.proc.send_signal(signal.SIGHUP)
 
     def log(self):
         try:
@@ -241,9 +252,12 @@ def ini_value(text, section, key):
     return None
 
 
-def paho_client(client_id, clean_session=True):
-    """A paho client that reconnects quickly and never drops a message."""
+def paho_client(client_id, clean_session=True, auth=None):
+    """A paho client that reconnects quickly and never drops a message;
+    auth: (username, password) on a broker that wants them."""
     c = mqtt.Client(client_id=client_id, clean_session=clean_session)
+    if auth is not None:
+        c.username_pw_set(*auth)
     c.reconnect_delay_set(0.1, 0.5)
     c.max_inflight_messages_set(1000)
     c.max_queued_messages_set(0)
@@ -284,7 +298,8 @@ class Recorder:
 
     _count = 0
 
-    def __init__(self, port, topics, host=LOCALHOST, qos=1, name="rec"):
+    def __init__(self, port, topics, host=LOCALHOST, qos=1, name="rec",
+                 auth=None):
         Recorder._count += 1
         self.topics = list(topics)
         self.qos = qos
@@ -292,7 +307,8 @@ class Recorder:
         self.cond = threading.Condition()
         self._subscribed = threading.Event()
         self.client = paho_client("%s-%d-%d" % (name, os.getpid(),
-                                                Recorder._count))
+                                                Recorder._count),
+                                  auth=auth)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
@@ -439,7 +455,10 @@ class Gatewayd:
 
     def __init__(self, binary, ini_path, workdir, site, mqtt_port,
                  mqtt_host=LOCALHOST, env=None, on_line=None,
-                 notify_path=None, args=()):
+                 notify_path=None, args=(), status_auth=None):
+        """status_auth: the identity (user, password) that watches
+        gateway/status on a closed broker; it may not publish there, so
+        a start waits for any "online" rather than a fresh one."""
         self.binary = str(binary)
         self.args = list(args)      # more options, such as -v
         self.ini_path = str(ini_path)
@@ -452,8 +471,10 @@ class Gatewayd:
         self.lines_cond = threading.Condition()
         self.notify = NotifySocket(notify_path)
         self.status_topic = "cg/%s/gateway/status" % site
+        self.status_auth = status_auth
         self.status = Recorder(mqtt_port, [self.status_topic],
-                               host=mqtt_host, name="gw-status")
+                               host=mqtt_host, name="gw-status",
+                               auth=status_auth)
         self.proc = None
         self._reader = None
         self._status_started = False
@@ -467,7 +488,8 @@ class Gatewayd:
             self.status.start()
             self._status_started = True
         notify_mark = self.notify.mark()
-        status_mark = self.status.sync(self.status_topic)
+        status_mark = (self.status.mark() if self.status_auth else
+                       self.status.sync(self.status_topic))
         env = dict(os.environ)
         # Only the watchdog a test asks for, not one this runner inherited.
         env.pop("WATCHDOG_USEC", None)

@@ -575,7 +575,7 @@ test_alerts(void **state)
 	    "ebike_in_elevator, ebike_in_corridor, intrusion, smoke, fire, "
 	    "crowd, vehicle_unknown, vehicle_denied, tailgating, overstay, "
 	    "charger_fault, over_temperature, over_current, device_offline, "
-	    "reload_failed, delivery_failed or journal_full)\n"
+	    "reload_failed, delivery_failed, journal_full or broker_open)\n"
 	    "a.ini:12: alert tailgating: min_score is for camera types "
 	    "only\n"
 	    "a.ini:13: alert tailgating: grace_s is for device_offline only\n"
