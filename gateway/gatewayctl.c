@@ -66,6 +66,10 @@ main(int argc, char **argv)
 	int c, rc;
 
 	setlocale(LC_CTYPE, "C.UTF-8");
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return CTL_OK;
+	}
 	while ((c = getopt(argc, argv, "+c:h")) != -1) {
 		switch (c) {
 		case 'c':
