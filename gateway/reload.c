@@ -208,8 +208,9 @@ remember(struct reload *r, bool ok)
 /*
  * systemd hears of every reload, however it was asked for (SIGHUP,
  * gatewayctl, a file saved): RELOADING=1 when the first begins, READY=1
- * once none is running or queued, ok or failed.  `systemctl reload`
- * then returns after the swap, not when the signal was sent.
+ * once none is running or queued, ok or failed: systemctl shows the
+ * service reloading meanwhile.  (systemd 252 does not wait for READY=1
+ * before `systemctl reload` returns; Type=notify-reload, 253, would.)
  */
 static void
 reloading(struct reload *r)
