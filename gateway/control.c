@@ -582,31 +582,35 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 
 /* ---- who may ask ---- */
 
-/* Whether gid is among pid's supplementary groups (from /proc: the
- * kernel's word, no NSS lookup on the loop). */
+/*
+ * Whether gid is among the peer's supplementary groups, as they were
+ * when it connected: the kernel's word (SO_PEERGROUPS, Linux 4.13), no
+ * NSS lookup on the loop, and no /proc, which the unit hides
+ * (ProtectProc=invisible: other users' processes are not there).
+ */
 static bool
-in_groups(pid_t pid, long gid)
+in_groups(int fd, long gid)
 {
-	char path[64], line[1024], *s, *end;
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
 	bool found = false;
-	FILE *f;
-	long g;
+	size_t i;
 
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "Groups:", 7) != 0)
-			continue;
-		for (s = line + 7;; s = end) {
-			g = strtol(s, &end, 10);
-			if (end == s)
-				break;
-			if (g == gid)
-				found = true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		/* ERANGE: len says how much room it needs. */
+		if (errno != ERANGE || (groups = malloc(len)) == NULL)
+			return false;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) <
+		    0) {
+			free(groups);
+			return false;
 		}
 	}
-	fclose(f);
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if ((long)groups[i] == gid)
+			found = true;
+	if (groups != small)
+		free(groups);
 	return found;
 }
 
@@ -624,7 +628,7 @@ allowed(const struct control *ctl, int fd, char *who, size_t size)
 	snprintf(who, size, "uid %ld (pid %ld)", (long)cr.uid, (long)cr.pid);
 	if (cr.uid == 0 || cr.uid == geteuid())
 		return true;
-	return gid >= 0 && ((long)cr.gid == gid || in_groups(cr.pid, gid));
+	return gid >= 0 && ((long)cr.gid == gid || in_groups(fd, gid));
 }
 
 static void

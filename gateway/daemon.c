@@ -276,8 +276,11 @@ static bool
 clock_synchronised(void)
 {
 	struct timex tx = { 0 };
+	int state = adjtimex(&tx);
 
-	return adjtimex(&tx) != TIME_ERROR && !(tx.status & STA_UNSYNC);
+	/* -1 (a seccomp filter that denies it: see the unit's
+	 * ProtectClock=) is not known to be synchronised either. */
+	return state >= 0 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
 }
 
 /* check_ts = auto follows the clock: a Pi without an RTC boots unsynced. */

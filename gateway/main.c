@@ -1,9 +1,10 @@
 /*
  * main.c - gatewayd: the Community Gateway daemon.  It runs in the
  * foreground under systemd; -t checks the whole configuration and exits,
- * as sshd -t and nginx -t do.
+ * as sshd -t and nginx -t do; -T checks only what would stop a start.
  */
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,16 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: gatewayd [-c file] [-t] [-v]\n"
+	    "usage: gatewayd [-c file] [-t | -T] [-v]\n"
 	    "  -c file  the installation's gateway.ini (default %s)\n"
 	    "  -t       check gateway.ini and every access.d/*.ini, print "
 	    "each\n"
 	    "           problem as file:line: message and exit 1, or print a\n"
 	    "           summary and exit 0\n"
+	    "  -T       check as a start would (the unit's ExecStartPre):\n"
+	    "           exit 1 only on what would stop gatewayd from starting\n"
+	    "           (gateway.ini; access.d when there are no last good\n"
+	    "           tables to start on)\n"
 	    "  -v       log more (each -v: more)\n"
 	    "  -V       print the version\n"
 	    "Runs in the foreground; SIGHUP reloads access.d, SIGTERM stops.\n",
@@ -46,7 +51,7 @@ usage(FILE *f)
  * file.  NULL when there is no usable snapshot.
  */
 static struct access_tables *
-load_snapshot(const struct config *cfg, size_t problems)
+load_snapshot(const struct config *cfg, size_t problems, bool check)
 {
 	struct access_tables *t;
 	struct config snap = *cfg;
@@ -63,10 +68,15 @@ load_snapshot(const struct config *cfg, size_t problems)
 	if (t == NULL)
 		return NULL;
 	datetime_format_rfc3339(saved, when, sizeof(when));
-	log_errx("%s has %zu problems (above): started on the last good "
-	         "access tables, saved %s; fix the files, a reload then "
-	         "takes them",
-	    cfg->access_dir, problems, when);
+	if (check)
+		log_errx("%s has %zu problems (above): gatewayd would start "
+		         "on the last good access tables, saved %s",
+		    cfg->access_dir, problems, when);
+	else
+		log_errx("%s has %zu problems (above): started on the last "
+		         "good access tables, saved %s; fix the files, a "
+		         "reload then takes them",
+		    cfg->access_dir, problems, when);
 	return t;
 }
 
@@ -79,15 +89,20 @@ main(int argc, char *argv[])
 	struct config *cfg;
 	struct diag diag;
 	int ch, check = 0, verbose = 0, rc;
+	bool as_start = false; /* -T */
 	size_t problems = 0;
 
-	while ((ch = getopt(argc, argv, "c:htvV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:htTvV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 't':
 			check = 1;
+			break;
+		case 'T':
+			check = 1;
+			as_start = true;
 			break;
 		case 'v':
 			verbose++;
@@ -120,9 +135,9 @@ main(int argc, char *argv[])
 	/* Problems, or only warnings (a file that is not read). */
 	diag_sort(&diag);
 	diag_print(stderr, &diag);
-	if (cfg != NULL && tables == NULL && !check) {
+	if (cfg != NULL && tables == NULL && (!check || as_start)) {
 		problems = diag_errors(&diag);
-		tables = load_snapshot(cfg, problems);
+		tables = load_snapshot(cfg, problems, check);
 	}
 	if (cfg == NULL || tables == NULL) {
 		if (!check)

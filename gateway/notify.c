@@ -7,8 +7,10 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -98,6 +100,21 @@ notify_send(const char *state)
 		return -1;
 	}
 	return 0;
+}
+
+int
+notify_reloading(void)
+{
+	struct timespec ts;
+	char state[64];
+
+	/* systemd 253's Type=notify-reload wants the stamp, to tell this
+	 * reload from an older one; 252 takes RELOADING=1 and ignores it. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	        (unsigned long long)ts.tv_nsec / 1000ULL);
+	return notify_send(state);
 }
 
 bool

@@ -17,6 +17,13 @@
 int notify_send(const char *state);
 
 /*
+ * "RELOADING=1" with "MONOTONIC_USEC=" (CLOCK_MONOTONIC, in µs) in the
+ * same datagram: a reload has begun; READY=1 says it has ended, whether
+ * the new tables were taken or not.  As notify_send().
+ */
+int notify_reloading(void);
+
+/*
  * Does the service manager expect WATCHDOG=1 from this process, and how
  * often?  As sd_watchdog_enabled(): $WATCHDOG_USEC set and valid, and
  * $WATCHDOG_PID unset or this process's pid.  true with *usec set.

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "diag.h"
 #include "log.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "reload.h"
 #include "snapshot.h"
@@ -43,6 +44,7 @@ struct reload {
 	uv_work_t snapshot;
 	uv_timer_t snapshot_delay;
 	bool running, again, closing;
+	bool reloading;          /* RELOADING=1 sent, READY=1 not yet */
 	bool saving, save_again; /* the snapshot's copy */
 	unsigned gen;            /* reloads started */
 	json_t *last;            /* the last one's result: reload_last() */
@@ -203,6 +205,31 @@ remember(struct reload *r, bool ok)
 		r->finished(r->finished_arg, r->gen, o);
 }
 
+/*
+ * systemd hears of every reload, however it was asked for (SIGHUP,
+ * gatewayctl, a file saved): RELOADING=1 when the first begins, READY=1
+ * once none is running or queued, ok or failed: systemctl shows the
+ * service reloading meanwhile.  (systemd 252 does not wait for READY=1
+ * before `systemctl reload` returns; Type=notify-reload, 253, would.)
+ */
+static void
+reloading(struct reload *r)
+{
+	if (r->reloading)
+		return;
+	r->reloading = true;
+	(void)notify_reloading();
+}
+
+static void
+ready(struct reload *r)
+{
+	if (!r->reloading || r->running || r->closing)
+		return;
+	r->reloading = false;
+	(void)notify_send("READY=1");
+}
+
 static void
 done(uv_work_t *w, int status)
 {
@@ -250,6 +277,7 @@ done(uv_work_t *w, int status)
 		r->again = false;
 		reload_start(r, "a change during the last reload");
 	}
+	ready(r);
 }
 
 unsigned
@@ -262,12 +290,15 @@ reload_start(struct reload *r, const char *why)
 		return r->gen + 1;
 	}
 	log_info("reloading access tables (%s)", why);
+	reloading(r);
 	diag_init(&r->diag);
 	r->tables = NULL;
 	r->started = uv_hrtime();
 	r->work.data = r;
 	if (uv_queue_work(r->loop, &r->work, work, done) == 0)
 		r->running = true;
+	else
+		ready(r);
 	return ++r->gen;
 }
 

@@ -398,6 +398,7 @@ class NotifySocket:
             self.address = "@" + name
             self.sock.bind("\0" + name)
         self.datagrams = []
+        self.times = []     # time.monotonic() of each datagram's arrival
         self.cond = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -412,6 +413,7 @@ class NotifySocket:
             with self.cond:
                 # One datagram may carry several "KEY=value" lines.
                 self.datagrams.append(data.decode("utf-8", "replace"))
+                self.times.append(time.monotonic())
                 self.cond.notify_all()
 
     def mark(self):
