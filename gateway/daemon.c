@@ -917,6 +917,7 @@ daemon_run(struct config *cfg, struct access_tables *tables, size_t problems)
 	struct journal_options jopts = {
 		.data_dir = cfg->data_dir,
 		.site = cfg->site,
+		.readers_gid = cfg->control.gid,
 		.sync_full = cfg->sync == CONFIG_SYNC_FULL,
 		.clock_unsynced = !clock_synchronised(),
 		.keep_days = cfg->journal.keep_days,

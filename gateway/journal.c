@@ -805,6 +805,7 @@ journal_start(uv_loop_t *loop, const struct journal_options *o,
 	}
 	j->dir = strdup(o->data_dir);
 	j->site = strdup(o->site);
+	j->readers_gid = o->readers_gid;
 	if (asprintf(&j->path, "%s/journal.db", o->data_dir) < 0)
 		j->path = NULL;
 	if (asprintf(&j->lock_path, "%s/gatewayd.lock", o->data_dir) < 0)

@@ -83,8 +83,14 @@ struct journal_options {
 	const char *data_dir; /* made if missing; holds journal.db, the
 	                         bound of ids (journal.ids), gatewayd.lock */
 	const char *site;     /* ids are "<site>:<seq>"; [a-z0-9_-] */
-	bool sync_full;       /* synchronous=FULL: a power cut loses nothing */
-	bool clock_unsynced;  /* at start; then journal_clock() */
+	/* A group that may read the journal (gatewayctl's staff, [control]
+	 * group), or 0 (root's is no readers' group) or -1 for none: data_dir
+	 * is given to it with the set-group-id bit, so that journal.db and its
+	 * WAL are the group's as SQLite makes them (0640 under the service's
+	 * umask). */
+	long readers_gid;
+	bool sync_full;      /* synchronous=FULL: a power cut loses nothing */
+	bool clock_unsynced; /* at start; then journal_clock() */
 	/* Retention (DESIGN 4.5).  Delivered records older than keep_days
 	 * go (0: kept for ever); max_bytes bounds the pages in use of the
 	 * database and the WAL (0: no budget).  sinks[] are copied. */

@@ -34,6 +34,38 @@
  * broker with the same client id.  Held until the journal stops.
  * 0, -1 (err says why), or -2: another process holds it.
  */
+/*
+ * Staff read the journal (gatewayctl events, report): data_dir becomes
+ * the readers' group's, set-group-id, so that what SQLite makes in it
+ * is theirs too; files made before are given to them.  Not fatal: the
+ * log says why staff cannot read it.
+ */
+static void
+share_dir(const struct journal *j)
+{
+	static const char *const files[] = { "journal.db", "journal.db-wal",
+		"journal.db-shm" };
+	struct stat st;
+	char path[PATH_MAX], ebuf[96];
+	size_t i;
+
+	if (j->readers_gid <= 0 || stat(j->dir, &st) < 0)
+		return;
+	if ((st.st_gid != (gid_t)j->readers_gid &&
+	        chown(j->dir, (uid_t)-1, (gid_t)j->readers_gid) < 0) ||
+	    chmod(j->dir, 02750) < 0) {
+		log_warnx("journal: %s cannot be given to the [control] group "
+		          "(%s): staff's gatewayctl cannot read the journal",
+		    j->dir, strerror_r(errno, ebuf, sizeof(ebuf)));
+		return;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", j->dir, files[i]);
+		if (stat(path, &st) == 0 && st.st_gid != (gid_t)j->readers_gid)
+			(void)chown(path, (uid_t)-1, (gid_t)j->readers_gid);
+	}
+}
+
 static int
 lock_dir(struct journal *j, char *err, size_t size)
 {
@@ -47,6 +79,7 @@ lock_dir(struct journal *j, char *err, size_t size)
 		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
+	share_dir(j);
 	fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		snprintf(err, size, "journal: lock %s: %s", j->lock_path,

@@ -30,6 +30,7 @@ enum state { STARTING, RUNNING, REFUSED };
 struct journal {
 	/* Set before the thread starts; read-only after. */
 	char *dir, *path, *lock_path, *site;
+	long readers_gid; /* journal_options' */
 	bool full;
 	unsigned retry_ms, check_ms;
 	journal_done_fn *done;

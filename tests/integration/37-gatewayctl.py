@@ -264,6 +264,14 @@ def test_member_of_the_control_group_let_in(compound):
     c.start(overrides={("control", "group"): "daemon"})
     gid = grp.getgrnam("daemon").gr_gid
     assert os.stat(socket_path(c)).st_gid == gid
+    # The journal is the group's to read (events, report): data_dir
+    # set-group-id, so that SQLite's files are the group's as made.
+    st = os.stat(c.data_dir)
+    assert st.st_gid == gid and stat.S_IMODE(st.st_mode) == 0o2750
+    for name in ("journal.db", "journal.db-wal", "journal.db-shm"):
+        f = c.data_dir / name
+        if f.exists():
+            assert os.stat(f).st_gid == gid, name
     with public_ctl(c):
         p = c.ctl("status", user="nobody", groups=[gid], json=True,
                   check=0)
