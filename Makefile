@@ -26,7 +26,7 @@ DEB_BUILD := build-essential pkg-config clang-format libmosquitto-dev \
 	libsqlite3-dev libcurl4-openssl-dev libuv1-dev libinih-dev \
 	libjansson-dev
 DEB_TEST := mosquitto libcmocka-dev python3-pytest python3-pytest-xdist \
-	dpkg-dev fakeroot lintian \
+	dpkg-dev fakeroot lintian systemd \
 	python3-paho-mqtt python3-pymodbus socat sqlite3 tzdata
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
