@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """make demo: the gateway on the example compound, everything on loopback.
 
-Starts a private mosquitto, gatewayd on a temporary copy of the given
-gateway.ini (the real access.d, read-only; the journal in a temporary
-directory), a simulated face terminal on each face gate, a plate camera
+Starts a private mosquitto on the files `gatewayctl broker` writes from
+the demo's gateway.ini (generated credentials and ACLs, as installed:
+every simulator connects as its own identity), gatewayd on a temporary
+copy of the given gateway.ini (the real access.d, read-only; the journal
+in a temporary directory), a simulated face terminal on each face gate, a plate camera
 at each barrier and an MQTT barrier controller at each MQTT barrier.
 The entry barrier is made a relay barrier (barrier_relay) on a Modbus
 TCP bus to a simulated relay board (relay_board.py), its loop detector
