@@ -60,6 +60,16 @@ def test_demo_runs_and_stops_by_itself(gatewayd_binary, tmp_path):
     out = proc.stdout.decode("utf-8", "replace")
     err = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 0, out + err
+    # The broker as an install has it (issue 14): gatewayctl broker's
+    # files, every simulator its own identity; the self-check finds it
+    # closed, so no broker_open alert; no password on the screen.
+    assert re.search(r"^demo: mosquitto on 127\.0\.0\.1:\d+ with generated "
+                     r"credentials and ACLs", out, re.M), out
+    assert re.search(r"^\d\d:\d\d:\d\d broker 127\.0\.0\.1:\d+: clients "
+                     r"without a password are refused$", out, re.M), out
+    assert "broker_open" not in out and "without a password" not in \
+        out.replace("clients without a password are refused", ""), out
+    assert "new password" not in out + err, out + err
     assert re.search(DECISION % "allow", out, re.M), out
     assert re.search(DECISION % "deny", out, re.M), out
     # A resident's car let in, and a car nobody registered refused.

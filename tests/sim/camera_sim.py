@@ -32,9 +32,13 @@ import harness  # noqa: E402
 class _Publisher:
     _ids = itertools.count(1)
 
-    def __init__(self, port, name, host=harness.LOCALHOST, will=None):
+    def __init__(self, port, name, host=harness.LOCALHOST, will=None,
+                 auth=None):
+        """auth: (user, password), the device's identity on a closed
+        broker."""
         self.client = harness.paho_client(
-            "%s-%d-%d" % (name, os.getpid(), next(_Publisher._ids)))
+            "%s-%d-%d" % (name, os.getpid(), next(_Publisher._ids)),
+            auth=auth)
         if will is not None:
             self.client.will_set(will, "offline", qos=1, retain=True)
         self.host, self.port = host, port
@@ -63,10 +67,11 @@ class _Publisher:
 class NativeCamera(_Publisher):
     """One camera with its own analytics (driver = camera)."""
 
-    def __init__(self, port, camera, site="jinding-5", host=harness.LOCALHOST):
+    def __init__(self, port, camera, site="jinding-5", host=harness.LOCALHOST,
+                 auth=None):
         self.base = "cg/%s/camera/%s" % (site, camera)
         super().__init__(port, "cam-" + camera, host,
-                         will=self.base + "/status")
+                         will=self.base + "/status", auth=auth)
         self.camera = camera
 
     def event(self, type, score=0.9, request=None, snapshot=None, ts=None):
@@ -171,8 +176,9 @@ class FrigateObject:
 class Frigate(_Publisher):
     """A Frigate NVR on the broker (driver = frigate reads it)."""
 
-    def __init__(self, port, topic="frigate/events", host=harness.LOCALHOST):
-        super().__init__(port, "frigate", host)
+    def __init__(self, port, topic="frigate/events", host=harness.LOCALHOST,
+                 auth=None):
+        super().__init__(port, "frigate", host, auth=auth)
         self.topic = topic
 
     def track(self, camera, label, score=0.8, zones=(), request=None):

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """make demo: the gateway on the example compound, everything on loopback.
 
-Starts a private mosquitto, gatewayd on a temporary copy of the given
-gateway.ini (the real access.d, read-only; the journal in a temporary
-directory), a simulated face terminal on each face gate, a plate camera
+Starts a private mosquitto on the files `gatewayctl broker` writes from
+the demo's gateway.ini (generated credentials and ACLs, as installed:
+every simulator connects as its own identity), gatewayd on a temporary
+copy of the given gateway.ini (the real access.d, read-only; the journal
+in a temporary directory), a simulated face terminal on each face gate, a plate camera
 at each barrier and an MQTT barrier controller at each MQTT barrier.
 The entry barrier is made a relay barrier (barrier_relay) on a Modbus
 TCP bus to a simulated relay board (relay_board.py), its loop detector
@@ -47,6 +49,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -59,7 +62,7 @@ from face_terminal import FaceTerminal  # noqa: E402
 from plate_camera import PlateCamera  # noqa: E402
 from relay_board import RelayBus  # noqa: E402
 from charger_sim import ChargerBus  # noqa: E402
-from camera_sim import Frigate, NativeCamera  # noqa: E402
+from camera_sim import Frigate, NativeCamera, _Publisher  # noqa: E402
 from robot import Robot, phone_lines, mask_mobile  # noqa: E402
 
 # Who walks or drives by, in turn: residents most of the time.  A car
@@ -235,13 +238,14 @@ class MqttBarrier:
     """An MQTT barrier's controller: online on its status topic, and its
     arm goes up for each open on its command topic (said in one line)."""
 
-    def __init__(self, port, barrier, site, say):
+    def __init__(self, port, barrier, site, say, auth=None):
         base = "cg/%s/barrier/%s" % (site, barrier)
         self.barrier, self.port, self.say = barrier, port, say
         self.cmd_topic, self.status_topic = base + "/cmd", base + "/status"
         self.subscribed = threading.Event()
         self.client = harness.paho_client("barrier-%s-%d"
-                                          % (barrier, os.getpid()))
+                                          % (barrier, os.getpid()),
+                                          auth=auth)
         self.client.will_set(self.status_topic, "offline", qos=1,
                              retain=True)
         self.client.on_connect = self._on_connect
@@ -284,6 +288,14 @@ class MqttBarrier:
                             retain=True).wait_for_publish(5)
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class FirePanel(_Publisher):
+    """The fire panel's MQTT interface (driver = fire_mqtt), on the
+    broker as its own identity: it says its alarm on its own topic."""
+
+    def __init__(self, port, panel, site, auth=None):
+        super().__init__(port, "fire-" + panel, auth=auth)
 
 
 class RelayBarrier:
@@ -551,11 +563,18 @@ class Wechat:
         self.acked = set()
         self.lock = threading.Lock()
 
-    def start(self, broker_port):
+    def start(self):
         self.robot.start()
+        return self
+
+    def connect_staff(self, broker_port, auth):
+        """Staff on the broker as user staff: they acknowledge incidents
+        and reset the fire release, and read the answers (one client:
+        the broker lets one session per identity)."""
         self.staff = harness.Recorder(
-            broker_port, ["cg/%s/incident/+/result" % self.site],
-            name="demo-staff").start()
+            broker_port, ["cg/%s/incident/+/result" % self.site,
+                          "cg/%s/fire/result" % self.site],
+            name="demo-staff", auth=auth).start()
         return self
 
     def overrides(self):
@@ -659,6 +678,82 @@ def access_dir_of(config_path, config_text):
     return os.path.join(base, "access.d")
 
 
+# Drivers whose devices connect to the broker themselves, each as its own
+# identity (its id the user name, [device X] password_file).
+MQTT_DRIVERS = ("face_gate", "lpr", "barrier_mqtt", "camera", "frigate",
+                "fire_mqtt")
+
+
+class Identities:
+    """The broker as it will be installed: `gatewayctl broker DIR` writes
+    mosquitto's listener, acl and passwd from the demo's gateway.ini, and
+    makes a random password (a 0600 file) for the gateway, staff, the
+    displays and each device that connects itself.  Nobody else may
+    connect; each identity only to its own topics."""
+
+    def __init__(self, tmp, gatewayctl):
+        self.gatewayctl = gatewayctl
+        self.confdir = os.path.join(tmp, "mosquitto.d")
+        self.secrets = os.path.join(tmp, "secrets")
+        os.mkdir(self.confdir, 0o700)
+        os.mkdir(self.secrets, 0o700)
+        self.port = harness.free_port()
+        self.users = []
+
+    def secret(self, user):
+        return os.path.join(self.secrets, user + ".password")
+
+    def overrides(self, config_text, overrides):
+        """gateway.ini for the identities: [mqtt] username and
+        password_file, [broker] listen and the staff and display
+        password files, and a password_file for each device of an MQTT
+        driver (as the overrides leave it)."""
+        o = {("mqtt", "username"): "gateway",
+             ("mqtt", "password_file"): self.secret("gateway"),
+             ("broker", "listen"): "%s:%d" % (harness.LOCALHOST, self.port),
+             ("broker", "staff_password_file"): self.secret("staff"),
+             ("broker", "display_password_file"): self.secret("display")}
+        self.users = ["gateway", "staff", "display"]
+        for name, values in harness.ini_sections(config_text):
+            if not name.startswith("device "):
+                continue
+            driver = overrides.get((name, "driver"), values.get("driver"))
+            if driver in MQTT_DRIVERS:
+                dev = name.split(None, 1)[1]
+                o[(name, "password_file")] = self.secret(dev)
+                self.users.append(dev)
+        return o
+
+    def generate(self, ini):
+        """gatewayctl broker: the files written, the passwords made.  What
+        it prints (each new password, once) is kept from the screen."""
+        try:
+            p = subprocess.run(
+                [self.gatewayctl, "-c", ini, "broker", self.confdir],
+                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                timeout=30)
+        except OSError as e:
+            raise RuntimeError("%s: %s" % (self.gatewayctl, e))
+        if p.returncode != 0:
+            raise RuntimeError("gatewayctl broker failed (%d): %s"
+                               % (p.returncode, p.stderr.strip()))
+        return len(re.findall(r"^new password for ", p.stdout, re.M))
+
+    def broker(self, workdir):
+        """mosquitto on those files alone (no anonymous listener)."""
+        conf = ["include_dir %s" % self.confdir]
+        if os.geteuid() == 0:
+            # Its privileges kept: the demo's directory is root's alone,
+            # where mosquitto's own user cannot read.
+            conf.append("user root")
+        return harness.Broker(workdir, port=self.port, conf=conf)
+
+    def auth(self, user):
+        """(user, password) as that identity's password_file holds it."""
+        with open(self.secret(user), encoding="utf-8") as f:
+            return (user, f.readline().strip())
+
+
 class Demo:
     def __init__(self, args):
         self.args = args
@@ -671,7 +766,7 @@ class Demo:
         self.fire_panels = fire_panels(self.config_text)
         self.native_cameras = cameras(self.config_text, "camera")
         self.nvrs = cameras(self.config_text, "frigate")
-        self.camera = self.frigate = None
+        self.camera = self.frigate = self.panel = None
         self.lanes = barriers(self.config_text)
         # The entry barrier on a relay board, when it is an MQTT one.
         self.relay = self.chargers = None
@@ -705,11 +800,14 @@ class Demo:
             sys.stdout.flush()
 
     def start(self, tmp):
-        self.broker = harness.Broker(os.path.join(tmp, "broker")).start()
+        gatewayctl = os.path.join(os.path.dirname(self.args.gatewayd),
+                                  "gatewayctl")
+        self.ids = Identities(tmp, gatewayctl)
+        self.broker = self.ids.broker(os.path.join(tmp, "broker"))
         self.journal = harness.Journal(os.path.join(tmp, "data"))
         overrides = {}
         self.wechat = Wechat(tmp, self.site, self.timezone, self.print_line,
-                             self.say).start(self.broker.port)
+                             self.say).start()
         overrides.update(self.wechat.overrides())
         self.say(self.wechat.describe())
         if any(d == "barrier_relay" for _, _, _, d in self.lanes):
@@ -728,34 +826,47 @@ class Demo:
                      % (CHARGER, CHARGER_UNIT, CHARGER_PORTS,
                         harness.LOCALHOST, self.chargers.bus.port,
                         MAX_TEMP_C, FULL_W, FULL_MIN))
+        overrides.update(self.ids.overrides(self.config_text, overrides))
         ini = os.path.join(tmp, "gateway.ini")
         with open(ini, "w", encoding="utf-8") as f:
             f.write(harness.derive_ini(self.config_text, self.broker.port,
                                        os.path.join(tmp, "data"),
                                        self.access_dir, overrides=overrides))
-        self.say("mosquitto on 127.0.0.1:%d, access tables from %s, "
-                 "journal in %s/data" % (self.broker.port, self.access_dir,
-                                         tmp))
+        made = self.ids.generate(ini)
+        self.broker.start()
+        self.say("mosquitto on 127.0.0.1:%d with generated credentials and "
+                 "ACLs, as `gatewayctl broker` writes them for an install "
+                 "(no anonymous clients): %s/{community-gateway.conf,acl,"
+                 "passwd}, a random password for each of %d identities "
+                 "(%s) in %s/*.password (0600, %d new)"
+                 % (self.broker.port, self.ids.confdir, len(self.ids.users),
+                    ", ".join(self.ids.users), self.ids.secrets, made))
+        self.say("access tables from %s, journal in %s/data"
+                 % (self.access_dir, tmp))
+        auth = self.ids.auth
+        self.wechat.connect_staff(self.broker.port, auth("staff"))
         self.gw = harness.Gatewayd(self.args.gatewayd, ini, tmp, self.site,
                                    self.broker.port,
-                                   on_line=self.print_line)
+                                   on_line=self.print_line,
+                                   status_auth=auth("display"))
         self.gw.start()
         for gate, direction in self.gates:
             self.terminals[gate] = (FaceTerminal(
-                self.broker.port, gate, site=self.site).connect(), direction)
+                self.broker.port, gate, site=self.site,
+                auth=auth(gate)).connect(), direction)
         for barrier, camera, lane, driver in self.lanes:
             if driver == "barrier_mqtt":
                 self.controllers.append(MqttBarrier(
-                    self.broker.port, barrier, self.site, self.say).connect())
+                    self.broker.port, barrier, self.site, self.say,
+                    auth=auth(barrier)).connect())
             self.cameras[barrier] = (PlateCamera(
-                self.broker.port, camera, barrier,
-                site=self.site).connect(), lane)
+                self.broker.port, camera, barrier, site=self.site,
+                auth=auth(camera)).connect(), lane)
         self.say("face terminals on %s; Ctrl-C stops"
                  % ", ".join(self.terminals))
         self.say("ask it, from another terminal: %s -c %s status (or "
                  "events --follow, explain P0001, incidents, --help)"
-                 % (os.path.join(os.path.dirname(self.args.gatewayd),
-                                 "gatewayctl"), ini))
+                 % (gatewayctl, ini))
         if self.lanes:
             self.say("plate cameras: %s" % ", ".join(
                 "%s at %s (lane %s, %s)" % (camera, barrier, lane, driver)
@@ -869,9 +980,9 @@ class Demo:
         if not self.native_cameras:
             return
         if self.camera is None:
-            self.camera = NativeCamera(self.broker.port,
-                                       self.native_cameras[0],
-                                       site=self.site).connect()
+            self.camera = NativeCamera(
+                self.broker.port, self.native_cameras[0], site=self.site,
+                auth=self.ids.auth(self.native_cameras[0])).connect()
         score = round(self.rng.uniform(0.8, 0.95), 2)
         self.say("%s sees an object falling past the 12th floor (score %.2f)"
                  % (self.native_cameras[0], score))
@@ -884,7 +995,8 @@ class Demo:
         if not self.nvrs:
             return
         if self.frigate is None:
-            self.frigate = Frigate(self.broker.port).connect()
+            self.frigate = Frigate(self.broker.port,
+                                   auth=self.ids.auth(self.nvrs[0])).connect()
         self.say("frigate: a bicycle in the lobby of lift_1 (score 0.45)")
         obj = self.frigate.track("lift_1", "bicycle", score=0.45,
                                  zones=["lobby"])
@@ -901,36 +1013,42 @@ class Demo:
     def fire_scene(self):
         """The fire panel raises its alarm: every gate is told hold_open
         and every barrier held (the relay board's coil on), a stranger is
-        let through, the alarm clears, and staff reset the release."""
-        if not self.fire_panels:
+        let through, the alarm clears, and staff reset the release.  The
+        panel says it as its own identity, staff as theirs; each gate's
+        terminal hears its own commands."""
+        if not self.fire_panels or self.wechat.staff is None:
             return
-        panel, site = self.fire_panels[0], self.site
-        rec = harness.Recorder(self.broker.port, [
-            "cg/%s/gate/+/cmd" % site, "cg/%s/fire/result" % site],
-            name="demo-fire").start()
+        panel = self.fire_panels[0]
+        if self.panel is None:
+            self.panel = FirePanel(self.broker.port, panel, self.site,
+                                   auth=self.ids.auth(panel)).connect()
         try:
-            self._fire(rec, panel)
+            self._fire(panel)
         except TimeoutError as e:
             self.say("fire: %s" % e)
-        finally:
-            rec.close()
 
-    def _fire(self, rec, panel):
+    def _fire(self, panel):
         site, gates = self.site, sorted(self.terminals)
         alarm = "cg/%s/fire/%s/alarm" % (site, panel)
+        staff = self.wechat.staff
+
+        def marks():
+            return {g: len(self.terminals[g][0].all_cmds()) for g in gates}
 
         def held(action, since):
             for gate in gates:
-                m = rec.wait(lambda m, g=gate: m.topic.endswith(
-                    "/gate/%s/cmd" % g) and m.json().get("action") == action,
-                    5, "%s on %s" % (action, gate), since=since)
+                term = self.terminals[gate][0]
+                harness.wait_for(
+                    lambda: any(c.get("action") == action for c in
+                                term.all_cmds()[since[gate]:]),
+                    5, "%s on %s" % (action, gate))
                 self.say("%s: %s (QoS 1 from the gateway): %s"
                          % (gate, action, "the gate stays open"
                             if action == "hold_open" else "back to faces"))
 
         self.say("fire panel %s: ALARM on %s" % (panel, alarm))
-        mark = rec.mark()
-        rec.client.publish(alarm, json.dumps({"state": "alarm"}), qos=1)
+        mark = marks()
+        self.panel.publish(alarm, {"state": "alarm"})
         held("hold_open", mark)
         term, _ = self.terminals[gates[0]]
         self.say("a stranger at %s during the alarm" % gates[0])
@@ -938,18 +1056,18 @@ class Demo:
         if self.stop.wait(1.5):
             return
         self.say("fire panel %s: normal again" % panel)
-        rec.client.publish(alarm, json.dumps({"state": "normal"}), qos=1)
+        self.panel.publish(alarm, {"state": "normal"})
         if self.stop.wait(1.0):
             return
         request = "demo-reset-%d" % int(time.time())
         self.say("staff reset the fire release: %s" % json.dumps(
-            {"id": request, "operator": "王师傅"}, ensure_ascii=False))
-        mark = rec.mark()
-        rec.client.publish("cg/%s/fire/reset" % site, json.dumps(
-            {"id": request, "operator": "王师傅"}), qos=1)
-        answer = rec.wait(lambda m: m.topic.endswith("/fire/result") and
-                          m.json().get("request") == request, 5,
-                          "the reset's answer", since=mark)
+            {"id": request, "operator": OPERATOR}, ensure_ascii=False))
+        mark, seen = marks(), staff.mark()
+        staff.client.publish("cg/%s/fire/reset" % site, json.dumps(
+            {"id": request, "operator": OPERATOR}), qos=1)
+        answer = staff.wait(lambda m: m.topic.endswith("/fire/result") and
+                            m.json().get("request") == request, 5,
+                            "the reset's answer", since=seen)
         self.say("fire/result: %s" % answer.payload.decode())
         held("normal", mark)
 
@@ -1009,7 +1127,8 @@ class Demo:
                 term.close()
             except Exception:
                 pass
-        for controller in self.controllers + [self.camera, self.frigate]:
+        for controller in self.controllers + [self.camera, self.frigate,
+                                              self.panel]:
             try:
                 if controller is not None:
                     controller.close()

@@ -24,10 +24,10 @@ class PlateCamera(FaceTerminal):
     """One camera; answers are the barrier's commands (wait_cmd)."""
 
     def __init__(self, port, camera, barrier, site="jinding-5",
-                 host=harness.LOCALHOST):
+                 host=harness.LOCALHOST, auth=None):
         super().__init__(port, camera, site=site, host=host,
                          client_id="lpr-%s-%d" % (camera, os.getpid()),
-                         announce=False)
+                         announce=False, auth=auth)
         self.base = "cg/%s/lpr/%s" % (site, camera)
         self.cmd_topic = "cg/%s/barrier/%s/cmd" % (site, barrier)
 
