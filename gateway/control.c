@@ -43,6 +43,7 @@ struct client {
 	int open;         /* handles not yet closed */
 	bool closing;
 	bool busy;        /* a request waits for its answer */
+	bool dispatching; /* next_request() is going through buf */
 	char waiting[48]; /* ...published with this request id */
 	unsigned reload;  /* ...or this reload's result; 0 */
 	size_t len;       /* bytes in buf */
@@ -183,13 +184,20 @@ success(void)
 }
 
 /* The request is answered: the next one, if the client sent it. */
+static void on_read(uv_stream_t *, ssize_t, const uv_buf_t *);
+static void alloc_cb(uv_handle_t *, size_t, uv_buf_t *);
+
 static void
 answered(struct client *c, json_t *o)
 {
+	bool waited = c->busy;
+
 	c->busy = false;
 	c->waiting[0] = '\0';
 	c->reload = 0;
 	send_answer(c, o, false);
+	if (waited && !c->closing)
+		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read);
 	next_request(c);
 }
 
@@ -209,10 +217,12 @@ on_timer(uv_timer_t *t)
 	client_close(c); /* idle */
 }
 
+/* Until it is answered, the client's next lines wait in the socket. */
 static void
 wait_answer(struct client *c)
 {
 	c->busy = true;
+	uv_read_stop((uv_stream_t *)&c->pipe);
 	uv_timer_start(&c->timer, on_timer, ANSWER_MS, 0);
 }
 
@@ -526,26 +536,31 @@ next_request(struct client *c)
 	size_t n;
 	json_t *req;
 
-	if (c->busy || c->closing)
+	/* Answered from inside dispatch(): the loop below goes on, rather
+	 * than a call as deep as the lines a client sent at once. */
+	if (c->dispatching)
 		return;
-	nl = memchr(c->buf, '\n', c->len);
-	if (nl == NULL) {
-		uv_timer_start(&c->timer, on_timer, CONTROL_IDLE_MS, 0);
-		return;
-	}
-	n = (size_t)(nl - c->buf);
-	req = json_loadb(c->buf, n, JSON_REJECT_DUPLICATES, NULL);
-	memmove(c->buf, nl + 1, c->len - n - 1);
-	c->len -= n + 1;
-	if (!json_is_object(req)) {
+	c->dispatching = true;
+	while (!c->busy && !c->closing &&
+	    (nl = memchr(c->buf, '\n', c->len)) != NULL) {
+		n = (size_t)(nl - c->buf);
+		req = json_loadb(c->buf, n, JSON_REJECT_DUPLICATES, NULL);
+		memmove(c->buf, nl + 1, c->len - n - 1);
+		c->len -= n + 1;
+		if (!json_is_object(req)) {
+			json_decref(req);
+			send_answer(c,
+			    refusal("usage",
+			        "a request is one JSON object a line"),
+			    true);
+			break;
+		}
+		dispatch(c, req);
 		json_decref(req);
-		send_answer(c,
-		    refusal("usage", "a request is one JSON object a line"),
-		    true);
-		return;
 	}
-	dispatch(c, req);
-	json_decref(req);
+	c->dispatching = false;
+	if (!c->busy && !c->closing)
+		uv_timer_start(&c->timer, on_timer, CONTROL_IDLE_MS, 0);
 }
 
 static void

@@ -252,7 +252,8 @@ def test_outsider_refused(desk):
         os.chmod(path, 0o666)
         p = c.ctl("status", user="nobody", check=1)
         assert "permission denied" in p.stderr
-        assert "refused" in c.gw.log_text()
+        harness.wait_for(lambda: "refused" in c.gw.log_text(), 5,
+                         "the refusal in gatewayd's log")
         c.ctl("status", check=0)
 
 
@@ -367,3 +368,25 @@ def test_charger_start_and_stop(compound, modbus):
     s = c.ctl("status", json=True, check=0).data
     assert s["buses"][0]["name"] == "bus-1"
     assert s["buses"][0]["devices"] == 1 and s["buses"][0]["online"] == 1
+
+
+def test_many_requests_in_one_write(desk):
+    """A client that sends thousands of requests in one go gets every
+    answer, in order, and the gateway goes on (answered in a loop, not a
+    call as deep as the lines)."""
+    c = desk
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(socket_path(c))
+    n = 2000
+    s.sendall(b'{"cmd":"incidents"}\n' * n)
+    got = b""
+    while got.count(b"\n") < n:
+        chunk = s.recv(65536)
+        assert chunk, "closed after %d answers" % got.count(b"\n")
+        got += chunk
+    s.close()
+    answers = [json.loads(line) for line in got.split(b"\n") if line]
+    assert len(answers) == n and all(a["ok"] for a in answers)
+    _, cmd = c.ask("gate-north", "P0001")
+    assert cmd["action"] == "open"
