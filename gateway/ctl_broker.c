@@ -30,6 +30,8 @@
 #define MOSQUITTO_PASSWD "mosquitto_passwd"
 
 /* One identity on the broker. */
+#define SERVICE_GROUP "community-gateway"
+
 struct ident {
 	const char *user;
 	const char *password_file;
@@ -83,6 +85,20 @@ make_parent(const char *path)
 	return mkdir(dir, 0700);
 }
 
+/* As root, where the service's group exists: root:community-gateway
+ * 0640.  Otherwise the file stays 0600, its maker's. */
+static void
+give_to_service(int fd, const char *path)
+{
+	struct group *g = getuid() == 0 ? getgrnam(SERVICE_GROUP) : NULL;
+
+	if (g != NULL && (fchown(fd, 0, g->gr_gid) < 0 || fchmod(fd, 0640) < 0))
+		fprintf(stderr,
+		    "gatewayctl broker: %s: cannot give it to group %s (%s): "
+		    "chown root:%s and chmod 0640 it by hand\n",
+		    path, SERVICE_GROUP, strerror(errno), SERVICE_GROUP);
+}
+
 /*
  * The identity's secret: its file read, or made (0600, a new secret that
  * is printed once, for the installer to give to the device).
@@ -133,6 +149,11 @@ load_secret(struct job *j, struct ident *id)
 		explicit_bzero(secret, sizeof(secret));
 		return -1;
 	}
+	/* The gateway's own is read by the service's user (not root):
+	 * root's, its group's to read, as every secret gatewayd reads. */
+	if (id->dev == NULL && j->c->cfg->mqtt_username != NULL &&
+	    strcmp(id->user, j->c->cfg->mqtt_username) == 0)
+		give_to_service(fd, id->password_file);
 	close(fd);
 	id->password = strdup(secret);
 	if (id->password == NULL) {
