@@ -178,10 +178,13 @@ def journal_records(c):
         db.close()
 
 
-def wait_delivered(c, office, timeout=20):
+def wait_delivered(c, office, timeout=60):
     """Every journaled record has arrived: byte for byte, on its kind's
     topic, first arrivals in id order; duplicates are allowed (what was
-    in flight at a reconnect or a restart goes again)."""
+    in flight at a reconnect or a restart goes again).  A minute: under
+    the sanitizers, with another test beside it, the central broker was
+    once seen to stall for 10 s and drop its clients (CI), after which
+    the gateway and the watcher both reconnect and catch up."""
     def all_there():
         want = {s for s, _, _ in journal_records(c)}
         return want <= set(office.seqs())
