@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "journal_query.h"
 #include "plate.h"
 
 #define DEFAULT_LIMIT 50
@@ -170,75 +171,6 @@ emit(struct out *o, int64_t seq, int64_t ts_ms, const char *text)
 
 /* ---- the query ---- */
 
-/*
- * The first seq at or after which every row's ts_ms is at least ms:
- * seq and ts_ms grow together, so a binary search over seq finds it in
- * some twenty probes of the primary key instead of a scan of ts_ms,
- * which has no index.  lo and hi are the journal's first and last seq.
- */
-static int
-seq_at(sqlite3 *db, long long ms, int64_t lo, int64_t hi, int64_t *out)
-{
-	sqlite3_stmt *st;
-	int64_t mid, seq;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-	        "SELECT seq, ts_ms FROM events WHERE seq >= ?"
-	        " ORDER BY seq LIMIT 1",
-	        -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		sqlite3_bind_int64(st, 1, mid);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			sqlite3_finalize(st);
-			return -1;
-		}
-		seq = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_int64(st, 1) >= ms)
-			hi = seq;
-		else
-			lo = seq + 1;
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	*out = lo;
-	return 0;
-}
-
-static int
-one_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* Two queries: SQLite reads min() or max() alone off the primary key,
- * but scans the whole table for both in one. */
-static int
-seq_bounds(sqlite3 *db, int64_t *lo, int64_t *hi)
-{
-	if (one_int(db, "SELECT coalesce(min(seq), 0) FROM events", lo) < 0)
-		return -1;
-	return one_int(db, "SELECT coalesce(max(seq), 0) FROM events", hi);
-}
-
-static int
-last_seq(sqlite3 *db, int64_t *hi)
-{
-	return one_int(db, "SELECT coalesce(max(seq), 0) FROM events", hi);
-}
-
 /* Has the reader of stdout gone (a pipe's other end closed)?  Asked
  * while idle too, so "events --follow | head" ends with head. */
 static bool
@@ -340,17 +272,19 @@ first_batch(sqlite3 *db, struct out *o, int64_t *hi)
 	int64_t lo, end, cut;
 	long limit = f->limit;
 
-	if (seq_bounds(db, &lo, hi) < 0)
+	if (journal_query_bounds(db, &lo, hi) < 0)
 		return -1;
 	if (*hi == 0)
 		return 0; /* an empty journal */
 	end = *hi;
 	if (f->until >= 0) {
-		if (seq_at(db, f->until + 1, lo, *hi + 1, &cut) < 0)
+		if (journal_query_seq_at(db, f->until + 1, lo, *hi + 1, &cut) <
+		    0)
 			return -1;
 		end = cut - 1;
 	}
-	if (f->since >= 0 && seq_at(db, f->since, lo, *hi + 1, &lo) < 0)
+	if (f->since >= 0 &&
+	    journal_query_seq_at(db, f->since, lo, *hi + 1, &lo) < 0)
 		return -1;
 	if (lo > end)
 		return 0;
@@ -387,7 +321,7 @@ follow(sqlite3 *db, struct out *o, int64_t seen)
 		nap();
 		if (stop)
 			break;
-		if (last_seq(db, &hi) < 0) {
+		if (journal_query_last(db, &hi) < 0) {
 			fprintf(stderr, "gatewayctl events: journal: %s\n",
 			    sqlite3_errmsg(db));
 			return CTL_REFUSED;

@@ -17,6 +17,7 @@
 #include "alert.h"
 #include "config.h"
 #include "datetime.h"
+#include "journal_query.h"
 #include "mask.h"
 #include "report.h"
 #include "robot.h"
@@ -146,72 +147,17 @@ col(sqlite3_stmt *st, int i)
 	return s != NULL ? s : "";
 }
 
-/* The first row at or after seq: its seq and time; 0, or 1 at the end. */
-static int
-probe(struct reader *r, sqlite3_stmt *st, int64_t seq, int64_t *s, int64_t *t)
-{
-	int rc;
-
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, seq);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*s = sqlite3_column_int64(st, 0);
-		*t = sqlite3_column_int64(st, 1);
-		return 0;
-	}
-	if (rc != SQLITE_DONE)
-		fail(r, "probe");
-	return 1;
-}
-
-/*
- * The first seq whose time is at or after ts: a binary search over seq,
- * each probe one rowid lookup, so a day is found in some 40 of them
- * whatever the journal's size.  Times rise with seq, but for rows made
- * while the clock was wrong; those only blur a bound by their few rows,
- * and the scans check each row's time besides.
- */
-static int64_t
-first_at(struct reader *r, sqlite3_stmt *st, int64_t lo, int64_t hi, int64_t ts)
-{
-	int64_t mid, s, t;
-
-	while (lo < hi && !r->failed) {
-		mid = lo + (hi - lo) / 2;
-		if (probe(r, st, mid, &s, &t) != 0)
-			hi = mid;
-		else if (t >= ts)
-			hi = mid;
-		else
-			lo = s + 1;
-	}
-	return lo;
-}
-
+/* The day's seqs, [lo, hi), by the journal's times. */
 static int
 bounds(struct reader *r)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t first = 0, last = 0;
+	int64_t first, last;
 
-	if (sqlite3_prepare_v2(r->db, "SELECT min(seq), max(seq) FROM events",
-	        -1, &st, NULL) != SQLITE_OK)
-		return fail(r, "prepare");
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		first = sqlite3_column_int64(st, 0);
-		last = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(r->db,
-	        "SELECT seq, ts_ms FROM events WHERE seq >= ?1"
-	        " ORDER BY seq LIMIT 1",
-	        -1, &st, NULL) != SQLITE_OK)
-		return fail(r, "prepare");
-	r->lo = first_at(r, st, first, last + 1, r->from);
-	r->hi = first_at(r, st, r->lo, last + 1, r->to);
-	sqlite3_finalize(st);
-	return r->failed ? -1 : 0;
+	if (journal_query_bounds(r->db, &first, &last) < 0 ||
+	    journal_query_seq_at(r->db, r->from, first, last + 1, &r->lo) < 0 ||
+	    journal_query_seq_at(r->db, r->to, r->lo, last + 1, &r->hi) < 0)
+		return fail(r, "find the day");
+	return 0;
 }
 
 /* ---- counting ---- */
