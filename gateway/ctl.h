@@ -70,10 +70,8 @@ int ctl_usage(const char *cmd, const char *fmt, ...)
  */
 long long ctl_parse_time(const char *);
 
-/* ---- aligned tables for people: widths by display columns ---- */
-
-/* Columns a UTF-8 string takes on a terminal (a Chinese character 2). */
-size_t ctl_width(const char *);
+/* ---- aligned tables for people: widths by display columns
+ * (utf8_width(), util.h) ---- */
 
 struct ctl_table;
 /* A table with these column headers (NULL-terminated; all "": none). */

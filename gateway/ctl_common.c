@@ -13,7 +13,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include <wchar.h>
 
 #include "config.h"
 #include "control.h"
@@ -281,34 +280,6 @@ ctl_parse_time(const char *s)
 
 /* ---- tables ---- */
 
-size_t
-ctl_width(const char *s)
-{
-	mbstate_t st = { 0 };
-	size_t w = 0, n, len = strlen(s);
-	wchar_t wc;
-	int cw;
-
-	while (len > 0) {
-		n = mbrtowc(&wc, s, len, &st);
-		if (n == (size_t)-1 || n == (size_t)-2) {
-			memset(&st, 0, sizeof(st));
-			n = 1;
-			cw = 1;
-		} else {
-			if (n == 0)
-				break;
-			cw = wcwidth(wc);
-			if (cw < 0)
-				cw = 1;
-		}
-		w += (size_t)cw;
-		s += n;
-		len -= n;
-	}
-	return w;
-}
-
 struct ctl_table {
 	size_t ncols, nrows, cap;
 	char **cells; /* nrows * ncols, row 0 the headers */
@@ -357,7 +328,7 @@ ctl_table_row(struct ctl_table *t, const char *const *cells)
 			fprintf(stderr, "gatewayctl: out of memory\n");
 			exit(CTL_REFUSED);
 		}
-		if ((w = ctl_width(*v)) > t->width[i])
+		if ((w = utf8_width(*v)) > t->width[i])
 			t->width[i] = w;
 	}
 	t->nrows++;
@@ -383,7 +354,7 @@ ctl_table_print(struct ctl_table *t, FILE *f)
 			fputs(cell, f);
 			if (i + 1 == t->ncols)
 				break;
-			for (pad = ctl_width(cell); pad < t->width[i] + 2;
+			for (pad = utf8_width(cell); pad < t->width[i] + 2;
 			     pad++)
 				fputc(' ', f);
 		}

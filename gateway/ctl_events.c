@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "journal_query.h"
 #include "plate.h"
+#include "util.h"
 
 #define DEFAULT_LIMIT 50
 #define FOLLOW_MS     200  /* a new record shows within a second */
@@ -98,7 +99,7 @@ print_padded(const char *const *cells)
 		fputs(c, stdout);
 		if (i + 1 == NCOLS)
 			break;
-		w = ctl_width(c);
+		w = utf8_width(c);
 		do
 			putchar(' ');
 		while (++w < follow_width[i] + 2);

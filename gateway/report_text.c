@@ -40,46 +40,6 @@ get(const json_t *o, const char *a, const char *b)
 	return b != NULL ? json_object_get(v, b) : v;
 }
 
-/*
- * Columns s takes on a terminal: East Asian wide and full-width
- * characters two, others one (gatewayctl's ctl_width is not in the core
- * library, and the report is printed by the daemon's side too).
- */
-static size_t
-width(const char *s)
-{
-	size_t n = strlen(s), i = 0, w = 0, len;
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned cp;
-
-	while (i < n) {
-		len = utf8_char(s + i, n - i);
-		if (len == 0) {
-			i++;
-			w++;
-			continue;
-		}
-		cp = len == 1 ? u[i] :
-		    len == 2  ? (u[i] & 0x1fu) << 6 | (u[i + 1] & 0x3fu) :
-		    len == 3  ? (u[i] & 0x0fu) << 12 | (u[i + 1] & 0x3fu) << 6 |
-		        (u[i + 2] & 0x3fu) :
-		               (u[i] & 0x07u) << 18 | (u[i + 1] & 0x3fu) << 12 |
-		        (u[i + 2] & 0x3fu) << 6 | (u[i + 3] & 0x3fu);
-		w += (cp >= 0x1100 && cp <= 0x115f) ||
-		        (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
-		        (cp >= 0xac00 && cp <= 0xd7a3) ||
-		        (cp >= 0xf900 && cp <= 0xfaff) ||
-		        (cp >= 0xfe30 && cp <= 0xfe4f) ||
-		        (cp >= 0xff00 && cp <= 0xff60) ||
-		        (cp >= 0xffe0 && cp <= 0xffe6) ||
-		        (cp >= 0x20000 && cp <= 0x3fffd) ?
-		    2 :
-		    1;
-		i += len;
-	}
-	return w;
-}
-
 /* "3m05s", "1h02m", "2d03h" */
 static const char *
 span_text(json_int_t ms, char *out, size_t size)
@@ -150,7 +110,7 @@ table_print(struct table *t, FILE *f)
 	for (i = 0; i < t->rows; i++)
 		for (j = 0; j < t->cols; j++)
 			if (t->cell[i][j] != NULL &&
-			    (cw = width(t->cell[i][j])) > w[j])
+			    (cw = utf8_width(t->cell[i][j])) > w[j])
 				w[j] = cw;
 	for (i = 0; i < t->rows; i++) {
 		fputs("  ", f);
@@ -159,8 +119,8 @@ table_print(struct table *t, FILE *f)
 
 			fputs(c, f);
 			if (j + 1 < t->cols)
-				fprintf(f, "%*s", (int)(w[j] - width(c) + 2),
-				    "");
+				fprintf(f, "%*s",
+				    (int)(w[j] - utf8_width(c) + 2), "");
 			free(t->cell[i][j]);
 		}
 		fputc('\n', f);

@@ -302,3 +302,38 @@ random_between(int64_t lo, int64_t hi)
 		return lo;
 	return lo + (int64_t)((uint64_t)rand() % (uint64_t)(hi - lo + 1));
 }
+
+size_t
+utf8_width(const char *s)
+{
+	size_t n = strlen(s), i = 0, w = 0, len;
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned cp;
+
+	while (i < n) {
+		len = utf8_char(s + i, n - i);
+		if (len == 0) {
+			i++;
+			w++;
+			continue;
+		}
+		cp = len == 1 ? u[i] :
+		    len == 2  ? (u[i] & 0x1fu) << 6 | (u[i + 1] & 0x3fu) :
+		    len == 3  ? (u[i] & 0x0fu) << 12 | (u[i + 1] & 0x3fu) << 6 |
+		        (u[i + 2] & 0x3fu) :
+		               (u[i] & 0x07u) << 18 | (u[i + 1] & 0x3fu) << 12 |
+		        (u[i + 2] & 0x3fu) << 6 | (u[i + 3] & 0x3fu);
+		w += (cp >= 0x1100 && cp <= 0x115f) ||
+		        (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+		        (cp >= 0xac00 && cp <= 0xd7a3) ||
+		        (cp >= 0xf900 && cp <= 0xfaff) ||
+		        (cp >= 0xfe30 && cp <= 0xfe4f) ||
+		        (cp >= 0xff00 && cp <= 0xff60) ||
+		        (cp >= 0xffe0 && cp <= 0xffe6) ||
+		        (cp >= 0x20000 && cp <= 0x3fffd) ?
+		    2 :
+		    1;
+		i += len;
+	}
+	return w;
+}

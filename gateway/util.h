@@ -30,6 +30,10 @@ bool str_printable(const char *s, size_t len);
 void str_escape(const char *s, char *out, size_t size);
 /* Code points in a valid UTF-8 string. */
 size_t utf8_count(const char *s);
+/* Columns s takes on a terminal, whatever the locale: East Asian wide
+ * and full-width characters two, others (and bytes that are no UTF-8)
+ * one.  Tables for people: gatewayctl's, the daily report's. */
+size_t utf8_width(const char *s);
 
 /* Milliseconds since the epoch, from the wall clock. */
 int64_t now_ms(void);
